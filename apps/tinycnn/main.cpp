@@ -1,0 +1,81 @@
+// tinycnn's entry point: global options, subcommand wiring, and the one place that turns
+// errors into `error: ...` lines and exit codes (SPEC §1). Subcommands live in cmd_<name>.cpp.
+#include <omp.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+struct GlobalOptions {
+  int threads = 0;  // 0: all available cores
+  std::string log_level = "info";
+  bool quiet = false;
+};
+
+void setup_logging(const GlobalOptions& options) {
+  auto logger = spdlog::stderr_color_mt("tinycnn");
+  logger->set_pattern("%^%l%$: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(options.quiet ? spdlog::level::warn
+                                  : spdlog::level::from_str(options.log_level));
+}
+
+void print_error(const std::string& message) { std::cerr << "error: " << message << '\n'; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tinycnn: train and profile small convolutional neural networks"};
+  app.set_version_flag("--version", std::string("tinycnn ") + TINYCNN_VERSION);
+  GlobalOptions global;
+  app.add_option("--threads", global.threads, "Worker threads (default: all cores)")
+      ->check(CLI::Range(1, 1024))
+      ->configurable(false);
+  app.add_option("--log-level", global.log_level, "Log verbosity on stderr")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_flag("--quiet", global.quiet, "Only warnings and errors on stderr");
+  app.require_subcommand(0, 1);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    print_error(e.what());
+    std::cerr << "Run with --help for more information.\n";
+    return kExitUsage;
+  }
+
+  try {
+    setup_logging(global);
+    if (global.threads > 0) omp_set_num_threads(global.threads);
+    if (app.get_subcommands().empty()) {
+      std::cout << app.help();
+      return kExitOk;
+    }
+  } catch (const tinycnn::core::Error& e) {
+    print_error(e.what());
+    spdlog::debug("thrown at {}", e.where());
+    return e.kind() == tinycnn::core::ErrorKind::Invalid ? kExitUsage : kExitRuntime;
+  } catch (const std::exception& e) {
+    print_error(e.what());
+    return kExitRuntime;
+  }
+  return kExitOk;
+}

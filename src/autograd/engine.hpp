@@ -1,0 +1,32 @@
+// The backward engine and grad mode.
+// backward(loss): topological order of the graph below `loss`, then a reverse walk that calls each
+// Node once with the sum of its output's incoming gradients (so a value used twice gets both),
+// checking every gradient's shape. Leaves that require grad accumulate into Variable::grad().
+// NoGradGuard: while alive on this thread, ops record no graph (evaluation, optimizer steps).
+#pragma once
+
+#include "autograd/variable.hpp"
+
+namespace tinycnn::autograd {
+
+void backward(const Variable& loss);
+
+bool grad_enabled();
+
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Wraps `output` as the result of `node` when recording is on and any input requires grad.
+Variable make_result(Tensor output, std::shared_ptr<Node> node);
+// True when an op with these inputs should record a Node.
+bool should_record(std::initializer_list<const Variable*> inputs);
+
+}  // namespace tinycnn::autograd

@@ -1,0 +1,59 @@
+// tinycnn's one exception type and the TCNN_CHECK macro.
+// Library code never exits or prints: it throws core::Error, and the CLI maps the kind to an
+// exit code (Invalid -> 2, Runtime -> 1). Messages say what, where, and expected versus got.
+#pragma once
+
+#include <source_location>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace tinycnn::core {
+
+enum class ErrorKind {
+  Invalid,  // bad argument, config or impossible shape: the caller asked for something wrong
+  Runtime,  // the world failed: I/O, bad data file, checkpoint mismatch, divergence
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& message,
+        std::source_location where = std::source_location::current());
+
+  ErrorKind kind() const { return kind_; }
+  // "file.cpp:123" of the throw site; for debugging, not for the user-facing line.
+  const std::string& where() const { return where_; }
+
+ private:
+  ErrorKind kind_;
+  std::string where_;
+};
+
+namespace detail {
+template <typename... Args>
+std::string concat(const Args&... args) {
+  std::ostringstream out;
+  (out << ... << args);
+  return out.str();
+}
+}  // namespace detail
+
+}  // namespace tinycnn::core
+
+// Throws core::Error(Invalid) with the streamed message when cond is false.
+#define TCNN_CHECK(cond, ...)                                                        \
+  do {                                                                               \
+    if (!(cond)) {                                                                   \
+      throw ::tinycnn::core::Error(::tinycnn::core::ErrorKind::Invalid,              \
+                                   ::tinycnn::core::detail::concat(__VA_ARGS__));    \
+    }                                                                                \
+  } while (false)
+
+// Same, for failures of the environment (I/O, data) rather than of the request.
+#define TCNN_CHECK_RUNTIME(cond, ...)                                                \
+  do {                                                                               \
+    if (!(cond)) {                                                                   \
+      throw ::tinycnn::core::Error(::tinycnn::core::ErrorKind::Runtime,              \
+                                   ::tinycnn::core::detail::concat(__VA_ARGS__));    \
+    }                                                                                \
+  } while (false)

@@ -1,0 +1,31 @@
+// Convolution as im2col + GEMM, one image at a time so the column matrix stays in cache, with
+// images split across OpenMP threads. Same shapes and overwrite semantics as conv_naive.hpp:
+// input [N, C, H, W], weight [OC, C/groups, KH, KW], bias [OC], output [N, OC, OH, OW].
+// Per group g:  out_g[OCg, OH*OW] = W_g[OCg, Cg*KH*KW] x col_g[Cg*KH*KW, OH*OW] (+ bias)
+//               dW_g += dout_g x col_g^T,   dcol_g = W_g^T x dout_g,   dinput_g = col2im(dcol_g)
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/geometry.hpp"
+
+namespace tinycnn::kernels {
+
+void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const float* weight,
+                           const float* bias, float* output);
+
+void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const float* weight,
+                            const float* doutput, float* dinput, float* dweight, float* dbias);
+
+// Bytes of scratch the implementation holds at once with `threads` threads (forward, backward).
+int64_t conv2d_im2col_forward_workspace_bytes(const Conv2dGeometry& g, int threads);
+int64_t conv2d_im2col_backward_workspace_bytes(const Conv2dGeometry& g, int threads);
+
+// Dispatch on the algorithm.
+void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+                    const float* weight, const float* bias, float* output);
+void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+                     const float* weight, const float* doutput, float* dinput, float* dweight,
+                     float* dbias);
+
+}  // namespace tinycnn::kernels

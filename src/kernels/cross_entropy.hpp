@@ -1,0 +1,16 @@
+// Softmax cross-entropy over logits [N, K] with integer labels [N] (each in [0, K)), mean over
+// the batch. Forward writes the softmax probabilities [N, K] (kept for backward) and returns the
+// loss; it subtracts each row's max first, so large logits do not overflow.
+// Backward: dlogits = (probs - onehot(labels)) * dloss / N, overwriting dlogits.
+#pragma once
+
+#include <cstdint>
+
+namespace tinycnn::kernels {
+
+double softmax_cross_entropy_forward(int64_t n, int64_t k, const float* logits,
+                                     const int32_t* labels, float* probs);
+void softmax_cross_entropy_backward(int64_t n, int64_t k, const float* probs,
+                                    const int32_t* labels, float dloss, float* dlogits);
+
+}  // namespace tinycnn::kernels

@@ -1,0 +1,32 @@
+// Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T.
+// gemm() calls OpenBLAS, kept single-threaded: tinycnn parallelises over images instead.
+// gemm_reference() is plain loops, the test oracle for gemm().
+#pragma once
+
+#include <cstdint>
+
+namespace tinycnn::kernels {
+
+enum class Trans { No, Yes };
+
+struct GemmArgs {
+  Trans trans_a = Trans::No;
+  Trans trans_b = Trans::No;
+  int64_t m = 0, n = 0, k = 0;  // op(A) is m x k, op(B) is k x n, C is m x n
+  float alpha = 1.0f;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  const float* b = nullptr;
+  int64_t ldb = 0;
+  float beta = 0.0f;
+  float* c = nullptr;
+  int64_t ldc = 0;
+};
+
+void gemm(const GemmArgs& args);
+void gemm_reference(const GemmArgs& args);
+
+// The BLAS core OpenBLAS picked for this CPU (e.g. "Haswell", "SkylakeX").
+const char* blas_core_name();
+
+}  // namespace tinycnn::kernels

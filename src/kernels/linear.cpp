@@ -1,0 +1,42 @@
+// Linear layer as three GEMMs.
+#include "kernels/linear.hpp"
+
+#include <algorithm>
+
+#include "kernels/gemm.hpp"
+
+namespace tinycnn::kernels {
+
+void linear_forward(const LinearGeometry& g, const float* input, const float* weight,
+                    const float* bias, float* output) {
+  if (bias) {
+    for (int64_t n = 0; n < g.batch; ++n) {
+      std::copy(bias, bias + g.out_features, output + n * g.out_features);
+    }
+  }
+  gemm({.trans_b = Trans::Yes, .m = g.batch, .n = g.out_features, .k = g.in_features,
+        .a = input, .lda = g.in_features, .b = weight, .ldb = g.in_features,
+        .beta = bias ? 1.0f : 0.0f, .c = output, .ldc = g.out_features});
+}
+
+void linear_backward(const LinearGeometry& g, const float* input, const float* weight,
+                     const float* doutput, float* dinput, float* dweight, float* dbias) {
+  if (dinput) {
+    gemm({.m = g.batch, .n = g.in_features, .k = g.out_features, .a = doutput,
+          .lda = g.out_features, .b = weight, .ldb = g.in_features, .c = dinput,
+          .ldc = g.in_features});
+  }
+  if (dweight) {
+    gemm({.trans_a = Trans::Yes, .m = g.out_features, .n = g.in_features, .k = g.batch,
+          .a = doutput, .lda = g.out_features, .b = input, .ldb = g.in_features, .c = dweight,
+          .ldc = g.in_features});
+  }
+  if (dbias) {
+    std::fill(dbias, dbias + g.out_features, 0.0f);
+    for (int64_t n = 0; n < g.batch; ++n) {
+      for (int64_t j = 0; j < g.out_features; ++j) dbias[j] += doutput[n * g.out_features + j];
+    }
+  }
+}
+
+}  // namespace tinycnn::kernels

@@ -1,0 +1,73 @@
+// Conv2d: option checks, shape inference with the formula in errors, forward through ops::conv2d.
+#include "nn/conv2d.hpp"
+
+#include "core/error.hpp"
+#include "nn/init.hpp"
+#include "nn/spatial.hpp"
+#include "ops/conv2d.hpp"
+
+namespace tinycnn::nn {
+
+Conv2d::Conv2d(const Conv2dOptions& o, core::Rng& rng) : options_(o) {
+  TCNN_CHECK(o.in_channels > 0, "conv2d: expected in_channels > 0, got ", o.in_channels);
+  TCNN_CHECK(o.out_channels > 0, "conv2d: expected out_channels > 0, got ", o.out_channels);
+  TCNN_CHECK(o.kernel_size[0] > 0 && o.kernel_size[1] > 0, "conv2d: expected kernel_size > 0, got ",
+             o.kernel_size[0], "x", o.kernel_size[1]);
+  TCNN_CHECK(o.stride[0] > 0 && o.stride[1] > 0, "conv2d: expected stride > 0, got ", o.stride[0],
+             "x", o.stride[1]);
+  TCNN_CHECK(o.padding[0] >= 0 && o.padding[1] >= 0, "conv2d: expected padding >= 0, got ",
+             o.padding[0], "x", o.padding[1]);
+  TCNN_CHECK(o.groups > 0 && o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0,
+             "conv2d: groups ", o.groups, " must divide in_channels ", o.in_channels,
+             " and out_channels ", o.out_channels);
+  const int64_t fan_in = o.in_channels / o.groups * o.kernel_size[0] * o.kernel_size[1];
+  Tensor w = Tensor::empty(
+      {o.out_channels, o.in_channels / o.groups, o.kernel_size[0], o.kernel_size[1]});
+  he_normal_(w, fan_in, rng);
+  weight_ = Variable(w, true);
+  if (o.bias) bias_ = Variable(Tensor::zeros({o.out_channels}), true);
+}
+
+std::string Conv2d::describe() const {
+  const auto& o = options_;
+  std::string s = "conv2d(" + std::to_string(o.in_channels) + "->" +
+                  std::to_string(o.out_channels) + ", k=" + std::to_string(o.kernel_size[0]) +
+                  "x" + std::to_string(o.kernel_size[1]);
+  if (o.stride[0] != 1 || o.stride[1] != 1) {
+    s += ", s=" + std::to_string(o.stride[0]) +
+         (o.stride[0] == o.stride[1] ? "" : "x" + std::to_string(o.stride[1]));
+  }
+  if (o.padding[0] != 0 || o.padding[1] != 0) {
+    s += ", p=" + std::to_string(o.padding[0]) +
+         (o.padding[0] == o.padding[1] ? "" : "x" + std::to_string(o.padding[1]));
+  }
+  if (o.groups != 1) s += ", groups=" + std::to_string(o.groups);
+  if (!o.bias) s += ", no bias";
+  return s + ")";
+}
+
+Shape Conv2d::output_shape(const Shape& input) const {
+  TCNN_CHECK(input.rank() == 3, "conv2d: expected input [C, H, W], got ", input.to_string());
+  TCNN_CHECK(input[0] == options_.in_channels, "conv2d: expected ", options_.in_channels,
+             " input channels, got ", input[0], " (input ", input.to_string(), ")");
+  const int64_t oh = checked_output_size(
+      "conv2d height", {input[1], options_.kernel_size[0], options_.stride[0], options_.padding[0]});
+  const int64_t ow = checked_output_size(
+      "conv2d width", {input[2], options_.kernel_size[1], options_.stride[1], options_.padding[1]});
+  return {options_.out_channels, oh, ow};
+}
+
+Variable Conv2d::forward(const Variable& input) {
+  return ops::conv2d(input, weight_, bias_,
+                     {.stride_h = options_.stride[0], .stride_w = options_.stride[1],
+                      .pad_h = options_.padding[0], .pad_w = options_.padding[1],
+                      .groups = options_.groups, .algo = options_.algo});
+}
+
+std::vector<NamedVariable> Conv2d::parameters() {
+  std::vector<NamedVariable> params{{"weight", weight_}};
+  if (bias_.defined()) params.push_back({"bias", bias_});
+  return params;
+}
+
+}  // namespace tinycnn::nn

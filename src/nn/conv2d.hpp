@@ -1,0 +1,46 @@
+// Conv2d layer: weight [out_channels, in_channels/groups, kh, kw], bias [out_channels].
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "core/rng.hpp"
+#include "kernels/geometry.hpp"
+#include "nn/module.hpp"
+
+namespace tinycnn::nn {
+
+struct Conv2dOptions {
+  int64_t in_channels = 0;                  // required
+  int64_t out_channels = 0;                 // required
+  std::array<int64_t, 2> kernel_size{1, 1}; // [kh, kw]
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};
+  int64_t groups = 1;                       // == in_channels: depthwise
+  bool bias = true;
+  kernels::ConvAlgo algo = kernels::ConvAlgo::Im2col;
+};
+
+class Conv2d : public Module {
+ public:
+  // He-normal weights from rng, zero bias. Throws on inconsistent options.
+  Conv2d(const Conv2dOptions& options, core::Rng& rng);
+
+  std::string type() const override { return "conv2d"; }
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override;
+  Variable forward(const Variable& input) override;
+  std::vector<NamedVariable> parameters() override;
+
+  const Conv2dOptions& options() const { return options_; }
+  void set_algo(kernels::ConvAlgo algo) { options_.algo = algo; }
+  Variable& weight() { return weight_; }
+  Variable& bias() { return bias_; }
+
+ private:
+  Conv2dOptions options_;
+  Variable weight_;
+  Variable bias_;  // undefined when options_.bias is false
+};
+
+}  // namespace tinycnn::nn

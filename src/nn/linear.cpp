@@ -1,0 +1,40 @@
+// Linear layer: He-normal weights, zero bias, [F] -> [out_features].
+#include "nn/linear.hpp"
+
+#include "core/error.hpp"
+#include "nn/init.hpp"
+#include "ops/linear.hpp"
+
+namespace tinycnn::nn {
+
+Linear::Linear(const LinearOptions& o, core::Rng& rng) : options_(o) {
+  TCNN_CHECK(o.in_features > 0, "linear: expected in_features > 0, got ", o.in_features);
+  TCNN_CHECK(o.out_features > 0, "linear: expected out_features > 0, got ", o.out_features);
+  Tensor w = Tensor::empty({o.out_features, o.in_features});
+  he_normal_(w, o.in_features, rng);
+  weight_ = Variable(w, true);
+  if (o.bias) bias_ = Variable(Tensor::zeros({o.out_features}), true);
+}
+
+std::string Linear::describe() const {
+  return "linear(" + std::to_string(options_.in_features) + "->" +
+         std::to_string(options_.out_features) + (options_.bias ? ")" : ", no bias)");
+}
+
+Shape Linear::output_shape(const Shape& input) const {
+  TCNN_CHECK(input.rank() == 1, "linear: expected a flat input [F] (add a flatten layer), got ",
+             input.to_string());
+  TCNN_CHECK(input[0] == options_.in_features, "linear: expected ", options_.in_features,
+             " input features, got ", input[0]);
+  return {options_.out_features};
+}
+
+Variable Linear::forward(const Variable& input) { return ops::linear(input, weight_, bias_); }
+
+std::vector<NamedVariable> Linear::parameters() {
+  std::vector<NamedVariable> params{{"weight", weight_}};
+  if (bias_.defined()) params.push_back({"bias", bias_});
+  return params;
+}
+
+}  // namespace tinycnn::nn

@@ -1,0 +1,37 @@
+// Linear layer: weight [out_features, in_features], bias [out_features].
+#pragma once
+
+#include <cstdint>
+
+#include "core/rng.hpp"
+#include "nn/module.hpp"
+
+namespace tinycnn::nn {
+
+struct LinearOptions {
+  int64_t in_features = 0;   // required
+  int64_t out_features = 0;  // required
+  bool bias = true;
+};
+
+class Linear : public Module {
+ public:
+  Linear(const LinearOptions& options, core::Rng& rng);
+
+  std::string type() const override { return "linear"; }
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override;
+  Variable forward(const Variable& input) override;
+  std::vector<NamedVariable> parameters() override;
+
+  const LinearOptions& options() const { return options_; }
+  Variable& weight() { return weight_; }
+  Variable& bias() { return bias_; }
+
+ private:
+  LinearOptions options_;
+  Variable weight_;
+  Variable bias_;
+};
+
+}  // namespace tinycnn::nn

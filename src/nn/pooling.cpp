@@ -1,0 +1,51 @@
+// Pooling layers: validation and shape inference; the math is in ops / kernels.
+#include "nn/pooling.hpp"
+
+#include "core/error.hpp"
+#include "nn/spatial.hpp"
+#include "ops/pooling.hpp"
+
+namespace tinycnn::nn {
+
+Pool2d::Pool2d(Kind kind, const Pool2dOptions& options) : kind_(kind), options_(options) {
+  if (!options_.stride) options_.stride = options_.kernel_size;
+  const auto& k = options_.kernel_size;
+  const auto& s = *options_.stride;
+  const auto& p = options_.padding;
+  TCNN_CHECK(k[0] > 0 && k[1] > 0, type(), ": expected kernel_size > 0, got ", k[0], "x", k[1]);
+  TCNN_CHECK(s[0] > 0 && s[1] > 0, type(), ": expected stride > 0, got ", s[0], "x", s[1]);
+  TCNN_CHECK(p[0] >= 0 && p[1] >= 0 && 2 * p[0] <= k[0] && 2 * p[1] <= k[1], type(),
+             ": expected 0 <= padding <= kernel_size/2, got padding ", p[0], "x", p[1],
+             " for kernel ", k[0], "x", k[1]);
+}
+
+std::string Pool2d::describe() const {
+  const auto& k = options_.kernel_size;
+  const auto& s = *options_.stride;
+  const auto& p = options_.padding;
+  std::string out = type() + "(k=" + std::to_string(k[0]) + "x" + std::to_string(k[1]);
+  if (s != k) out += ", s=" + std::to_string(s[0]) + "x" + std::to_string(s[1]);
+  if (p[0] || p[1]) out += ", p=" + std::to_string(p[0]) + "x" + std::to_string(p[1]);
+  return out + ")";
+}
+
+Shape Pool2d::output_shape(const Shape& input) const {
+  TCNN_CHECK(input.rank() == 3, type(), ": expected input [C, H, W], got ", input.to_string());
+  const auto& k = options_.kernel_size;
+  const auto& s = *options_.stride;
+  const auto& p = options_.padding;
+  const int64_t oh = checked_output_size(type() + " height", {input[1], k[0], s[0], p[0]});
+  const int64_t ow = checked_output_size(type() + " width", {input[2], k[1], s[1], p[1]});
+  return {input[0], oh, ow};
+}
+
+Variable Pool2d::forward(const Variable& input) {
+  const auto& k = options_.kernel_size;
+  const auto& s = *options_.stride;
+  const auto& p = options_.padding;
+  const ops::Pool2dParams params{.kernel_h = k[0], .kernel_w = k[1], .stride_h = s[0],
+                                 .stride_w = s[1], .pad_h = p[0], .pad_w = p[1]};
+  return kind_ == Kind::Max ? ops::maxpool2d(input, params) : ops::avgpool2d(input, params);
+}
+
+}  // namespace tinycnn::nn

@@ -1,0 +1,46 @@
+// MaxPool2d and AvgPool2d layers (no parameters). stride defaults to kernel_size.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "nn/module.hpp"
+
+namespace tinycnn::nn {
+
+struct Pool2dOptions {
+  std::array<int64_t, 2> kernel_size{2, 2};
+  std::optional<std::array<int64_t, 2>> stride = std::nullopt;  // unset: = kernel_size
+  std::array<int64_t, 2> padding{0, 0};          // at most half the kernel
+};
+
+class Pool2d : public Module {
+ public:
+  enum class Kind { Max, Avg };
+  Pool2d(Kind kind, const Pool2dOptions& options);
+
+  std::string type() const override { return kind_ == Kind::Max ? "maxpool2d" : "avgpool2d"; }
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override;
+  Variable forward(const Variable& input) override;
+
+  std::array<int64_t, 2> kernel_size() const { return options_.kernel_size; }
+  std::array<int64_t, 2> stride() const { return *options_.stride; }
+  std::array<int64_t, 2> padding() const { return options_.padding; }
+
+ private:
+  Kind kind_;
+  Pool2dOptions options_;  // stride always set after construction
+};
+
+class MaxPool2d : public Pool2d {
+ public:
+  explicit MaxPool2d(const Pool2dOptions& options) : Pool2d(Kind::Max, options) {}
+};
+class AvgPool2d : public Pool2d {
+ public:
+  explicit AvgPool2d(const Pool2dOptions& options) : Pool2d(Kind::Avg, options) {}
+};
+
+}  // namespace tinycnn::nn

@@ -1,0 +1,76 @@
+// conv2d forward and backward side by side. Saved state: the input and weight tensors (both
+// needed for dweight / dinput), the geometry and the algorithm.
+#include "ops/conv2d.hpp"
+
+#include "autograd/engine.hpp"
+#include "core/error.hpp"
+#include "kernels/conv_im2col.hpp"
+
+namespace tinycnn::ops {
+
+using tensor::Shape;
+using tensor::Tensor;
+
+namespace {
+class Conv2dNode : public autograd::Node {
+ public:
+  Conv2dNode(const Variable& input, const Variable& weight, const Variable& bias,
+             const kernels::Conv2dGeometry& geometry, kernels::ConvAlgo algo)
+      : Node({input, weight, bias}), geometry_(geometry), algo_(algo) {}
+
+  const char* name() const override { return "conv2d"; }
+
+  std::vector<Tensor> backward(const Tensor& doutput) override {
+    const Variable& input = inputs()[0];
+    const Variable& weight = inputs()[1];
+    const Variable& bias = inputs()[2];
+    Tensor dinput = input.requires_grad() ? Tensor::empty(input.shape()) : Tensor();
+    Tensor dweight = weight.requires_grad() ? Tensor::empty(weight.shape()) : Tensor();
+    Tensor dbias = bias.requires_grad() ? Tensor::empty(bias.shape()) : Tensor();
+    kernels::conv2d_backward(algo_, geometry_, input.data().data(), weight.data().data(),
+                             doutput.data(), dinput.defined() ? dinput.data() : nullptr,
+                             dweight.defined() ? dweight.data() : nullptr,
+                             dbias.defined() ? dbias.data() : nullptr);
+    return {dinput, dweight, dbias};
+  }
+
+ private:
+  kernels::Conv2dGeometry geometry_;
+  kernels::ConvAlgo algo_;
+};
+}  // namespace
+
+kernels::Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight,
+                                        const Conv2dParams& p) {
+  TCNN_CHECK(input.rank() == 4, "conv2d: expected input [N, C, H, W], got ", input.to_string());
+  TCNN_CHECK(weight.rank() == 4, "conv2d: expected weight [OC, C/groups, KH, KW], got ",
+             weight.to_string());
+  kernels::Conv2dGeometry g{.batch = input[0], .in_channels = input[1], .in_h = input[2],
+                            .in_w = input[3], .out_channels = weight[0], .kernel_h = weight[2],
+                            .kernel_w = weight[3], .stride_h = p.stride_h, .stride_w = p.stride_w,
+                            .pad_h = p.pad_h, .pad_w = p.pad_w, .groups = p.groups};
+  g.check();
+  TCNN_CHECK(weight[1] * p.groups == input[1], "conv2d: weight ", weight.to_string(),
+             " with groups ", p.groups, " expects ", weight[1] * p.groups,
+             " input channels, got ", input[1]);
+  return g;
+}
+
+Variable conv2d(const Variable& input, const Variable& weight, const Variable& bias,
+                const Conv2dParams& params) {
+  const kernels::Conv2dGeometry g = conv2d_geometry(input.shape(), weight.shape(), params);
+  if (bias.defined()) {
+    TCNN_CHECK(bias.shape() == Shape({g.out_channels}), "conv2d: expected bias [",
+               g.out_channels, "], got ", bias.shape().to_string());
+  }
+  Tensor output = Tensor::empty({g.batch, g.out_channels, g.out_h(), g.out_w()});
+  kernels::conv2d_forward(params.algo, g, input.data().data(), weight.data().data(),
+                          bias.defined() ? bias.data().data() : nullptr, output.data());
+  std::shared_ptr<autograd::Node> node;
+  if (autograd::should_record({&input, &weight, &bias})) {
+    node = std::make_shared<Conv2dNode>(input, weight, bias, g, params.algo);
+  }
+  return autograd::make_result(std::move(output), std::move(node));
+}
+
+}  // namespace tinycnn::ops

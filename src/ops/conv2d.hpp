@@ -1,0 +1,31 @@
+// conv2d as an autograd op: input [N, C, H, W], weight [OC, C/groups, KH, KW], optional bias [OC]
+// -> [N, OC, OH, OW], computed by the naive or the im2col kernel.
+#pragma once
+
+#include <cstdint>
+
+#include "autograd/variable.hpp"
+#include "kernels/geometry.hpp"
+
+namespace tinycnn::ops {
+
+using autograd::Variable;
+
+struct Conv2dParams {
+  int64_t stride_h = 1;
+  int64_t stride_w = 1;
+  int64_t pad_h = 0;
+  int64_t pad_w = 0;
+  int64_t groups = 1;
+  kernels::ConvAlgo algo = kernels::ConvAlgo::Im2col;
+};
+
+// bias may be an undefined Variable (no bias).
+Variable conv2d(const Variable& input, const Variable& weight, const Variable& bias,
+                const Conv2dParams& params);
+
+// The kernel geometry for these operand shapes; throws on inconsistent shapes.
+kernels::Conv2dGeometry conv2d_geometry(const tensor::Shape& input, const tensor::Shape& weight,
+                                        const Conv2dParams& params);
+
+}  // namespace tinycnn::ops

@@ -1,0 +1,52 @@
+// Loss op: saves the softmax probabilities and labels; backward is (p - onehot) * dloss / N.
+#include "ops/cross_entropy.hpp"
+
+#include "autograd/engine.hpp"
+#include "core/error.hpp"
+#include "kernels/cross_entropy.hpp"
+
+namespace tinycnn::ops {
+
+using tensor::Tensor;
+
+namespace {
+class CrossEntropyNode : public autograd::Node {
+ public:
+  CrossEntropyNode(const Variable& logits, Tensor probs, std::vector<int32_t> labels)
+      : Node({logits}), probs_(std::move(probs)), labels_(std::move(labels)) {}
+  const char* name() const override { return "softmax_cross_entropy"; }
+  std::vector<Tensor> backward(const Tensor& doutput) override {
+    Tensor dlogits = Tensor::empty(probs_.shape());
+    kernels::softmax_cross_entropy_backward(probs_.dim(0), probs_.dim(1), probs_.data(),
+                                            labels_.data(), doutput[0], dlogits.data());
+    return {dlogits};
+  }
+
+ private:
+  Tensor probs_;
+  std::vector<int32_t> labels_;
+};
+}  // namespace
+
+Variable softmax_cross_entropy(const Variable& logits, const std::vector<int32_t>& labels) {
+  const auto& s = logits.shape();
+  TCNN_CHECK(s.rank() == 2 && s[0] > 0 && s[1] > 0,
+             "softmax_cross_entropy: expected logits [N, K], got ", s.to_string());
+  TCNN_CHECK(static_cast<int64_t>(labels.size()) == s[0], "softmax_cross_entropy: expected ",
+             s[0], " labels, got ", labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    TCNN_CHECK(labels[i] >= 0 && labels[i] < s[1], "softmax_cross_entropy: label ", i, " is ",
+               labels[i], ", expected 0..", s[1] - 1);
+  }
+  Tensor probs = Tensor::empty(s);
+  const double loss = kernels::softmax_cross_entropy_forward(s[0], s[1], logits.data().data(),
+                                                             labels.data(), probs.data());
+  Tensor output = Tensor::full({1}, static_cast<float>(loss));
+  std::shared_ptr<autograd::Node> node;
+  if (autograd::should_record({&logits})) {
+    node = std::make_shared<CrossEntropyNode>(logits, std::move(probs), labels);
+  }
+  return autograd::make_result(std::move(output), std::move(node));
+}
+
+}  // namespace tinycnn::ops

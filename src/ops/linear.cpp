@@ -1,0 +1,61 @@
+// linear forward and backward; saved state is the input and weight (through the node's inputs).
+#include "ops/linear.hpp"
+
+#include "autograd/engine.hpp"
+#include "core/error.hpp"
+#include "kernels/linear.hpp"
+
+namespace tinycnn::ops {
+
+using tensor::Shape;
+using tensor::Tensor;
+
+namespace {
+class LinearNode : public autograd::Node {
+ public:
+  LinearNode(const Variable& input, const Variable& weight, const Variable& bias,
+             const kernels::LinearGeometry& g)
+      : Node({input, weight, bias}), geometry_(g) {}
+  const char* name() const override { return "linear"; }
+  std::vector<Tensor> backward(const Tensor& doutput) override {
+    const Variable& input = inputs()[0];
+    const Variable& weight = inputs()[1];
+    const Variable& bias = inputs()[2];
+    Tensor dinput = input.requires_grad() ? Tensor::empty(input.shape()) : Tensor();
+    Tensor dweight = weight.requires_grad() ? Tensor::empty(weight.shape()) : Tensor();
+    Tensor dbias = bias.requires_grad() ? Tensor::empty(bias.shape()) : Tensor();
+    kernels::linear_backward(geometry_, input.data().data(), weight.data().data(), doutput.data(),
+                             dinput.defined() ? dinput.data() : nullptr,
+                             dweight.defined() ? dweight.data() : nullptr,
+                             dbias.defined() ? dbias.data() : nullptr);
+    return {dinput, dweight, dbias};
+  }
+
+ private:
+  kernels::LinearGeometry geometry_;
+};
+}  // namespace
+
+Variable linear(const Variable& input, const Variable& weight, const Variable& bias) {
+  TCNN_CHECK(input.shape().rank() == 2, "linear: expected input [N, in_features], got ",
+             input.shape().to_string());
+  TCNN_CHECK(weight.shape().rank() == 2 && weight.shape()[1] == input.shape()[1],
+             "linear: expected weight [out_features, ", input.shape()[1], "], got ",
+             weight.shape().to_string());
+  const kernels::LinearGeometry g{.batch = input.shape()[0], .in_features = input.shape()[1],
+                                  .out_features = weight.shape()[0]};
+  if (bias.defined()) {
+    TCNN_CHECK(bias.shape() == Shape({g.out_features}), "linear: expected bias [",
+               g.out_features, "], got ", bias.shape().to_string());
+  }
+  Tensor output = Tensor::empty({g.batch, g.out_features});
+  kernels::linear_forward(g, input.data().data(), weight.data().data(),
+                          bias.defined() ? bias.data().data() : nullptr, output.data());
+  std::shared_ptr<autograd::Node> node;
+  if (autograd::should_record({&input, &weight, &bias})) {
+    node = std::make_shared<LinearNode>(input, weight, bias, g);
+  }
+  return autograd::make_result(std::move(output), std::move(node));
+}
+
+}  // namespace tinycnn::ops

@@ -1,0 +1,95 @@
+// naive == im2col on a sweep of awkward convolutions: forward, dinput, dweight and dbias.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/rng.hpp"
+#include "kernels/conv_im2col.hpp"
+#include "kernels/conv_naive.hpp"
+#include "support/allclose.hpp"
+#include "tensor/tensor.hpp"
+
+namespace tinycnn::kernels {
+namespace {
+
+using tensor::Tensor;
+
+struct ConvCase {
+  std::string name;
+  Conv2dGeometry g;
+};
+
+class ConvEquivalence : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvEquivalence, ForwardAndAllGradientsAgree) {
+  const Conv2dGeometry& g = GetParam().g;
+  g.check();
+  core::Rng rng(2024);
+  Tensor input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
+  Tensor weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
+  Tensor bias = Tensor::randn({g.out_channels}, rng);
+  const tensor::Shape out_shape{g.batch, g.out_channels, g.out_h(), g.out_w()};
+  Tensor dout = Tensor::randn(out_shape, rng);
+
+  Tensor out_naive = Tensor::empty(out_shape), out_fast = Tensor::empty(out_shape);
+  conv2d_naive_forward(g, input.data(), weight.data(), bias.data(), out_naive.data());
+  conv2d_im2col_forward(g, input.data(), weight.data(), bias.data(), out_fast.data());
+  EXPECT_TRUE(testing::all_close(out_fast, out_naive, 1e-4, 1e-4)) << "forward";
+
+  Tensor dx_n = Tensor::full(input.shape(), 9.0f), dx_f = Tensor::full(input.shape(), 9.0f);
+  Tensor dw_n = Tensor::full(weight.shape(), 9.0f), dw_f = Tensor::full(weight.shape(), 9.0f);
+  Tensor db_n = Tensor::full(bias.shape(), 9.0f), db_f = Tensor::full(bias.shape(), 9.0f);
+  conv2d_naive_backward(g, input.data(), weight.data(), dout.data(), dx_n.data(), dw_n.data(),
+                        db_n.data());
+  conv2d_im2col_backward(g, input.data(), weight.data(), dout.data(), dx_f.data(), dw_f.data(),
+                         db_f.data());
+  EXPECT_TRUE(testing::all_close(dx_f, dx_n, 1e-4, 1e-4)) << "dinput";
+  EXPECT_TRUE(testing::all_close(dw_f, dw_n, 1e-4, 1e-4)) << "dweight";
+  EXPECT_TRUE(testing::all_close(db_f, db_n, 1e-4, 1e-4)) << "dbias";
+}
+
+TEST_P(ConvEquivalence, SkippedGradientsAreSkipped) {
+  // dweight alone and dinput alone must give the same values as all three together.
+  const Conv2dGeometry& g = GetParam().g;
+  core::Rng rng(7);
+  Tensor input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
+  Tensor weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
+  Tensor dout = Tensor::randn({g.batch, g.out_channels, g.out_h(), g.out_w()}, rng);
+  Tensor dx_all = Tensor::empty(input.shape()), dw_all = Tensor::empty(weight.shape());
+  conv2d_im2col_backward(g, input.data(), weight.data(), dout.data(), dx_all.data(),
+                         dw_all.data(), nullptr);
+  Tensor dx = Tensor::empty(input.shape()), dw = Tensor::empty(weight.shape());
+  conv2d_im2col_backward(g, input.data(), weight.data(), dout.data(), dx.data(), nullptr, nullptr);
+  conv2d_im2col_backward(g, input.data(), weight.data(), dout.data(), nullptr, dw.data(), nullptr);
+  EXPECT_TRUE(testing::all_close(dx, dx_all, 0, 0));
+  EXPECT_TRUE(testing::all_close(dw, dw_all, 0, 0));
+}
+
+ConvCase make(std::string name, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oc,
+              int64_t kh, int64_t kw, int64_t s, int64_t p, int64_t groups = 1) {
+  return {std::move(name),
+          {.batch = n, .in_channels = c, .in_h = h, .in_w = w, .out_channels = oc,
+           .kernel_h = kh, .kernel_w = kw, .stride_h = s, .stride_w = s, .pad_h = p, .pad_w = p,
+           .groups = groups}};
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sweep, ConvEquivalence,
+    ::testing::Values(make("lenet_c1", 3, 1, 28, 28, 6, 5, 5, 1, 2),
+                      make("lenet_c2", 3, 6, 14, 14, 16, 5, 5, 1, 0),
+                      make("nonsquare_input", 2, 3, 7, 11, 4, 3, 3, 1, 1),
+                      make("rect_kernel_stride2", 2, 2, 9, 7, 3, 3, 2, 2, 0),
+                      make("stride2_pad1", 2, 3, 8, 8, 5, 3, 3, 2, 1),
+                      make("stride3_pad2", 1, 2, 10, 9, 2, 4, 4, 3, 2),
+                      make("pointwise_1x1", 2, 5, 4, 6, 3, 1, 1, 1, 0),
+                      make("pointwise_1x1_stride2", 2, 5, 5, 6, 3, 1, 1, 2, 0),
+                      make("kernel_equals_input", 2, 3, 5, 5, 4, 5, 5, 1, 0),
+                      make("groups2", 2, 4, 6, 6, 6, 3, 3, 1, 1, 2),
+                      make("depthwise", 3, 4, 6, 5, 4, 3, 3, 1, 1, 4),
+                      make("depthwise_multiplier2", 2, 3, 5, 5, 6, 3, 3, 2, 1, 3),
+                      make("batch_larger_than_threads", 9, 2, 6, 6, 3, 3, 3, 1, 0),
+                      make("one_pixel", 1, 1, 1, 1, 1, 1, 1, 1, 0)),
+    [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace tinycnn::kernels

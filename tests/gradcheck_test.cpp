@@ -1,0 +1,154 @@
+// Finite-difference gradient checks of every op on awkward shapes.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/rng.hpp"
+#include "ops/activation.hpp"
+#include "ops/conv2d.hpp"
+#include "ops/cross_entropy.hpp"
+#include "ops/linear.hpp"
+#include "ops/pooling.hpp"
+#include "ops/reshape.hpp"
+#include "support/gradcheck.hpp"
+
+namespace tinycnn::ops {
+namespace {
+
+using tensor::Shape;
+using tensor::Tensor;
+using testing::gradcheck;
+
+Variable param(const Shape& shape, uint64_t seed, float stddev = 1.0f) {
+  core::Rng rng(seed);
+  return Variable(Tensor::randn(shape, rng, stddev), true);
+}
+
+struct ConvGradCase {
+  std::string name;
+  Shape input;   // [N, C, H, W]
+  Shape weight;  // [OC, C/groups, KH, KW]
+  Conv2dParams params;
+  bool bias;
+};
+
+class ConvGradcheck : public ::testing::TestWithParam<ConvGradCase> {};
+
+TEST_P(ConvGradcheck, BothAlgorithms) {
+  for (auto algo : {kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col}) {
+    const auto& c = GetParam();
+    Conv2dParams params = c.params;
+    params.algo = algo;
+    std::vector<Variable> inputs{param(c.input, 1), param(c.weight, 2, 0.5f),
+                                 c.bias ? param({c.weight[0]}, 3) : Variable()};
+    EXPECT_TRUE(gradcheck(
+        [&](const std::vector<Variable>& v) { return conv2d(v[0], v[1], v[2], params); },
+        inputs))
+        << kernels::to_string(algo);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Awkward, ConvGradcheck,
+    ::testing::Values(
+        ConvGradCase{"nonsquare_pad1", {2, 2, 5, 4}, {3, 2, 3, 3}, {.pad_h = 1, .pad_w = 1}, true},
+        ConvGradCase{"stride2_rect", {1, 2, 7, 6}, {2, 2, 3, 2},
+                     {.stride_h = 2, .stride_w = 2}, true},
+        ConvGradCase{"pointwise", {2, 3, 3, 4}, {2, 3, 1, 1}, {}, false},
+        ConvGradCase{"kernel_equals_input", {2, 2, 4, 4}, {3, 2, 4, 4}, {}, true},
+        ConvGradCase{"groups", {1, 4, 5, 5}, {4, 2, 3, 3}, {.pad_h = 1, .pad_w = 1, .groups = 2},
+                     true},
+        ConvGradCase{"depthwise_stride2", {2, 3, 6, 5}, {3, 1, 3, 3},
+                     {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 3}, true}),
+    [](const auto& info) { return info.param.name; });
+
+struct PoolGradCase {
+  std::string name;
+  Shape input;
+  Pool2dParams params;
+};
+
+class PoolGradcheck : public ::testing::TestWithParam<PoolGradCase> {};
+
+TEST_P(PoolGradcheck, MaxAndAvg) {
+  const auto& c = GetParam();
+  // Values 0.1 apart: a nudge of eps = 0.01 never changes which element is the max.
+  std::vector<Variable> inputs{Variable(testing::spaced_values(c.input, 9), true)};
+  EXPECT_TRUE(gradcheck([&](const auto& v) { return maxpool2d(v[0], c.params); }, inputs)) << "max";
+  EXPECT_TRUE(gradcheck([&](const auto& v) { return avgpool2d(v[0], c.params); }, inputs)) << "avg";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Awkward, PoolGradcheck,
+    ::testing::Values(
+        PoolGradCase{"k2s2", {2, 2, 4, 6}, {}},
+        PoolGradCase{"k3s2p1_nonsquare", {1, 2, 7, 5},
+                     {.kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 1,
+                      .pad_w = 1}},
+        PoolGradCase{"overlapping_k3s1", {1, 1, 5, 5},
+                     {.kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1}},
+        PoolGradCase{"truncating_odd", {1, 2, 5, 7}, {}},
+        PoolGradCase{"rect_window", {1, 1, 6, 6},
+                     {.kernel_h = 3, .kernel_w = 2, .stride_h = 3, .stride_w = 2}},
+        PoolGradCase{"kernel_equals_input", {2, 1, 3, 3},
+                     {.kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1}}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(Gradcheck, Linear) {
+  std::vector<Variable> inputs{param({3, 7}, 1), param({4, 7}, 2), param({4}, 3)};
+  EXPECT_TRUE(gradcheck([](const auto& v) { return linear(v[0], v[1], v[2]); }, inputs));
+  std::vector<Variable> no_bias{param({1, 1}, 4), param({2, 1}, 5), Variable()};
+  EXPECT_TRUE(gradcheck([](const auto& v) { return linear(v[0], v[1], v[2]); }, no_bias));
+}
+
+TEST(Gradcheck, ReluSkippingTheKink) {
+  std::vector<Variable> inputs{param({2, 3, 5}, 11)};
+  EXPECT_TRUE(gradcheck([](const auto& v) { return relu(v[0]); }, inputs, {.kink_band = 0.05}));
+}
+
+TEST(Gradcheck, TanhAndSigmoid) {
+  std::vector<Variable> inputs{param({3, 4, 2}, 12, 2.0f)};
+  EXPECT_TRUE(gradcheck([](const auto& v) { return tanh(v[0]); }, inputs, {.eps = 1e-3}));
+  EXPECT_TRUE(gradcheck([](const auto& v) { return sigmoid(v[0]); }, inputs, {.eps = 1e-3}));
+}
+
+TEST(Gradcheck, FlattenAndReshape) {
+  std::vector<Variable> inputs{param({2, 3, 2, 2}, 13)};
+  EXPECT_TRUE(gradcheck([](const auto& v) { return flatten(v[0]); }, inputs));
+  EXPECT_TRUE(gradcheck([](const auto& v) { return reshape(v[0], {4, 6}); }, inputs));
+}
+
+TEST(Gradcheck, DropoutWithAFixedMask) {
+  std::vector<Variable> inputs{param({4, 5}, 14)};
+  EXPECT_TRUE(gradcheck(
+      [](const auto& v) {
+        core::Rng rng(3);  // same mask on every evaluation
+        return dropout(v[0], 0.4f, rng);
+      },
+      inputs));
+}
+
+TEST(Gradcheck, SoftmaxCrossEntropy) {
+  std::vector<Variable> inputs{param({5, 4}, 15, 3.0f)};
+  const std::vector<int32_t> labels{0, 3, 1, 1, 2};
+  EXPECT_TRUE(gradcheck([&](const auto& v) { return softmax_cross_entropy(v[0], labels); },
+                        inputs, {.eps = 1e-3}));
+}
+
+TEST(Gradcheck, ChainedSmallCnn) {
+  // conv -> tanh -> avgpool -> flatten -> linear -> loss, all gradients at once. The smooth
+  // activation and pooling keep every nudge away from kinks; relu and max are checked above.
+  const std::vector<int32_t> labels{1, 0};
+  std::vector<Variable> inputs{param({2, 1, 6, 6}, 16), param({3, 1, 3, 3}, 17, 0.5f),
+                               param({3}, 18, 0.1f), param({2, 27}, 19, 0.5f), param({2}, 20)};
+  EXPECT_TRUE(gradcheck(
+      [&](const auto& v) {
+        Variable h = tanh(conv2d(v[0], v[1], v[2], {.pad_h = 1, .pad_w = 1}));
+        h = flatten(avgpool2d(h, {}));
+        return softmax_cross_entropy(linear(h, v[3], v[4]), labels);
+      },
+      inputs, {.eps = 1e-3, .rtol = 5e-2, .atol = 2e-3}));
+}
+
+}  // namespace
+}  // namespace tinycnn::ops

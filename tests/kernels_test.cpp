@@ -1,0 +1,128 @@
+// kernels: GEMM against its loop reference, im2col by hand, pooling and loss by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "kernels/cross_entropy.hpp"
+#include "kernels/gemm.hpp"
+#include "kernels/geometry.hpp"
+#include "kernels/im2col.hpp"
+#include "kernels/pooling.hpp"
+#include "support/allclose.hpp"
+#include "tensor/tensor.hpp"
+
+namespace tinycnn::kernels {
+namespace {
+
+using tensor::Tensor;
+
+TEST(OutputSize, Formula) {
+  EXPECT_EQ(output_size(28, 5, 1, 2), 28);
+  EXPECT_EQ(output_size(28, 2, 2, 0), 14);
+  EXPECT_EQ(output_size(7, 2, 2, 0), 3);  // truncating division
+  EXPECT_EQ(output_size(4, 5, 1, 0), 0);  // kernel larger than input
+  EXPECT_EQ(output_size(4, 1, 0, 0), 0);  // invalid stride
+}
+
+struct GemmCase {
+  Trans ta, tb;
+  int64_t m, n, k;
+};
+
+class GemmTest : public ::testing::TestWithParam<GemmCase> {};
+
+TEST_P(GemmTest, MatchesReference) {
+  const auto c = GetParam();
+  core::Rng rng(11);
+  Tensor a = Tensor::randn({c.m * c.k}, rng), b = Tensor::randn({c.k * c.n}, rng);
+  Tensor c0 = Tensor::randn({c.m * c.n}, rng);
+  Tensor fast = c0.clone(), ref = c0.clone();
+  GemmArgs args{.trans_a = c.ta, .trans_b = c.tb, .m = c.m, .n = c.n, .k = c.k, .alpha = 0.5f,
+                .a = a.data(), .lda = c.ta == Trans::Yes ? c.m : c.k, .b = b.data(),
+                .ldb = c.tb == Trans::Yes ? c.k : c.n, .beta = 2.0f, .c = fast.data(),
+                .ldc = c.n};
+  gemm(args);
+  args.c = ref.data();
+  gemm_reference(args);
+  EXPECT_TRUE(testing::all_close(fast, ref, 1e-4, 1e-4));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
+                         ::testing::Values(GemmCase{Trans::No, Trans::No, 6, 784, 25},
+                                           GemmCase{Trans::No, Trans::Yes, 16, 150, 100},
+                                           GemmCase{Trans::Yes, Trans::No, 150, 100, 16},
+                                           GemmCase{Trans::Yes, Trans::Yes, 7, 5, 3},
+                                           GemmCase{Trans::No, Trans::No, 1, 1, 1}));
+
+TEST(Im2col, HandComputedWithPadding) {
+  // One 3x3 channel 1..9, kernel 2x2, stride 1, padding 1 -> 4x4 outputs; col is [4, 16].
+  Conv2dGeometry g{.in_h = 3, .in_w = 3, .kernel_h = 2, .kernel_w = 2, .pad_h = 1, .pad_w = 1};
+  const std::vector<float> image{1, 2, 3, 4, 5, 6, 7, 8, 9};
+  std::vector<float> col(4 * 16, -1.0f);
+  im2col(g, image.data(), col.data());
+  // Row (kh=0, kw=0) reads input (oh-1, ow-1).
+  const std::vector<float> row0{0, 0, 0, 0, 0, 1, 2, 3, 0, 4, 5, 6, 0, 7, 8, 9};
+  // Row (kh=1, kw=1) reads input (oh, ow).
+  const std::vector<float> row3{1, 2, 3, 0, 4, 5, 6, 0, 7, 8, 9, 0, 0, 0, 0, 0};
+  EXPECT_EQ(std::vector<float>(col.begin(), col.begin() + 16), row0);
+  EXPECT_EQ(std::vector<float>(col.begin() + 48, col.end()), row3);
+}
+
+TEST(Im2col, Col2imAddsEveryUseOfAPixel) {
+  // With all-ones columns, col2im counts how many windows cover each pixel.
+  Conv2dGeometry g{.in_h = 3, .in_w = 3, .kernel_h = 2, .kernel_w = 2};
+  std::vector<float> col(4 * 4, 1.0f), image(9, 0.0f);
+  col2im(g, col.data(), image.data());
+  EXPECT_EQ(image, (std::vector<float>{1, 2, 1, 2, 4, 2, 1, 2, 1}));
+}
+
+TEST(Pooling, TwoByTwoOnOneToSixteen) {
+  Pool2dGeometry g{.in_h = 4, .in_w = 4, .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
+                   .stride_w = 2};
+  std::vector<float> in(16);
+  for (int i = 0; i < 16; ++i) in[i] = static_cast<float>(i + 1);
+  std::vector<float> out(4);
+  std::vector<int32_t> argmax(4);
+  maxpool2d_forward(g, in.data(), out.data(), argmax.data());
+  EXPECT_EQ(out, (std::vector<float>{6, 8, 14, 16}));
+  EXPECT_EQ(argmax, (std::vector<int32_t>{5, 7, 13, 15}));
+  avgpool2d_forward(g, in.data(), out.data());
+  EXPECT_EQ(out, (std::vector<float>{3.5f, 5.5f, 11.5f, 13.5f}));
+
+  std::vector<float> dout{1, 2, 3, 4}, din(16, -1.0f);
+  maxpool2d_backward(g, dout.data(), argmax.data(), din.data());
+  EXPECT_EQ(din, (std::vector<float>{0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4}));
+  avgpool2d_backward(g, dout.data(), din.data());
+  EXPECT_EQ(din[0], 0.25f);
+  EXPECT_EQ(din[15], 1.0f);
+}
+
+TEST(Pooling, MaxPadsWithMinusInfinity) {
+  // All-negative input with padding: the padded zeros must never win.
+  Pool2dGeometry g{.in_h = 2, .in_w = 2, .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
+                   .stride_w = 2, .pad_h = 1, .pad_w = 1};
+  std::vector<float> in{-4, -3, -2, -1}, out(4);
+  std::vector<int32_t> argmax(4);
+  maxpool2d_forward(g, in.data(), out.data(), argmax.data());
+  EXPECT_EQ(out, (std::vector<float>{-4, -3, -2, -1}));
+}
+
+TEST(CrossEntropy, StableForHugeLogits) {
+  const std::vector<float> logits{1000.0f, 0.0f, -1000.0f, 0.0f, 0.0f, 0.0f};
+  const std::vector<int32_t> labels{1, 2};
+  std::vector<float> probs(6), dlogits(6);
+  const double loss = softmax_cross_entropy_forward(2, 3, logits.data(), labels.data(),
+                                                    probs.data());
+  EXPECT_NEAR(loss, (1000.0 + std::log(3.0)) / 2.0, 1e-3);
+  softmax_cross_entropy_backward(2, 3, probs.data(), labels.data(), 1.0f, dlogits.data());
+  EXPECT_NEAR(dlogits[0], 0.5, 1e-6);
+  EXPECT_NEAR(dlogits[1], -0.5, 1e-6);
+  EXPECT_NEAR(dlogits[3], 1.0 / 6.0, 1e-6);
+  EXPECT_NEAR(dlogits[5], -1.0 / 3.0, 1e-6);
+  for (float d : dlogits) EXPECT_TRUE(std::isfinite(d));
+}
+
+}  // namespace
+}  // namespace tinycnn::kernels

@@ -1,0 +1,152 @@
+// nn: shape inference and its errors, initialisation, parameter naming, train/eval modes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+
+#include "autograd/engine.hpp"
+#include "core/error.hpp"
+#include "nn/conv2d.hpp"
+#include "nn/linear.hpp"
+#include "nn/pooling.hpp"
+#include "nn/sequential.hpp"
+#include "nn/simple_layers.hpp"
+#include "nn/spatial.hpp"
+
+namespace tinycnn::nn {
+namespace {
+
+std::unique_ptr<Sequential> lenet(core::Rng& rng) {
+  auto owner = std::make_unique<Sequential>();
+  Sequential& net = *owner;
+  net.add(std::make_unique<Conv2d>(
+      Conv2dOptions{.in_channels = 1, .out_channels = 6, .kernel_size = {5, 5}, .padding = {2, 2}},
+      rng));
+  net.add(std::make_unique<Activation>(Activation::Kind::Relu));
+  net.add(std::make_unique<MaxPool2d>(Pool2dOptions{}));
+  net.add(std::make_unique<Conv2d>(
+      Conv2dOptions{.in_channels = 6, .out_channels = 16, .kernel_size = {5, 5}}, rng));
+  net.add(std::make_unique<Activation>(Activation::Kind::Relu));
+  net.add(std::make_unique<MaxPool2d>(Pool2dOptions{}));
+  net.add(std::make_unique<Flatten>());
+  net.add(std::make_unique<Linear>(LinearOptions{.in_features = 400, .out_features = 120}, rng));
+  net.add(std::make_unique<Activation>(Activation::Kind::Relu));
+  net.add(std::make_unique<Linear>(LinearOptions{.in_features = 120, .out_features = 84}, rng));
+  net.add(std::make_unique<Activation>(Activation::Kind::Relu));
+  net.add(std::make_unique<Linear>(LinearOptions{.in_features = 84, .out_features = 10}, rng));
+  return owner;
+}
+
+TEST(Sequential, LeNetShapesAndParameters) {
+  core::Rng rng(42);
+  auto lenet_net = lenet(rng);
+  Sequential& net = *lenet_net;
+  EXPECT_EQ(net.output_shape({1, 28, 28}), Shape({10}));
+  int64_t count = 0;
+  for (auto& p : net.parameters()) count += p.var.data().numel();
+  EXPECT_EQ(count, 61706);
+  const auto params = net.parameters();
+  EXPECT_EQ(params.front().name, "layers.0.weight");
+  EXPECT_EQ(params.back().name, "layers.11.bias");
+  EXPECT_EQ(params.front().var.shape(), Shape({6, 1, 5, 5}));
+
+  core::Rng data_rng(1);
+  Variable x(Tensor::randn({3, 1, 28, 28}, data_rng));
+  EXPECT_EQ(net.forward(x).shape(), Shape({3, 10}));
+}
+
+TEST(Sequential, ErrorNamesTheLayerAndTheArithmetic) {
+  core::Rng rng(42);
+  auto lenet_net = lenet(rng);
+  Sequential& net = *lenet_net;
+  try {
+    net.output_shape({1, 8, 8});  // 8 -> 8 -> 4 -> conv 5x5 does not fit
+    FAIL() << "no throw";
+  } catch (const core::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("layer 3 (conv2d)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("(4 - 5 + 2*0)/1 + 1"), std::string::npos) << msg;
+    EXPECT_EQ(e.kind(), core::ErrorKind::Invalid);
+  }
+  try {
+    net.output_shape({3, 28, 28});
+    FAIL() << "no throw";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 0 (conv2d): conv2d: expected 1 input channels, got 3"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Layers, BadOptionsAndShapesAreErrorsNotCrashes) {
+  core::Rng rng(1);
+  EXPECT_THROW(Conv2d(Conv2dOptions{.in_channels = 0, .out_channels = 6}, rng), core::Error);
+  EXPECT_THROW(Conv2d(Conv2dOptions{.in_channels = 3, .out_channels = 6, .groups = 2}, rng),
+               core::Error);
+  EXPECT_THROW(Conv2d(Conv2dOptions{.in_channels = 1, .out_channels = 1, .stride = {0, 1}}, rng),
+               core::Error);
+  EXPECT_THROW(Linear(LinearOptions{.in_features = 4, .out_features = -1}, rng), core::Error);
+  EXPECT_THROW(MaxPool2d(Pool2dOptions{.kernel_size = {2, 2}, .padding = {2, 2}}), core::Error);
+  EXPECT_THROW(Dropout(DropoutOptions{.p = 1.0f}), core::Error);
+  Linear fc(LinearOptions{.in_features = 4, .out_features = 2}, rng);
+  EXPECT_THROW(fc.output_shape({2, 2}), core::Error);
+  EXPECT_THROW(fc.output_shape({5}), core::Error);
+  Variable wrong(Tensor::zeros({3, 5}));
+  EXPECT_THROW(fc.forward(wrong), core::Error);
+  MaxPool2d pool(Pool2dOptions{.kernel_size = {3, 3}});
+  EXPECT_THROW(pool.output_shape({1, 2, 2}), core::Error);
+  Conv2d conv(Conv2dOptions{.in_channels = 2, .out_channels = 2, .kernel_size = {3, 3}}, rng);
+  Variable image(Tensor::zeros({1, 3, 5, 5}));
+  EXPECT_THROW(conv.forward(image), core::Error);
+}
+
+TEST(Spatial, FormulaAndTruncationWarning) {
+  const SpatialDim same{28, 5, 1, 2};
+  EXPECT_EQ(same.out(), 28);
+  EXPECT_EQ(same.formula(), "(28 - 5 + 2*2)/1 + 1 = 28");
+  EXPECT_FALSE(same.truncates());
+  const SpatialDim odd{7, 2, 2, 0};
+  EXPECT_EQ(odd.out(), 3);
+  EXPECT_TRUE(odd.truncates());
+}
+
+TEST(Init, HeNormalStatisticsAndZeroBias) {
+  core::Rng rng(3);
+  Conv2d conv(Conv2dOptions{.in_channels = 16, .out_channels = 64, .kernel_size = {3, 3}}, rng);
+  const Tensor& w = conv.weight().data();
+  double sum = 0, sq = 0;
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    sum += w[i];
+    sq += w[i] * w[i];
+  }
+  const double mean = sum / w.numel();
+  const double stddev = std::sqrt(sq / w.numel() - mean * mean);
+  EXPECT_NEAR(mean, 0.0, 0.01);
+  EXPECT_NEAR(stddev, std::sqrt(2.0 / (16 * 9)), 0.005);
+  for (float b : conv.bias().data().to_vector()) EXPECT_EQ(b, 0.0f);
+}
+
+TEST(Init, SameSeedSameWeights) {
+  core::Rng a(9), b(9);
+  Linear fa(LinearOptions{.in_features = 5, .out_features = 3}, a);
+  Linear fb(LinearOptions{.in_features = 5, .out_features = 3}, b);
+  EXPECT_EQ(fa.weight().data().to_vector(), fb.weight().data().to_vector());
+}
+
+TEST(Dropout, ActiveOnlyInTraining) {
+  Dropout drop(DropoutOptions{.p = 0.5f, .seed = 1});
+  Variable x(Tensor::full({1000}, 1.0f));
+  Variable y = drop.forward(x);
+  int zeros = 0;
+  for (float v : y.data().to_vector()) {
+    EXPECT_TRUE(v == 0.0f || v == 2.0f);
+    zeros += v == 0.0f;
+  }
+  EXPECT_GT(zeros, 400);
+  EXPECT_LT(zeros, 600);
+  drop.set_training(false);
+  EXPECT_EQ(drop.forward(x).data().to_vector(), x.data().to_vector());
+}
+
+}  // namespace
+}  // namespace tinycnn::nn

@@ -1,0 +1,166 @@
+// Every op's forward and every gradient against PyTorch's values (tests/reference/*.json),
+// convolution once per algorithm. Backward is driven through autograd with PyTorch's
+// grad_output as the upstream gradient.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "autograd/engine.hpp"
+#include "ops/activation.hpp"
+#include "ops/conv2d.hpp"
+#include "ops/cross_entropy.hpp"
+#include "ops/linear.hpp"
+#include "ops/pooling.hpp"
+#include "support/allclose.hpp"
+#include "support/reference.hpp"
+
+namespace tinycnn::ops {
+namespace {
+
+using autograd::Node;
+using tensor::Tensor;
+using testing::all_close;
+using testing::Reference;
+
+constexpr double kRtol = 1e-4;
+constexpr double kAtol = 1e-5;
+
+// Seeds backward with a given upstream gradient: loss = <output, grad_output>.
+class UpstreamNode : public Node {
+ public:
+  UpstreamNode(const Variable& out, Tensor grad) : Node({out}), grad_(std::move(grad)) {}
+  const char* name() const override { return "upstream"; }
+  std::vector<Tensor> backward(const Tensor&) override { return {grad_}; }
+
+ private:
+  Tensor grad_;
+};
+
+void backward_with(const Variable& out, const Tensor& grad_output) {
+  Variable loss(Tensor::zeros({1}), true);
+  loss.set_grad_fn(std::make_shared<UpstreamNode>(out, grad_output));
+  autograd::backward(loss);
+}
+
+int64_t as_pair_first(const nlohmann::json& v) { return v.is_array() ? v[0].get<int64_t>() : v.get<int64_t>(); }
+int64_t as_pair_second(const nlohmann::json& v) { return v.is_array() ? v[1].get<int64_t>() : v.get<int64_t>(); }
+
+struct ConvRefCase {
+  std::string name;
+  kernels::ConvAlgo algo;
+};
+
+class ConvReference : public ::testing::TestWithParam<ConvRefCase> {};
+
+TEST_P(ConvReference, ForwardAndGradientsMatchPyTorch) {
+  const Reference ref = Reference::load(GetParam().name);
+  const auto& p = ref.params();
+  Variable input(ref.tensor("input"), true);
+  Variable weight(ref.tensor("weight"), true);
+  Variable bias = p.at("bias").get<bool>() ? Variable(ref.tensor("bias"), true) : Variable();
+  const Conv2dParams params{.stride_h = as_pair_first(p.at("stride")),
+                            .stride_w = as_pair_second(p.at("stride")),
+                            .pad_h = as_pair_first(p.at("padding")),
+                            .pad_w = as_pair_second(p.at("padding")),
+                            .groups = p.at("groups").get<int64_t>(),
+                            .algo = GetParam().algo};
+  Variable out = conv2d(input, weight, bias, params);
+  EXPECT_TRUE(all_close(out.data(), ref.tensor("output"), kRtol, kAtol)) << "output";
+  backward_with(out, ref.tensor("grad_output"));
+  EXPECT_TRUE(all_close(input.grad(), ref.tensor("grad_input"), kRtol, kAtol)) << "grad_input";
+  EXPECT_TRUE(all_close(weight.grad(), ref.tensor("grad_weight"), kRtol, kAtol)) << "grad_weight";
+  if (bias.defined()) {
+    EXPECT_TRUE(all_close(bias.grad(), ref.tensor("grad_bias"), kRtol, kAtol)) << "grad_bias";
+  }
+}
+
+std::vector<ConvRefCase> conv_cases() {
+  std::vector<ConvRefCase> cases;
+  for (const auto& name : testing::reference_names("conv2d")) {
+    cases.push_back({name, kernels::ConvAlgo::Naive});
+    cases.push_back({name, kernels::ConvAlgo::Im2col});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(PyTorch, ConvReference, ::testing::ValuesIn(conv_cases()),
+                         [](const auto& info) {
+                           return info.param.name + "_" + kernels::to_string(info.param.algo);
+                         });
+
+TEST(ConvReference, AllFiveCasesPresent) { EXPECT_EQ(conv_cases().size(), 10u); }
+
+class PoolReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PoolReference, ForwardAndGradientMatchPyTorch) {
+  const Reference ref = Reference::load(GetParam());
+  const auto& p = ref.params();
+  const Pool2dParams params{.kernel_h = p.at("kernel_size").get<int64_t>(),
+                            .kernel_w = p.at("kernel_size").get<int64_t>(),
+                            .stride_h = p.at("stride").get<int64_t>(),
+                            .stride_w = p.at("stride").get<int64_t>(),
+                            .pad_h = p.at("padding").get<int64_t>(),
+                            .pad_w = p.at("padding").get<int64_t>()};
+  Variable input(ref.tensor("input"), true);
+  const bool is_max = ref.json().at("op") == "maxpool2d";
+  Variable out = is_max ? maxpool2d(input, params) : avgpool2d(input, params);
+  EXPECT_TRUE(all_close(out.data(), ref.tensor("output"), kRtol, kAtol));
+  backward_with(out, ref.tensor("grad_output"));
+  EXPECT_TRUE(all_close(input.grad(), ref.tensor("grad_input"), kRtol, kAtol));
+}
+
+std::vector<std::string> pool_cases() {
+  auto names = testing::reference_names("maxpool2d");
+  for (const auto& n : testing::reference_names("avgpool2d")) names.push_back(n);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(PyTorch, PoolReference, ::testing::ValuesIn(pool_cases()),
+                         [](const auto& info) { return info.param; });
+
+TEST(LinearReference, ForwardAndGradientsMatchPyTorch) {
+  const Reference ref = Reference::load("linear_5_to_4");
+  Variable input(ref.tensor("input"), true);
+  Variable weight(ref.tensor("weight"), true);
+  Variable bias(ref.tensor("bias"), true);
+  Variable out = linear(input, weight, bias);
+  EXPECT_TRUE(all_close(out.data(), ref.tensor("output"), kRtol, kAtol));
+  backward_with(out, ref.tensor("grad_output"));
+  EXPECT_TRUE(all_close(input.grad(), ref.tensor("grad_input"), kRtol, kAtol));
+  EXPECT_TRUE(all_close(weight.grad(), ref.tensor("grad_weight"), kRtol, kAtol));
+  EXPECT_TRUE(all_close(bias.grad(), ref.tensor("grad_bias"), kRtol, kAtol));
+}
+
+class ActivationReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ActivationReference, ForwardAndGradientMatchPyTorch) {
+  const Reference ref = Reference::load(GetParam());
+  Variable input(ref.tensor("input"), true);
+  const std::string op = ref.json().at("op");
+  Variable out = op == "relu" ? relu(input) : op == "tanh" ? tanh(input) : sigmoid(input);
+  EXPECT_TRUE(all_close(out.data(), ref.tensor("output"), kRtol, kAtol));
+  backward_with(out, ref.tensor("grad_output"));
+  EXPECT_TRUE(all_close(input.grad(), ref.tensor("grad_input"), kRtol, kAtol));
+}
+
+INSTANTIATE_TEST_SUITE_P(PyTorch, ActivationReference,
+                         ::testing::Values("relu", "tanh", "sigmoid"));
+
+class CrossEntropyReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CrossEntropyReference, LossAndGradientMatchPyTorch) {
+  const Reference ref = Reference::load(GetParam());
+  Variable logits(ref.tensor("input"), true);
+  const auto labels = ref.json().at("labels").get<std::vector<int32_t>>();
+  Variable loss = softmax_cross_entropy(logits, labels);
+  const double expected = ref.json().at("loss").get<double>();
+  EXPECT_NEAR(loss.data()[0], expected, kRtol * std::abs(expected));
+  autograd::backward(loss);
+  EXPECT_TRUE(all_close(logits.grad(), ref.tensor("grad_input"), kRtol, kAtol));
+}
+
+INSTANTIATE_TEST_SUITE_P(PyTorch, CrossEntropyReference,
+                         ::testing::Values("xent_4x10", "xent_large_logits"));
+
+}  // namespace
+}  // namespace tinycnn::ops
