@@ -64,28 +64,28 @@ void BM_ConvBackward(benchmark::State& state, Conv2dGeometry g, ConvAlgo algo) {
 }
 
 BENCHMARK_CAPTURE(BM_ConvForward, lenet_conv1_b64_naive, kLenetConv1, ConvAlgo::Naive)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvForward, lenet_conv1_b64_im2col, kLenetConv1, ConvAlgo::Im2col)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvForward, lenet_conv2_b64_naive, kLenetConv2, ConvAlgo::Naive)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvForward, lenet_conv2_b64_im2col, kLenetConv2, ConvAlgo::Im2col)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvForward, c16_32x32_k3_b32_naive, kMid, ConvAlgo::Naive)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvForward, c16_32x32_k3_b32_im2col, kMid, ConvAlgo::Im2col)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv1_b64_naive, kLenetConv1, ConvAlgo::Naive)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv1_b64_im2col, kLenetConv1, ConvAlgo::Im2col)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv2_b64_naive, kLenetConv2, ConvAlgo::Naive)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv2_b64_im2col, kLenetConv2, ConvAlgo::Im2col)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, c16_32x32_k3_b32_naive, kMid, ConvAlgo::Naive)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, c16_32x32_k3_b32_im2col, kMid, ConvAlgo::Im2col)
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

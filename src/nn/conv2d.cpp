@@ -1,6 +1,8 @@
 // Conv2d: option checks, shape inference with the formula in errors, forward through ops::conv2d.
 #include "nn/conv2d.hpp"
 
+#include <sstream>
+
 #include "core/error.hpp"
 #include "nn/init.hpp"
 #include "nn/spatial.hpp"
@@ -29,21 +31,19 @@ Conv2d::Conv2d(const Conv2dOptions& o, core::Rng& rng) : options_(o) {
 }
 
 std::string Conv2d::describe() const {
+  // ostringstream rather than string '+': g++ 12 -O3 gives a false -Wrestrict on the latter.
   const auto& o = options_;
-  std::string s = "conv2d(" + std::to_string(o.in_channels) + "->" +
-                  std::to_string(o.out_channels) + ", k=" + std::to_string(o.kernel_size[0]) +
-                  "x" + std::to_string(o.kernel_size[1]);
-  if (o.stride[0] != 1 || o.stride[1] != 1) {
-    s += ", s=" + std::to_string(o.stride[0]) +
-         (o.stride[0] == o.stride[1] ? "" : "x" + std::to_string(o.stride[1]));
-  }
+  std::ostringstream out;
+  out << "conv2d(" << o.in_channels << "->" << o.out_channels << ", k=" << o.kernel_size[0]
+      << "x" << o.kernel_size[1];
+  if (o.stride[0] != 1 || o.stride[1] != 1) out << ", s=" << o.stride[0] << "x" << o.stride[1];
   if (o.padding[0] != 0 || o.padding[1] != 0) {
-    s += ", p=" + std::to_string(o.padding[0]) +
-         (o.padding[0] == o.padding[1] ? "" : "x" + std::to_string(o.padding[1]));
+    out << ", p=" << o.padding[0] << "x" << o.padding[1];
   }
-  if (o.groups != 1) s += ", groups=" + std::to_string(o.groups);
-  if (!o.bias) s += ", no bias";
-  return s + ")";
+  if (o.groups != 1) out << ", groups=" << o.groups;
+  if (!o.bias) out << ", no bias";
+  out << ")";
+  return out.str();
 }
 
 Shape Conv2d::output_shape(const Shape& input) const {
