@@ -5,18 +5,17 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdio>
 #include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 
+#include "commands.hpp"
 #include "core/error.hpp"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
+using namespace tinycnn::cli;
 
 struct GlobalOptions {
   int threads = 0;  // 0: all available cores
@@ -39,14 +38,17 @@ void print_error(const std::string& message) { std::cerr << "error: " << message
 int main(int argc, char** argv) {
   CLI::App app{"tinycnn: train and profile small convolutional neural networks"};
   app.set_version_flag("--version", std::string("tinycnn ") + TINYCNN_VERSION);
+  app.fallthrough();  // global options may also follow the subcommand
   GlobalOptions global;
   app.add_option("--threads", global.threads, "Worker threads (default: all cores)")
-      ->check(CLI::Range(1, 1024))
-      ->configurable(false);
+      ->check(CLI::Range(1, 1024));
   app.add_option("--log-level", global.log_level, "Log verbosity on stderr")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_flag("--quiet", global.quiet, "Only warnings and errors on stderr");
   app.require_subcommand(0, 1);
+
+  ShapesOptions shapes;
+  CLI::App* shapes_cmd = setup_shapes(app, shapes);
 
   try {
     app.parse(argc, argv);
@@ -65,17 +67,18 @@ int main(int argc, char** argv) {
   try {
     setup_logging(global);
     if (global.threads > 0) omp_set_num_threads(global.threads);
-    if (app.get_subcommands().empty()) {
-      std::cout << app.help();
-      return kExitOk;
-    }
+    if (shapes_cmd->parsed()) return run_shapes(shapes);
+    std::cout << app.help();
+    return kExitOk;
   } catch (const tinycnn::core::Error& e) {
     print_error(e.what());
     spdlog::debug("thrown at {}", e.where());
     return e.kind() == tinycnn::core::ErrorKind::Invalid ? kExitUsage : kExitRuntime;
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+    return kExitRuntime;
   } catch (const std::exception& e) {
     print_error(e.what());
     return kExitRuntime;
   }
-  return kExitOk;
 }

@@ -1,6 +1,8 @@
 // Output-size formula with its written-out arithmetic.
 #include "nn/spatial.hpp"
 
+#include <sstream>
+
 #include "core/error.hpp"
 #include "kernels/geometry.hpp"
 
@@ -15,9 +17,14 @@ bool SpatialDim::truncates() const {
 
 std::string SpatialDim::formula() const {
   const int64_t span = in - kernel + 2 * pad;
-  const std::string value = span < 0 ? "(negative)" : std::to_string(span / stride + 1);
-  return "(" + std::to_string(in) + " - " + std::to_string(kernel) + " + 2*" +
-         std::to_string(pad) + ")/" + std::to_string(stride) + " + 1 = " + value;
+  std::ostringstream out;  // not string '+': g++ 12 -O3 warns falsely (-Wrestrict) on that
+  out << "(" << in << " - " << kernel << " + 2*" << pad << ")/" << stride << " + 1 = ";
+  if (span < 0 || stride <= 0) {
+    out << "(negative)";
+  } else {
+    out << span / stride + 1;
+  }
+  return out.str();
 }
 
 int64_t checked_output_size(const std::string& what, const SpatialDim& dim) {

@@ -1,0 +1,141 @@
+// Layer factories. Each checks its keys against the inferred input before building anything,
+// so an impossible layer fails with its JSON path and never allocates a huge weight.
+#include "model/registry.hpp"
+
+#include "core/error.hpp"
+#include "nn/conv2d.hpp"
+#include "nn/linear.hpp"
+#include "nn/pooling.hpp"
+#include "nn/simple_layers.hpp"
+
+namespace tinycnn::model {
+
+namespace {
+constexpr int64_t kMaxSize = 1 << 20;
+constexpr int64_t kMaxLayerParams = int64_t{1} << 28;  // 1 GiB of float32 weights
+
+std::unique_ptr<nn::Module> make_conv2d(const ObjectReader& r, const LayerContext& ctx) {
+  TCNN_CHECK(ctx.input.rank() == 3, r.path("type"), ": conv2d needs a [C, H, W] input, got ",
+             ctx.input.to_string(), " (after flatten?)");
+  nn::Conv2dOptions o;
+  o.in_channels = ctx.input[0];
+  o.out_channels = r.integer("out_channels", std::nullopt, 1, kMaxSize);
+  o.kernel_size = r.pair("kernel_size", std::nullopt, 1);
+  o.stride = r.pair("stride", std::array<int64_t, 2>{1, 1}, 1);
+  o.padding = r.pair("padding", std::array<int64_t, 2>{0, 0}, 0);
+  o.groups = r.integer("groups", 1, 1, kMaxSize);
+  o.bias = r.boolean("bias", true);
+  if (r.has("in_channels")) {
+    const int64_t declared = r.integer("in_channels", std::nullopt, 1, kMaxSize);
+    TCNN_CHECK(declared == o.in_channels, r.path("in_channels"), ": expected ", o.in_channels,
+               " (inferred from the previous layer), got ", declared);
+  }
+  TCNN_CHECK(o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0, r.path("groups"),
+             ": expected a divisor of in_channels ", o.in_channels, " and out_channels ",
+             o.out_channels, ", got ", o.groups);
+  o.algo = ctx.default_algo;
+  if (r.has("algo")) {
+    o.algo = r.string("algo", std::nullopt, {"naive", "im2col"}) == "naive"
+                 ? kernels::ConvAlgo::Naive
+                 : kernels::ConvAlgo::Im2col;
+  }
+  const int64_t params = o.out_channels * (o.in_channels / o.groups) * o.kernel_size[0] *
+                         o.kernel_size[1];
+  TCNN_CHECK(params <= kMaxLayerParams, r.path("out_channels"), ": layer would have ", params,
+             " weights, expected at most ", kMaxLayerParams);
+  return std::make_unique<nn::Conv2d>(o, ctx.rng);
+}
+
+nn::Pool2dOptions pool_options(const ObjectReader& r) {
+  nn::Pool2dOptions o;
+  o.kernel_size = r.pair("kernel_size", std::nullopt, 1);
+  o.stride = r.pair("stride", o.kernel_size, 1);
+  o.padding = r.pair("padding", std::array<int64_t, 2>{0, 0}, 0);
+  TCNN_CHECK(2 * o.padding[0] <= o.kernel_size[0] && 2 * o.padding[1] <= o.kernel_size[1],
+             r.path("padding"), ": expected at most half of kernel_size ", o.kernel_size[0], "x",
+             o.kernel_size[1], ", got ", o.padding[0], "x", o.padding[1]);
+  return o;
+}
+
+void require_spatial(const ObjectReader& r, const LayerContext& ctx, const char* type) {
+  TCNN_CHECK(ctx.input.rank() == 3, r.path("type"), ": ", type, " needs a [C, H, W] input, got ",
+             ctx.input.to_string(), " (after flatten?)");
+}
+
+std::unique_ptr<nn::Module> make_maxpool2d(const ObjectReader& r, const LayerContext& ctx) {
+  require_spatial(r, ctx, "maxpool2d");
+  return std::make_unique<nn::MaxPool2d>(pool_options(r));
+}
+
+std::unique_ptr<nn::Module> make_avgpool2d(const ObjectReader& r, const LayerContext& ctx) {
+  require_spatial(r, ctx, "avgpool2d");
+  return std::make_unique<nn::AvgPool2d>(pool_options(r));
+}
+
+std::unique_ptr<nn::Module> make_linear(const ObjectReader& r, const LayerContext& ctx) {
+  TCNN_CHECK(ctx.input.rank() == 1, r.path("type"),
+             ": linear needs a flat [F] input (add a flatten layer before it), got ",
+             ctx.input.to_string());
+  nn::LinearOptions o;
+  o.in_features = ctx.input[0];
+  o.out_features = r.integer("out_features", std::nullopt, 1, kMaxSize);
+  o.bias = r.boolean("bias", true);
+  if (r.has("in_features")) {
+    const int64_t declared = r.integer("in_features", std::nullopt, 1, INT32_MAX);
+    TCNN_CHECK(declared == o.in_features, r.path("in_features"), ": expected ", o.in_features,
+               " (inferred from the previous layer), got ", declared);
+  }
+  TCNN_CHECK(o.in_features <= kMaxLayerParams / o.out_features, r.path("out_features"),
+             ": layer would have ", o.in_features, " x ", o.out_features,
+             " weights, expected at most ", kMaxLayerParams);
+  return std::make_unique<nn::Linear>(o, ctx.rng);
+}
+
+std::unique_ptr<nn::Module> make_flatten(const ObjectReader&, const LayerContext&) {
+  return std::make_unique<nn::Flatten>();
+}
+std::unique_ptr<nn::Module> make_relu(const ObjectReader&, const LayerContext&) {
+  return std::make_unique<nn::Activation>(nn::Activation::Kind::Relu);
+}
+std::unique_ptr<nn::Module> make_tanh(const ObjectReader&, const LayerContext&) {
+  return std::make_unique<nn::Activation>(nn::Activation::Kind::Tanh);
+}
+std::unique_ptr<nn::Module> make_sigmoid(const ObjectReader&, const LayerContext&) {
+  return std::make_unique<nn::Activation>(nn::Activation::Kind::Sigmoid);
+}
+std::unique_ptr<nn::Module> make_dropout(const ObjectReader& r, const LayerContext& ctx) {
+  const double p = r.number("p", 0.5, 0.0, 0.999);
+  return std::make_unique<nn::Dropout>(
+      nn::DropoutOptions{.p = static_cast<float>(p), .seed = ctx.seed});
+}
+}  // namespace
+
+const std::vector<LayerType>& layer_types() {
+  static const std::vector<LayerType> types{
+      {"conv2d",
+       {"type", "out_channels", "kernel_size", "stride", "padding", "groups", "bias",
+        "in_channels", "algo"},
+       make_conv2d},
+      {"maxpool2d", {"type", "kernel_size", "stride", "padding"}, make_maxpool2d},
+      {"avgpool2d", {"type", "kernel_size", "stride", "padding"}, make_avgpool2d},
+      {"linear", {"type", "out_features", "bias", "in_features"}, make_linear},
+      {"flatten", {"type"}, make_flatten},
+      {"relu", {"type"}, make_relu},
+      {"tanh", {"type"}, make_tanh},
+      {"sigmoid", {"type"}, make_sigmoid},
+      {"dropout", {"type", "p"}, make_dropout},
+  };
+  return types;
+}
+
+const LayerType& find_layer_type(const std::string& name, const std::string& path) {
+  std::vector<std::string> known;
+  for (const auto& t : layer_types()) {
+    if (t.name == name) return t;
+    known.push_back(t.name);
+  }
+  throw core::Error(core::ErrorKind::Invalid, path + ".type: unknown layer type \"" + name +
+                                                  "\"; allowed: " + join(known));
+}
+
+}  // namespace tinycnn::model

@@ -1,0 +1,139 @@
+// Config parsing: structure, input, training section. Layer keys are the registry's business.
+#include "model/spec.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace tinycnn::model {
+
+namespace {
+constexpr int64_t kMaxDim = 1 << 16;  // larger images are certainly mistakes
+
+InputSpec parse_input(const Json& j) {
+  const ObjectReader r(j, "input", {"channels", "height", "width"});
+  return {r.integer("channels", std::nullopt, 1, kMaxDim),
+          r.integer("height", std::nullopt, 1, kMaxDim),
+          r.integer("width", std::nullopt, 1, kMaxDim)};
+}
+
+OptimizerSpec parse_optimizer(const Json& j) {
+  const ObjectReader probe(j, "training.optimizer",
+                           {"type", "lr", "momentum", "weight_decay", "nesterov", "beta1", "beta2",
+                            "eps"});
+  OptimizerSpec o;
+  o.type = probe.string("type", "sgd", {"sgd", "adam"});
+  if (o.type == "sgd") {
+    const ObjectReader r(j, "training.optimizer",
+                         {"type", "lr", "momentum", "weight_decay", "nesterov"});
+    o.lr = r.number("lr", 0.01, 0.0, 10.0, true);
+    o.momentum = r.number("momentum", 0.0, 0.0, 0.999999);
+    o.weight_decay = r.number("weight_decay", 0.0, 0.0, 1.0);
+    o.nesterov = r.boolean("nesterov", false);
+    TCNN_CHECK(!o.nesterov || o.momentum > 0.0,
+               "training.optimizer.nesterov: needs momentum > 0, got momentum ", o.momentum);
+  } else {
+    const ObjectReader r(j, "training.optimizer",
+                         {"type", "lr", "beta1", "beta2", "eps", "weight_decay"});
+    o.lr = r.number("lr", 0.001, 0.0, 10.0, true);
+    o.beta1 = r.number("beta1", 0.9, 0.0, 0.999999);
+    o.beta2 = r.number("beta2", 0.999, 0.0, 0.999999999);
+    o.eps = r.number("eps", 1e-8, 0.0, 1.0, true);
+    o.weight_decay = r.number("weight_decay", 0.0, 0.0, 1.0);
+  }
+  return o;
+}
+
+LrScheduleSpec parse_schedule(const Json& j) {
+  const ObjectReader probe(j, "training.lr_schedule", {"type", "step_size", "gamma"});
+  LrScheduleSpec s;
+  s.type = probe.string("type", "constant", {"constant", "step", "cosine"});
+  if (s.type == "step") {
+    s.step_size = probe.integer("step_size", std::nullopt, 1, 1000000);
+    s.gamma = probe.number("gamma", 0.1, 0.0, 1.0, true);
+  } else {
+    const ObjectReader r(j, "training.lr_schedule", {"type"});
+  }
+  return s;
+}
+
+TrainingSpec parse_training(const Json& j) {
+  const ObjectReader r(j, "training",
+                       {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer",
+                        "conv_algo", "normalize", "shuffle", "lr_schedule"});
+  TrainingSpec t;
+  t.dataset = r.string("dataset", "mnist", {"mnist", "fashion-mnist"});
+  t.data_dir = r.string("data_dir", "data/mnist");
+  t.epochs = r.integer("epochs", 10, 1, 100000);
+  t.batch_size = r.integer("batch_size", 64, 1, 65536);
+  t.seed = static_cast<uint64_t>(r.integer("seed", 42, 0, INT64_MAX));
+  if (r.has("optimizer")) t.optimizer = parse_optimizer(r.raw("optimizer"));
+  t.conv_algo = r.string("conv_algo", "im2col", {"naive", "im2col"}) == "naive"
+                    ? kernels::ConvAlgo::Naive
+                    : kernels::ConvAlgo::Im2col;
+  if (r.has("normalize")) {
+    const ObjectReader n(r.raw("normalize"), "training.normalize", {"mean", "std"});
+    t.normalize_mean = n.number("mean", 0.1307, -1e6, 1e6);
+    t.normalize_std = n.number("std", 0.3081, 0.0, 1e6, true);
+  }
+  t.shuffle = r.boolean("shuffle", true);
+  if (r.has("lr_schedule")) t.lr_schedule = parse_schedule(r.raw("lr_schedule"));
+  return t;
+}
+}  // namespace
+
+ModelSpec parse_config(const Json& config) {
+  const ObjectReader r(config, "", {"name", "input", "layers", "training"});
+  ModelSpec spec;
+  spec.source = config;
+  spec.name = r.string("name", std::nullopt);
+  TCNN_CHECK(!spec.name.empty() && spec.name.size() <= 128 &&
+                 spec.name.find_first_of("/\\\n\r\t") == std::string::npos,
+             "name: expected 1-128 characters without slashes or control characters, got ",
+             describe_json(r.raw("name")));
+  spec.input = parse_input(r.raw("input"));
+  const Json& layers = r.raw("layers");
+  TCNN_CHECK(layers.is_array() && !layers.empty(), "layers: expected a non-empty array, got ",
+             describe_json(layers));
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string path = "layers[" + std::to_string(i) + "]";
+    const Json& layer = layers[i];
+    TCNN_CHECK(layer.is_object(), path, ": expected an object, got ", describe_json(layer));
+    TCNN_CHECK(layer.contains("type") && layer.at("type").is_string(), path,
+               ".type: expected a layer type string, got ",
+               layer.contains("type") ? describe_json(layer.at("type")) : "nothing");
+    spec.layers.push_back({layer.at("type").get<std::string>(), path, layer});
+  }
+  if (r.has("training")) spec.training = parse_training(r.raw("training"));
+  return spec;
+}
+
+ModelSpec load_config(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  TCNN_CHECK(fs::exists(path, ec), path, ": no such file");
+  TCNN_CHECK(!fs::is_directory(path, ec), path, ": is a directory, expected a JSON config file");
+  const auto size = fs::file_size(path, ec);
+  TCNN_CHECK(!ec && size <= (16u << 20), path, ": expected a config file of at most 16 MiB, got ",
+             ec ? "an unreadable size" : std::to_string(size) + " bytes");
+  std::ifstream in(path, std::ios::binary);
+  TCNN_CHECK(in.good(), path, ": cannot open for reading");
+  std::ostringstream text;
+  text << in.rdbuf();
+  Json config;
+  try {
+    config = Json::parse(text.str());
+  } catch (const Json::parse_error& e) {
+    throw core::Error(core::ErrorKind::Invalid,
+                      path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+  }
+  try {
+    return parse_config(config);
+  } catch (const core::Error& e) {
+    throw core::Error(e.kind(), path + ": " + e.what());
+  }
+}
+
+}  // namespace tinycnn::model

@@ -1,0 +1,71 @@
+// ModelSpec: a config file (SPEC §2) read and checked — name, input, the layer list (each
+// layer's keys are checked when the model is built, see registry.hpp) and the training section.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/geometry.hpp"
+#include "model/json_reader.hpp"
+
+namespace tinycnn::model {
+
+struct InputSpec {
+  int64_t channels = 1;
+  int64_t height = 28;
+  int64_t width = 28;
+};
+
+struct LayerSpec {
+  std::string type;  // "conv2d"
+  std::string path;  // "layers[3]", for messages
+  Json json;         // the layer's object as written
+};
+
+struct OptimizerSpec {
+  std::string type = "sgd";  // "sgd" | "adam"
+  double lr = 0.01;
+  double momentum = 0.0;     // sgd
+  double weight_decay = 0.0;
+  bool nesterov = false;     // sgd
+  double beta1 = 0.9;        // adam
+  double beta2 = 0.999;      // adam
+  double eps = 1e-8;         // adam
+};
+
+struct LrScheduleSpec {
+  std::string type = "constant";  // "constant" | "step" | "cosine"
+  int64_t step_size = 1;          // step
+  double gamma = 0.1;             // step
+};
+
+struct TrainingSpec {
+  std::string dataset = "mnist";
+  std::string data_dir = "data/mnist";
+  int64_t epochs = 10;
+  int64_t batch_size = 64;
+  uint64_t seed = 42;
+  OptimizerSpec optimizer;
+  kernels::ConvAlgo conv_algo = kernels::ConvAlgo::Im2col;
+  double normalize_mean = 0.1307;
+  double normalize_std = 0.3081;
+  bool shuffle = true;
+  LrScheduleSpec lr_schedule;
+};
+
+struct ModelSpec {
+  std::string name;
+  InputSpec input;
+  std::vector<LayerSpec> layers;
+  TrainingSpec training;
+  Json source;  // the config as read
+};
+
+// Checks the structure, the input and the training section. Errors name the JSON path.
+ModelSpec parse_config(const Json& config);
+// Reads and parses a file; errors are prefixed with the file name ("configs/x.json: ...").
+// Missing / unreadable files and invalid JSON are ErrorKind::Invalid (exit 2).
+ModelSpec load_config(const std::string& path);
+
+}  // namespace tinycnn::model

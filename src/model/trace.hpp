@@ -1,0 +1,50 @@
+// The shape and cost trace behind `tinycnn shapes`: per layer, the shapes, the output-size
+// arithmetic, parameters, MACs, activation and im2col workspace bytes, receptive field and jump.
+// Analytic only: nothing is run. Costs are for the whole batch; params are per model.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/spec.hpp"
+#include "nn/spatial.hpp"
+#include "tensor/tensor.hpp"
+
+namespace tinycnn::model {
+
+struct LayerCost {
+  size_t index = 0;
+  std::string type;         // "conv2d"
+  std::string description;  // "conv2d(1->6, k=5x5, p=2x2)"
+  tensor::Shape input, output;  // per example
+  std::vector<nn::SpatialDim> arithmetic;  // height and width, for conv and pooling
+  int64_t params = 0;
+  int64_t macs = 0;               // batch
+  int64_t activation_bytes = 0;   // batch: the output tensor
+  int64_t workspace_bytes = 0;    // batch: textbook im2col matrix (conv only)
+  int64_t receptive_field = 1;    // along the height axis, in input pixels
+  int64_t jump = 1;               // cumulative stride
+  // Conv only: a dense layer mapping the same input to the same output, and (groups == 1)
+  // a depthwise-separable replacement (depthwise KxK + pointwise 1x1).
+  int64_t dense_params = 0;
+  int64_t separable_params = 0;
+  int64_t separable_macs = 0;     // batch
+};
+
+struct ModelTrace {
+  std::string name;
+  int64_t batch = 1;
+  tensor::Shape input;
+  std::vector<LayerCost> layers;
+  std::string error;  // set when a layer is impossible; layers holds those before it
+
+  int64_t total_params() const;
+  int64_t total_macs() const;
+  int64_t total_activation_bytes() const;
+};
+
+// Never throws for a bad layer (it records the error); throws for batch < 1.
+ModelTrace trace_model(const ModelSpec& spec, int64_t batch);
+
+}  // namespace tinycnn::model
