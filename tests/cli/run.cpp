@@ -1,0 +1,71 @@
+// Process runner for CLI tests: the command goes through /bin/sh with each argument quoted.
+#include "run.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace tinycnn::testing {
+
+namespace {
+std::string quote(const std::string& s) {
+  std::string out(1, '\'');
+  for (char c : s) {
+    if (c == '\'') {
+      out.append("'\\''");
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('\'');
+  return out;
+}
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() /
+          ("tinycnn-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& contents) const {
+  const auto p = path_ / name;
+  std::ofstream(p, std::ios::binary) << contents;
+  return p.string();
+}
+
+RunResult run_tinycnn(const std::vector<std::string>& args) {
+  TempDir dir;
+  std::ostringstream command;
+  command << quote(TINYCNN_BIN);
+  for (const auto& a : args) command << ' ' << quote(a);
+  command << " >" << quote((dir.path() / "out").string()) << " 2>"
+          << quote((dir.path() / "err").string()) << " </dev/null";
+  const std::string cmd = command.str();
+  const int status = std::system(cmd.c_str());
+  if (status == -1) throw std::runtime_error("cannot run " + cmd);
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(dir.path() / "out");
+  r.err = slurp(dir.path() / "err");
+  return r;
+}
+
+}  // namespace tinycnn::testing

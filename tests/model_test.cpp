@@ -1,0 +1,110 @@
+// model: config parsing, building with shape inference, and the cost trace against
+// hand-computed LeNet-5 numbers.
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "model/builder.hpp"
+#include "model/spec.hpp"
+#include "model/trace.hpp"
+
+namespace tinycnn::model {
+namespace {
+
+const std::string kConfigs = TINYCNN_CONFIG_DIR;
+
+TEST(Config, LeNetParsesWithTrainingSection) {
+  const ModelSpec spec = load_config(kConfigs + "/lenet5.json");
+  EXPECT_EQ(spec.name, "lenet5");
+  EXPECT_EQ(spec.layers.size(), 12u);
+  EXPECT_EQ(spec.layers[3].path, "layers[3]");
+  EXPECT_EQ(spec.training.batch_size, 64);
+  EXPECT_EQ(spec.training.optimizer.type, "sgd");
+  EXPECT_DOUBLE_EQ(spec.training.optimizer.momentum, 0.9);
+  EXPECT_DOUBLE_EQ(spec.training.normalize_mean, 0.1307);
+}
+
+TEST(Config, EveryShippedConfigBuildsAndTraces) {
+  for (const char* name : {"lenet5", "lenet5_classic", "simple_cnn", "mobile_cnn", "mlp"}) {
+    const ModelSpec spec = load_config(kConfigs + "/" + name + ".json");
+    const ModelTrace trace = trace_model(spec, 2);
+    EXPECT_TRUE(trace.error.empty()) << name << ": " << trace.error;
+    EXPECT_EQ(trace.layers.size(), spec.layers.size()) << name;
+    auto net = build_model(spec);
+    EXPECT_EQ(net->output_shape(input_shape(spec)), tensor::Shape({10})) << name;
+  }
+}
+
+TEST(Trace, LeNetMatchesHandComputedValues) {
+  const ModelTrace t = trace_model(load_config(kConfigs + "/lenet5.json"), 1);
+  ASSERT_TRUE(t.error.empty()) << t.error;
+  ASSERT_EQ(t.layers.size(), 12u);
+  // conv1: 6*(1*25) + 6 params; 6*28*28*25 MACs; output 6*28*28 floats; im2col 25 x 784 floats.
+  EXPECT_EQ(t.layers[0].params, 156);
+  EXPECT_EQ(t.layers[0].macs, 117600);
+  EXPECT_EQ(t.layers[0].activation_bytes, 18816);
+  EXPECT_EQ(t.layers[0].workspace_bytes, 78400);
+  // conv2: 16*6*25 + 16 params; 16*10*10*150 MACs; im2col 150 x 100 floats.
+  EXPECT_EQ(t.layers[3].params, 2416);
+  EXPECT_EQ(t.layers[3].macs, 240000);
+  EXPECT_EQ(t.layers[3].workspace_bytes, 60000);
+  EXPECT_EQ(t.layers[7].params, 48120);
+  EXPECT_EQ(t.layers[7].macs, 48000);
+  EXPECT_EQ(t.layers[6].activation_bytes, 1600);  // flatten counts its output too
+  const std::vector<int64_t> rf{5, 5, 6, 14, 14, 16}, jump{1, 1, 2, 2, 2, 4};
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(t.layers[i].receptive_field, rf[i]) << "layer " << i;
+    EXPECT_EQ(t.layers[i].jump, jump[i]) << "layer " << i;
+  }
+  EXPECT_EQ(t.total_params(), 61706);
+  EXPECT_EQ(t.total_macs(), 416520);
+  EXPECT_EQ(t.total_activation_bytes(), 60008);
+  EXPECT_EQ(t.layers[0].arithmetic[0].formula(), "(28 - 5 + 2*2)/1 + 1 = 28");
+  // Parameter sharing: a dense 784 -> 4704 map would need 784*4704 + 4704 parameters.
+  EXPECT_EQ(t.layers[0].dense_params, 784 * 4704 + 4704);
+  // Separable conv2: depthwise 6*25 + 6, pointwise 6*16 + 16.
+  EXPECT_EQ(t.layers[3].separable_params, 150 + 6 + 96 + 16);
+}
+
+TEST(Trace, BatchScalesCostsNotParams) {
+  const ModelSpec spec = load_config(kConfigs + "/lenet5.json");
+  const ModelTrace one = trace_model(spec, 1), many = trace_model(spec, 64);
+  EXPECT_EQ(many.total_params(), one.total_params());
+  EXPECT_EQ(many.total_macs(), 64 * one.total_macs());
+  EXPECT_EQ(many.total_activation_bytes(), 64 * one.total_activation_bytes());
+  EXPECT_EQ(many.layers[0].workspace_bytes, 64 * one.layers[0].workspace_bytes);
+  EXPECT_THROW(trace_model(spec, 0), core::Error);
+}
+
+TEST(Trace, ImpossibleLayerKeepsRowsBeforeIt) {
+  Json config = load_config(kConfigs + "/lenet5.json").source;
+  config["input"]["height"] = 8;
+  config["input"]["width"] = 8;
+  const ModelTrace t = trace_model(parse_config(config), 1);
+  EXPECT_EQ(t.layers.size(), 3u);  // conv, relu, pool fit; conv2 (5x5 on 4x4) does not
+  EXPECT_NE(t.error.find("layer 3 (conv2d)"), std::string::npos) << t.error;
+  EXPECT_NE(t.error.find("(4 - 5 + 2*0)/1 + 1"), std::string::npos) << t.error;
+}
+
+TEST(Builder, InfersChannelsAndChecksDeclaredOnes) {
+  Json config = load_config(kConfigs + "/lenet5.json").source;
+  config["layers"][3]["in_channels"] = 6;
+  EXPECT_NO_THROW(build_model(parse_config(config)));
+  config["layers"][3]["in_channels"] = 5;
+  try {
+    build_model(parse_config(config));
+    FAIL() << "no throw";
+  } catch (const core::Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "layers[3].in_channels: expected 6 (inferred from the previous layer), got 5");
+    EXPECT_EQ(e.kind(), core::ErrorKind::Invalid);
+  }
+}
+
+TEST(Builder, SameSeedSameWeights) {
+  const ModelSpec spec = load_config(kConfigs + "/lenet5.json");
+  auto a = build_model(spec), b = build_model(spec);
+  EXPECT_EQ(a->parameters()[0].var.data().to_vector(), b->parameters()[0].var.data().to_vector());
+}
+
+}  // namespace
+}  // namespace tinycnn::model
