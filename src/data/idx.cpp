@@ -34,10 +34,17 @@ class IdxFile {
     return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
   }
 
-  void expect_size(int64_t header, int64_t payload) {
-    TCNN_CHECK_RUNTIME(size_ == header + payload, path_, ": expected ", header + payload,
-                       " bytes for the dimensions in its header, got ", size_,
-                       size_ < header + payload ? " (truncated)" : " (trailing bytes)");
+  // The file must hold exactly header + count * item_bytes bytes. Compared by division, so
+  // header dimensions near 2^32 cannot overflow the product.
+  void expect_size(int64_t header, int64_t count, int64_t item_bytes) {
+    const int64_t available = size_ - header;
+    const bool exact = available >= 0 && available % item_bytes == 0 &&
+                       available / item_bytes == count;
+    if (exact) return;
+    const bool too_short = available < 0 || available / item_bytes < count;
+    TCNN_CHECK_RUNTIME(false, path_, ": its header announces ", count, " item(s) of ", item_bytes,
+                       " byte(s) after a ", header, "-byte header, but the file is ", size_,
+                       " bytes", too_short ? " (truncated)" : " (trailing bytes)");
   }
 
   std::vector<uint8_t> read_payload(int64_t bytes) {
@@ -71,8 +78,7 @@ IdxImages read_idx_images(const std::string& path) {
                          images.cols <= 65536,
                      path, ": expected image dimensions in 1..65536, got ", images.rows, "x",
                      images.cols);
-  // count, rows, cols < 2^32 each and rows*cols <= 2^32: the product fits in 64 bits.
-  file.expect_size(16, images.count * images.rows * images.cols);
+  file.expect_size(16, images.count, images.rows * images.cols);  // rows * cols <= 2^32
   images.pixels = file.read_payload(images.count * images.rows * images.cols);
   return images;
 }
@@ -84,7 +90,7 @@ IdxLabels read_idx_labels(const std::string& path, int64_t num_classes) {
                      " (0x00000801), got ", magic,
                      magic == kImagesMagic ? " (an image file?)" : "");
   const int64_t count = file.read_u32("label count");
-  file.expect_size(8, count);
+  file.expect_size(8, count, 1);
   IdxLabels labels{file.read_payload(count)};
   for (int64_t i = 0; i < count; ++i) {
     TCNN_CHECK_RUNTIME(labels.labels[static_cast<size_t>(i)] < num_classes, path, ": label ", i,
