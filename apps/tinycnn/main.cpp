@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
 
   ShapesOptions shapes;
   CLI::App* shapes_cmd = setup_shapes(app, shapes);
+  TrainOptions train;
+  CLI::App* train_cmd = setup_train(app, train);
+  EvalOptions eval;
+  CLI::App* eval_cmd = setup_eval(app, eval);
 
   try {
     app.parse(argc, argv);
@@ -68,6 +72,8 @@ int main(int argc, char** argv) {
     setup_logging(global);
     if (global.threads > 0) omp_set_num_threads(global.threads);
     if (shapes_cmd->parsed()) return run_shapes(shapes);
+    if (train_cmd->parsed()) return run_train(train, global.quiet);
+    if (eval_cmd->parsed()) return run_eval(eval);
     std::cout << app.help();
     return kExitOk;
   } catch (const tinycnn::core::Error& e) {

@@ -1,6 +1,7 @@
 // Error construction: records the throw site as "file:line" with the directory stripped.
 #include "core/error.hpp"
 
+#include <sstream>
 #include <string_view>
 
 namespace tinycnn::core {
@@ -10,9 +11,9 @@ std::string short_location(const std::source_location& where) {
   std::string_view file = where.file_name();
   const auto slash = file.find_last_of('/');
   if (slash != std::string_view::npos) file.remove_prefix(slash + 1);
-  std::string out(file);
-  out.append(1, ':').append(std::to_string(where.line()));
-  return out;
+  std::ostringstream out;  // not string '+': g++ 12 -O3 warns falsely (-Wrestrict) on that
+  out << file << ':' << where.line();
+  return out.str();
 }
 }  // namespace
 

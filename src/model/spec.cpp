@@ -28,7 +28,7 @@ OptimizerSpec parse_optimizer(const Json& j) {
   if (o.type == "sgd") {
     const ObjectReader r(j, "training.optimizer",
                          {"type", "lr", "momentum", "weight_decay", "nesterov"});
-    o.lr = r.number("lr", 0.01, 0.0, 10.0, true);
+    o.lr = r.number("lr", 0.01, 0.0, 1e6, true);
     o.momentum = r.number("momentum", 0.0, 0.0, 0.999999);
     o.weight_decay = r.number("weight_decay", 0.0, 0.0, 1.0);
     o.nesterov = r.boolean("nesterov", false);
@@ -37,7 +37,7 @@ OptimizerSpec parse_optimizer(const Json& j) {
   } else {
     const ObjectReader r(j, "training.optimizer",
                          {"type", "lr", "beta1", "beta2", "eps", "weight_decay"});
-    o.lr = r.number("lr", 0.001, 0.0, 10.0, true);
+    o.lr = r.number("lr", 0.001, 0.0, 1e6, true);
     o.beta1 = r.number("beta1", 0.9, 0.0, 0.999999);
     o.beta2 = r.number("beta2", 0.999, 0.0, 0.999999999);
     o.eps = r.number("eps", 1e-8, 0.0, 1.0, true);

@@ -15,6 +15,12 @@ struct RunResult {
 
 RunResult run_tinycnn(const std::vector<std::string>& args);
 
+// Starts tinycnn in the background (stdout/stderr to the given files); returns its pid.
+int spawn_tinycnn(const std::vector<std::string>& args, const std::string& out_path,
+                  const std::string& err_path);
+// Waits for a spawned process; returns its exit code, or 128 + signal.
+int wait_exit(int pid);
+
 // A fresh directory under the system temp dir, removed by the destructor.
 class TempDir {
  public:

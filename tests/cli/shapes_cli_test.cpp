@@ -213,7 +213,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"unknown_optimizer", mutate([](json& c) { c["training"]["optimizer"]["type"] = "rmsprop"; }),
                   "training.optimizer.type: expected one of sgd, adam, got \"rmsprop\""},
         BadConfig{"negative_lr", mutate([](json& c) { c["training"]["optimizer"]["lr"] = -0.1; }),
-                  "training.optimizer.lr: expected a number in (0, 10], got -0.1"},
+                  "training.optimizer.lr: expected a number in (0, 1e+06], got -0.1"},
         BadConfig{"adam_key_on_sgd", mutate([](json& c) { c["training"]["optimizer"]["beta1"] = 0.9; }),
                   "training.optimizer.beta1: unknown key; allowed: type, lr, momentum"},
         BadConfig{"nesterov_without_momentum",

@@ -1,0 +1,74 @@
+// `tinycnn eval CONFIG --checkpoint FILE`: test loss, accuracy, per-class accuracy and the
+// confusion matrix of a trained model.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "core/error.hpp"
+#include "format.hpp"
+#include "model/builder.hpp"
+#include "model/spec.hpp"
+#include "train/checkpoint.hpp"
+#include "train/evaluate.hpp"
+
+namespace tinycnn::cli {
+
+CLI::App* setup_eval(CLI::App& app, EvalOptions& o) {
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a checkpoint on the test set");
+  cmd->add_option("config", o.config, "Model config (JSON)")->required();
+  cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint (safetensors)")->required();
+  cmd->add_option("--data", o.data, "Directory with the IDX files (training.data_dir)");
+  cmd->add_option("--limit-test", o.limit_test, "Use only the first N test examples")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--min-accuracy", o.min_accuracy, "Exit 3 if the test accuracy is below A")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--json", o.json, "Print one JSON document on stdout");
+  return cmd;
+}
+
+int run_eval(const EvalOptions& o) {
+  const model::ModelSpec spec = model::load_config(o.config);
+  auto net = model::build_model(spec);
+  train::load_checkpoint(o.checkpoint, *net, nullptr);
+  const int64_t k = net->output_shape(model::input_shape(spec))[0];
+  TCNN_CHECK(spec.input.channels == 1, "input.channels: MNIST images have 1 channel, the config "
+             "says ", spec.input.channels);
+  const data::MnistDataset test({.dir = o.data.value_or(spec.training.data_dir), .split = "t10k",
+                                 .height = spec.input.height, .width = spec.input.width,
+                                 .num_classes = k, .limit = o.limit_test});
+  const train::EvalResult r = train::evaluate(
+      *net, test, {spec.training.normalize_mean, spec.training.normalize_std}, k);
+
+  if (o.json) {
+    nlohmann::ordered_json doc = {{"test_loss", r.loss},
+                                  {"test_accuracy", r.accuracy},
+                                  {"per_class_accuracy", r.per_class_accuracy},
+                                  {"confusion", r.confusion}};
+    std::cout << doc.dump() << "\n";
+  } else {
+    char line[128];
+    std::snprintf(line, sizeof line, "test loss %.4f, accuracy %.2f%% on %lld images\n\n", r.loss,
+                  100 * r.accuracy, static_cast<long long>(r.examples));
+    std::cout << line;
+    std::vector<std::string> header{"true \\ predicted"};
+    for (int64_t j = 0; j < k; ++j) header.push_back(std::to_string(j));
+    header.push_back("accuracy");
+    TextTable table(header, std::vector<bool>(header.size(), true));
+    for (int64_t i = 0; i < k; ++i) {
+      std::vector<std::string> row{std::to_string(i)};
+      for (int64_t j = 0; j < k; ++j) row.push_back(std::to_string(r.confusion[i][j]));
+      std::snprintf(line, sizeof line, "%.2f%%", 100 * r.per_class_accuracy[i]);
+      row.push_back(line);
+      table.add(row);
+    }
+    std::cout << table.render();
+  }
+  if (o.min_accuracy && r.accuracy < *o.min_accuracy) {
+    std::cerr << "error: test accuracy " << r.accuracy << " is below --min-accuracy "
+              << *o.min_accuracy << "\n";
+    return kExitBelowAccuracy;
+  }
+  return kExitOk;
+}
+
+}  // namespace tinycnn::cli

@@ -1,0 +1,180 @@
+// `tinycnn train CONFIG [options]`: resolves the config with the command-line overrides,
+// runs the training loop with a progress display, and prints the summary (table or --json).
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "core/error.hpp"
+#include "core/sysinfo.hpp"
+#include "core/timer.hpp"
+#include "format.hpp"
+#include "model/spec.hpp"
+#include "train/trainer.hpp"
+
+namespace tinycnn::cli {
+
+namespace {
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void on_stop_signal(int) {
+  g_stop_requested.store(true);
+  // A second signal ends the process the default way.
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+}
+
+// The config with the command line's overrides written into its training section, checked by
+// the same parser as the file itself.
+model::ModelSpec resolve(const TrainOptions& o) {
+  model::Json config = model::load_config(o.config).source;
+  model::Json& t = config["training"];
+  if (!t.is_object()) t = model::Json::object();
+  if (o.data) t["data_dir"] = *o.data;
+  if (o.epochs) t["epochs"] = *o.epochs;
+  if (o.batch_size) t["batch_size"] = *o.batch_size;
+  if (o.seed) t["seed"] = *o.seed;
+  if (o.conv_algo) t["conv_algo"] = *o.conv_algo;
+  if (o.lr) {
+    if (!t.contains("optimizer")) t["optimizer"] = model::Json::object();
+    t["optimizer"]["lr"] = *o.lr;
+  }
+  try {
+    return model::parse_config(config);
+  } catch (const core::Error& e) {
+    throw core::Error(e.kind(), o.config + " with the command-line options: " + e.what());
+  }
+}
+
+std::string duration(double seconds) {
+  const auto s = static_cast<int64_t>(std::lround(seconds));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60),
+                static_cast<long long>(s % 60));
+  return buf;
+}
+
+class ProgressBar {
+ public:
+  void update(const train::StepProgress& p) {
+    if (p.batch != p.batches && clock_.seconds() < 0.1) return;
+    clock_.reset();
+    constexpr int kWidth = 24;
+    const int filled = static_cast<int>(kWidth * p.batch / p.batches);
+    std::fprintf(stderr, "\r\033[Kepoch %lld/%lld [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f img/s ETA %s",
+                 static_cast<long long>(p.epoch), static_cast<long long>(p.epochs),
+                 std::string(static_cast<size_t>(filled), '=').c_str(),
+                 std::string(static_cast<size_t>(kWidth - filled), ' ').c_str(),
+                 static_cast<long long>(p.batch), static_cast<long long>(p.batches), p.loss,
+                 100.0 * p.accuracy, p.images_per_second, duration(p.eta_seconds).c_str());
+    std::fflush(stderr);
+  }
+  void finish_line() { std::fprintf(stderr, "\r\033[K"); }
+
+ private:
+  core::Stopwatch clock_;
+};
+
+void print_summary(const train::TrainResult& r, const model::ModelSpec& spec, bool json) {
+  double seconds = 0, images = 0;
+  for (const auto& e : r.epochs) {
+    seconds += e.epoch_seconds;
+    images += e.images_per_second * e.epoch_seconds;
+  }
+  const double ips = seconds > 0 ? images / seconds : 0.0;
+  if (json) {
+    nlohmann::ordered_json doc = {{"model", spec.name},
+                                  {"epochs", r.completed_epochs},
+                                  {"final_test_accuracy", r.final_test_accuracy},
+                                  {"best_test_accuracy", r.best_test_accuracy},
+                                  {"epoch_seconds", nlohmann::json::array()},
+                                  {"eval_seconds", nlohmann::json::array()},
+                                  {"train_images_per_second", ips},
+                                  {"peak_rss_bytes", core::peak_rss_bytes()},
+                                  {"checkpoint", r.checkpoint}};
+    for (const auto& e : r.epochs) {
+      doc["epoch_seconds"].push_back(e.epoch_seconds);
+      doc["eval_seconds"].push_back(e.eval_seconds);
+    }
+    if (r.interrupted) doc["interrupted"] = true;
+    std::cout << doc.dump() << "\n";
+    return;
+  }
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "%s: %lld epochs, final test accuracy %.2f%% (best %.2f%%), %.0f train images/s, "
+                "peak RSS %s\ncheckpoint: %s\n",
+                spec.name.c_str(), static_cast<long long>(r.completed_epochs),
+                100.0 * r.final_test_accuracy, 100.0 * r.best_test_accuracy, ips,
+                human_bytes(core::peak_rss_bytes()).c_str(), r.checkpoint.c_str());
+  std::cout << line;
+}
+}  // namespace
+
+CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
+  CLI::App* cmd = app.add_subcommand("train", "Train a model config on MNIST-format data");
+  cmd->add_option("config", o.config, "Model config (JSON)")->required();
+  cmd->add_option("--data", o.data, "Directory with the four IDX files (training.data_dir)");
+  cmd->add_option("--epochs", o.epochs, "Total epochs (training.epochs)");
+  cmd->add_option("--batch-size", o.batch_size, "Mini-batch size (training.batch_size)");
+  cmd->add_option("--lr", o.lr, "Learning rate (training.optimizer.lr)");
+  cmd->add_option("--seed", o.seed, "Seed for weights and data order (training.seed)");
+  cmd->add_option("--conv-algo", o.conv_algo, "Convolution algorithm (training.conv_algo)")
+      ->check(CLI::IsMember({"naive", "im2col"}));
+  cmd->add_option("--out", o.out, "Output directory (default runs/<model name>)");
+  auto* resume = cmd->add_option("--resume", o.resume, "Continue from a checkpoint (whole state)");
+  cmd->add_option("--init", o.init, "Start from a checkpoint's weights (fresh run)")->excludes(resume);
+  cmd->add_option("--limit-train", o.limit_train, "Use only the first N training examples")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--limit-test", o.limit_test, "Use only the first N test examples")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--min-accuracy", o.min_accuracy, "Exit 3 if the final test accuracy is below A")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--json", o.json, "Print one JSON summary on stdout");
+  return cmd;
+}
+
+int run_train(const TrainOptions& o, bool quiet) {
+  const model::ModelSpec spec = resolve(o);
+  train::RunOptions run{.out_dir = o.out.empty() ? "runs/" + spec.name : o.out,
+                        .resume = o.resume,
+                        .init = o.init,
+                        .limit_train = o.limit_train,
+                        .limit_test = o.limit_test,
+                        .config_json = spec.source.dump(2)};
+
+  const bool bar = !quiet && ::isatty(STDERR_FILENO);
+  ProgressBar progress;
+  train::TrainCallbacks callbacks;
+  callbacks.stop = &g_stop_requested;
+  if (bar) callbacks.on_step = [&](const train::StepProgress& p) { progress.update(p); };
+  callbacks.on_epoch = [&](const train::EpochMetrics& m) {
+    if (bar) progress.finish_line();
+    spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.2f}%, test loss {:.4f} acc {:.2f}%, "
+                 "{:.2f} s ({:.0f} img/s), eval {:.2f} s, lr {:g}",
+                 m.epoch, spec.training.epochs, m.train_loss, 100 * m.train_accuracy, m.test_loss,
+                 100 * m.test_accuracy, m.epoch_seconds, m.images_per_second, m.eval_seconds, m.lr);
+  };
+  g_stop_requested.store(false);
+  ::signal(SIGINT, on_stop_signal);
+  ::signal(SIGTERM, on_stop_signal);
+
+  const train::TrainResult result = train::run_training(spec, run, callbacks);
+  if (bar) progress.finish_line();
+  print_summary(result, spec, o.json);
+  if (result.interrupted) return kExitInterrupted;
+  if (o.min_accuracy && result.final_test_accuracy < *o.min_accuracy) {
+    std::cerr << "error: final test accuracy " << result.final_test_accuracy
+              << " is below --min-accuracy " << *o.min_accuracy << "\n";
+    return kExitBelowAccuracy;
+  }
+  return kExitOk;
+}
+
+}  // namespace tinycnn::cli

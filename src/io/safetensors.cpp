@@ -1,0 +1,141 @@
+// safetensors reader and writer (float32, little-endian hosts).
+#include "io/safetensors.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "io/atomic_file.hpp"
+
+namespace tinycnn::io {
+
+static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes little-endian");
+
+namespace {
+using Json = nlohmann::json;
+constexpr uint64_t kMaxHeader = 100u << 20;  // the format's own limit is 100 MB
+
+std::string read_all(const std::string& path) {
+  std::error_code ec;
+  TCNN_CHECK_RUNTIME(std::filesystem::is_regular_file(path, ec), path, ": no such file");
+  std::ifstream in(path, std::ios::binary);
+  TCNN_CHECK_RUNTIME(in.good(), path, ": cannot open for reading");
+  const auto size = std::filesystem::file_size(path, ec);
+  TCNN_CHECK_RUNTIME(!ec, path, ": cannot read its size");
+  std::string bytes(size, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  TCNN_CHECK_RUNTIME(static_cast<uint64_t>(in.gcount()) == size, path, ": short read");
+  return bytes;
+}
+}  // namespace
+
+const tensor::Tensor* SafetensorsFile::find(const std::string& name) const {
+  for (const auto& t : tensors) {
+    if (t.name == name) return &t.tensor;
+  }
+  return nullptr;
+}
+
+void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header;
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const auto& t : tensors) {
+    TCNN_CHECK(!header.contains(t.name), "safetensors: duplicate tensor name ", t.name);
+    header[t.name] = {{"dtype", "F32"},
+                      {"shape", t.tensor.shape().dims()},
+                      {"data_offsets", {offset, offset + t.tensor.nbytes()}}};
+    offset += t.tensor.nbytes();
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // align the data to 8 bytes
+  std::string out(8, '\0');
+  const uint64_t n = text.size();
+  std::memcpy(out.data(), &n, 8);
+  out += text;
+  for (const auto& t : tensors) {
+    out.append(reinterpret_cast<const char*>(t.tensor.data()), t.tensor.nbytes());
+  }
+  write_file_atomically(path, out);
+}
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  const std::string bytes = read_all(path);
+  TCNN_CHECK_RUNTIME(bytes.size() >= 8, path, ": truncated: ", bytes.size(),
+                     " bytes, expected at least the 8-byte header length");
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, bytes.data(), 8);
+  TCNN_CHECK_RUNTIME(header_len <= kMaxHeader && header_len <= bytes.size() - 8, path,
+                     ": header length ", header_len, " does not fit in the file (",
+                     bytes.size(), " bytes)");
+  Json header;
+  try {
+    header = Json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(header_len));
+  } catch (const Json::exception& e) {
+    throw core::Error(core::ErrorKind::Runtime, path + ": header is not valid JSON");
+  }
+  TCNN_CHECK_RUNTIME(header.is_object(), path, ": header must be a JSON object");
+  const uint64_t data_size = bytes.size() - 8 - header_len;
+  const char* data = bytes.data() + 8 + header_len;
+
+  SafetensorsFile file;
+  struct Span {
+    uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Span> spans;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      TCNN_CHECK_RUNTIME(entry.is_object(), path, ": __metadata__ must be an object");
+      for (const auto& [key, value] : entry.items()) {
+        TCNN_CHECK_RUNTIME(value.is_string(), path, ": __metadata__.", key, " must be a string");
+        file.metadata[key] = value.get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = path + ": tensor " + name;
+    TCNN_CHECK_RUNTIME(entry.is_object() && entry.contains("dtype") && entry.contains("shape") &&
+                           entry.contains("data_offsets"),
+                       where, ": expected dtype, shape and data_offsets");
+    TCNN_CHECK_RUNTIME(entry["dtype"] == "F32", where, ": expected dtype F32, got ",
+                       entry["dtype"].dump());
+    const Json& shape = entry["shape"];
+    TCNN_CHECK_RUNTIME(shape.is_array() && shape.size() <= 8, where, ": bad shape");
+    std::vector<int64_t> dims;
+    uint64_t numel = 1;
+    for (const auto& d : shape) {
+      TCNN_CHECK_RUNTIME(d.is_number_unsigned() && d.get<uint64_t>() <= (uint64_t{1} << 32),
+                         where, ": bad shape ", shape.dump());
+      numel *= d.get<uint64_t>();
+      TCNN_CHECK_RUNTIME(numel <= data_size, where, ": shape ", shape.dump(),
+                         " is larger than the file's data");
+      dims.push_back(d.get<int64_t>());
+    }
+    const Json& offsets = entry["data_offsets"];
+    TCNN_CHECK_RUNTIME(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
+                           offsets[1].is_number_unsigned(),
+                       where, ": bad data_offsets");
+    const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
+    TCNN_CHECK_RUNTIME(begin <= end && end <= data_size, where, ": data_offsets [", begin, ", ",
+                       end, "] outside the data (", data_size, " bytes)");
+    TCNN_CHECK_RUNTIME(end - begin == numel * 4, where, ": data_offsets span ", end - begin,
+                       " bytes, shape needs ", numel * 4);
+    spans.push_back({begin, end, name});
+    tensor::Tensor t = tensor::Tensor::empty(tensor::Shape(dims));
+    if (numel) std::memcpy(t.data(), data + begin, numel * 4);
+    file.tensors.push_back({name, std::move(t)});
+  }
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i < spans.size(); ++i) {
+    TCNN_CHECK_RUNTIME(spans[i].begin >= spans[i - 1].end, path, ": tensors ", spans[i - 1].name,
+                       " and ", spans[i].name, " overlap");
+  }
+  return file;
+}
+
+}  // namespace tinycnn::io

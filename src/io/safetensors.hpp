@@ -1,0 +1,34 @@
+// safetensors files: 8-byte little-endian header length N, N bytes of JSON header
+// ({"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...,
+//   "__metadata__": {"key": "value"}}), then the raw little-endian data.
+// tinycnn reads and writes float32 only. Reading validates everything against the file size
+// before allocating: header bounds, JSON, dtype, shapes, offsets (in range, exact size, no
+// overlap), names; failures are ErrorKind::Runtime naming the file.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.hpp"
+
+namespace tinycnn::io {
+
+struct NamedTensor {
+  std::string name;
+  tensor::Tensor tensor;
+};
+
+struct SafetensorsFile {
+  std::vector<NamedTensor> tensors;  // sorted by name
+  std::map<std::string, std::string> metadata;
+
+  const tensor::Tensor* find(const std::string& name) const;
+};
+
+// Writes atomically (see atomic_file.hpp): readers see the old file or the new, never a part.
+void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
+                       const std::map<std::string, std::string>& metadata);
+SafetensorsFile read_safetensors(const std::string& path);
+
+}  // namespace tinycnn::io

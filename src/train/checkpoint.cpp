@@ -1,0 +1,124 @@
+// Checkpoint save / load with full validation against the model.
+#include "train/checkpoint.hpp"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "io/safetensors.hpp"
+
+namespace tinycnn::train {
+
+namespace {
+constexpr const char* kFormat = "tinycnn-checkpoint-1";
+
+std::string rng_to_string(const core::Rng::State& s) {
+  std::ostringstream out;
+  out << s[0] << ' ' << s[1] << ' ' << s[2] << ' ' << s[3];
+  return out.str();
+}
+
+core::Rng::State rng_from_string(const std::string& text, const std::string& path) {
+  std::istringstream in(text);
+  core::Rng::State s{};
+  in >> s[0] >> s[1] >> s[2] >> s[3];
+  TCNN_CHECK_RUNTIME(in && (in >> std::ws).eof(), path, ": metadata rng: expected 4 integers, got \"",
+                     text, "\"");
+  return s;
+}
+
+int64_t metadata_int(const io::SafetensorsFile& f, const std::string& key, const std::string& path) {
+  auto it = f.metadata.find(key);
+  TCNN_CHECK_RUNTIME(it != f.metadata.end(), path, ": metadata ", key,
+                     " is missing (needed to resume)");
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(it->second, &used);
+    TCNN_CHECK_RUNTIME(used == it->second.size() && v >= 0, path, ": metadata ", key,
+                       ": expected a non-negative integer, got \"", it->second, "\"");
+    return v;
+  } catch (const std::logic_error&) {
+    throw core::Error(core::ErrorKind::Runtime, path + ": metadata " + key +
+                                                    ": expected a non-negative integer, got \"" +
+                                                    it->second + "\"");
+  }
+}
+
+bool finite(const tensor::Tensor& t) {
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    if (!std::isfinite(t[i])) return false;
+  }
+  return true;
+}
+
+void copy_checked(const io::SafetensorsFile& file, const std::string& name, tensor::Tensor& dst,
+                  const std::string& path, const char* what) {
+  const tensor::Tensor* src = file.find(name);
+  TCNN_CHECK_RUNTIME(src != nullptr, path, ": ", what, " ", name,
+                     " is missing (a checkpoint of another model?)");
+  TCNN_CHECK_RUNTIME(src->shape() == dst.shape(), path, ": ", name, " has shape ",
+                     src->shape().to_string(), ", the config expects ", dst.shape().to_string());
+  TCNN_CHECK_RUNTIME(finite(*src), path, ": ", name, " holds NaN or Inf values");
+  std::copy(src->data(), src->data() + src->numel(), dst.data());
+}
+}  // namespace
+
+bool all_finite(nn::Sequential& model) {
+  for (auto& p : model.parameters()) {
+    if (!finite(p.var.data())) return false;
+  }
+  return true;
+}
+
+void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Optimizer& optimizer,
+                     const TrainState& state, const std::string& config_json) {
+  std::vector<io::NamedTensor> tensors;
+  for (auto& p : model.parameters()) tensors.push_back({p.name, p.var.data()});
+  for (auto& slot : optimizer.state()) tensors.push_back({"optimizer." + slot.name, *slot.tensor});
+  const std::map<std::string, std::string> metadata{
+      {"format", kFormat},
+      {"config", config_json},
+      {"epoch", std::to_string(state.epoch)},
+      {"step", std::to_string(state.step)},
+      {"rng", rng_to_string(state.rng)},
+      {"tinycnn_version", TINYCNN_VERSION}};
+  io::write_safetensors(path, tensors, metadata);
+}
+
+TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
+                           optim::Optimizer* optimizer) {
+  const io::SafetensorsFile file = io::read_safetensors(path);
+  std::set<std::string> expected;
+  for (auto& p : model.parameters()) {
+    copy_checked(file, p.name, p.var.data(), path, "parameter");
+    expected.insert(p.name);
+  }
+  for (const auto& t : file.tensors) {
+    if (t.name.rfind("layers.", 0) == 0) {
+      TCNN_CHECK_RUNTIME(expected.count(t.name), path, ": has tensor ", t.name,
+                         " that the config's model does not (a checkpoint of another model?)");
+    }
+  }
+  TrainState state;
+  if (!optimizer) return state;
+
+  auto format = file.metadata.find("format");
+  TCNN_CHECK_RUNTIME(format != file.metadata.end() && format->second == kFormat, path,
+                     ": metadata format: expected ", kFormat, ", got ",
+                     format == file.metadata.end() ? "nothing" : format->second);
+  for (auto& slot : optimizer->state()) {
+    copy_checked(file, "optimizer." + slot.name, *slot.tensor, path, "optimizer state");
+  }
+  state.epoch = metadata_int(file, "epoch", path);
+  state.step = metadata_int(file, "step", path);
+  auto rng = file.metadata.find("rng");
+  TCNN_CHECK_RUNTIME(rng != file.metadata.end(), path, ": metadata rng is missing");
+  state.rng = rng_from_string(rng->second, path);
+  TCNN_CHECK_RUNTIME(state.rng[0] | state.rng[1] | state.rng[2] | state.rng[3], path,
+                     ": metadata rng: the all-zero state is invalid");
+  optimizer->set_step_count(state.step);
+  return state;
+}
+
+}  // namespace tinycnn::train

@@ -1,0 +1,33 @@
+// Checkpoints (SPEC §3): a safetensors file with the model's parameters ("layers.0.weight"),
+// the optimizer's slots ("optimizer.layers.0.weight.momentum") and metadata: format, config,
+// epoch (completed epochs), step (global step count), rng (data-order RNG state at the start
+// of epoch `epoch`) and tinycnn_version. Written atomically.
+#pragma once
+
+#include <string>
+
+#include "core/rng.hpp"
+#include "nn/sequential.hpp"
+#include "optim/optimizer.hpp"
+
+namespace tinycnn::train {
+
+struct TrainState {
+  int64_t epoch = 0;  // completed epochs
+  int64_t step = 0;   // optimizer steps taken in total
+  core::Rng::State rng{};
+};
+
+void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Optimizer& optimizer,
+                     const TrainState& state, const std::string& config_json);
+
+// Loads the weights into `model`, checking every name and shape against it and refusing
+// non-finite values. With `optimizer` (resume) the optimizer slots and metadata are required
+// too and the saved state is returned; without it (init, eval) they are ignored.
+TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
+                           optim::Optimizer* optimizer);
+
+// True when every parameter value is finite.
+bool all_finite(nn::Sequential& model);
+
+}  // namespace tinycnn::train

@@ -1,0 +1,29 @@
+// Evaluation of a model on a data set: mean loss, accuracy, per-class accuracy and the
+// K x K confusion matrix (rows = true class). Runs batched, in eval mode, with no graph.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/mnist.hpp"
+#include "nn/sequential.hpp"
+
+namespace tinycnn::train {
+
+struct Normalization {
+  double mean = 0.1307;
+  double stddev = 0.3081;
+};
+
+struct EvalResult {
+  double loss = 0.0;
+  double accuracy = 0.0;
+  std::vector<double> per_class_accuracy;         // K; NaN-free: 0 for classes with no example
+  std::vector<std::vector<int64_t>> confusion;    // K x K
+  int64_t examples = 0;
+};
+
+EvalResult evaluate(nn::Sequential& model, const data::MnistDataset& dataset,
+                    const Normalization& norm, int64_t num_classes, int64_t batch_size = 1000);
+
+}  // namespace tinycnn::train

@@ -1,0 +1,54 @@
+// The training loop: seeded shuffle, mini-batches, forward / loss / backward / step, a test
+// pass after every epoch, metrics.jsonl, config.json and an atomically replaced checkpoint
+// after every epoch; resume, init, a NaN/Inf guard and cooperative interruption.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/spec.hpp"
+
+namespace tinycnn::train {
+
+struct RunOptions {
+  std::string out_dir;       // created if missing
+  std::string resume;        // checkpoint to continue from (whole state), or empty
+  std::string init;          // checkpoint to take weights from (fresh run), or empty
+  int64_t limit_train = 0;   // > 0: first N training examples only
+  int64_t limit_test = 0;
+  std::string config_json;   // the resolved config: out_dir/config.json and checkpoint metadata
+};
+
+struct EpochMetrics {
+  int64_t epoch = 0;  // 1-based
+  double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
+  double epoch_seconds = 0, eval_seconds = 0, images_per_second = 0, lr = 0;
+};
+
+struct StepProgress {
+  int64_t epoch, epochs, batch, batches;  // epoch and batch 1-based
+  double loss, accuracy, images_per_second, eta_seconds;
+};
+
+struct TrainCallbacks {
+  std::function<void(const StepProgress&)> on_step;
+  std::function<void(const EpochMetrics&)> on_epoch;
+  const std::atomic<bool>* stop = nullptr;  // set (e.g. by a signal handler) to stop after a step
+};
+
+struct TrainResult {
+  std::vector<EpochMetrics> epochs;  // those run now
+  int64_t completed_epochs = 0;      // in total, resumed ones included
+  double final_test_accuracy = 0;
+  double best_test_accuracy = 0;     // over the epochs run now
+  bool interrupted = false;
+  std::string checkpoint;
+};
+
+// Throws core::Error: Invalid for bad options, Runtime for data / checkpoint / divergence.
+TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
+                         const TrainCallbacks& callbacks);
+
+}  // namespace tinycnn::train

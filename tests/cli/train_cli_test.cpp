@@ -1,0 +1,236 @@
+// `tinycnn train` and `tinycnn eval` run as processes on small IDX files the tests write:
+// outputs, resume == uninterrupted, --init, refusals, interruption, divergence, exit codes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "io/safetensors.hpp"
+#include "run.hpp"
+#include "support/idx_writer.hpp"
+
+namespace tinycnn::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// conv 3x3 -> relu -> pool -> flatten -> linear 10 on 8x8 images.
+json tiny_config(int64_t out_channels = 4) {
+  return json::parse(R"({
+    "name": "tiny",
+    "input": {"channels": 1, "height": 8, "width": 8},
+    "layers": [
+      {"type": "conv2d", "out_channels": )" + std::to_string(out_channels) + R"(, "kernel_size": 3, "padding": 1},
+      {"type": "relu"},
+      {"type": "maxpool2d", "kernel_size": 2},
+      {"type": "flatten"},
+      {"type": "linear", "out_features": 10}
+    ],
+    "training": {"epochs": 1, "batch_size": 32, "seed": 7,
+                 "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9}}
+  })");
+}
+
+class TrainCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = (dir_.path() / "data").string();
+    fs::create_directories(data_);
+    write_mnist_split(data_, "train", 256, 8, 8);
+    write_mnist_split(data_, "t10k", 64, 8, 8);
+    config_ = dir_.write("tiny.json", tiny_config().dump());
+  }
+  std::vector<std::string> train_args(const std::string& out, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"train", config_, "--data", data_, "--out", out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  std::string out(const std::string& name) const { return (dir_.path() / name).string(); }
+  static std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+  // metrics.jsonl without the timing fields, which differ run to run.
+  static std::vector<json> metrics_values(const std::string& dir) {
+    std::vector<json> lines;
+    std::ifstream in(dir + "/metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line);
+      for (const char* k : {"epoch_seconds", "eval_seconds", "images_per_second"}) j.erase(k);
+      lines.push_back(j);
+    }
+    return lines;
+  }
+  TempDir dir_;
+  std::string data_, config_;
+};
+
+TEST_F(TrainCli, OneEpochWritesCheckpointMetricsAndConfig) {
+  const RunResult r = run_tinycnn(train_args(out("run"), {"--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json summary = json::parse(r.out);
+  for (const char* key : {"model", "epochs", "final_test_accuracy", "best_test_accuracy",
+                          "epoch_seconds", "eval_seconds", "train_images_per_second",
+                          "peak_rss_bytes", "checkpoint"}) {
+    EXPECT_TRUE(summary.contains(key)) << key;
+  }
+  EXPECT_EQ(summary["epochs"], 1);
+  EXPECT_GT(summary["peak_rss_bytes"].get<int64_t>(), 0);
+  const auto lines = metrics_values(out("run"));
+  ASSERT_EQ(lines.size(), 1u);
+  for (const char* key : {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr"}) {
+    EXPECT_TRUE(lines[0].contains(key)) << key;
+  }
+  const json resolved = json::parse(slurp(out("run") + "/config.json"));
+  EXPECT_EQ(resolved["training"]["data_dir"], data_);
+  const io::SafetensorsFile ckpt = io::read_safetensors(out("run") + "/checkpoint.safetensors");
+  ASSERT_NE(ckpt.find("layers.0.weight"), nullptr);
+  EXPECT_EQ(ckpt.find("layers.0.weight")->shape(), tensor::Shape({4, 1, 3, 3}));
+  EXPECT_EQ(ckpt.find("layers.4.weight")->shape(), tensor::Shape({10, 64}));
+  EXPECT_NE(ckpt.find("optimizer.layers.0.weight.momentum"), nullptr);
+  EXPECT_EQ(ckpt.metadata.at("format"), "tinycnn-checkpoint-1");
+  EXPECT_EQ(ckpt.metadata.at("epoch"), "1");
+  EXPECT_EQ(ckpt.metadata.at("step"), "8");
+  EXPECT_EQ(json::parse(ckpt.metadata.at("config"))["name"], "tiny");
+}
+
+TEST_F(TrainCli, ResumeEqualsUninterruptedBitForBit) {
+  ASSERT_EQ(run_tinycnn(train_args(out("a"), {"--threads", "1", "--epochs", "3"})).exit_code, 0);
+  ASSERT_EQ(run_tinycnn(train_args(out("b"), {"--threads", "1", "--epochs", "1"})).exit_code, 0);
+  const RunResult r = run_tinycnn(train_args(
+      out("b"), {"--threads", "1", "--epochs", "3", "--resume", out("b") + "/checkpoint.safetensors"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const io::SafetensorsFile a = io::read_safetensors(out("a") + "/checkpoint.safetensors");
+  const io::SafetensorsFile b = io::read_safetensors(out("b") + "/checkpoint.safetensors");
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    EXPECT_EQ(a.tensors[i].name, b.tensors[i].name);
+    EXPECT_EQ(a.tensors[i].tensor.to_vector(), b.tensors[i].tensor.to_vector()) << a.tensors[i].name;
+  }
+  EXPECT_EQ(a.metadata.at("step"), b.metadata.at("step"));
+  EXPECT_EQ(a.metadata.at("rng"), b.metadata.at("rng"));
+  EXPECT_EQ(metrics_values(out("a")), metrics_values(out("b")));  // the resumed run appended
+}
+
+TEST_F(TrainCli, SameSeedAndThreadsGiveTheSameMetrics) {
+  ASSERT_EQ(run_tinycnn(train_args(out("x"), {"--epochs", "2", "--threads", "2"})).exit_code, 0);
+  ASSERT_EQ(run_tinycnn(train_args(out("y"), {"--epochs", "2", "--threads", "2"})).exit_code, 0);
+  EXPECT_EQ(metrics_values(out("x")), metrics_values(out("y")));
+  ASSERT_EQ(run_tinycnn(train_args(out("z"), {"--epochs", "2", "--seed", "8"})).exit_code, 0);
+  EXPECT_NE(metrics_values(out("x")), metrics_values(out("z")));
+}
+
+TEST_F(TrainCli, InitLoadsWeights) {
+  ASSERT_EQ(run_tinycnn(train_args(out("a"), {"--epochs", "2"})).exit_code, 0);
+  const std::string a_ckpt = out("a") + "/checkpoint.safetensors";
+  // A tiny learning rate: the weights after one epoch stay where --init put them.
+  const RunResult r = run_tinycnn(train_args(out("c"), {"--init", a_ckpt, "--lr", "1e-12"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto a = io::read_safetensors(a_ckpt), c = io::read_safetensors(out("c") + "/checkpoint.safetensors");
+  const auto wa = a.find("layers.0.weight")->to_vector(), wc = c.find("layers.0.weight")->to_vector();
+  for (size_t i = 0; i < wa.size(); ++i) EXPECT_NEAR(wa[i], wc[i], 1e-6) << i;
+  EXPECT_EQ(c.metadata.at("epoch"), "1");  // a fresh run: its own epoch count
+  EXPECT_NE(run_tinycnn(train_args(out("d"), {"--init", a_ckpt, "--resume", a_ckpt})).exit_code, 0);
+}
+
+TEST_F(TrainCli, CheckpointOfAnotherArchitectureIsRefused) {
+  ASSERT_EQ(run_tinycnn(train_args(out("a"))).exit_code, 0);
+  const std::string other = dir_.write("other.json", tiny_config(5).dump());
+  const std::string ckpt = out("a") + "/checkpoint.safetensors";
+  RunResult r = run_tinycnn({"eval", other, "--checkpoint", ckpt, "--data", data_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("layers.0.weight has shape [4, 1, 3, 3], the config expects [5, 1, 3, 3]"),
+            std::string::npos) << r.err;
+  r = run_tinycnn({"train", other, "--data", data_, "--out", out("b"), "--resume", ckpt});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+}
+
+TEST_F(TrainCli, EvalReportsConfusionAndPerClassAccuracy) {
+  ASSERT_EQ(run_tinycnn(train_args(out("a"))).exit_code, 0);
+  const std::string ckpt = out("a") + "/checkpoint.safetensors";
+  const RunResult r = run_tinycnn({"eval", config_, "--checkpoint", ckpt, "--data", data_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  ASSERT_EQ(doc["confusion"].size(), 10u);
+  int64_t total = 0;
+  for (const auto& row : doc["confusion"]) {
+    ASSERT_EQ(row.size(), 10u);
+    for (const auto& v : row) total += v.get<int64_t>();
+  }
+  EXPECT_EQ(total, 64);
+  EXPECT_EQ(doc["per_class_accuracy"].size(), 10u);
+  const RunResult table = run_tinycnn({"eval", config_, "--checkpoint", ckpt, "--data", data_});
+  EXPECT_NE(table.out.find("accuracy"), std::string::npos);
+  EXPECT_EQ(run_tinycnn({"eval", config_, "--checkpoint", out("nope"), "--data", data_}).exit_code, 1);
+}
+
+TEST_F(TrainCli, MinAccuracyGivesExit3) {
+  RunResult r = run_tinycnn(train_args(out("a"), {"--min-accuracy", "1.0"}));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("error: final test accuracy"), std::string::npos) << r.err;
+  EXPECT_EQ(run_tinycnn(train_args(out("b"), {"--min-accuracy", "0"})).exit_code, 0);
+  EXPECT_EQ(run_tinycnn(train_args(out("c"), {"--min-accuracy", "1.5"})).exit_code, 2);
+}
+
+TEST_F(TrainCli, DivergenceExits1AndKeepsTheLastGoodCheckpoint) {
+  ASSERT_EQ(run_tinycnn(train_args(out("a"))).exit_code, 0);
+  const std::string ckpt = out("a") + "/checkpoint.safetensors";
+  const std::string before = slurp(ckpt);
+  const RunResult r = run_tinycnn(
+      train_args(out("a"), {"--resume", ckpt, "--epochs", "3", "--lr", "1e6"}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("error: training diverged at epoch 2, step"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(ckpt), before);
+}
+
+TEST_F(TrainCli, BadDataIsARuntimeError) {
+  write_file(data_ + "/train-images-idx3-ubyte", idx_bytes(2049, {1, 8, 8}, std::vector<uint8_t>(64)));
+  RunResult r = run_tinycnn(train_args(out("a")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("train-images-idx3-ubyte: expected IDX image magic 2051"), std::string::npos) << r.err;
+  write_mnist_split(data_, "train", 16, 6, 6);
+  r = run_tinycnn(train_args(out("a")));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("images are 6x6, but the config's input is 8x8"), std::string::npos) << r.err;
+  r = run_tinycnn({"train", config_, "--data", (dir_.path() / "empty").string(), "--out", out("a")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
+}
+
+TEST_F(TrainCli, SigintMidRunSavesALoadableCheckpointAndExits130) {
+  const std::string run_dir = out("long");
+  const std::string ckpt = run_dir + "/checkpoint.safetensors";
+  const int pid = spawn_tinycnn(train_args(run_dir, {"--epochs", "100000", "--batch-size", "8"}),
+                                out("long.out"), out("long.err"));
+  // Wait for the first checkpoint, so the signal handler is certainly installed.
+  for (int i = 0; i < 600 && !fs::exists(ckpt); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(ckpt)) << slurp(out("long.err"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  ::kill(pid, SIGINT);
+  EXPECT_EQ(wait_exit(pid), 130) << slurp(out("long.err"));
+  const io::SafetensorsFile saved = io::read_safetensors(ckpt);
+  const int64_t epoch = std::stoll(saved.metadata.at("epoch"));
+  EXPECT_GE(epoch, 1);
+  const RunResult r = run_tinycnn(train_args(
+      run_dir, {"--batch-size", "8", "--resume", ckpt, "--epochs", std::to_string(epoch + 1)}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(TrainCli, UsageErrors) {
+  EXPECT_EQ(run_tinycnn({"train"}).exit_code, 2);
+  EXPECT_EQ(run_tinycnn(train_args(out("a"), {"--conv-algo", "fft"})).exit_code, 2);
+  RunResult r = run_tinycnn(train_args(out("a"), {"--epochs", "0"}));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("training.epochs"), std::string::npos) << r.err;
+  EXPECT_EQ(run_tinycnn({"train", "--help"}).exit_code, 0);
+  EXPECT_EQ(run_tinycnn({"eval", config_}).exit_code, 2);  // --checkpoint is required
+}
+
+}  // namespace
+}  // namespace tinycnn::testing

@@ -1,0 +1,110 @@
+// io: safetensors round trip and rejection of malformed files; atomic replace.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "io/atomic_file.hpp"
+#include "io/safetensors.hpp"
+#include "support/idx_writer.hpp"
+
+namespace tinycnn::io {
+namespace {
+
+using tensor::Tensor;
+
+class SafetensorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tinycnn-io-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // A file with the given JSON header text and `data_bytes` zero bytes of data.
+  std::string raw(const std::string& name, const std::string& header, size_t data_bytes) {
+    std::string bytes(8, '\0');
+    const uint64_t n = header.size();
+    std::memcpy(bytes.data(), &n, 8);
+    bytes += header + std::string(data_bytes, '\0');
+    testing::write_file(path(name), bytes);
+    return path(name);
+  }
+  void expect_refused(const std::string& file, const std::string& what) {
+    try {
+      read_safetensors(file);
+      FAIL() << "accepted: " << what;
+    } catch (const core::Error& e) {
+      EXPECT_EQ(e.kind(), core::ErrorKind::Runtime);
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(SafetensorsTest, RoundTripWithMetadata) {
+  const Tensor a = Tensor::from_vector({2, 3}, {1, 2, 3, 4, 5, 6});
+  const Tensor b = Tensor::from_vector({1}, {-7.5f});
+  write_safetensors(path("x.safetensors"), {{"layers.0.weight", a}, {"layers.0.bias", b}},
+                    {{"format", "tinycnn-checkpoint-1"}, {"epoch", "3"}});
+  const SafetensorsFile f = read_safetensors(path("x.safetensors"));
+  ASSERT_EQ(f.tensors.size(), 2u);
+  ASSERT_NE(f.find("layers.0.weight"), nullptr);
+  EXPECT_EQ(f.find("layers.0.weight")->to_vector(), a.to_vector());
+  EXPECT_EQ(f.find("layers.0.weight")->shape(), a.shape());
+  EXPECT_EQ(f.find("layers.0.bias")->to_vector(), b.to_vector());
+  EXPECT_EQ(f.metadata.at("epoch"), "3");
+  // Data starts 8-byte aligned, as the format recommends.
+  std::ifstream in(path("x.safetensors"), std::ios::binary);
+  uint64_t header_len = 0;
+  in.read(reinterpret_cast<char*>(&header_len), 8);
+  EXPECT_EQ(header_len % 8, 0u);
+  // No temporary file is left behind.
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_)) ++files;
+  EXPECT_EQ(files, 1);
+}
+
+TEST_F(SafetensorsTest, RefusesMalformedFiles) {
+  testing::write_file(path("short"), "abc");
+  expect_refused(path("short"), "truncated");
+  EXPECT_TRUE(read_safetensors(raw("empty", "{}", 0)).tensors.empty());  // valid, no tensors
+  std::string bytes(8, '\0');
+  const uint64_t huge = 1000;
+  std::memcpy(bytes.data(), &huge, 8);
+  testing::write_file(path("header_too_long"), bytes + "{}");
+  expect_refused(path("header_too_long"), "does not fit in the file");
+  expect_refused(raw("not_json", "{nope", 0), "header is not valid JSON");
+  expect_refused(raw("array", "[1]", 0), "header must be a JSON object");
+  expect_refused(raw("dtype", R"({"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", 4),
+                 "expected dtype F32");
+  expect_refused(raw("range", R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4),
+                 "outside the data");
+  expect_refused(raw("span", R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8),
+                 "shape needs 12");
+  expect_refused(raw("overlap", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
+                 "overlap");
+  expect_refused(raw("negative", R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4),
+                 "bad shape");
+  expect_refused(raw("huge_shape", R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4),
+                 "larger than the file");
+  expect_refused(raw("meta", R"({"__metadata__":{"epoch":3}})", 0), "__metadata__.epoch must be a string");
+  expect_refused(raw("fields", R"({"w":{"dtype":"F32"}})", 0), "expected dtype, shape and data_offsets");
+  expect_refused(path("missing"), "no such file");
+}
+
+TEST_F(SafetensorsTest, AtomicReplaceKeepsOneCompleteFile) {
+  write_file_atomically(path("f"), "old");
+  write_file_atomically(path("f"), "new contents");
+  std::ifstream in(path("f"));
+  std::string s((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(s, "new contents");
+  EXPECT_THROW(write_file_atomically(path("no/such/dir/f"), "x"), core::Error);
+}
+
+}  // namespace
+}  // namespace tinycnn::io
