@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   CLI::App* train_cmd = setup_train(app, train);
   EvalOptions eval;
   CLI::App* eval_cmd = setup_eval(app, eval);
+  ProfileOptions profile;
+  CLI::App* profile_cmd = setup_profile(app, profile);
 
   try {
     app.parse(argc, argv);
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
     if (shapes_cmd->parsed()) return run_shapes(shapes);
     if (train_cmd->parsed()) return run_train(train, global.quiet);
     if (eval_cmd->parsed()) return run_eval(eval);
+    if (profile_cmd->parsed()) return run_profile(profile);
     std::cout << app.help();
     return kExitOk;
   } catch (const tinycnn::core::Error& e) {

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "core/error.hpp"
+#include "core/timer.hpp"
 
 namespace tinycnn::autograd {
 
@@ -38,7 +39,7 @@ std::vector<Variable> topological_order(const Variable& root) {
 }
 }  // namespace
 
-void backward(const Variable& loss) {
+void backward(const Variable& loss, const NodeTimer& on_node) {
   TCNN_CHECK(loss.defined() && loss.data().numel() == 1,
              "backward: expected a scalar loss, got shape ",
              loss.defined() ? loss.shape().to_string() : "undefined");
@@ -59,7 +60,9 @@ void backward(const Variable& loss) {
       continue;
     }
     const auto& node = var.grad_fn();
+    core::Stopwatch clock;
     std::vector<Tensor> input_grads = node->backward(grad);
+    if (on_node) on_node(*node, clock.seconds());
     TCNN_CHECK(input_grads.size() == node->inputs().size(), node->name(), " backward returned ",
                input_grads.size(), " gradients for ", node->inputs().size(), " inputs");
     for (size_t i = 0; i < input_grads.size(); ++i) {

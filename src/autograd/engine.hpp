@@ -5,11 +5,16 @@
 // NoGradGuard: while alive on this thread, ops record no graph (evaluation, optimizer steps).
 #pragma once
 
+#include <functional>
+
 #include "autograd/variable.hpp"
 
 namespace tinycnn::autograd {
 
-void backward(const Variable& loss);
+// Optional instrumentation: called after each Node's backward with its wall time (profiling).
+using NodeTimer = std::function<void(const Node& node, double seconds)>;
+
+void backward(const Variable& loss, const NodeTimer& on_node = {});
 
 bool grad_enabled();
 

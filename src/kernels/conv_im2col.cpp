@@ -50,8 +50,9 @@ void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const fl
   const bool direct = col_is_image(g);
 #pragma omp parallel
   {
-    std::vector<float> col(direct ? 0 : static_cast<size_t>(rows * cols));
     const Block block = thread_block(g.batch);
+    const bool idle = block.begin == block.end;  // more threads than images
+    std::vector<float> col(direct || idle ? 0 : static_cast<size_t>(rows * cols));
     for (int64_t n = block.begin; n < block.end; ++n) {
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const float* image = input + n * image_size + grp * group_in;
@@ -86,10 +87,11 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
   {
 #pragma omp single
     used_threads = omp_get_num_threads();
-    std::vector<float> col(direct || !dweight ? 0 : static_cast<size_t>(rows * cols));
-    std::vector<float> dcol(dinput ? static_cast<size_t>(rows * cols) : 0);
-    float* my_dweight = dweight ? dweight_partials.data() + omp_get_thread_num() * wsize : nullptr;
     const Block block = thread_block(g.batch);
+    const bool idle = block.begin == block.end;  // more threads than images
+    std::vector<float> col(direct || !dweight || idle ? 0 : static_cast<size_t>(rows * cols));
+    std::vector<float> dcol(dinput && !idle ? static_cast<size_t>(rows * cols) : 0);
+    float* my_dweight = dweight ? dweight_partials.data() + omp_get_thread_num() * wsize : nullptr;
     for (int64_t n = block.begin; n < block.end; ++n) {
       if (dinput) std::fill(dinput + n * image_size, dinput + (n + 1) * image_size, 0.0f);
       for (int64_t grp = 0; grp < g.groups; ++grp) {

@@ -1,0 +1,203 @@
+// Conv profiling: agreement check first, then timing; naive repeats are capped by a time budget.
+#include "profile/conv_profile.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "core/shape.hpp"
+#include "kernels/conv_im2col.hpp"
+#include "model/builder.hpp"
+#include "nn/conv2d.hpp"
+#include "profile/timing.hpp"
+#include "tensor/tensor.hpp"
+
+namespace tinycnn::profile {
+
+using core::checked_mul;
+using kernels::ConvAlgo;
+using kernels::Conv2dGeometry;
+using tensor::Tensor;
+
+ConvCosts conv_costs(const Conv2dGeometry& g) {
+  const int64_t out = checked_mul(checked_mul(g.batch, g.out_channels, "conv"),
+                                  g.out_h() * g.out_w(), "conv");
+  ConvCosts c;
+  c.flops_forward = checked_mul(2 * out, g.col_rows(), "conv flops");
+  c.weight_bytes = g.weight_numel() * 4;
+  c.activation_bytes = out * 4;
+  c.workspace_bytes = checked_mul(checked_mul(g.batch, g.in_channels * g.kernel_h * g.kernel_w,
+                                              "workspace"),
+                                  g.out_h() * g.out_w() * 4, "workspace");
+  return c;
+}
+
+namespace {
+struct Operands {
+  Tensor input, weight, bias, doutput;
+  explicit Operands(const Conv2dGeometry& g) {
+    core::Rng rng(1234);
+    input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
+    weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
+    bias = Tensor::randn({g.out_channels}, rng);
+    doutput = Tensor::randn({g.batch, g.out_channels, g.out_h(), g.out_w()}, rng);
+  }
+};
+
+struct Gradients {
+  Tensor output, dinput, dweight, dbias;
+  explicit Gradients(const Operands& op)
+      : output(Tensor::empty(op.doutput.shape())),
+        dinput(Tensor::empty(op.input.shape())),
+        dweight(Tensor::empty(op.weight.shape())),
+        dbias(Tensor::empty(op.bias.shape())) {}
+  void forward(ConvAlgo algo, const Conv2dGeometry& g, const Operands& op) {
+    kernels::conv2d_forward(algo, g, op.input.data(), op.weight.data(), op.bias.data(), output.data());
+  }
+  void backward(ConvAlgo algo, const Conv2dGeometry& g, const Operands& op) {
+    kernels::conv2d_backward(algo, g, op.input.data(), op.weight.data(), op.doutput.data(),
+                             dinput.data(), dweight.data(), dbias.data());
+  }
+};
+
+void compare(const Tensor& fast, const Tensor& ref, double& max_abs, double& max_ref) {
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    max_abs = std::max(max_abs, static_cast<double>(std::abs(fast[i] - ref[i])));
+    max_ref = std::max(max_ref, static_cast<double>(std::abs(ref[i])));
+  }
+}
+
+AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradients& out,
+                   const ConvProfileOptions& o) {
+  const Conv2dGeometry& g = c.g;
+  AlgoResult r;
+  int repeats = o.repeats;
+  if (algo == ConvAlgo::Naive) {
+    // One timed run decides how many fit in the budget (the naive loops are slow by design).
+    const TimingStats probe = time_it([&] { out.forward(algo, g, op); }, 0, 1);
+    const int fit = static_cast<int>(o.naive_budget_seconds * 1e3 / std::max(probe.min_ms, 1e-3));
+    repeats = std::clamp(fit, 1, o.repeats);
+  }
+  const TimingStats fwd = time_it([&] { out.forward(algo, g, op); }, o.warmup, repeats);
+  const TimingStats bwd = time_it([&] { out.backward(algo, g, op); }, o.warmup, repeats);
+  r.forward_ms_median = fwd.median_ms;
+  r.forward_ms_min = fwd.min_ms;
+  r.backward_ms_median = bwd.median_ms;
+  r.backward_ms_min = bwd.min_ms;
+  r.repeats = repeats;
+  const ConvCosts costs = conv_costs(g);
+  r.gflops_forward = fwd.median_ms > 0 ? costs.flops_forward / (fwd.median_ms * 1e6) : 0;
+  r.workspace_bytes = algo == ConvAlgo::Im2col ? costs.workspace_bytes : 0;
+  if (o.probe) {
+    o.probe->reset_peak();
+    out.forward(algo, g, op);
+    int64_t peak = o.probe->peak_extra_bytes();
+    o.probe->reset_peak();
+    out.backward(algo, g, op);
+    r.workspace_bytes_allocated = std::max(peak, o.probe->peak_extra_bytes());
+  } else if (algo == ConvAlgo::Im2col) {
+    r.workspace_bytes_allocated =
+        std::max(kernels::conv2d_im2col_forward_workspace_bytes(g, o.threads),
+                 kernels::conv2d_im2col_backward_workspace_bytes(g, o.threads));
+  }
+  return r;
+}
+}  // namespace
+
+ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& o) {
+  c.g.check();
+  ConvResult result;
+  result.c = c;
+  result.costs = conv_costs(c.g);
+  const Operands op(c.g);
+  Gradients naive(op), fast(op);
+
+  // Agreement first: nothing is timed unless both algorithms compute the same thing.
+  naive.forward(ConvAlgo::Naive, c.g, op);
+  naive.backward(ConvAlgo::Naive, c.g, op);
+  fast.forward(ConvAlgo::Im2col, c.g, op);
+  fast.backward(ConvAlgo::Im2col, c.g, op);
+  double max_ref = 0;
+  compare(fast.output, naive.output, result.max_abs_diff, max_ref);
+  compare(fast.dinput, naive.dinput, result.max_abs_diff, max_ref);
+  compare(fast.dweight, naive.dweight, result.max_abs_diff, max_ref);
+  compare(fast.dbias, naive.dbias, result.max_abs_diff, max_ref);
+  result.max_rel_diff = max_ref > 0 ? result.max_abs_diff / max_ref : result.max_abs_diff;
+  TCNN_CHECK_RUNTIME(result.max_rel_diff <= 1e-4, c.name, ": naive and im2col disagree: max "
+                     "relative difference ", result.max_rel_diff, " (absolute ",
+                     result.max_abs_diff, "), expected <= 1e-4");
+
+  result.naive = measure(ConvAlgo::Naive, c, op, naive, o);
+  result.im2col = measure(ConvAlgo::Im2col, c, op, fast, o);
+  result.speedup_forward = result.naive.forward_ms_median / result.im2col.forward_ms_median;
+  result.speedup_backward = result.naive.backward_ms_median / result.im2col.backward_ms_median;
+  return result;
+}
+
+namespace {
+ConvCase make_case(std::string name, int64_t n, int64_t c, int64_t hw, int64_t oc, int64_t k,
+                   int64_t pad) {
+  return {std::move(name),
+          {.batch = n, .in_channels = c, .in_h = hw, .in_w = hw, .out_channels = oc,
+           .kernel_h = k, .kernel_w = k, .pad_h = pad, .pad_w = pad}};
+}
+}  // namespace
+
+std::vector<ConvCase> default_conv_cases() {
+  return {make_case("lenet5.conv1", 64, 1, 28, 6, 5, 2),
+          make_case("lenet5.conv2", 64, 6, 14, 16, 5, 0),
+          make_case("tinytorch.3to8_16x16_k3", 1, 3, 16, 8, 3, 1),
+          make_case("tinytorch.3to12_24x24_k3", 1, 3, 24, 12, 3, 1),
+          make_case("tinytorch.3to16_32x32_k3", 1, 3, 32, 16, 3, 1),
+          make_case("tinytorch.3to8_16x16_k5", 1, 3, 16, 8, 5, 2),
+          make_case("large.16to32_32x32_k3_b8", 8, 16, 32, 32, 3, 1),
+          make_case("large.64to64_56x56_k3_b8", 8, 64, 56, 64, 3, 1)};
+}
+
+std::vector<ConvCase> model_conv_cases(const model::ModelSpec& spec, int64_t batch) {
+  std::vector<ConvCase> cases;
+  model::build_model(spec, [&](size_t index, nn::Module& layer, const tensor::Shape& in,
+                               const tensor::Shape&) {
+    const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer);
+    if (!conv) return;
+    const auto& o = conv->options();
+    cases.push_back({spec.name + ".layers." + std::to_string(index),
+                     {.batch = batch, .in_channels = in[0], .in_h = in[1], .in_w = in[2],
+                      .out_channels = o.out_channels, .kernel_h = o.kernel_size[0],
+                      .kernel_w = o.kernel_size[1], .stride_h = o.stride[0],
+                      .stride_w = o.stride[1], .pad_h = o.padding[0], .pad_w = o.padding[1],
+                      .groups = o.groups}});
+  });
+  return cases;
+}
+
+std::vector<ConvCase> sweep_cases(const std::string& parameter, int64_t batch) {
+  std::vector<ConvCase> cases;
+  auto add = [&](int64_t n, int64_t c, int64_t hw, int64_t k) {
+    ConvCase one = make_case("", n, c, hw, parameter == "channels" ? c : 32, k, k / 2);
+    one.name = parameter + "=" + std::to_string(sweep_value(parameter, one.g));
+    cases.push_back(std::move(one));
+  };
+  if (parameter == "size") {
+    for (int64_t hw : {8, 16, 24, 32, 48, 64}) add(batch, 16, hw, 3);
+  } else if (parameter == "batch") {
+    for (int64_t n : {1, 2, 4, 8, 16, 32}) add(n, 16, 32, 3);
+  } else if (parameter == "kernel") {
+    for (int64_t k : {1, 3, 5, 7, 9}) add(batch, 16, 32, k);
+  } else if (parameter == "channels") {
+    for (int64_t c : {4, 8, 16, 32, 64}) add(batch, c, 32, 3);
+  } else {
+    TCNN_CHECK(false, "--sweep: expected size, batch, kernel or channels, got ", parameter);
+  }
+  return cases;
+}
+
+int64_t sweep_value(const std::string& parameter, const Conv2dGeometry& g) {
+  if (parameter == "size") return g.in_h;
+  if (parameter == "batch") return g.batch;
+  if (parameter == "kernel") return g.kernel_h;
+  return g.in_channels;
+}
+
+}  // namespace tinycnn::profile

@@ -1,0 +1,74 @@
+// Naive versus im2col convolution, side by side: analytic FLOPs and bytes, measured latency
+// (forward; backward = dinput + dweight + dbias), and the two algorithms' agreement, which is
+// checked before any time is measured (a mismatch is an error, not a footnote).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernels/geometry.hpp"
+#include "model/spec.hpp"
+
+namespace tinycnn::profile {
+
+struct ConvCase {
+  std::string name;
+  kernels::Conv2dGeometry g;
+};
+
+// Analytic costs of one case (whole batch).
+struct ConvCosts {
+  int64_t flops_forward = 0;      // 2 * N*OC*OH*OW*(C/groups)*KH*KW
+  int64_t weight_bytes = 0;
+  int64_t activation_bytes = 0;   // the output tensor
+  int64_t workspace_bytes = 0;    // textbook im2col matrix: N*C*KH*KW*OH*OW*4
+};
+ConvCosts conv_costs(const kernels::Conv2dGeometry& g);
+
+struct AlgoResult {
+  double forward_ms_median = 0, forward_ms_min = 0;
+  double backward_ms_median = 0, backward_ms_min = 0;
+  int repeats = 0;
+  double gflops_forward = 0;
+  int64_t workspace_bytes = 0;            // textbook (0 for naive)
+  int64_t workspace_bytes_allocated = 0;  // measured peak extra heap during forward / backward
+};
+
+struct ConvResult {
+  ConvCase c;
+  ConvCosts costs;
+  AlgoResult naive, im2col;
+  double speedup_forward = 0, speedup_backward = 0;  // naive time / im2col time
+  double max_abs_diff = 0, max_rel_diff = 0;          // over output, dinput, dweight, dbias
+};
+
+// Measures the peak of extra heap memory during a call; supplied by the program, which can
+// count its allocations (a library cannot). Without one, the implementation's own figure is used.
+struct HeapProbe {
+  std::function<void()> reset_peak;
+  std::function<int64_t()> peak_extra_bytes;
+};
+
+struct ConvProfileOptions {
+  int warmup = 1;
+  int repeats = 5;
+  double naive_budget_seconds = 1.0;  // fewer naive repeats when one run takes longer
+  int threads = 1;
+  const HeapProbe* probe = nullptr;
+};
+
+ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& options);
+
+// LeNet-5's two conv layers at batch 64, TinyTorch's analysis set (batch 1) and two larger layers.
+std::vector<ConvCase> default_conv_cases();
+// The conv layers of a model at `batch`.
+std::vector<ConvCase> model_conv_cases(const model::ModelSpec& spec, int64_t batch);
+// One parameter ("size", "batch", "kernel", "channels") varied around 16->32, 3x3, 32x32,
+// batch `batch` (8 by default; ignored when the batch itself is swept).
+std::vector<ConvCase> sweep_cases(const std::string& parameter, int64_t batch = 8);
+// The swept value of a case made by sweep_cases.
+int64_t sweep_value(const std::string& parameter, const kernels::Conv2dGeometry& g);
+
+}  // namespace tinycnn::profile

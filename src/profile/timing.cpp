@@ -1,0 +1,67 @@
+// Timing and the FMA peak probe.
+#include "profile/timing.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/timer.hpp"
+
+namespace tinycnn::profile {
+
+TimingStats time_it(const std::function<void()>& fn, int warmup, int repeats) {
+  for (int i = 0; i < warmup; ++i) fn();
+  std::vector<double> ms;
+  for (int i = 0; i < std::max(repeats, 1); ++i) {
+    core::Stopwatch clock;
+    fn();
+    ms.push_back(clock.seconds() * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  const size_t n = ms.size();
+  const double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+  return {median, ms.front(), static_cast<int>(n)};
+}
+
+namespace {
+// 64 independent FMA chains: enough to cover the FMA latency x throughput of current cores.
+constexpr int kChains = 64;
+
+double fma_loop(int64_t iterations, float seed) {
+  float acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = seed + static_cast<float>(i) * 1e-3f;
+  const float a = 0.999999f, b = 1e-7f;
+  for (int64_t it = 0; it < iterations; ++it) {
+#pragma omp simd
+    for (int i = 0; i < kChains; ++i) acc[i] = std::fma(acc[i], a, b);
+  }
+  double sum = 0;
+  for (float v : acc) sum += v;
+  return sum;
+}
+}  // namespace
+
+double measure_peak_gflops(int threads) {
+  // Chunks of FMAs until each trial has run >= 50 ms, so optimised builds get a steady figure
+  // and unoptimised (sanitizer) builds still finish quickly.
+  const int64_t chunk = 1'000'000;
+  double best = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    double sink = 0;
+    int64_t chunks = 0;
+    core::Stopwatch clock;
+    do {
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+      sink += fma_loop(chunk, static_cast<float>(omp_get_thread_num()));
+      ++chunks;
+    } while (clock.seconds() < 0.05);
+    const double seconds = clock.seconds();
+    const double flops = 2.0 * kChains * static_cast<double>(chunk * chunks) * threads;
+    if (sink != 0.0) best = std::max(best, flops / seconds / 1e9);  // sink keeps the loop alive
+  }
+  return best;
+}
+
+}  // namespace tinycnn::profile

@@ -1,0 +1,129 @@
+// `tinycnn profile` run as a process: the SPEC's JSON fields, CSV, a sweep's SVG chart, the
+// per-layer step profile, and usage errors. Small cases and one repeat keep it quick.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "run.hpp"
+
+namespace tinycnn::testing {
+namespace {
+
+using nlohmann::json;
+
+class ProfileCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_ = dir_.write("tiny.json", R"({
+      "name": "tiny", "input": {"channels": 1, "height": 12, "width": 10},
+      "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+                 {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
+                 {"type": "conv2d", "out_channels": 6, "kernel_size": [3, 2], "stride": 2},
+                 {"type": "flatten"}, {"type": "linear", "out_features": 3}]})");
+  }
+  TempDir dir_;
+  std::string config_;
+};
+
+int count(const std::string& haystack, const std::string& needle) {
+  int n = 0;
+  for (size_t pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_F(ProfileCli, ConvJsonHasTheSpecFields) {
+  const RunResult r = run_tinycnn({"profile", "--conv", "--config", config_, "--batch", "2",
+                                   "--repeats", "1", "--warmup", "0", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_TRUE(doc["machine"].contains("peak_gflops"));
+  ASSERT_EQ(doc["cases"].size(), 2u);
+  const json& c = doc["cases"][1];
+  EXPECT_EQ(c["input_shape"], json({2, 4, 6, 5}));
+  EXPECT_EQ(c["out_channels"], 6);
+  EXPECT_EQ(c["kernel_size"], json({3, 2}));
+  EXPECT_EQ(c["stride"], 2);
+  // 2 images x 6 channels x 2x2 outputs x (4 x 3 x 2) MACs x 2 FLOPs.
+  EXPECT_EQ(c["flops_forward"], 2 * 6 * 2 * 2 * 24 * 2);
+  for (const char* algo : {"naive", "im2col"}) {
+    for (const char* key : {"forward_ms_median", "forward_ms_min", "backward_ms_median",
+                            "backward_ms_min", "gflops_forward", "workspace_bytes",
+                            "workspace_bytes_allocated", "weight_bytes", "activation_bytes"}) {
+      EXPECT_TRUE(c["results"][algo].contains(key)) << algo << "." << key;
+    }
+  }
+  EXPECT_EQ(c["results"]["naive"]["workspace_bytes"], 0);
+  EXPECT_EQ(c["results"]["im2col"]["workspace_bytes"], 2 * 4 * 3 * 2 * 2 * 2 * 4);
+  EXPECT_EQ(c["results"]["im2col"]["weight_bytes"], 6 * 4 * 3 * 2 * 4);
+  for (const char* key : {"speedup_forward", "speedup_backward", "max_abs_diff"}) {
+    EXPECT_TRUE(c.contains(key)) << key;
+  }
+  EXPECT_LE(c["max_rel_diff"].get<double>(), 1e-4);
+}
+
+TEST_F(ProfileCli, CsvHasTwoRowsPerCase) {
+  const RunResult r = run_tinycnn({"profile", "--conv", "--config", config_, "--batch", "1",
+                                   "--repeats", "1", "--warmup", "0", "--csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count(r.out, "\n"), 1 + 2 * 2);
+  EXPECT_EQ(r.out.rfind("case,algo,", 0), 0u);
+  EXPECT_EQ(count(r.out, ",naive,"), 2);
+}
+
+TEST_F(ProfileCli, SweepWritesAWellFormedChart) {
+  const std::string svg_path = (dir_.path() / "sweep.svg").string();
+  const RunResult r = run_tinycnn({"profile", "--conv", "--sweep", "size", "--batch", "1",
+                                   "--repeats", "1", "--warmup", "0", "--plot", svg_path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("size=64"), std::string::npos) << r.out;
+  std::ifstream in(svg_path);
+  const std::string svg((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  // 7 series (4 latency, 3 memory), one path each, 6 sizes -> 5 line segments per path.
+  const std::regex path_re("<path [^>]*d=\"M[^\"]*\"");
+  int paths = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), path_re); it != std::sregex_iterator(); ++it) {
+    ++paths;
+    EXPECT_EQ(count(it->str(), " L"), 5) << it->str();
+  }
+  EXPECT_EQ(paths, 7);
+  for (const char* label : {"naive forward", "im2col backward", "MiB", "input height = width"}) {
+    EXPECT_NE(svg.find(label), std::string::npos) << label;
+  }
+}
+
+TEST_F(ProfileCli, ModelStepPercentagesAddUp) {
+  const RunResult r = run_tinycnn({"profile", "--model", config_, "--batch", "4", "--repeats",
+                                   "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  double percent = 100.0 * (doc["loss_ms"].get<double>() + doc["optimizer_ms"].get<double>()) /
+                   doc["step_ms"].get<double>();
+  for (const auto& l : doc["layers"]) percent += l["percent"].get<double>();
+  EXPECT_NEAR(percent, 100.0, 1e-6);
+  EXPECT_LT(doc["slowest_layer"].get<int>(), 6);
+  EXPECT_EQ(doc["memory"]["batch"], 4);
+  const RunResult table = run_tinycnn({"profile", "--model", config_, "--repeats", "1"});
+  EXPECT_NE(table.out.find("slowest layer"), std::string::npos) << table.out;
+}
+
+TEST_F(ProfileCli, UsageErrors) {
+  EXPECT_EQ(run_tinycnn({"profile"}).exit_code, 2);
+  EXPECT_EQ(run_tinycnn({"profile", "--conv", "--plot", "x.svg"}).exit_code, 2);
+  EXPECT_EQ(run_tinycnn({"profile", "--conv", "--sweep", "depth"}).exit_code, 2);
+  EXPECT_EQ(run_tinycnn({"profile", "--conv", "--json", "--csv"}).exit_code, 2);
+  EXPECT_EQ(run_tinycnn({"profile", "--conv", "--model", config_}).exit_code, 2);
+  const std::string mlp = std::string(TINYCNN_CONFIG_DIR) + "/mlp.json";
+  const RunResult r = run_tinycnn({"profile", "--conv", "--config", mlp});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no conv2d layer"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace tinycnn::testing
