@@ -19,6 +19,9 @@ const Conv2dGeometry kLenetConv1{.batch = 64, .in_channels = 1, .in_h = 28, .in_
                                  .pad_w = 2};
 const Conv2dGeometry kLenetConv2{.batch = 64, .in_channels = 6, .in_h = 14, .in_w = 14,
                                  .out_channels = 16, .kernel_h = 5, .kernel_w = 5};
+const Conv2dGeometry kLarge{.batch = 8, .in_channels = 64, .in_h = 56, .in_w = 56,
+                            .out_channels = 64, .kernel_h = 3, .kernel_w = 3, .pad_h = 1,
+                            .pad_w = 1};
 const Conv2dGeometry kMid{.batch = 32, .in_channels = 16, .in_h = 32, .in_w = 32,
                           .out_channels = 32, .kernel_h = 3, .kernel_w = 3, .pad_h = 1, .pad_w = 1};
 
@@ -74,6 +77,11 @@ BENCHMARK_CAPTURE(BM_ConvForward, lenet_conv2_b64_im2col, kLenetConv2, ConvAlgo:
 BENCHMARK_CAPTURE(BM_ConvForward, c16_32x32_k3_b32_naive, kMid, ConvAlgo::Naive)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvForward, c16_32x32_k3_b32_im2col, kMid, ConvAlgo::Im2col)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+// The profiler's largest default case; the naive loops take seconds there, so im2col only.
+BENCHMARK_CAPTURE(BM_ConvForward, c64_56x56_k3_b8_im2col, kLarge, ConvAlgo::Im2col)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ConvBackward, c64_56x56_k3_b8_im2col, kLarge, ConvAlgo::Im2col)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv1_b64_naive, kLenetConv1, ConvAlgo::Naive)
     ->Unit(benchmark::kMillisecond)->UseRealTime();

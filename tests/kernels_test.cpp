@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -107,6 +108,23 @@ TEST(Pooling, MaxPadsWithMinusInfinity) {
   std::vector<int32_t> argmax(4);
   maxpool2d_forward(g, in.data(), out.data(), argmax.data());
   EXPECT_EQ(out, (std::vector<float>{-4, -3, -2, -1}));
+}
+
+TEST(Pooling, MaxPropagatesNaNOnBothPaths) {
+  // 2x2/stride 2 takes the fast path; 3x3/stride 1 the general one. NaN wins, as in PyTorch.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> in{1, nan, 3, 4, 5, 6, 7, 8, 9};
+  Pool2dGeometry fast{.in_h = 2, .in_w = 2, .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
+                      .stride_w = 2};
+  std::vector<float> out(1);
+  std::vector<int32_t> argmax(1);
+  maxpool2d_forward(fast, in.data(), out.data(), argmax.data());
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_EQ(argmax[0], 1);
+  Pool2dGeometry general{.in_h = 3, .in_w = 3, .kernel_h = 3, .kernel_w = 3, .stride_h = 1,
+                         .stride_w = 1};
+  maxpool2d_forward(general, in.data(), out.data(), argmax.data());
+  EXPECT_TRUE(std::isnan(out[0]));
 }
 
 TEST(CrossEntropy, StableForHugeLogits) {

@@ -1,0 +1,52 @@
+// One LeNet-5 training step at batch 64 (forward, loss, backward, SGD step) — what
+// `tinycnn profile --model` breaks down per layer — and an evaluation forward pass.
+#include <benchmark/benchmark.h>
+
+#include "autograd/engine.hpp"
+#include "core/rng.hpp"
+#include "model/builder.hpp"
+#include "model/spec.hpp"
+#include "ops/cross_entropy.hpp"
+#include "optim/sgd.hpp"
+
+namespace {
+
+using tinycnn::autograd::Variable;
+
+tinycnn::model::ModelSpec lenet() {
+  return tinycnn::model::load_config(std::string(TINYCNN_CONFIG_DIR) + "/lenet5.json");
+}
+
+void BM_LenetTrainingStep(benchmark::State& state) {
+  const auto spec = lenet();
+  auto net = tinycnn::model::build_model(spec);
+  tinycnn::optim::SGD sgd(net->parameters(), {.lr = 0.01, .momentum = 0.9});
+  tinycnn::core::Rng rng(1);
+  const int64_t batch = state.range(0);
+  const auto images = tinycnn::tensor::Tensor::randn({batch, 1, 28, 28}, rng);
+  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  for (auto& l : labels) l = static_cast<int32_t>(rng.uniform_int(10));
+  for (auto _ : state) {
+    sgd.zero_grad();
+    Variable loss = tinycnn::ops::softmax_cross_entropy(net->forward(Variable(images)), labels);
+    tinycnn::autograd::backward(loss);
+    sgd.step();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);  // images/s
+}
+BENCHMARK(BM_LenetTrainingStep)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_LenetEvalForward(benchmark::State& state) {
+  const auto spec = lenet();
+  auto net = tinycnn::model::build_model(spec);
+  net->set_training(false);
+  tinycnn::core::Rng rng(1);
+  const int64_t batch = state.range(0);
+  const auto images = tinycnn::tensor::Tensor::randn({batch, 1, 28, 28}, rng);
+  tinycnn::autograd::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(net->forward(Variable(images)).data().data());
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_LenetEvalForward)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
