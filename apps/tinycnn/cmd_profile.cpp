@@ -207,7 +207,8 @@ int run_conv(const ProfileOptions& o) {
 ordered_json memory_json(const profile::StepMemory& m) {
   return {{"batch", m.batch},           {"params_bytes", m.params},
           {"grads_bytes", m.grads},     {"optimizer_state_bytes", m.optimizer_state},
-          {"activations_bytes", m.activations}, {"workspace_bytes", m.workspace},
+          {"activations_bytes", m.activations}, {"saved_columns_bytes", m.saved_columns},
+          {"workspace_bytes", m.workspace},
           {"total_bytes", m.total()}};
 }
 
@@ -259,11 +260,13 @@ int run_model(const ProfileOptions& o) {
             << " images/s); slowest layer: " << p.layers[slowest].index << " ("
             << p.layers[slowest].description << ", " << fmt("%.1f", p.layers[slowest].percent)
             << "% of the step)\n\nmemory of a step (analytic):\n";
-  TextTable m({"batch", "params", "grads", "optimizer", "activations", "im2col scratch", "total"},
-              std::vector<bool>(7, true));
+  TextTable m({"batch", "params", "grads", "optimizer", "activations", "saved im2col columns",
+               "im2col scratch", "total"},
+              std::vector<bool>(8, true));
   auto add_row = [&](const profile::StepMemory& s) {
     m.add({std::to_string(s.batch), human_bytes(s.params), human_bytes(s.grads),
-           human_bytes(s.optimizer_state), human_bytes(s.activations), human_bytes(s.workspace),
+           human_bytes(s.optimizer_state), human_bytes(s.activations),
+           human_bytes(s.saved_columns), human_bytes(s.workspace),
            human_bytes(s.total())});
   };
   add_row(p.memory);

@@ -41,22 +41,28 @@ int64_t conv2d_im2col_backward_workspace_bytes(const Conv2dGeometry& g, int thre
   return static_cast<int64_t>(threads) * (col + dcol + g.weight_numel()) * 4;
 }
 
+int64_t conv2d_columns_numel(const Conv2dGeometry& g) {
+  return col_is_image(g) ? 0 : g.batch * g.groups * g.col_rows() * g.col_cols();
+}
+
 void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const float* weight,
-                           const float* bias, float* output) {
+                           const float* bias, float* output, float* columns) {
   const int64_t rows = g.col_rows(), cols = g.col_cols();
   const int64_t ocg = g.out_per_group();
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = g.in_per_group() * g.in_h * g.in_w;
   const bool direct = col_is_image(g);
+  const bool keep = columns && !direct;
 #pragma omp parallel
   {
     const Block block = thread_block(g.batch);
     const bool idle = block.begin == block.end;  // more threads than images
-    std::vector<float> col(direct || idle ? 0 : static_cast<size_t>(rows * cols));
+    std::vector<float> scratch(direct || idle || keep ? 0 : static_cast<size_t>(rows * cols));
     for (int64_t n = block.begin; n < block.end; ++n) {
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const float* image = input + n * image_size + grp * group_in;
-        if (!direct) im2col(g, image, col.data());
+        float* col = keep ? columns + (n * g.groups + grp) * rows * cols : scratch.data();
+        if (!direct) im2col(g, image, col);
         float* out = output + (n * g.out_channels + grp * ocg) * cols;
         if (bias) {
           for (int64_t oc = 0; oc < ocg; ++oc) {
@@ -64,7 +70,7 @@ void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const fl
           }
         }
         gemm({.m = ocg, .n = cols, .k = rows, .a = weight + grp * ocg * rows, .lda = rows,
-              .b = direct ? image : col.data(), .ldb = cols, .beta = bias ? 1.0f : 0.0f,
+              .b = direct ? image : col, .ldb = cols, .beta = bias ? 1.0f : 0.0f,
               .c = out, .ldc = cols});
       }
     }
@@ -72,7 +78,8 @@ void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const fl
 }
 
 void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const float* weight,
-                            const float* doutput, float* dinput, float* dweight, float* dbias) {
+                            const float* doutput, float* dinput, float* dweight, float* dbias,
+                            const float* columns) {
   const int64_t rows = g.col_rows(), cols = g.col_cols();
   const int64_t ocg = g.out_per_group();
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
@@ -89,7 +96,9 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
     used_threads = omp_get_num_threads();
     const Block block = thread_block(g.batch);
     const bool idle = block.begin == block.end;  // more threads than images
-    std::vector<float> col(direct || !dweight || idle ? 0 : static_cast<size_t>(rows * cols));
+    const bool saved = columns && !direct;
+    std::vector<float> scratch(direct || !dweight || idle || saved ? 0
+                                                                    : static_cast<size_t>(rows * cols));
     std::vector<float> dcol(dinput && !idle ? static_cast<size_t>(rows * cols) : 0);
     float* my_dweight = dweight ? dweight_partials.data() + omp_get_thread_num() * wsize : nullptr;
     for (int64_t n = block.begin; n < block.end; ++n) {
@@ -98,10 +107,13 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
         const float* image = input + n * image_size + grp * group_in;
         const float* dout = doutput + (n * g.out_channels + grp * ocg) * cols;
         if (dweight) {
-          if (!direct) im2col(g, image, col.data());
+          const float* col = direct  ? image
+                             : saved ? columns + (n * g.groups + grp) * rows * cols
+                                     : scratch.data();
+          if (!direct && !saved) im2col(g, image, scratch.data());
           gemm({.trans_b = Trans::Yes, .m = ocg, .n = rows, .k = cols, .a = dout, .lda = cols,
-                .b = direct ? image : col.data(), .ldb = cols, .beta = 1.0f,
-                .c = my_dweight + grp * ocg * rows, .ldc = rows});
+                .b = col, .ldb = cols, .beta = 1.0f, .c = my_dweight + grp * ocg * rows,
+                .ldc = rows});
         }
         if (dinput) {
           float* dimage = dinput + n * image_size + grp * group_in;
@@ -140,21 +152,21 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
 }
 
 void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
-                    const float* weight, const float* bias, float* output) {
+                    const float* weight, const float* bias, float* output, float* columns) {
   if (algo == ConvAlgo::Naive) {
     conv2d_naive_forward(g, input, weight, bias, output);
   } else {
-    conv2d_im2col_forward(g, input, weight, bias, output);
+    conv2d_im2col_forward(g, input, weight, bias, output, columns);
   }
 }
 
 void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                      const float* weight, const float* doutput, float* dinput, float* dweight,
-                     float* dbias) {
+                     float* dbias, const float* columns) {
   if (algo == ConvAlgo::Naive) {
     conv2d_naive_backward(g, input, weight, doutput, dinput, dweight, dbias);
   } else {
-    conv2d_im2col_backward(g, input, weight, doutput, dinput, dweight, dbias);
+    conv2d_im2col_backward(g, input, weight, doutput, dinput, dweight, dbias, columns);
   }
 }
 

@@ -11,21 +11,29 @@
 
 namespace tinycnn::kernels {
 
+// `columns` (optional, conv2d_columns_numel floats: [N, groups, Cg*KH*KW, OH*OW], the textbook
+// im2col matrix) receives the forward's column matrices; given to backward, they are read instead
+// of recomputed — memory for speed. Unused for 1x1 / stride 1 / unpadded, whose columns are the
+// image itself.
 void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const float* weight,
-                           const float* bias, float* output);
+                           const float* bias, float* output, float* columns = nullptr);
 
 void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const float* weight,
-                            const float* doutput, float* dinput, float* dweight, float* dbias);
+                            const float* doutput, float* dinput, float* dweight, float* dbias,
+                            const float* columns = nullptr);
+
+int64_t conv2d_columns_numel(const Conv2dGeometry& g);  // 0 when the image is its own columns
 
 // Bytes of scratch the implementation holds at once with `threads` threads (forward, backward).
 int64_t conv2d_im2col_forward_workspace_bytes(const Conv2dGeometry& g, int threads);
 int64_t conv2d_im2col_backward_workspace_bytes(const Conv2dGeometry& g, int threads);
 
-// Dispatch on the algorithm.
+// Dispatch on the algorithm; `columns` as above (im2col only, ignored by naive).
 void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
-                    const float* weight, const float* bias, float* output);
+                    const float* weight, const float* bias, float* output,
+                    float* columns = nullptr);
 void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                      const float* weight, const float* doutput, float* dinput, float* dweight,
-                     float* dbias);
+                     float* dbias, const float* columns = nullptr);
 
 }  // namespace tinycnn::kernels

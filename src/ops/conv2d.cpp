@@ -15,8 +15,8 @@ namespace {
 class Conv2dNode : public autograd::Node {
  public:
   Conv2dNode(const Variable& input, const Variable& weight, const Variable& bias,
-             const kernels::Conv2dGeometry& geometry, kernels::ConvAlgo algo)
-      : Node({input, weight, bias}), geometry_(geometry), algo_(algo) {}
+             const kernels::Conv2dGeometry& geometry, kernels::ConvAlgo algo, Tensor columns)
+      : Node({input, weight, bias}), geometry_(geometry), algo_(algo), columns_(std::move(columns)) {}
 
   const char* name() const override { return "conv2d"; }
 
@@ -30,13 +30,15 @@ class Conv2dNode : public autograd::Node {
     kernels::conv2d_backward(algo_, geometry_, input.data().data(), weight.data().data(),
                              doutput.data(), dinput.defined() ? dinput.data() : nullptr,
                              dweight.defined() ? dweight.data() : nullptr,
-                             dbias.defined() ? dbias.data() : nullptr);
+                             dbias.defined() ? dbias.data() : nullptr,
+                             columns_.defined() ? columns_.data() : nullptr);
     return {dinput, dweight, dbias};
   }
 
  private:
   kernels::Conv2dGeometry geometry_;
   kernels::ConvAlgo algo_;
+  Tensor columns_;  // im2col only: the forward's column matrices, reused by dweight
 };
 }  // namespace
 
@@ -64,12 +66,18 @@ Variable conv2d(const Variable& input, const Variable& weight, const Variable& b
                g.out_channels, "], got ", bias.shape().to_string());
   }
   Tensor output = Tensor::empty({g.batch, g.out_channels, g.out_h(), g.out_w()});
-  kernels::conv2d_forward(params.algo, g, input.data().data(), weight.data().data(),
-                          bias.defined() ? bias.data().data() : nullptr, output.data());
-  std::shared_ptr<autograd::Node> node;
-  if (autograd::should_record({&input, &weight, &bias})) {
-    node = std::make_shared<Conv2dNode>(input, weight, bias, g, params.algo);
+  const bool record = autograd::should_record({&input, &weight, &bias});
+  const int64_t columns_numel = kernels::conv2d_columns_numel(g);
+  Tensor columns;
+  if (record && weight.requires_grad() && params.algo == kernels::ConvAlgo::Im2col &&
+      columns_numel > 0 && columns_numel <= kMaxSavedColumnFloats) {
+    columns = Tensor::empty({columns_numel});
   }
+  kernels::conv2d_forward(params.algo, g, input.data().data(), weight.data().data(),
+                          bias.defined() ? bias.data().data() : nullptr, output.data(),
+                          columns.defined() ? columns.data() : nullptr);
+  std::shared_ptr<autograd::Node> node;
+  if (record) node = std::make_shared<Conv2dNode>(input, weight, bias, g, params.algo, columns);
   return autograd::make_result(std::move(output), std::move(node));
 }
 

@@ -20,6 +20,10 @@ struct Conv2dParams {
   kernels::ConvAlgo algo = kernels::ConvAlgo::Im2col;
 };
 
+// While recording a graph, the im2col forward keeps its column matrices for the backward pass
+// (saving an im2col per image there) when they hold at most this many floats (64 MiB).
+inline constexpr int64_t kMaxSavedColumnFloats = int64_t{16} << 20;
+
 // bias may be an undefined Variable (no bias).
 Variable conv2d(const Variable& input, const Variable& weight, const Variable& bias,
                 const Conv2dParams& params);

@@ -13,6 +13,7 @@
 #include "model/builder.hpp"
 #include "model/trace.hpp"
 #include "nn/conv2d.hpp"
+#include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
 
 namespace tinycnn::profile {
@@ -47,6 +48,10 @@ StepMemory step_memory(const model::ModelSpec& spec, int64_t batch, int64_t opti
                                     .pad_h = o.padding[0], .pad_w = o.padding[1],
                                     .groups = o.groups};
     m.workspace = std::max(m.workspace, kernels::conv2d_im2col_backward_workspace_bytes(g, threads));
+    const int64_t columns = kernels::conv2d_columns_numel(g);
+    if (o.algo == kernels::ConvAlgo::Im2col && columns <= ops::kMaxSavedColumnFloats) {
+      m.saved_columns += 4 * columns;
+    }
   });
   return m;
 }
