@@ -14,7 +14,9 @@
 #include "core/error.hpp"
 #include "core/sysinfo.hpp"
 #include "core/timer.hpp"
+#include "curves.hpp"
 #include "format.hpp"
+#include "io/atomic_file.hpp"
 #include "model/spec.hpp"
 #include "train/trainer.hpp"
 
@@ -156,6 +158,9 @@ int run_train(const TrainOptions& o, bool quiet) {
   if (bar) callbacks.on_step = [&](const train::StepProgress& p) { progress.update(p); };
   callbacks.on_epoch = [&](const train::EpochMetrics& m) {
     if (bar) progress.finish_line();
+    // curves.svg from the whole metrics.jsonl, so a resumed run's chart covers every epoch.
+    io::write_file_atomically(run.out_dir + "/curves.svg",
+                              render_curves({read_metrics(run.out_dir + "/metrics.jsonl")}));
     spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.2f}%, test loss {:.4f} acc {:.2f}%, "
                  "{:.2f} s ({:.0f} img/s), eval {:.2f} s, lr {:g}",
                  m.epoch, spec.training.epochs, m.train_loss, 100 * m.train_accuracy, m.test_loss,

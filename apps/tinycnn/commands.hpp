@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tinycnn::cli {
 
@@ -68,5 +69,12 @@ struct ProfileOptions {
 };
 CLI::App* setup_profile(CLI::App& app, ProfileOptions& options);
 int run_profile(const ProfileOptions& options);
+
+struct PlotOptions {
+  std::vector<std::string> metrics;
+  std::string out;
+};
+CLI::App* setup_plot(CLI::App& app, PlotOptions& options);
+int run_plot(const PlotOptions& options);
 
 }  // namespace tinycnn::cli

@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
   CLI::App* eval_cmd = setup_eval(app, eval);
   ProfileOptions profile;
   CLI::App* profile_cmd = setup_profile(app, profile);
+  PlotOptions plot;
+  CLI::App* plot_cmd = setup_plot(app, plot);
 
   try {
     app.parse(argc, argv);
@@ -88,6 +90,7 @@ int main(int argc, char** argv) {
     if (train_cmd->parsed()) return run_train(train, global.quiet);
     if (eval_cmd->parsed()) return run_eval(eval);
     if (profile_cmd->parsed()) return run_profile(profile);
+    if (plot_cmd->parsed()) return run_plot(plot);
     std::cout << app.help();
     return kExitOk;
   } catch (const tinycnn::core::Error& e) {

@@ -71,7 +71,7 @@ void render_panel(std::ostringstream& svg, const ChartPanel& p, double ox) {
     for (double e = lo; e <= hi; ++e) yticks.push_back(e);
     ymin = lo, ymax = std::max(hi, lo + 1);
   } else {
-    yticks = nice_ticks(std::min(0.0, ymin), ymax);
+    yticks = nice_ticks(p.y_from_zero ? std::min(0.0, ymin) : ymin, ymax);
     ymin = yticks.front(), ymax = yticks.back();
   }
   if (xmax == xmin) xmax = xmin + 1;

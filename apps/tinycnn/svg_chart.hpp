@@ -21,6 +21,7 @@ struct ChartPanel {
   std::string y_label;
   bool log_y = false;
   std::vector<ChartSeries> series;
+  bool y_from_zero = true;  // linear axis: include 0, or fit the data's range
 };
 
 std::string render_svg_chart(const std::string& title, const std::vector<ChartPanel>& panels);

@@ -222,6 +222,54 @@ TEST_F(TrainCli, SigintMidRunSavesALoadableCheckpointAndExits130) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+int count_paths(const std::string& svg, int points_each) {
+  int paths = 0;
+  for (size_t pos = svg.find("<path "); pos != std::string::npos; pos = svg.find("<path ", pos + 1)) {
+    const std::string path = svg.substr(pos, svg.find("/>", pos) - pos);
+    int segments = 0;
+    for (size_t l = path.find(" L"); l != std::string::npos; l = path.find(" L", l + 1)) ++segments;
+    EXPECT_EQ(segments, points_each - 1) << path;
+    ++paths;
+  }
+  return paths;
+}
+
+TEST_F(TrainCli, CurvesAfterEveryEpochAndPlotOfSeveralRuns) {
+  ASSERT_EQ(run_tinycnn(train_args(out("a"), {"--epochs", "3"})).exit_code, 0);
+  const std::string svg = slurp(out("a") + "/curves.svg");
+  EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  EXPECT_EQ(count_paths(svg, 3), 4);  // train / test loss, train / test accuracy
+  for (const char* label : {"Loss", "Accuracy", "epoch", "train", "test"}) {
+    EXPECT_NE(svg.find(label), std::string::npos) << label;
+  }
+  ASSERT_EQ(run_tinycnn(train_args(out("b"), {"--epochs", "2", "--seed", "9"})).exit_code, 0);
+  const std::string chart = out("both.svg");
+  const RunResult r = run_tinycnn({"plot", out("a") + "/metrics.jsonl", out("b") + "/metrics.jsonl",
+                                   "--out", chart});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string both = slurp(chart);
+  EXPECT_NE(both.find("a: train"), std::string::npos);
+  EXPECT_NE(both.find("b: test"), std::string::npos);
+  int paths = 0;
+  for (size_t pos = both.find("<path "); pos != std::string::npos; pos = both.find("<path ", pos + 1)) ++paths;
+  EXPECT_EQ(paths, 8);
+}
+
+TEST_F(TrainCli, PlotRefusesBadMetrics) {
+  const std::string bad = dir_.write("metrics.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5, "
+                                     "\"test_loss\": 0.4, \"train_accuracy\": 0.8, \"test_accuracy\": 0.9}\n{oops\n");
+  RunResult r = run_tinycnn({"plot", bad, "--out", out("x.svg")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("metrics.jsonl:2: not valid JSON"), std::string::npos) << r.err;
+  const std::string missing_key = dir_.write("m2.jsonl", "{\"epoch\": 1}\n");
+  r = run_tinycnn({"plot", missing_key, "--out", out("x.svg")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("m2.jsonl:1: expected a number for train_loss"), std::string::npos) << r.err;
+  EXPECT_EQ(run_tinycnn({"plot", out("none.jsonl"), "--out", out("x.svg")}).exit_code, 1);
+  EXPECT_EQ(run_tinycnn({"plot", bad}).exit_code, 2);  // --out is required
+}
+
 TEST_F(TrainCli, UsageErrors) {
   EXPECT_EQ(run_tinycnn({"train"}).exit_code, 2);
   EXPECT_EQ(run_tinycnn(train_args(out("a"), {"--conv-algo", "fft"})).exit_code, 2);

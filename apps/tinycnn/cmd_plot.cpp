@@ -1,0 +1,25 @@
+// `tinycnn plot METRICS.jsonl... --out FILE.svg`: the training curves of one or more runs.
+#include <iostream>
+
+#include "commands.hpp"
+#include "curves.hpp"
+#include "io/atomic_file.hpp"
+
+namespace tinycnn::cli {
+
+CLI::App* setup_plot(CLI::App& app, PlotOptions& o) {
+  CLI::App* cmd = app.add_subcommand("plot", "Draw training curves from metrics.jsonl files");
+  cmd->add_option("metrics", o.metrics, "metrics.jsonl of one or more runs")->required();
+  cmd->add_option("--out", o.out, "SVG file to write")->required();
+  return cmd;
+}
+
+int run_plot(const PlotOptions& o) {
+  std::vector<MetricsRun> runs;
+  for (const auto& path : o.metrics) runs.push_back(read_metrics(path));
+  io::write_file_atomically(o.out, render_curves(runs));
+  std::cout << "wrote " << o.out << " (" << runs.size() << (runs.size() == 1 ? " run)\n" : " runs)\n");
+  return kExitOk;
+}
+
+}  // namespace tinycnn::cli
