@@ -77,4 +77,15 @@ struct PlotOptions {
 CLI::App* setup_plot(CLI::App& app, PlotOptions& options);
 int run_plot(const PlotOptions& options);
 
+struct VizOptions {
+  std::string config;
+  std::string checkpoint;
+  std::string out;
+  int64_t image = 0;
+  std::optional<std::string> data;
+  bool json = false;
+};
+CLI::App* setup_viz(CLI::App& app, VizOptions& options);
+int run_viz(const VizOptions& options);
+
 }  // namespace tinycnn::cli

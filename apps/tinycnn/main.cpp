@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
   CLI::App* profile_cmd = setup_profile(app, profile);
   PlotOptions plot;
   CLI::App* plot_cmd = setup_plot(app, plot);
+  VizOptions viz;
+  CLI::App* viz_cmd = setup_viz(app, viz);
 
   try {
     app.parse(argc, argv);
@@ -91,6 +93,7 @@ int main(int argc, char** argv) {
     if (eval_cmd->parsed()) return run_eval(eval);
     if (profile_cmd->parsed()) return run_profile(profile);
     if (plot_cmd->parsed()) return run_plot(plot);
+    if (viz_cmd->parsed()) return run_viz(viz);
     std::cout << app.help();
     return kExitOk;
   } catch (const tinycnn::core::Error& e) {

@@ -1,0 +1,170 @@
+// `tinycnn viz CONFIG --checkpoint FILE --out DIR [--image N] [--data DIR] [--json]`:
+// filters_<layer>.png per conv layer and features_<layer>_true<T>_pred<P>.png per conv / pool
+// layer for one test image.
+//   filters: one tile per (output channel row, input channel column), each kernel value a
+//     block of min(16, 60 / kernel size) pixels, diverging colours with one scale per layer
+//     (max |w|); the row and column numbers are drawn in the margins.
+//   features: the input image first, then every channel of the layer's output, each in a
+//     kTile x kTile tile (nearest neighbour, grey scale stretched per map), 8 tiles a row.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "autograd/engine.hpp"
+#include "commands.hpp"
+#include "core/error.hpp"
+#include "data/mnist.hpp"
+#include "image.hpp"
+#include "model/builder.hpp"
+#include "model/spec.hpp"
+#include "train/checkpoint.hpp"
+
+namespace tinycnn::cli {
+
+namespace {
+constexpr int kGap = 3, kLabelScale = 2, kTile = 56, kTileGap = 4, kColumns = 8;
+
+int kernel_scale(int64_t kh, int64_t kw) {
+  return static_cast<int>(std::clamp<int64_t>(60 / std::max(kh, kw), 1, 16));
+}
+
+struct Written {
+  std::string file;
+  int width, height;
+};
+
+Written write_filters(const std::string& dir, size_t layer, const tensor::Tensor& w) {
+  const int oc = static_cast<int>(w.dim(0)), ic = static_cast<int>(w.dim(1));
+  const int kh = static_cast<int>(w.dim(2)), kw = static_cast<int>(w.dim(3));
+  const int s = kernel_scale(kh, kw);
+  const int tile_w = kw * s, tile_h = kh * s;
+  const int left = digits_width(std::to_string(oc - 1), kLabelScale) + 6;
+  const int top = 5 * kLabelScale + 6;
+  Image img(left + ic * (tile_w + kGap), top + oc * (tile_h + kGap), {235, 235, 235});
+  float scale = 0;
+  for (int64_t i = 0; i < w.numel(); ++i) scale = std::max(scale, std::abs(w[i]));
+  for (int c = 0; c < ic; ++c) img.digits(left + c * (tile_w + kGap), 2, std::to_string(c), kLabelScale);
+  for (int o = 0; o < oc; ++o) {
+    const int y0 = top + o * (tile_h + kGap);
+    img.digits(2, y0, std::to_string(o), kLabelScale);
+    for (int c = 0; c < ic; ++c) {
+      const int x0 = left + c * (tile_w + kGap);
+      for (int y = 0; y < kh; ++y) {
+        for (int x = 0; x < kw; ++x) {
+          img.fill(x0 + x * s, y0 + y * s, s, s, diverging(w[((o * ic + c) * kh + y) * kw + x], scale));
+        }
+      }
+    }
+  }
+  const std::string file = "filters_" + std::to_string(layer) + ".png";
+  img.write_png(dir + "/" + file);
+  return {file, img.width(), img.height()};
+}
+
+// maps: [C, H, W] of one image; the input image [1, H0, W0] goes first.
+Written write_features(const std::string& dir, const std::string& file, const tensor::Tensor& input,
+                       const tensor::Tensor& maps) {
+  const int channels = static_cast<int>(maps.dim(0));
+  const int tiles = channels + 1;
+  const int cols = std::min(kColumns, tiles), rows = (tiles + cols - 1) / cols;
+  Image img(kTileGap + cols * (kTile + kTileGap), kTileGap + rows * (kTile + kTileGap),
+            {200, 220, 255});
+  auto draw = [&](int index, const float* plane, int h, int w) {
+    const int s = std::max(1, kTile / std::max(h, w));
+    const int x0 = kTileGap + (index % cols) * (kTile + kTileGap) + (kTile - w * s) / 2;
+    const int y0 = kTileGap + (index / cols) * (kTile + kTileGap) + (kTile - h * s) / 2;
+    const auto [lo, hi] = std::minmax_element(plane, plane + h * w);
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) img.fill(x0 + x * s, y0 + y * s, s, s, grey(plane[y * w + x], *lo, *hi));
+    }
+  };
+  draw(0, input.data(), static_cast<int>(input.dim(1)), static_cast<int>(input.dim(2)));
+  const int h = static_cast<int>(maps.dim(1)), w = static_cast<int>(maps.dim(2));
+  for (int c = 0; c < channels; ++c) draw(c + 1, maps.data() + c * h * w, h, w);
+  img.write_png(dir + "/" + file);
+  return {file, img.width(), img.height()};
+}
+}  // namespace
+
+CLI::App* setup_viz(CLI::App& app, VizOptions& o) {
+  CLI::App* cmd = app.add_subcommand("viz", "Draw a trained model's filters and feature maps (PNG)");
+  cmd->add_option("config", o.config, "Model config (JSON)")->required();
+  cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint (safetensors)")->required();
+  cmd->add_option("--out", o.out, "Directory for the PNG files")->required();
+  cmd->add_option("--image", o.image, "Index of the test image for the feature maps (default 0)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--data", o.data, "Directory with the IDX files (training.data_dir)");
+  cmd->add_flag("--json", o.json, "List the files written as one JSON document");
+  return cmd;
+}
+
+int run_viz(const VizOptions& o) {
+  const model::ModelSpec spec = model::load_config(o.config);
+  TCNN_CHECK(spec.input.channels == 1, "input.channels: MNIST images have 1 channel, the config "
+             "says ", spec.input.channels);
+  auto net = model::build_model(spec);
+  train::load_checkpoint(o.checkpoint, *net, nullptr);
+  const int64_t classes = net->output_shape(model::input_shape(spec))[0];
+  const data::MnistDataset test({.dir = o.data.value_or(spec.training.data_dir), .split = "t10k",
+                                 .height = spec.input.height, .width = spec.input.width,
+                                 .num_classes = classes});
+  TCNN_CHECK(o.image < test.size(), "--image: expected 0..", test.size() - 1, ", got ", o.image);
+  std::error_code ec;
+  std::filesystem::create_directories(o.out, ec);
+  TCNN_CHECK_RUNTIME(std::filesystem::is_directory(o.out, ec), o.out,
+                     ": cannot create the output directory");
+
+  std::vector<Written> written;
+  for (const auto& p : net->parameters()) {
+    if (p.var.shape().rank() != 4) continue;  // conv weights only
+    const size_t layer = std::stoul(p.name.substr(std::string("layers.").size()));
+    written.push_back(write_filters(o.out, layer, p.var.data()));
+  }
+
+  autograd::NoGradGuard no_grad;
+  net->set_training(false);
+  tensor::Tensor image;
+  std::vector<int32_t> label;
+  test.gather({o.image}, spec.training.normalize_mean, spec.training.normalize_std, image, label);
+  std::vector<std::pair<size_t, tensor::Tensor>> maps;
+  autograd::Variable x(image);
+  for (size_t i = 0; i < net->size(); ++i) {
+    x = net->layer(i).forward(x);
+    const std::string type = net->layer(i).type();
+    if (type == "conv2d" || type == "maxpool2d" || type == "avgpool2d") {
+      maps.emplace_back(i, x.data().reshape({x.shape()[1], x.shape()[2], x.shape()[3]}));
+    }
+  }
+  const float* logits = x.data().data();
+  const int64_t predicted = std::max_element(logits, logits + classes) - logits;
+  const tensor::Tensor input = image.reshape({1, spec.input.height, spec.input.width});
+  for (const auto& [layer, m] : maps) {
+    const std::string file = "features_" + std::to_string(layer) + "_true" +
+                             std::to_string(label[0]) + "_pred" + std::to_string(predicted) + ".png";
+    written.push_back(write_features(o.out, file, input, m));
+  }
+
+  if (o.json) {
+    nlohmann::ordered_json files = nlohmann::ordered_json::array();
+    for (const auto& w : written) {
+      files.push_back({{"file", o.out + "/" + w.file}, {"width", w.width}, {"height", w.height}});
+    }
+    std::cout << nlohmann::ordered_json{{"image", o.image}, {"true_label", label[0]},
+                                        {"predicted", predicted}, {"files", files}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << "test image " << o.image << ": true " << label[0] << ", predicted " << predicted
+              << "\n";
+    for (const auto& w : written) {
+      std::cout << "  " << o.out << "/" << w.file << " (" << w.width << "x" << w.height << ")\n";
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace tinycnn::cli
