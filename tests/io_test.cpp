@@ -78,7 +78,11 @@ TEST_F(SafetensorsTest, RefusesMalformedFiles) {
   std::memcpy(bytes.data(), &huge, 8);
   testing::write_file(path("header_too_long"), bytes + "{}");
   expect_refused(path("header_too_long"), "does not fit in the file");
-  expect_refused(raw("not_json", "{nope", 0), "header is not valid JSON");
+  expect_refused(raw("not_json", "{nope", 0), "header: not valid JSON");
+  expect_refused(raw("duplicate", R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
+                 "key \"w\" appears twice");
+  expect_refused(raw("deep", std::string(100, '[') + std::string(100, ']'), 0),
+                 "nested deeper than 64 levels");
   expect_refused(raw("array", "[1]", 0), "header must be a JSON object");
   expect_refused(raw("dtype", R"({"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", 4),
                  "expected dtype F32");

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "io/json_text.hpp"
 #include "svg_chart.hpp"
 
 namespace tinycnn::cli {
@@ -24,12 +25,7 @@ MetricsRun read_metrics(const std::string& path) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = path + ":" + std::to_string(line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception&) {
-      throw core::Error(core::ErrorKind::Runtime, where + ": not valid JSON");
-    }
+    const nlohmann::json j = io::parse_json_text(line, where, core::ErrorKind::Runtime);
     TCNN_CHECK_RUNTIME(j.is_object(), where, ": expected a JSON object per line");
     EpochPoint e{};
     const std::pair<const char*, double*> fields[] = {

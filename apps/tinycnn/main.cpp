@@ -7,9 +7,12 @@
 
 #include <CLI/CLI.hpp>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "commands.hpp"
 #include "core/error.hpp"
@@ -58,18 +61,21 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", global.quiet, "Only warnings and errors on stderr");
   app.require_subcommand(0, 1);
 
+  // One entry per subcommand: its parsed flag and how to run it with its options.
   ShapesOptions shapes;
-  CLI::App* shapes_cmd = setup_shapes(app, shapes);
   TrainOptions train;
-  CLI::App* train_cmd = setup_train(app, train);
   EvalOptions eval;
-  CLI::App* eval_cmd = setup_eval(app, eval);
   ProfileOptions profile;
-  CLI::App* profile_cmd = setup_profile(app, profile);
   PlotOptions plot;
-  CLI::App* plot_cmd = setup_plot(app, plot);
   VizOptions viz;
-  CLI::App* viz_cmd = setup_viz(app, viz);
+  const std::vector<std::pair<CLI::App*, std::function<int()>>> commands{
+      {setup_shapes(app, shapes), [&] { return run_shapes(shapes); }},
+      {setup_train(app, train), [&] { return run_train(train, global.quiet); }},
+      {setup_eval(app, eval), [&] { return run_eval(eval); }},
+      {setup_profile(app, profile), [&] { return run_profile(profile); }},
+      {setup_plot(app, plot), [&] { return run_plot(plot); }},
+      {setup_viz(app, viz), [&] { return run_viz(viz); }},
+  };
 
   try {
     app.parse(argc, argv);
@@ -88,12 +94,9 @@ int main(int argc, char** argv) {
   try {
     setup_logging(global);
     if (global.threads > 0) omp_set_num_threads(global.threads);
-    if (shapes_cmd->parsed()) return run_shapes(shapes);
-    if (train_cmd->parsed()) return run_train(train, global.quiet);
-    if (eval_cmd->parsed()) return run_eval(eval);
-    if (profile_cmd->parsed()) return run_profile(profile);
-    if (plot_cmd->parsed()) return run_plot(plot);
-    if (viz_cmd->parsed()) return run_viz(viz);
+    for (const auto& [command, run] : commands) {
+      if (command->parsed()) return run();
+    }
     std::cout << app.help();
     return kExitOk;
   } catch (const tinycnn::core::Error& e) {

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
+#include "io/json_text.hpp"
 
 namespace tinycnn::io {
 
@@ -73,12 +74,8 @@ SafetensorsFile read_safetensors(const std::string& path) {
   TCNN_CHECK_RUNTIME(header_len <= kMaxHeader && header_len <= bytes.size() - 8, path,
                      ": header length ", header_len, " does not fit in the file (",
                      bytes.size(), " bytes)");
-  Json header;
-  try {
-    header = Json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(header_len));
-  } catch (const Json::exception& e) {
-    throw core::Error(core::ErrorKind::Runtime, path + ": header is not valid JSON");
-  }
+  const Json header = parse_json_text(std::string_view(bytes).substr(8, header_len),
+                                      path + ": header", core::ErrorKind::Runtime);
   TCNN_CHECK_RUNTIME(header.is_object(), path, ": header must be a JSON object");
   const uint64_t data_size = bytes.size() - 8 - header_len;
   const char* data = bytes.data() + 8 + header_len;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "io/json_text.hpp"
 
 namespace tinycnn::model {
 
@@ -122,13 +123,7 @@ ModelSpec load_config(const std::string& path) {
   TCNN_CHECK(in.good(), path, ": cannot open for reading");
   std::ostringstream text;
   text << in.rdbuf();
-  Json config;
-  try {
-    config = Json::parse(text.str());
-  } catch (const Json::parse_error& e) {
-    throw core::Error(core::ErrorKind::Invalid,
-                      path + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
-  }
+  const Json config = io::parse_json_text(text.str(), path, core::ErrorKind::Invalid);
   try {
     return parse_config(config);
   } catch (const core::Error& e) {

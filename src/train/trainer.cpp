@@ -3,7 +3,9 @@
 // epoch's permutation and skips the batches already done, so resume == uninterrupted.
 #include "train/trainer.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/timer.hpp"
 #include "data/mnist.hpp"
+#include "io/atomic_file.hpp"
 #include "model/builder.hpp"
 #include "ops/cross_entropy.hpp"
 #include "train/checkpoint.hpp"
@@ -28,6 +31,24 @@ void shuffle(std::vector<int64_t>& order, core::Rng& rng) {
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.uniform_int(i)]);
 }
 
+// A process killed while replacing a file atomically (checkpoint, curves, metrics on resume)
+// leaves "<file>.tmp-<pid>" behind; the file itself is intact (the rename never happened).
+// The out dir is tinycnn's own, so such leftovers are cleared at the next start.
+void remove_stale_temporaries(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const auto mark = name.rfind(".tmp-");
+    if (mark == std::string::npos || mark + 5 == name.size() ||
+        name.find_first_not_of("0123456789", mark + 5) != std::string::npos) {
+      continue;
+    }
+    std::filesystem::remove(entry.path(), ec);
+    spdlog::debug("removed the stale temporary file {}", entry.path().string());
+  }
+}
+
+// One write() per line with O_APPEND: a process killed mid-run never leaves half a line.
 void append_metrics(const std::string& path, const EpochMetrics& m) {
   const nlohmann::ordered_json line = {
       {"epoch", m.epoch},           {"train_loss", m.train_loss},
@@ -35,10 +56,28 @@ void append_metrics(const std::string& path, const EpochMetrics& m) {
       {"test_accuracy", m.test_accuracy},   {"epoch_seconds", m.epoch_seconds},
       {"eval_seconds", m.eval_seconds},     {"images_per_second", m.images_per_second},
       {"lr", m.lr}};
-  std::ofstream out(path, std::ios::app);
-  out << line.dump() << "\n";
-  out.flush();
-  TCNN_CHECK_RUNTIME(out.good(), path, ": cannot append metrics");
+  const std::string text = line.dump() + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  TCNN_CHECK_RUNTIME(fd >= 0, path, ": cannot open for appending");
+  const ssize_t written = ::write(fd, text.data(), text.size());
+  ::close(fd);
+  TCNN_CHECK_RUNTIME(written == static_cast<ssize_t>(text.size()), path, ": cannot append metrics");
+}
+
+// On resume, keep only the epochs the checkpoint holds: a run stopped after writing an epoch's
+// metrics but before its checkpoint will run that epoch again and append it again.
+void keep_metrics_up_to(const std::string& path, int64_t epoch) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("epoch") && j["epoch"].is_number_integer() &&
+        j["epoch"].get<int64_t>() <= epoch) {
+      kept += line + "\n";
+    }
+  }
+  io::write_file_atomically(path, kept);
 }
 
 void write_text(const std::string& path, const std::string& text) {
@@ -77,6 +116,7 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                      ec ? ": " + ec.message() : std::string());
   const std::string checkpoint = run.out_dir + "/checkpoint.safetensors";
   const std::string metrics = run.out_dir + "/metrics.jsonl";
+  remove_stale_temporaries(run.out_dir);
 
   core::Rng data_rng(t.seed + 1);
   TrainState state;
@@ -104,6 +144,8 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
   if (run.resume.empty()) {
     if (std::filesystem::exists(checkpoint)) spdlog::warn("replacing {}", checkpoint);
     write_text(metrics, "");
+  } else {
+    keep_metrics_up_to(metrics, state.epoch);
   }
   write_text(run.out_dir + "/config.json", run.config_json + "\n");
 
@@ -185,10 +227,10 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                        epoch + 1, ", step ", state.step,
                        ": non-finite weights or test loss; the last good checkpoint is kept");
     state.epoch = epoch + 1;
+    append_metrics(metrics, m);  // first: a resume drops it again if the checkpoint never came
     save_checkpoint(checkpoint, *model, *optimizer,
                     {.epoch = state.epoch, .step = state.step, .rng = data_rng.state()},
                     run.config_json);
-    append_metrics(metrics, m);
     result.epochs.push_back(m);
     result.completed_epochs = state.epoch;
     result.final_test_accuracy = m.test_accuracy;

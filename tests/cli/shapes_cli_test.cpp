@@ -241,7 +241,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"truncated_json", text("{\"name\": \"lenet5\", \"layers\": ["), "bad.json: not valid JSON"},
         BadConfig{"empty_file", text(""), "bad.json: not valid JSON"},
         BadConfig{"top_level_array", text("[1, 2, 3]"), "config: expected an object, got an array of 3"},
-        BadConfig{"invalid_utf8", text("{\"name\": \"\xff\xfe\"}"), "bad.json: not valid JSON"}),
+        BadConfig{"invalid_utf8", text("{\"name\": \"\xff\xfe\"}"), "bad.json: not valid JSON"},
+        BadConfig{"deeply_nested", text("{\"name\": \"x\", \"input\": " + std::string(200000, '[') +
+                                        std::string(200000, ']') + "}"),
+                  "bad.json: JSON nested deeper than 64 levels"},
+        BadConfig{"duplicate_key", text("{\"name\": \"a\", \"name\": \"b\"}"),
+                  "bad.json: key \"name\" appears twice in one object"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(ShapesCli, MissingFileAndDirectory) {

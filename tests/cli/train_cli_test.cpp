@@ -270,6 +270,47 @@ TEST_F(TrainCli, PlotRefusesBadMetrics) {
   EXPECT_EQ(run_tinycnn({"plot", bad}).exit_code, 2);  // --out is required
 }
 
+TEST_F(TrainCli, SigkillAtRandomMomentsNeverBreaksTheCheckpointOrMetrics) {
+  // 20 times: kill -9 at a random moment (loading, training, writing a checkpoint), then check
+  // that the checkpoint on disk is a complete one, that metrics.jsonl holds whole lines for
+  // epochs 1, 2, ..., and resume from it.
+  const std::string run_dir = out("kill");
+  const std::string ckpt = run_dir + "/checkpoint.safetensors";
+  const std::vector<std::string> args{"--epochs", "100000", "--batch-size", "8"};
+  int pid = spawn_tinycnn(train_args(run_dir, args), out("kill.out"), out("kill.err"));
+  for (int i = 0; i < 600 && !fs::exists(ckpt); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(fs::exists(ckpt)) << slurp(out("kill.err"));
+  uint64_t seed = 12345;
+  for (int round = 0; round < 20; ++round) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(seed >> 58)));  // 0-63 ms
+    ::kill(pid, SIGKILL);
+    ASSERT_EQ(wait_exit(pid), 128 + SIGKILL);
+    const io::SafetensorsFile saved = io::read_safetensors(ckpt);  // throws if torn
+    const int64_t epoch = std::stoll(saved.metadata.at("epoch"));
+    ASSERT_GE(epoch, 1) << "round " << round;
+    std::ifstream metrics(run_dir + "/metrics.jsonl");
+    int64_t expected = 1;
+    for (std::string line; std::getline(metrics, line); ++expected) {
+      const json j = json::parse(line);  // whole lines only
+      ASSERT_EQ(j["epoch"], expected) << "round " << round;
+    }
+    std::vector<std::string> resume = args;
+    resume.insert(resume.end(), {"--resume", ckpt});
+    pid = spawn_tinycnn(train_args(run_dir, resume), out("kill.out"), out("kill.err"));
+  }
+  ::kill(pid, SIGKILL);
+  wait_exit(pid);
+  const int64_t epoch = std::stoll(io::read_safetensors(ckpt).metadata.at("epoch"));
+  const RunResult r = run_tinycnn(train_args(
+      run_dir, {"--batch-size", "8", "--resume", ckpt, "--epochs", std::to_string(epoch + 1)}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(metrics_values(run_dir).size(), static_cast<size_t>(epoch + 1));
+  for (const auto& entry : fs::directory_iterator(run_dir)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}
+
 TEST_F(TrainCli, UsageErrors) {
   EXPECT_EQ(run_tinycnn({"train"}).exit_code, 2);
   EXPECT_EQ(run_tinycnn(train_args(out("a"), {"--conv-algo", "fft"})).exit_code, 2);

@@ -1,0 +1,49 @@
+// Depth-limited, duplicate-refusing JSON parsing through nlohmann's parser callback.
+#include "io/json_text.hpp"
+
+#include <set>
+#include <vector>
+
+namespace tinycnn::io {
+
+nlohmann::json parse_json_text(std::string_view text, const std::string& what,
+                               core::ErrorKind kind, int max_depth) {
+  using Json = nlohmann::json;
+  std::vector<std::set<std::string>> keys;  // one set per open object
+  int depth = 0;
+  auto callback = [&](int, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+      case Json::parse_event_t::array_start:
+        if (++depth > max_depth) {
+          throw core::Error(kind, what + ": JSON nested deeper than " + std::to_string(max_depth) +
+                                      " levels");
+        }
+        if (event == Json::parse_event_t::object_start) keys.emplace_back();
+        break;
+      case Json::parse_event_t::object_end:
+        keys.pop_back();
+        --depth;
+        break;
+      case Json::parse_event_t::array_end:
+        --depth;
+        break;
+      case Json::parse_event_t::key:
+        if (!keys.back().insert(parsed.get<std::string>()).second) {
+          throw core::Error(kind, what + ": key \"" + parsed.get<std::string>() +
+                                      "\" appears twice in one object");
+        }
+        break;
+      case Json::parse_event_t::value:
+        break;
+    }
+    return true;
+  };
+  try {
+    return Json::parse(text.begin(), text.end(), callback);
+  } catch (const Json::parse_error& e) {
+    throw core::Error(kind, what + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+  }
+}
+
+}  // namespace tinycnn::io
