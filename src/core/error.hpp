@@ -3,7 +3,6 @@
 // exit code (Invalid -> 2, Runtime -> 1). Messages say what, where, and expected versus got.
 #pragma once
 
-#include <source_location>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -17,8 +16,8 @@ enum class ErrorKind {
 
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message,
-        std::source_location where = std::source_location::current());
+  // file / line: the throw site (TCNN_CHECK passes __FILE__ and __LINE__).
+  Error(ErrorKind kind, const std::string& message, const char* file = "", int line = 0);
 
   ErrorKind kind() const { return kind_; }
   // "file.cpp:123" of the throw site; for debugging, not for the user-facing line.
@@ -45,7 +44,8 @@ std::string concat(const Args&... args) {
   do {                                                                               \
     if (!(cond)) {                                                                   \
       throw ::tinycnn::core::Error(::tinycnn::core::ErrorKind::Invalid,              \
-                                   ::tinycnn::core::detail::concat(__VA_ARGS__));    \
+                                   ::tinycnn::core::detail::concat(__VA_ARGS__),     \
+                                   __FILE__, __LINE__);                              \
     }                                                                                \
   } while (false)
 
@@ -54,6 +54,7 @@ std::string concat(const Args&... args) {
   do {                                                                               \
     if (!(cond)) {                                                                   \
       throw ::tinycnn::core::Error(::tinycnn::core::ErrorKind::Runtime,              \
-                                   ::tinycnn::core::detail::concat(__VA_ARGS__));    \
+                                   ::tinycnn::core::detail::concat(__VA_ARGS__),     \
+                                   __FILE__, __LINE__);                              \
     }                                                                                \
   } while (false)

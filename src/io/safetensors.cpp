@@ -67,6 +67,10 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
 
 SafetensorsFile read_safetensors(const std::string& path) {
   const std::string bytes = read_all(path);
+  return parse_safetensors(bytes, path);
+}
+
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& path) {
   TCNN_CHECK_RUNTIME(bytes.size() >= 8, path, ": truncated: ", bytes.size(),
                      " bytes, expected at least the 8-byte header length");
   uint64_t header_len = 0;
@@ -74,7 +78,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   TCNN_CHECK_RUNTIME(header_len <= kMaxHeader && header_len <= bytes.size() - 8, path,
                      ": header length ", header_len, " does not fit in the file (",
                      bytes.size(), " bytes)");
-  const Json header = parse_json_text(std::string_view(bytes).substr(8, header_len),
+  const Json header = parse_json_text(bytes.substr(8, header_len),
                                       path + ": header", core::ErrorKind::Runtime);
   TCNN_CHECK_RUNTIME(header.is_object(), path, ": header must be a JSON object");
   const uint64_t data_size = bytes.size() - 8 - header_len;

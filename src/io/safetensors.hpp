@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tensor/tensor.hpp"
@@ -30,5 +31,7 @@ struct SafetensorsFile {
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                        const std::map<std::string, std::string>& metadata);
 SafetensorsFile read_safetensors(const std::string& path);
+// The same from bytes already in memory; `what` names them in errors.
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& what);
 
 }  // namespace tinycnn::io

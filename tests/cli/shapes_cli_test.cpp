@@ -245,6 +245,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"deeply_nested", text("{\"name\": \"x\", \"input\": " + std::string(200000, '[') +
                                         std::string(200000, ']') + "}"),
                   "bad.json: JSON nested deeper than 64 levels"},
+        BadConfig{"number_out_of_range", text("{\"name\": \"x\", \"input\": 7e7777}"),
+                  "bad.json: not valid JSON (a number out of range)"},
         BadConfig{"duplicate_key", text("{\"name\": \"a\", \"name\": \"b\"}"),
                   "bad.json: key \"name\" appears twice in one object"}),
     [](const auto& info) { return info.param.name; });

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -149,6 +150,27 @@ TEST_F(TrainCli, CheckpointOfAnotherArchitectureIsRefused) {
             std::string::npos) << r.err;
   r = run_tinycnn({"train", other, "--data", data_, "--out", out("b"), "--resume", ckpt});
   EXPECT_EQ(r.exit_code, 1) << r.err;
+}
+
+TEST_F(TrainCli, NonFiniteWeightsAndUnwritableOutDirAreRefused) {
+  ASSERT_EQ(run_tinycnn(train_args(out("a"))).exit_code, 0);
+  const std::string ckpt = out("a") + "/checkpoint.safetensors";
+  io::SafetensorsFile f = io::read_safetensors(ckpt);
+  std::vector<io::NamedTensor> tensors = f.tensors;
+  for (auto& t : tensors) {
+    if (t.name == "layers.4.weight") t.tensor[7] = std::numeric_limits<float>::quiet_NaN();
+  }
+  const std::string poisoned = out("nan.safetensors");
+  io::write_safetensors(poisoned, tensors, f.metadata);
+  RunResult r = run_tinycnn({"eval", config_, "--checkpoint", poisoned, "--data", data_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("layers.4.weight holds NaN or Inf values"), std::string::npos) << r.err;
+  r = run_tinycnn(train_args(out("b"), {"--init", poisoned}));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  // An out dir that cannot be created (a file is in the way): a clear error, exit 1.
+  r = run_tinycnn(train_args(config_));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot create the output directory"), std::string::npos) << r.err;
 }
 
 TEST_F(TrainCli, EvalReportsConfusionAndPerClassAccuracy) {

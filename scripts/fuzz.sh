@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (preset `fuzz`: clang, ASan + UBSan) and runs each for SECONDS
+# (default 60) on a scratch copy of its seed corpus in tests/fuzz/corpus/. Any crash, leak,
+# timeout or sanitizer report fails; the reproducer is left in build/fuzz/findings/.
+# Usage: scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+
+bash scripts/install-deps.sh clang libclang-rt-14-dev libomp-dev
+cmake --preset fuzz >/dev/null
+log=build/fuzz/build.log
+if ! cmake --build --preset fuzz >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "error: fuzz build failed (log: $log)" >&2
+  exit 1
+fi
+mkdir -p build/fuzz/findings
+for target in config safetensors idx; do
+  work="build/fuzz/corpus-$target"
+  rm -rf "$work"
+  cp -r "tests/fuzz/corpus/$target" "$work"
+  echo "== fuzz_$target: ${seconds} s" >&2
+  if ! ./build/fuzz/tests/fuzz/fuzz_$target "$work" -max_total_time="$seconds" -timeout=10 \
+       -rss_limit_mb=2048 -artifact_prefix=build/fuzz/findings/$target- -print_final_stats=0 \
+       >"build/fuzz/$target.log" 2>&1; then
+    tail -40 "build/fuzz/$target.log" >&2
+    echo "error: fuzz_$target found a problem (see build/fuzz/findings/)" >&2
+    exit 1
+  fi
+  grep -E '^#[0-9]+ *DONE' "build/fuzz/$target.log" >&2 || tail -1 "build/fuzz/$target.log" >&2
+done
