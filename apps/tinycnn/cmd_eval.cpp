@@ -31,11 +31,8 @@ int run_eval(const EvalOptions& o) {
   auto net = model::build_model(spec);
   train::load_checkpoint(o.checkpoint, *net, nullptr);
   const int64_t k = net->output_shape(model::input_shape(spec))[0];
-  TCNN_CHECK(spec.input.channels == 1, "input.channels: MNIST images have 1 channel, the config "
-             "says ", spec.input.channels);
-  const data::MnistDataset test({.dir = o.data.value_or(spec.training.data_dir), .split = "t10k",
-                                 .height = spec.input.height, .width = spec.input.width,
-                                 .num_classes = k, .limit = o.limit_test});
+  const data::MnistDataset test =
+      train::load_split(spec, o.data.value_or(spec.training.data_dir), "t10k", k, o.limit_test);
   const train::EvalResult r = train::evaluate(
       *net, test, {spec.training.normalize_mean, spec.training.normalize_std}, k);
 

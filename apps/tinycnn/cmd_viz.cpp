@@ -22,6 +22,7 @@
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "train/checkpoint.hpp"
+#include "train/evaluate.hpp"
 
 namespace tinycnn::cli {
 
@@ -104,14 +105,11 @@ CLI::App* setup_viz(CLI::App& app, VizOptions& o) {
 
 int run_viz(const VizOptions& o) {
   const model::ModelSpec spec = model::load_config(o.config);
-  TCNN_CHECK(spec.input.channels == 1, "input.channels: MNIST images have 1 channel, the config "
-             "says ", spec.input.channels);
   auto net = model::build_model(spec);
   train::load_checkpoint(o.checkpoint, *net, nullptr);
   const int64_t classes = net->output_shape(model::input_shape(spec))[0];
-  const data::MnistDataset test({.dir = o.data.value_or(spec.training.data_dir), .split = "t10k",
-                                 .height = spec.input.height, .width = spec.input.width,
-                                 .num_classes = classes});
+  const data::MnistDataset test =
+      train::load_split(spec, o.data.value_or(spec.training.data_dir), "t10k", classes);
   TCNN_CHECK(o.image < test.size(), "--image: expected 0..", test.size() - 1, ", got ", o.image);
   std::error_code ec;
   std::filesystem::create_directories(o.out, ec);
@@ -139,8 +137,7 @@ int run_viz(const VizOptions& o) {
       maps.emplace_back(i, x.data().reshape({x.shape()[1], x.shape()[2], x.shape()[3]}));
     }
   }
-  const float* logits = x.data().data();
-  const int64_t predicted = std::max_element(logits, logits + classes) - logits;
+  const int64_t predicted = train::predicted_class(x.data().data(), classes);
   const tensor::Tensor input = image.reshape({1, spec.input.height, spec.input.width});
   for (const auto& [layer, m] : maps) {
     const std::string file = "features_" + std::to_string(layer) + "_true" +

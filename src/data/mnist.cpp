@@ -11,6 +11,8 @@ namespace tinycnn::data {
 MnistDataset::MnistDataset(const DatasetOptions& o) {
   TCNN_CHECK(o.split == "train" || o.split == "t10k", "dataset split: expected train or t10k, got ",
              o.split);
+  TCNN_CHECK(o.channels == 1, "input.channels: MNIST images have 1 channel, the config says ",
+             o.channels);
   const std::string images_path = o.dir + "/" + o.split + "-images-idx3-ubyte";
   const std::string labels_path = o.dir + "/" + o.split + "-labels-idx1-ubyte";
   IdxImages images = read_idx_images(images_path);

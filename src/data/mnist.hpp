@@ -1,5 +1,5 @@
 // MnistDataset: one split (train or t10k) of MNIST-format data held as bytes, checked against
-// the model: image size must equal the config's input and labels must fit its outputs.
+// the model: one input channel, image size equal to the config's input, labels within its outputs.
 // Batches are normalised to floats on demand: (pixel / 255 - mean) / std.
 #pragma once
 
@@ -14,7 +14,8 @@ namespace tinycnn::data {
 struct DatasetOptions {
   std::string dir;           // holds the four IDX files
   std::string split;         // "train" or "t10k"
-  int64_t height = 28;       // the model's input
+  int64_t channels = 1;      // the model's input (MNIST-format images have one)
+  int64_t height = 28;
   int64_t width = 28;
   int64_t num_classes = 10;  // the model's outputs
   int64_t limit = 0;         // > 0: keep only the first `limit` examples

@@ -33,7 +33,6 @@ class Conv2d : public Module {
   std::vector<NamedVariable> parameters() override;
 
   const Conv2dOptions& options() const { return options_; }
-  void set_algo(kernels::ConvAlgo algo) { options_.algo = algo; }
   Variable& weight() { return weight_; }
   Variable& bias() { return bias_; }
 

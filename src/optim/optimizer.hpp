@@ -35,7 +35,6 @@ class Optimizer {
   int64_t step_count() const { return step_count_; }
   void set_step_count(int64_t steps) { step_count_ = steps; }
   virtual std::vector<StateSlot> state() = 0;
-  const std::vector<NamedVariable>& params() const { return params_; }
 
  protected:
   std::vector<NamedVariable> params_;

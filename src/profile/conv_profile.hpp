@@ -63,7 +63,14 @@ ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& options);
 
 // LeNet-5's two conv layers at batch 64, TinyTorch's analysis set (batch 1) and two larger layers.
 std::vector<ConvCase> default_conv_cases();
-// The conv layers of a model at `batch`.
+// A model's conv layers as the kernels see them at `batch`, with each layer's algorithm.
+struct ModelConv {
+  size_t index;  // layer index in the config
+  kernels::Conv2dGeometry g;
+  kernels::ConvAlgo algo;
+};
+std::vector<ModelConv> model_convs(const model::ModelSpec& spec, int64_t batch);
+// The conv layers of a model at `batch`, as profiling cases.
 std::vector<ConvCase> model_conv_cases(const model::ModelSpec& spec, int64_t batch);
 // One parameter ("size", "batch", "kernel", "channels") varied around 16->32, 3x3, 32x32,
 // batch `batch` (8 by default; ignored when the batch itself is swept).

@@ -11,8 +11,8 @@
 #include "core/timer.hpp"
 #include "kernels/conv_im2col.hpp"
 #include "model/builder.hpp"
+#include "profile/conv_profile.hpp"
 #include "model/trace.hpp"
-#include "nn/conv2d.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
 
@@ -37,22 +37,14 @@ StepMemory step_memory(const model::ModelSpec& spec, int64_t batch, int64_t opti
   m.grads = m.params;
   m.optimizer_state = optimizer_state_bytes;
   m.activations = trace.total_activation_bytes() + 4 * batch * trace.input.numel();
-  model::build_model(spec, [&](size_t, nn::Module& layer, const tensor::Shape& in, const tensor::Shape&) {
-    const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer);
-    if (!conv) return;
-    const auto& o = conv->options();
-    const kernels::Conv2dGeometry g{.batch = batch, .in_channels = in[0], .in_h = in[1],
-                                    .in_w = in[2], .out_channels = o.out_channels,
-                                    .kernel_h = o.kernel_size[0], .kernel_w = o.kernel_size[1],
-                                    .stride_h = o.stride[0], .stride_w = o.stride[1],
-                                    .pad_h = o.padding[0], .pad_w = o.padding[1],
-                                    .groups = o.groups};
-    m.workspace = std::max(m.workspace, kernels::conv2d_im2col_backward_workspace_bytes(g, threads));
-    const int64_t columns = kernels::conv2d_columns_numel(g);
-    if (o.algo == kernels::ConvAlgo::Im2col && columns <= ops::kMaxSavedColumnFloats) {
+  for (const auto& conv : model_convs(spec, batch)) {
+    m.workspace =
+        std::max(m.workspace, kernels::conv2d_im2col_backward_workspace_bytes(conv.g, threads));
+    const int64_t columns = kernels::conv2d_columns_numel(conv.g);
+    if (conv.algo == kernels::ConvAlgo::Im2col && columns <= ops::kMaxSavedColumnFloats) {
       m.saved_columns += 4 * columns;
     }
-  });
+  }
   return m;
 }
 

@@ -9,6 +9,17 @@
 
 namespace tinycnn::train {
 
+data::MnistDataset load_split(const model::ModelSpec& spec, const std::string& dir,
+                              const std::string& split, int64_t num_classes, int64_t limit) {
+  return data::MnistDataset({.dir = dir, .split = split, .channels = spec.input.channels,
+                             .height = spec.input.height, .width = spec.input.width,
+                             .num_classes = num_classes, .limit = limit});
+}
+
+int64_t predicted_class(const float* scores, int64_t k) {
+  return std::max_element(scores, scores + k) - scores;
+}
+
 EvalResult evaluate(nn::Sequential& model, const data::MnistDataset& dataset,
                     const Normalization& norm, int64_t num_classes, int64_t batch_size) {
   autograd::NoGradGuard no_grad;
@@ -29,8 +40,7 @@ EvalResult evaluate(nn::Sequential& model, const data::MnistDataset& dataset,
     loss_sum += ops::softmax_cross_entropy(logits, labels).data()[0] * static_cast<double>(n);
     const float* z = logits.data().data();
     for (int64_t i = 0; i < n; ++i) {
-      const float* row = z + i * num_classes;
-      const int64_t predicted = std::max_element(row, row + num_classes) - row;
+      const int64_t predicted = predicted_class(z + i * num_classes, num_classes);
       ++r.confusion[static_cast<size_t>(labels[static_cast<size_t>(i)])][static_cast<size_t>(predicted)];
     }
   }

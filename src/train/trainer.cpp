@@ -18,6 +18,7 @@
 #include "core/timer.hpp"
 #include "data/mnist.hpp"
 #include "io/atomic_file.hpp"
+#include "io/json_text.hpp"
 #include "model/builder.hpp"
 #include "ops/cross_entropy.hpp"
 #include "train/checkpoint.hpp"
@@ -71,7 +72,12 @@ void keep_metrics_up_to(const std::string& path, int64_t epoch) {
   if (!in) return;
   std::string kept;
   for (std::string line; std::getline(in, line);) {
-    const auto j = nlohmann::json::parse(line, nullptr, false);
+    nlohmann::json j;
+    try {
+      j = io::parse_json_text(line, path, core::ErrorKind::Runtime);
+    } catch (const core::Error&) {
+      continue;  // a damaged line is dropped with the epochs past the checkpoint
+    }
     if (j.is_object() && j.contains("epoch") && j["epoch"].is_number_integer() &&
         j["epoch"].get<int64_t>() <= epoch) {
       kept += line + "\n";
@@ -91,8 +97,7 @@ int64_t count_correct(const tensor::Tensor& logits, const std::vector<int32_t>& 
   const int64_t k = logits.dim(1);
   int64_t correct = 0;
   for (size_t i = 0; i < labels.size(); ++i) {
-    const float* row = logits.data() + static_cast<int64_t>(i) * k;
-    correct += (std::max_element(row, row + k) - row) == labels[i];
+    correct += predicted_class(logits.data() + static_cast<int64_t>(i) * k, k) == labels[i];
   }
   return correct;
 }
@@ -102,8 +107,6 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                          const TrainCallbacks& callbacks) {
   const model::TrainingSpec& t = spec.training;
   TCNN_CHECK(run.resume.empty() || run.init.empty(), "--resume and --init exclude each other");
-  TCNN_CHECK(spec.input.channels == 1, "input.channels: MNIST images have 1 channel, the config "
-             "says ", spec.input.channels);
 
   auto model = model::build_model(spec);
   const int64_t num_classes = model->output_shape(model::input_shape(spec))[0];
@@ -132,12 +135,9 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
     state.rng = data_rng.state();
   }
 
-  const data::MnistDataset train_set({.dir = t.data_dir, .split = "train", .height = spec.input.height,
-                                      .width = spec.input.width, .num_classes = num_classes,
-                                      .limit = run.limit_train});
-  const data::MnistDataset test_set({.dir = t.data_dir, .split = "t10k", .height = spec.input.height,
-                                     .width = spec.input.width, .num_classes = num_classes,
-                                     .limit = run.limit_test});
+  const data::MnistDataset train_set =
+      load_split(spec, t.data_dir, "train", num_classes, run.limit_train);
+  const data::MnistDataset test_set = load_split(spec, t.data_dir, "t10k", num_classes, run.limit_test);
   const Normalization norm{t.normalize_mean, t.normalize_std};
   const int64_t batches = (train_set.size() + t.batch_size - 1) / t.batch_size;
 
