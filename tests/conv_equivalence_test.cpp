@@ -1,4 +1,5 @@
-// naive == im2col on a sweep of awkward convolutions: forward, dinput, dweight and dbias.
+// naive == im2col == implicit on a sweep of awkward convolutions: forward, dinput, dweight and
+// dbias (implicit runs im2col for the strided cases, which checks the fallback).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -32,21 +33,25 @@ TEST_P(ConvEquivalence, ForwardAndAllGradientsAgree) {
   const tensor::Shape out_shape{g.batch, g.out_channels, g.out_h(), g.out_w()};
   Tensor dout = Tensor::randn(out_shape, rng);
 
-  Tensor out_naive = Tensor::empty(out_shape), out_fast = Tensor::empty(out_shape);
+  Tensor out_naive = Tensor::empty(out_shape);
   conv2d_naive_forward(g, input.data(), weight.data(), bias.data(), out_naive.data());
-  conv2d_im2col_forward(g, input.data(), weight.data(), bias.data(), out_fast.data());
-  EXPECT_TRUE(testing::all_close(out_fast, out_naive, 1e-4, 1e-4)) << "forward";
-
-  Tensor dx_n = Tensor::full(input.shape(), 9.0f), dx_f = Tensor::full(input.shape(), 9.0f);
-  Tensor dw_n = Tensor::full(weight.shape(), 9.0f), dw_f = Tensor::full(weight.shape(), 9.0f);
-  Tensor db_n = Tensor::full(bias.shape(), 9.0f), db_f = Tensor::full(bias.shape(), 9.0f);
+  Tensor dx_n = Tensor::full(input.shape(), 9.0f), dw_n = Tensor::full(weight.shape(), 9.0f);
+  Tensor db_n = Tensor::full(bias.shape(), 9.0f);
   conv2d_naive_backward(g, input.data(), weight.data(), dout.data(), dx_n.data(), dw_n.data(),
                         db_n.data());
-  conv2d_im2col_backward(g, input.data(), weight.data(), dout.data(), dx_f.data(), dw_f.data(),
-                         db_f.data());
-  EXPECT_TRUE(testing::all_close(dx_f, dx_n, 1e-4, 1e-4)) << "dinput";
-  EXPECT_TRUE(testing::all_close(dw_f, dw_n, 1e-4, 1e-4)) << "dweight";
-  EXPECT_TRUE(testing::all_close(db_f, db_n, 1e-4, 1e-4)) << "dbias";
+  for (ConvAlgo algo : {ConvAlgo::Im2col, ConvAlgo::Implicit}) {
+    SCOPED_TRACE(to_string(algo));
+    Tensor out_fast = Tensor::full(out_shape, 9.0f);
+    conv2d_forward(algo, g, input.data(), weight.data(), bias.data(), out_fast.data());
+    EXPECT_TRUE(testing::all_close(out_fast, out_naive, 1e-4, 1e-4)) << "forward";
+    Tensor dx_f = Tensor::full(input.shape(), 9.0f), dw_f = Tensor::full(weight.shape(), 9.0f);
+    Tensor db_f = Tensor::full(bias.shape(), 9.0f);
+    conv2d_backward(algo, g, input.data(), weight.data(), dout.data(), dx_f.data(), dw_f.data(),
+                    db_f.data());
+    EXPECT_TRUE(testing::all_close(dx_f, dx_n, 1e-4, 1e-4)) << "dinput";
+    EXPECT_TRUE(testing::all_close(dw_f, dw_n, 1e-4, 1e-4)) << "dweight";
+    EXPECT_TRUE(testing::all_close(db_f, db_n, 1e-4, 1e-4)) << "dbias";
+  }
 }
 
 TEST_P(ConvEquivalence, SkippedGradientsAreSkipped) {
@@ -56,14 +61,17 @@ TEST_P(ConvEquivalence, SkippedGradientsAreSkipped) {
   Tensor input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
   Tensor weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
   Tensor dout = Tensor::randn({g.batch, g.out_channels, g.out_h(), g.out_w()}, rng);
-  Tensor dx_all = Tensor::empty(input.shape()), dw_all = Tensor::empty(weight.shape());
-  conv2d_im2col_backward(g, input.data(), weight.data(), dout.data(), dx_all.data(),
-                         dw_all.data(), nullptr);
-  Tensor dx = Tensor::empty(input.shape()), dw = Tensor::empty(weight.shape());
-  conv2d_im2col_backward(g, input.data(), weight.data(), dout.data(), dx.data(), nullptr, nullptr);
-  conv2d_im2col_backward(g, input.data(), weight.data(), dout.data(), nullptr, dw.data(), nullptr);
-  EXPECT_TRUE(testing::all_close(dx, dx_all, 0, 0));
-  EXPECT_TRUE(testing::all_close(dw, dw_all, 0, 0));
+  for (ConvAlgo algo : {ConvAlgo::Im2col, ConvAlgo::Implicit}) {
+    SCOPED_TRACE(to_string(algo));
+    Tensor dx_all = Tensor::empty(input.shape()), dw_all = Tensor::empty(weight.shape());
+    conv2d_backward(algo, g, input.data(), weight.data(), dout.data(), dx_all.data(),
+                    dw_all.data(), nullptr);
+    Tensor dx = Tensor::empty(input.shape()), dw = Tensor::empty(weight.shape());
+    conv2d_backward(algo, g, input.data(), weight.data(), dout.data(), dx.data(), nullptr, nullptr);
+    conv2d_backward(algo, g, input.data(), weight.data(), dout.data(), nullptr, dw.data(), nullptr);
+    EXPECT_TRUE(testing::all_close(dx, dx_all, 0, 0));
+    EXPECT_TRUE(testing::all_close(dw, dw_all, 0, 0));
+  }
 }
 
 TEST_P(ConvEquivalence, SavedColumnsGiveIdenticalResults) {
@@ -111,7 +119,13 @@ INSTANTIATE_TEST_SUITE_P(
                       make("depthwise", 3, 4, 6, 5, 4, 3, 3, 1, 1, 4),
                       make("depthwise_multiplier2", 2, 3, 5, 5, 6, 3, 3, 2, 1, 3),
                       make("batch_larger_than_threads", 9, 2, 6, 6, 3, 3, 3, 1, 0),
-                      make("one_pixel", 1, 1, 1, 1, 1, 1, 1, 1, 0)),
+                      make("one_pixel", 1, 1, 1, 1, 1, 1, 1, 1, 0),
+                      // implicit's register blocks: channel and tap counts with remainders, a
+                      // wide row longer than one block, one image for two threads
+                      make("channels_13_to_11", 2, 13, 9, 9, 11, 3, 3, 1, 1),
+                      make("wide_rows", 2, 2, 6, 40, 9, 3, 2, 1, 0),
+                      make("kernel7_pad3", 1, 3, 12, 12, 5, 7, 7, 1, 3),
+                      make("big_padding", 2, 2, 4, 4, 3, 3, 3, 1, 2)),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace

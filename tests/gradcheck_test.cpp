@@ -34,8 +34,9 @@ struct ConvGradCase {
 
 class ConvGradcheck : public ::testing::TestWithParam<ConvGradCase> {};
 
-TEST_P(ConvGradcheck, BothAlgorithms) {
-  for (auto algo : {kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col}) {
+TEST_P(ConvGradcheck, EveryAlgorithm) {
+  for (auto algo : {kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col,
+                    kernels::ConvAlgo::Implicit}) {
     const auto& c = GetParam();
     Conv2dParams params = c.params;
     params.algo = algo;

@@ -79,6 +79,7 @@ std::vector<ConvRefCase> conv_cases() {
   for (const auto& name : testing::reference_names("conv2d")) {
     cases.push_back({name, kernels::ConvAlgo::Naive});
     cases.push_back({name, kernels::ConvAlgo::Im2col});
+    cases.push_back({name, kernels::ConvAlgo::Implicit});
   }
   return cases;
 }
@@ -88,7 +89,7 @@ INSTANTIATE_TEST_SUITE_P(PyTorch, ConvReference, ::testing::ValuesIn(conv_cases(
                            return info.param.name + "_" + kernels::to_string(info.param.algo);
                          });
 
-TEST(ConvReference, AllFiveCasesPresent) { EXPECT_EQ(conv_cases().size(), 10u); }
+TEST(ConvReference, AllFiveCasesPresent) { EXPECT_EQ(conv_cases().size(), 15u); }  // x 3 algorithms
 
 class PoolReference : public ::testing::TestWithParam<std::string> {};
 

@@ -73,8 +73,9 @@ TEST_P(SmallCnnTraining, LossFalls) {
   EXPECT_GE(correct, 190);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothAlgorithms, SmallCnnTraining,
-                         ::testing::Values(kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col),
+INSTANTIATE_TEST_SUITE_P(EveryAlgorithm, SmallCnnTraining,
+                         ::testing::Values(kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col,
+                                           kernels::ConvAlgo::Implicit),
                          [](const auto& info) { return std::string(kernels::to_string(info.param)); });
 
 }  // namespace

@@ -128,7 +128,7 @@ CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
   cmd->add_option("--lr", o.lr, "Learning rate (training.optimizer.lr)");
   cmd->add_option("--seed", o.seed, "Seed for weights and data order (training.seed)");
   cmd->add_option("--conv-algo", o.conv_algo, "Convolution algorithm (training.conv_algo)")
-      ->check(CLI::IsMember({"naive", "im2col"}));
+      ->check(CLI::IsMember({"naive", "im2col", "implicit"}));
   cmd->add_option("--out", o.out, "Output directory (default runs/<model name>)");
   auto* resume = cmd->add_option("--resume", o.resume, "Continue from a checkpoint (whole state)");
   cmd->add_option("--init", o.init, "Start from a checkpoint's weights (fresh run)")->excludes(resume);

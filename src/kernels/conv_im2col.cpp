@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/conv_implicit.hpp"
 #include "kernels/conv_naive.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/im2col.hpp"
@@ -155,6 +156,8 @@ void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                     const float* weight, const float* bias, float* output, float* columns) {
   if (algo == ConvAlgo::Naive) {
     conv2d_naive_forward(g, input, weight, bias, output);
+  } else if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {
+    conv2d_implicit_forward(g, input, weight, bias, output);
   } else {
     conv2d_im2col_forward(g, input, weight, bias, output, columns);
   }
@@ -165,6 +168,8 @@ void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                      float* dbias, const float* columns) {
   if (algo == ConvAlgo::Naive) {
     conv2d_naive_backward(g, input, weight, doutput, dinput, dweight, dbias);
+  } else if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {
+    conv2d_implicit_backward(g, input, weight, doutput, dinput, dweight, dbias);
   } else {
     conv2d_im2col_backward(g, input, weight, doutput, dinput, dweight, dbias, columns);
   }

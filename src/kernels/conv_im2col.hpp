@@ -28,7 +28,8 @@ int64_t conv2d_columns_numel(const Conv2dGeometry& g);  // 0 when the image is i
 int64_t conv2d_im2col_forward_workspace_bytes(const Conv2dGeometry& g, int threads);
 int64_t conv2d_im2col_backward_workspace_bytes(const Conv2dGeometry& g, int threads);
 
-// Dispatch on the algorithm; `columns` as above (im2col only, ignored by naive).
+// Dispatch on the algorithm; `columns` as above (im2col only, ignored by the others). Implicit
+// runs im2col + GEMM where it does not apply (stride > 1).
 void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                     const float* weight, const float* bias, float* output,
                     float* columns = nullptr);

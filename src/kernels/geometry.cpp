@@ -12,7 +12,22 @@ int64_t output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
   return span / stride + 1;
 }
 
-const char* to_string(ConvAlgo algo) { return algo == ConvAlgo::Naive ? "naive" : "im2col"; }
+const char* to_string(ConvAlgo algo) {
+  switch (algo) {
+    case ConvAlgo::Naive: return "naive";
+    case ConvAlgo::Im2col: return "im2col";
+    case ConvAlgo::Implicit: return "implicit";
+  }
+  return "?";
+}
+
+ConvAlgo conv_algo_from_string(const std::string& name) {
+  for (ConvAlgo algo : {ConvAlgo::Naive, ConvAlgo::Im2col, ConvAlgo::Implicit}) {
+    if (name == to_string(algo)) return algo;
+  }
+  TCNN_CHECK(false, "conv algorithm: expected one of naive, im2col, implicit, got '", name, "'");
+  return ConvAlgo::Im2col;
+}
 
 void Conv2dGeometry::check() const {
   TCNN_CHECK(batch > 0 && in_channels > 0 && in_h > 0 && in_w > 0 && out_channels > 0,

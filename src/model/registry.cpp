@@ -35,9 +35,8 @@ std::unique_ptr<nn::Module> make_conv2d(const ObjectReader& r, const LayerContex
              o.out_channels, ", got ", o.groups);
   o.algo = ctx.default_algo;
   if (r.has("algo")) {
-    o.algo = r.string("algo", std::nullopt, {"naive", "im2col"}) == "naive"
-                 ? kernels::ConvAlgo::Naive
-                 : kernels::ConvAlgo::Im2col;
+    o.algo = kernels::conv_algo_from_string(
+        r.string("algo", std::nullopt, {"naive", "im2col", "implicit"}));
   }
   const int64_t params = o.out_channels * (o.in_channels / o.groups) * o.kernel_size[0] *
                          o.kernel_size[1];

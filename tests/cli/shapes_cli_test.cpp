@@ -220,7 +220,7 @@ INSTANTIATE_TEST_SUITE_P(
                   mutate([](json& c) { c["training"]["optimizer"] = {{"type", "sgd"}, {"nesterov", true}}; }),
                   "training.optimizer.nesterov: needs momentum > 0"},
         BadConfig{"unknown_conv_algo", mutate([](json& c) { c["training"]["conv_algo"] = "fft"; }),
-                  "training.conv_algo: expected one of naive, im2col, got \"fft\""},
+                  "training.conv_algo: expected one of naive, im2col, implicit, got \"fft\""},
         BadConfig{"unknown_training_key", mutate([](json& c) { c["training"]["epoch"] = 3; }),
                   "training.epoch: unknown key; allowed: dataset, data_dir, epochs"},
         BadConfig{"step_schedule_without_step_size",

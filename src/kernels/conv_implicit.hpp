@@ -1,0 +1,34 @@
+// Implicit-GEMM convolution (stride 1): the GEMM of conv_im2col.hpp with the column matrix never
+// written. Each image is copied once, zero-padded, into P[C][Hp*Wp]; output pixel (oy, ox) is
+// computed at the "wide" index q = oy*Wp + ox, where the im2col row of tap t = (c, ky, kx) is
+// P + off_t, off_t = c*Hp*Wp + ky*Wp + kx, read contiguously from q. Columns ox >= OW of the wide
+// rows are computed and thrown away: the price is Wp/OW extra work (LeNet: 32/28 and 14/10),
+// the gain no column matrix to write and read (it was half of the im2col forward's time).
+//   forward:  out[co][q] = bias[co] + sum_t W[co][t] P[off_t + q]
+//   dweight:  dW[co][t]  = sum_q D[co][q] P[off_t + q]   (D: doutput in the wide layout, zeros
+//                                                          in the thrown-away columns)
+//   dinput:   dcol[t][q] = sum_co W[co][t] D[co][q]; dP[off_t + q] += dcol[t][q]; crop the pad
+// Images are split across OpenMP threads in contiguous blocks; dweight partials are summed in
+// thread order, so results depend on the thread count only through float summation order.
+// Shapes and overwrite semantics as conv_naive.hpp. Other strides fall back to im2col + GEMM.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/geometry.hpp"
+
+namespace tinycnn::kernels {
+
+bool conv2d_implicit_supported(const Conv2dGeometry& g);  // stride 1 in both directions
+
+void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
+                             const float* bias, float* output);
+
+void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
+                              const float* doutput, float* dinput, float* dweight, float* dbias);
+
+// Bytes of scratch held at once with `threads` threads (forward, backward).
+int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int threads);
+int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int threads);
+
+}  // namespace tinycnn::kernels
