@@ -11,6 +11,7 @@
 #include "kernels/conv_implicit.hpp"
 #include "kernels/conv_naive.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/im2col.hpp"
 
 namespace tinycnn::kernels {
@@ -22,13 +23,6 @@ bool col_is_image(const Conv2dGeometry& g) {
          g.pad_h == 0 && g.pad_w == 0;
 }
 
-struct Block {
-  int64_t begin, end;
-};
-Block thread_block(int64_t count) {
-  const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-  return {count * t / nt, count * (t + 1) / nt};
-}
 }  // namespace
 
 int64_t conv2d_im2col_forward_workspace_bytes(const Conv2dGeometry& g, int threads) {

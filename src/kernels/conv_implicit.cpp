@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {
@@ -164,13 +165,6 @@ void rows_gemm_t(int64_t rows, const float* d, int64_t ldd, const float* b, cons
   }
 }
 
-struct Block {
-  int64_t begin, end;
-};
-Block thread_block(int64_t count) {
-  const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-  return {count * t / nt, count * (t + 1) / nt};
-}
 }  // namespace
 
 bool conv2d_implicit_supported(const Conv2dGeometry& g) {

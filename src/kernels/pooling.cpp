@@ -1,41 +1,72 @@
 // Pooling kernels, parallel over the N*C planes.
 #include "kernels/pooling.hpp"
 
+#include "kernels/simd.hpp"
+
 #include <algorithm>
-#include <bit>
 #include <limits>
 
 namespace tinycnn::kernels {
 
 namespace {
-// The common 2x2 / stride 2 / no padding case: every window is inside the image. The winner is
-// found without data-dependent branches (on real data "is this the max?" is a coin flip, and
-// mispredicted branches made this loop 4x slower): max of the four, then the first position
-// holding it as the lowest set bit of a mask. NaN wins, as in PyTorch.
+// The common 2x2 / stride 2 / no padding case: every window is inside the image. Selects only,
+// no branches (on real data "is this the max?" is a coin flip; mispredicted branches made the
+// loop 4x slower). A later element wins when it is larger, or NaN while the best so far is not:
+// the first maximum, or the first NaN, as in PyTorch.
+struct Winner {
+  float value;
+  int32_t offset;  // 0, 1, w, w + 1
+};
+inline Winner max4(float a, float b, float c, float d, int32_t w) {
+  Winner best{a, 0};
+  for (const Winner next : {Winner{b, 1}, Winner{c, w}, Winner{d, w + 1}}) {
+    const bool take = (next.value > best.value) | ((next.value != next.value) & (best.value == best.value));
+    best = take ? next : best;
+  }
+  return best;
+}
+
+// Vectors of kLanes outputs along a row (even / odd lanes of two loads give the window columns);
+// a row's last vector may be partial: it reads into the next row (values unused) and stores only
+// its valid lanes. Windows whose reads would leave the buffer, at its very end, go scalar.
 void maxpool2x2_forward(const Pool2dGeometry& g, const float* input, float* output,
                         int32_t* argmax) {
+  using namespace simd;
   const int64_t oh_n = g.out_h(), ow_n = g.out_w(), w = g.in_w;
-  const int64_t planes = g.batch * g.channels;
+  const int64_t rows = g.batch * g.channels * oh_n;  // output rows of all planes
+  const float* input_end = input + g.batch * g.channels * g.in_h * w;
+  const auto w32 = static_cast<int32_t>(w);
+  const IVec lane2 = iota() + iota();
 #pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; ++p) {
-    const float* in = input + p * g.in_h * w;
-    float* out = output + p * oh_n * ow_n;
-    int32_t* idx = argmax + p * oh_n * ow_n;
-    for (int64_t oh = 0; oh < oh_n; ++oh) {
-      for (int64_t ow = 0; ow < ow_n; ++ow) {
-        const int32_t i0 = static_cast<int32_t>(2 * oh * w + 2 * ow);
-        const int32_t offset[4] = {i0, i0 + 1, i0 + static_cast<int32_t>(w),
-                                   i0 + static_cast<int32_t>(w) + 1};
-        const float a = in[offset[0]], b = in[offset[1]], c = in[offset[2]], d = in[offset[3]];
-        const float m = std::max(std::max(a, b), std::max(c, d));
-        const unsigned hit = static_cast<unsigned>(a == m) | static_cast<unsigned>(b == m) << 1 |
-                             static_cast<unsigned>(c == m) << 2 | static_cast<unsigned>(d == m) << 3;
-        const unsigned nan = static_cast<unsigned>(a != a) | static_cast<unsigned>(b != b) << 1 |
-                             static_cast<unsigned>(c != c) << 2 | static_cast<unsigned>(d != d) << 3;
-        const int k = std::countr_zero(nan ? nan : hit);
-        out[oh * ow_n + ow] = in[offset[k]];
-        idx[oh * ow_n + ow] = offset[k];
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t plane = r / oh_n, oh = r % oh_n;
+    const float* top = input + plane * g.in_h * w + 2 * oh * w;
+    const float* bottom = top + w;
+    float* out = output + r * ow_n;
+    int32_t* idx = argmax + r * ow_n;
+    const auto base = static_cast<int32_t>(2 * oh * w);
+    int64_t ow = 0;
+    for (; ow < ow_n && bottom + 2 * (ow + kLanes) <= input_end; ow += kLanes) {
+      const Vec t0 = load(top + 2 * ow), t1 = load(top + 2 * ow + kLanes);
+      const Vec b0 = load(bottom + 2 * ow), b1 = load(bottom + 2 * ow + kLanes);
+      const Vec cand[3] = {odd(t0, t1), even(b0, b1), odd(b0, b1)};
+      const int32_t cand_offset[3] = {1, w32, w32 + 1};
+      Vec best = even(t0, t1);
+      IVec k = IVec{};
+      for (int i = 0; i < 3; ++i) {
+        const IVec take = (cand[i] > best) | ((cand[i] != cand[i]) & (best == best));
+        best = select(take, cand[i], best);
+        k = select(take, splat_int(cand_offset[i]), k);
       }
+      const IVec at = splat_int(base + static_cast<int32_t>(2 * ow)) + lane2 + k;
+      const int64_t count = std::min<int64_t>(kLanes, ow_n - ow);
+      store_first(out + ow, best, count);
+      store_first(idx + ow, at, count);
+    }
+    for (; ow < ow_n; ++ow) {
+      const Winner win = max4(top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1], w32);
+      out[ow] = win.value;
+      idx[ow] = base + static_cast<int32_t>(2 * ow) + win.offset;
     }
   }
 }

@@ -4,7 +4,9 @@
 // questions; compiles to one move).
 #pragma once
 
+#include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace tinycnn::kernels::simd {
 
@@ -20,6 +22,7 @@ inline constexpr int kRegisters = 16;
 #endif
 
 typedef float Vec __attribute__((vector_size(kLanes * sizeof(float))));
+typedef int32_t IVec __attribute__((vector_size(kLanes * sizeof(int32_t))));  // lane masks: 0 / -1
 
 inline Vec load(const float* p) {
   Vec v;
@@ -38,6 +41,43 @@ inline void in_register(Vec& v) {
   (void)v;
 #endif
 }
+inline IVec load_int(const int32_t* p) {
+  IVec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(int32_t* p, IVec v) { std::memcpy(p, &v, sizeof v); }
+// The first `count` lanes only (count <= kLanes).
+inline void store_first(float* p, Vec v, int64_t count) {
+  std::memcpy(p, &v, static_cast<size_t>(count) * sizeof(float));
+}
+inline void store_first(int32_t* p, IVec v, int64_t count) {
+  std::memcpy(p, &v, static_cast<size_t>(count) * sizeof(int32_t));
+}
+inline IVec splat_int(int32_t x) { return x - IVec{}; }
+// Lane-wise m ? a : b for a mask m of 0 / -1 lanes.
+inline Vec select(IVec m, Vec a, Vec b) { return (Vec)((m & (IVec)a) | (~m & (IVec)b)); }
+inline IVec select(IVec m, IVec a, IVec b) { return (m & a) | (~m & b); }
+inline IVec iota() {
+  IVec v = {};
+  for (int i = 0; i < kLanes; ++i) v[i] = i;
+  return v;
+}
+
+namespace detail {
+template <int... Is>
+Vec even(Vec a, Vec b, std::integer_sequence<int, Is...>) {
+  return __builtin_shufflevector(a, b, (2 * Is)...);
+}
+template <int... Is>
+Vec odd(Vec a, Vec b, std::integer_sequence<int, Is...>) {
+  return __builtin_shufflevector(a, b, (2 * Is + 1)...);
+}
+}  // namespace detail
+// Lanes 0, 2, 4, ... (even) or 1, 3, 5, ... (odd) of the 2*kLanes floats a:b.
+inline Vec even(Vec a, Vec b) { return detail::even(a, b, std::make_integer_sequence<int, kLanes>{}); }
+inline Vec odd(Vec a, Vec b) { return detail::odd(a, b, std::make_integer_sequence<int, kLanes>{}); }
+
 inline float sum(Vec v) {
   float s = 0.0f;
   for (int i = 0; i < kLanes; ++i) s += v[i];
