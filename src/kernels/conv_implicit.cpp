@@ -29,6 +29,8 @@ constexpr int64_t kBlockQ = int64_t{kRowsV} * kLanes;  // the wide length is a m
 // rows_gemm_t register block: kTM rows of D x kTT taps.
 constexpr int kTM = simd::kRegisters >= 32 ? 4 : 2;
 constexpr int kTT = 5;
+// The gathering col2im: input rows computed at once.
+constexpr int kGatherRows = 4;
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -37,6 +39,9 @@ struct Wide {
   int64_t cin, cout, taps, hp, wp, plane, oh, ow, nq, p_floats;
   std::vector<int64_t> off;  // per tap t = (c, ky, kx): c*plane + ky*wp + kx
   std::vector<int64_t> cout_off;  // per output channel m: m*nq (rows of D as B for dcol)
+  // dcol rows: dcol_front zeros, nq values, zeros to dcol_stride; the gathering col2im reads a
+  // row from (index - the tap's in-plane offset), up to one vector past the plane.
+  int64_t dcol_front, dcol_stride;
 };
 
 Wide make_wide(const Conv2dGeometry& g) {
@@ -59,6 +64,11 @@ Wide make_wide(const Conv2dGeometry& g) {
   // Thrown-away wide columns read past their channel, the last ones past the plane: room for it.
   w.p_floats = std::max(w.cin * w.plane, w.off.back() + w.nq);
   for (int64_t m = 0; m < w.cout; ++m) w.cout_off.push_back(m * w.nq);
+  w.dcol_front = round_up((g.kernel_h - 1) * w.wp + g.kernel_w - 1, kLanes);
+  // Rows past the image's last (the gather's partial last row block) read up to kGatherRows - 1
+  // rows further: margin for them too.
+  w.dcol_stride = w.dcol_front +
+                  round_up(std::max(w.nq, w.plane + kGatherRows * w.wp + kLanes), kLanes);
   return w;
 }
 
@@ -179,7 +189,7 @@ int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int thr
 
 int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int threads) {
   const Wide w = make_wide(g);
-  const int64_t per_thread = 2 * w.p_floats + w.cout * w.nq + w.taps * w.nq +
+  const int64_t per_thread = w.p_floats + w.cout * w.nq + w.taps * w.dcol_stride +
                              g.groups * w.cout * (w.taps + 1) * kLanes;
   return static_cast<int64_t>(threads) * per_thread * 4;
 }
@@ -246,9 +256,8 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
     if (block.begin < block.end) {
       Vec* my_sums = sums.data() + omp_get_thread_num() * sums_per_thread;
       std::vector<float> p(dweight ? static_cast<size_t>(w.p_floats) : 0);
-      std::vector<float> dp(dinput ? static_cast<size_t>(w.p_floats) : 0);
       std::vector<float> d(static_cast<size_t>(w.cout * w.nq), 0.0f);
-      std::vector<float> dcol(dinput ? static_cast<size_t>(w.taps * w.nq) : 0);
+      std::vector<float> dcol(dinput ? static_cast<size_t>(w.taps * w.dcol_stride) : 0, 0.0f);
       for (int64_t n = block.begin; n < block.end; ++n) {
         for (int64_t grp = 0; grp < g.groups; ++grp) {
           // D: doutput in the wide layout; the thrown-away columns stay zero.
@@ -272,22 +281,33 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
             rows_gemm_t(w.cout, d.data(), w.nq, p.data(), w.off.data(), w.taps, w.nq, gsums);
           }
           if (dinput) {
-            // dcol[t][q] = sum_m W[m][t] D[m][q]: rows_gemm with the roles of A swapped.
+            // dcol[t][q] = sum_m W[m][t] D[m][q]: rows_gemm with the roles of A swapped, into
+            // rows with zero margins; then col2im as a gather (no read-modify-write: stores
+            // overlapping the next tap's loads stalled store forwarding and cost 3x more):
+            // din[c][y][x] = sum_{ky,kx} dcol[(c,ky,kx)][(y+pad_h-ky)*wp + x+pad_w-kx].
             rows_gemm(w.taps, weight + grp * w.cout * w.taps, w.taps, d.data(),
-                      w.cout_off.data(), w.cout, nullptr, dcol.data(), w.nq, w.nq);
-            std::fill(dp.begin(), dp.end(), 0.0f);
-            for (int64_t t = 0; t < w.taps; ++t) {
-              float* dst = dp.data() + w.off[t];
-              const float* src = dcol.data() + t * w.nq;
-              for (int64_t q = 0; q < w.nq; q += kLanes) {
-                simd::store(dst + q, simd::load(dst + q) + simd::load(src + q));
-              }
-            }
+                      w.cout_off.data(), w.cout, nullptr, dcol.data() + w.dcol_front,
+                      w.dcol_stride, w.nq);
             float* dimage = dinput + n * image_size + grp * group_in;
+            const int64_t taps_per_channel = w.taps / w.cin;
             for (int64_t c = 0; c < w.cin; ++c) {
-              for (int64_t y = 0; y < g.in_h; ++y) {
-                const float* src = dp.data() + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w;
-                std::copy(src, src + g.in_w, dimage + (c * g.in_h + y) * g.in_w);
+              const float* rows = dcol.data() + c * taps_per_channel * w.dcol_stride + w.dcol_front;
+              // kGatherRows rows at once: independent sums, so the adds do not wait on each
+              // other (one chain of 25 dependent adds per vector was latency-bound).
+              for (int64_t y0 = 0; y0 < g.in_h; y0 += kGatherRows) {
+                const int64_t ny = std::min<int64_t>(kGatherRows, g.in_h - y0);
+                for (int64_t x = 0; x < g.in_w; x += kLanes) {
+                  Vec acc[kGatherRows] = {};
+                  const float* base = rows + (y0 + g.pad_h) * w.wp + g.pad_w + x;
+                  for (int64_t t = 0; t < taps_per_channel; ++t) {
+                    const float* src = base + t * w.dcol_stride - w.off[t];
+                    for (int j = 0; j < kGatherRows; ++j) acc[j] += simd::load(src + j * w.wp);
+                  }
+                  for (int64_t j = 0; j < ny; ++j) {
+                    simd::store_first(dimage + (c * g.in_h + y0 + j) * g.in_w + x, acc[j],
+                                      std::min<int64_t>(kLanes, g.in_w - x));
+                  }
+                }
               }
             }
           }

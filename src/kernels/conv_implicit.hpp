@@ -7,7 +7,8 @@
 //   forward:  out[co][q] = bias[co] + sum_t W[co][t] P[off_t + q]
 //   dweight:  dW[co][t]  = sum_q D[co][q] P[off_t + q]   (D: doutput in the wide layout, zeros
 //                                                          in the thrown-away columns)
-//   dinput:   dcol[t][q] = sum_co W[co][t] D[co][q]; dP[off_t + q] += dcol[t][q]; crop the pad
+//   dinput:   dcol[t][q] = sum_co W[co][t] D[co][q]; din[c][y][x] = sum over the taps t of
+//             channel c of dcol[t][(y+pad_h)*Wp + x+pad_w - off_t]  (col2im as a gather)
 // Images are split across OpenMP threads in contiguous blocks; dweight partials are summed in
 // thread order, so results depend on the thread count only through float summation order.
 // Shapes and overwrite semantics as conv_naive.hpp. Other strides fall back to im2col + GEMM.

@@ -8,6 +8,10 @@
 #include <cstring>
 #include <utility>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace tinycnn::kernels::simd {
 
 #if defined(__AVX512F__)
@@ -47,12 +51,21 @@ inline IVec load_int(const int32_t* p) {
   return v;
 }
 inline void store(int32_t* p, IVec v) { std::memcpy(p, &v, sizeof v); }
-// The first `count` lanes only (count <= kLanes).
+// The first `count` lanes only (count <= kLanes): a masked store with AVX-512 (a memcpy of a
+// run-time length was a library call, 4% of a training step).
 inline void store_first(float* p, Vec v, int64_t count) {
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << count) - 1), (__m512)v);
+#else
   std::memcpy(p, &v, static_cast<size_t>(count) * sizeof(float));
+#endif
 }
 inline void store_first(int32_t* p, IVec v, int64_t count) {
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << count) - 1), (__m512i)v);
+#else
   std::memcpy(p, &v, static_cast<size_t>(count) * sizeof(int32_t));
+#endif
 }
 inline IVec splat_int(int32_t x) { return x - IVec{}; }
 // Lane-wise m ? a : b for a mask m of 0 / -1 lanes.
