@@ -4,6 +4,7 @@
 
 #include "autograd/engine.hpp"
 #include "core/rng.hpp"
+#include "core/sysinfo.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "ops/cross_entropy.hpp"
@@ -12,6 +13,9 @@
 namespace {
 
 using tinycnn::autograd::Variable;
+
+// The tool's memory policy (apps/tinycnn/main.cpp sets it the same way), before any benchmark.
+const bool kKeepFreedMemory = (tinycnn::core::keep_freed_memory(), true);
 
 tinycnn::model::ModelSpec lenet() {
   return tinycnn::model::load_config(std::string(TINYCNN_CONFIG_DIR) + "/lenet5.json");

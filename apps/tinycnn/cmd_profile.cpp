@@ -59,6 +59,12 @@ ordered_json algo_json(const AlgoResult& r, const profile::ConvCosts& c) {
           {"activation_bytes", c.activation_bytes}};
 }
 
+ordered_json results_json(const ConvResult& r) {
+  ordered_json j{{"naive", algo_json(r.naive, r.costs)}, {"im2col", algo_json(r.im2col, r.costs)}};
+  if (r.implicit) j["implicit"] = algo_json(*r.implicit, r.costs);
+  return j;
+}
+
 ordered_json case_json(const ConvResult& r) {
   const auto& g = r.c.g;
   return {{"name", r.c.name},
@@ -69,7 +75,7 @@ ordered_json case_json(const ConvResult& r) {
           {"padding", pair_or_int(g.pad_h, g.pad_w)},
           {"groups", g.groups},
           {"flops_forward", r.costs.flops_forward},
-          {"results", {{"naive", algo_json(r.naive, r.costs)}, {"im2col", algo_json(r.im2col, r.costs)}}},
+          {"results", results_json(r)},
           {"speedup_forward", r.speedup_forward},
           {"speedup_backward", r.speedup_backward},
           {"max_abs_diff", r.max_abs_diff},
@@ -79,9 +85,10 @@ ordered_json case_json(const ConvResult& r) {
 void print_conv_table(const std::vector<ConvResult>& results, double peak, const ProfileOptions& o) {
   TextTable t({"case", "input", "OC", "k/s/p", "MFLOP", "fwd naive ms", "fwd im2col ms", "speedup",
                "bwd naive ms", "bwd im2col ms", "speedup", "im2col GFLOP/s", "% peak",
-               "im2col ws (textbook)", "allocated", "max rel diff"},
+               "im2col ws (textbook)", "allocated", "fwd implicit ms", "bwd implicit ms",
+               "implicit GFLOP/s", "% peak", "max rel diff"},
               {false, false, true, false, true, true, true, true, true, true, true, true, true,
-               true, true, true});
+               true, true, true, true, true, true, true});
   for (const auto& r : results) {
     const auto& g = r.c.g;
     t.add({r.c.name,
@@ -95,12 +102,17 @@ void print_conv_table(const std::vector<ConvResult>& results, double peak, const
            fmt("%.1fx", r.speedup_backward), fmt("%.1f", r.im2col.gflops_forward),
            fmt("%.0f%%", peak > 0 ? 100 * r.im2col.gflops_forward / peak : 0),
            human_bytes(r.im2col.workspace_bytes), human_bytes(r.im2col.workspace_bytes_allocated),
+           r.implicit ? fmt("%.3f", r.implicit->forward_ms_median) : "-",
+           r.implicit ? fmt("%.3f", r.implicit->backward_ms_median) : "-",
+           r.implicit ? fmt("%.1f", r.implicit->gflops_forward) : "-",
+           r.implicit && peak > 0 ? fmt("%.0f%%", 100 * r.implicit->gflops_forward / peak) : "-",
            fmt("%.1e", r.max_rel_diff)});
   }
   std::cout << t.render();
   std::cout << "\ntimes: median of " << o.repeats << " runs after " << o.warmup
             << " warm-up (naive: fewer when one run exceeds 1 s); backward = dinput + dweight + "
-               "dbias; speedup = naive / im2col; peak = "
+               "dbias; speedup = naive / im2col; implicit = implicit GEMM (stride 1 only; what "
+               "configs/lenet5.json trains with); peak = "
             << fmt("%.0f", peak) << " GFLOP/s measured (FMA loop, " << omp_get_max_threads()
             << " threads); allocated = measured peak extra heap during one call\n";
 }
@@ -112,7 +124,9 @@ void print_conv_csv(const std::vector<ConvResult>& results) {
                "activation_bytes,speedup_forward,speedup_backward,max_abs_diff,max_rel_diff\n";
   for (const auto& r : results) {
     const auto& g = r.c.g;
-    for (const auto& [name, a] : {std::pair{"naive", r.naive}, std::pair{"im2col", r.im2col}}) {
+    std::vector<std::pair<const char*, AlgoResult>> algos{{"naive", r.naive}, {"im2col", r.im2col}};
+    if (r.implicit) algos.emplace_back("implicit", *r.implicit);
+    for (const auto& [name, a] : algos) {
       std::cout << r.c.name << "," << name << "," << g.batch << "," << g.in_channels << ","
                 << g.in_h << "," << g.in_w << "," << g.out_channels << "," << g.kernel_h << ","
                 << g.kernel_w << "," << g.stride_h << "," << g.pad_h << "," << g.groups << ","

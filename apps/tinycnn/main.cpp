@@ -1,6 +1,5 @@
 // tinycnn's entry point: global options, subcommand wiring, and the one place that turns
 // errors into `error: ...` lines and exit codes (SPEC §1). Subcommands live in cmd_<name>.cpp.
-#include <malloc.h>
 #include <omp.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +15,7 @@
 
 #include "commands.hpp"
 #include "core/error.hpp"
+#include "core/sysinfo.hpp"
 
 namespace {
 
@@ -37,19 +37,10 @@ void setup_logging(const GlobalOptions& options) {
 
 void print_error(const std::string& message) { std::cerr << "error: " << message << '\n'; }
 
-// Keep freed memory in the process. A training step frees and reallocates tensors of the same
-// sizes every step; by default glibc returns large blocks to the OS (mmap / trim), so every
-// step page-faults them back in, which costs more than the arithmetic on them here.
-void keep_freed_memory() {
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
-  mallopt(M_TOP_PAD, 16 << 20);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  keep_freed_memory();
+  tinycnn::core::keep_freed_memory();
   CLI::App app{"tinycnn: train and profile small convolutional neural networks"};
   app.set_version_flag("--version", std::string("tinycnn ") + TINYCNN_VERSION);
   app.fallthrough();  // global options may also follow the subcommand

@@ -8,6 +8,7 @@
 #include "core/rng.hpp"
 #include "core/shape.hpp"
 #include "kernels/conv_im2col.hpp"
+#include "kernels/conv_implicit.hpp"
 #include "model/builder.hpp"
 #include "nn/conv2d.hpp"
 #include "profile/timing.hpp"
@@ -100,6 +101,10 @@ AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradien
     r.workspace_bytes_allocated =
         std::max(kernels::conv2d_im2col_forward_workspace_bytes(g, o.threads),
                  kernels::conv2d_im2col_backward_workspace_bytes(g, o.threads));
+  } else if (algo == ConvAlgo::Implicit) {
+    r.workspace_bytes_allocated =
+        std::max(kernels::conv2d_implicit_forward_workspace_bytes(g, o.threads),
+                 kernels::conv2d_implicit_backward_workspace_bytes(g, o.threads));
   }
   return r;
 }
@@ -113,23 +118,30 @@ ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& o) {
   const Operands op(c.g);
   Gradients naive(op), fast(op);
 
-  // Agreement first: nothing is timed unless both algorithms compute the same thing.
+  // Agreement first: nothing is timed unless the algorithms compute the same thing.
   naive.forward(ConvAlgo::Naive, c.g, op);
   naive.backward(ConvAlgo::Naive, c.g, op);
-  fast.forward(ConvAlgo::Im2col, c.g, op);
-  fast.backward(ConvAlgo::Im2col, c.g, op);
-  double max_ref = 0;
-  compare(fast.output, naive.output, result.max_abs_diff, max_ref);
-  compare(fast.dinput, naive.dinput, result.max_abs_diff, max_ref);
-  compare(fast.dweight, naive.dweight, result.max_abs_diff, max_ref);
-  compare(fast.dbias, naive.dbias, result.max_abs_diff, max_ref);
-  result.max_rel_diff = max_ref > 0 ? result.max_abs_diff / max_ref : result.max_abs_diff;
-  TCNN_CHECK_RUNTIME(result.max_rel_diff <= 1e-4, c.name, ": naive and im2col disagree: max "
-                     "relative difference ", result.max_rel_diff, " (absolute ",
-                     result.max_abs_diff, "), expected <= 1e-4");
+  std::vector<ConvAlgo> fast_algos{ConvAlgo::Im2col};
+  if (kernels::conv2d_implicit_supported(c.g)) fast_algos.push_back(ConvAlgo::Implicit);
+  for (ConvAlgo algo : fast_algos) {
+    fast.forward(algo, c.g, op);
+    fast.backward(algo, c.g, op);
+    double max_abs = 0, max_ref = 0;
+    compare(fast.output, naive.output, max_abs, max_ref);
+    compare(fast.dinput, naive.dinput, max_abs, max_ref);
+    compare(fast.dweight, naive.dweight, max_abs, max_ref);
+    compare(fast.dbias, naive.dbias, max_abs, max_ref);
+    const double rel = max_ref > 0 ? max_abs / max_ref : max_abs;
+    TCNN_CHECK_RUNTIME(rel <= 1e-4, c.name, ": naive and ", kernels::to_string(algo),
+                       " disagree: max relative difference ", rel, " (absolute ", max_abs,
+                       "), expected <= 1e-4");
+    result.max_abs_diff = std::max(result.max_abs_diff, max_abs);
+    result.max_rel_diff = std::max(result.max_rel_diff, rel);
+  }
 
   result.naive = measure(ConvAlgo::Naive, c, op, naive, o);
   result.im2col = measure(ConvAlgo::Im2col, c, op, fast, o);
+  if (fast_algos.size() > 1) result.implicit = measure(ConvAlgo::Implicit, c, op, fast, o);
   result.speedup_forward = result.naive.forward_ms_median / result.im2col.forward_ms_median;
   result.speedup_backward = result.naive.backward_ms_median / result.im2col.backward_ms_median;
   return result;

@@ -1,10 +1,13 @@
 // Naive versus im2col convolution, side by side: analytic FLOPs and bytes, measured latency
 // (forward; backward = dinput + dweight + dbias), and the two algorithms' agreement, which is
-// checked before any time is measured (a mismatch is an error, not a footnote).
+// checked before any time is measured (a mismatch is an error, not a footnote). Where it applies
+// (stride 1), the implicit-GEMM path (what configs/lenet5.json trains with) is measured and
+// checked too.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +43,10 @@ struct ConvResult {
   ConvCase c;
   ConvCosts costs;
   AlgoResult naive, im2col;
+  std::optional<AlgoResult> implicit;                 // stride 1 only
   double speedup_forward = 0, speedup_backward = 0;  // naive time / im2col time
   double max_abs_diff = 0, max_rel_diff = 0;          // over output, dinput, dweight, dbias
+                                                      // (the worst fast algorithm vs naive)
 };
 
 // Measures the peak of extra heap memory during a call; supplied by the program, which can

@@ -57,6 +57,8 @@ TEST_F(ProfileCli, ConvJsonHasTheSpecFields) {
       EXPECT_TRUE(c["results"][algo].contains(key)) << algo << "." << key;
     }
   }
+  EXPECT_TRUE(doc["cases"][0]["results"].contains("implicit"));  // stride 1
+  EXPECT_FALSE(c["results"].contains("implicit"));                // stride 2: not applicable
   EXPECT_EQ(c["results"]["naive"]["workspace_bytes"], 0);
   EXPECT_EQ(c["results"]["im2col"]["workspace_bytes"], 2 * 4 * 3 * 2 * 2 * 2 * 4);
   EXPECT_EQ(c["results"]["im2col"]["weight_bytes"], 6 * 4 * 3 * 2 * 4);
@@ -66,13 +68,15 @@ TEST_F(ProfileCli, ConvJsonHasTheSpecFields) {
   EXPECT_LE(c["max_rel_diff"].get<double>(), 1e-4);
 }
 
-TEST_F(ProfileCli, CsvHasTwoRowsPerCase) {
+TEST_F(ProfileCli, CsvHasARowPerCaseAndAlgorithm) {
+  // naive and im2col rows for both convs; implicit only for the first (the second has stride 2).
   const RunResult r = run_tinycnn({"profile", "--conv", "--config", config_, "--batch", "1",
                                    "--repeats", "1", "--warmup", "0", "--csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(count(r.out, "\n"), 1 + 2 * 2);
+  EXPECT_EQ(count(r.out, "\n"), 1 + 2 * 2 + 1);
   EXPECT_EQ(r.out.rfind("case,algo,", 0), 0u);
   EXPECT_EQ(count(r.out, ",naive,"), 2);
+  EXPECT_EQ(count(r.out, ",implicit,"), 1);
 }
 
 TEST_F(ProfileCli, SweepWritesAWellFormedChart) {

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""tinycnn vs PyTorch on LeNet-5 / MNIST, measured in one run on this machine.
+
+Runs, alternately, `tinycnn train configs/lenet5.json` and (when Debian's python3-torch is
+installed) the PyTorch anchor ../shared/anchors/pytorch_lenet_mnist.py (or --anchor PATH), each
+for --epochs epochs, --rounds times; then tinycnn once more on one thread. Prints per-run epoch
+times, and the ratios from medians over all epochs of all rounds: PyTorch time / tinycnn time
+(> 1: tinycnn is faster), 1-thread time / 2-thread time, eval times and peak RSS.
+The machines are shared and noisy: compare only numbers from the same run.
+
+Usage: bench/compare_pytorch.py [--epochs 2] [--rounds 2] [--tinycnn build/release/apps/tinycnn/tinycnn]
+Exit 0 also when PyTorch is missing (its columns say "skipped").
+Only the standard library: runs with any python3 (PyTorch itself needs Debian's /usr/bin/python3).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--tinycnn", default=os.path.join(ROOT, "build/release/apps/tinycnn/tinycnn"))
+    p.add_argument("--config", default=os.path.join(ROOT, "configs/lenet5.json"))
+    p.add_argument("--data", default=os.path.join(ROOT, "data/mnist"))
+    p.add_argument("--anchor",
+                   default=os.path.join(ROOT, "..", "shared", "anchors", "pytorch_lenet_mnist.py"))
+    p.add_argument("--python", default="/usr/bin/python3",
+                   help="the interpreter that has torch (Debian's python3-torch)")
+    return p.parse_args()
+
+
+def run_tinycnn(a, threads):
+    with tempfile.TemporaryDirectory(prefix="tinycnn-bench-") as out:
+        cmd = [a.tinycnn, "--threads", str(threads), "train", a.config, "--epochs", str(a.epochs),
+               "--data", a.data, "--out", out, "--json"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            sys.exit(f"error: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+        summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"train_s": summary["epoch_seconds"], "eval_s": summary["eval_seconds"],
+            "rss_mib": summary["peak_rss_bytes"] / 2**20,
+            "test_acc": summary["final_test_accuracy"]}
+
+
+def torch_available(a):
+    if not (os.path.exists(a.python) and os.path.exists(a.anchor)):
+        return False
+    probe = subprocess.run([a.python, "-c", "import torch"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def run_pytorch(a):
+    cmd = [a.python, a.anchor, "--data", a.data, "--epochs", str(a.epochs), "--threads", "2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"error: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("JSON "))
+    s = json.loads(line[5:])
+    return {"train_s": [e["train_s"] for e in s["per_epoch"]],
+            "eval_s": [e["eval_s"] for e in s["per_epoch"]],
+            "rss_mib": s["peak_rss_kib"] / 1024, "test_acc": s["final_test_acc"]}
+
+
+def show(name, r):
+    times = " ".join(f"{t:.3f}" for t in r["train_s"])
+    evals = " ".join(f"{t:.3f}" for t in r["eval_s"])
+    print(f"  {name:<18} epoch s: {times:<16} eval s: {evals:<14} peak RSS {r['rss_mib']:6.1f} MiB"
+          f"  test acc {100 * r['test_acc']:.2f}%", flush=True)
+
+
+def median(runs, key):
+    return statistics.median(t for r in runs for t in r[key])
+
+
+def main():
+    a = parse_args()
+    if not os.path.exists(a.tinycnn):
+        sys.exit(f"error: {a.tinycnn} not found: build first (cmake --build --preset release)")
+    with open("/proc/cpuinfo") as f:
+        model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    print(f"machine: {model}, {os.cpu_count()} cores; load {open('/proc/loadavg').read().split()[:3]}")
+    have_torch = torch_available(a)
+    if not have_torch:
+        print(f"PyTorch: skipped (no `import torch` with {a.python}, or no {a.anchor})")
+    print(f"LeNet-5, batch 64, {a.epochs} epochs per run, {a.rounds} rounds, alternating")
+
+    ours, theirs = [], []
+    for rnd in range(1, a.rounds + 1):
+        if have_torch:
+            theirs.append(run_pytorch(a))
+            show(f"round {rnd} PyTorch", theirs[-1])
+        ours.append(run_tinycnn(a, 2))
+        show(f"round {rnd} tinycnn", ours[-1])
+    one = run_tinycnn(a, 1)
+    show("tinycnn 1 thread", one)
+
+    t_ours = median(ours, "train_s")
+    print(f"tinycnn: {t_ours:.3f} s/epoch ({60000 / t_ours:.0f} img/s), eval "
+          f"{median(ours, 'eval_s'):.3f} s, peak RSS {max(r['rss_mib'] for r in ours):.1f} MiB "
+          f"({max(r['rss_mib'] for r in ours) * 1.048576:.1f} MB)")
+    print(f"scaling: 1 thread {median([one], 'train_s'):.3f} s / 2 threads {t_ours:.3f} s = "
+          f"{median([one], 'train_s') / t_ours:.2f}x")
+    if have_torch:
+        t_theirs = median(theirs, "train_s")
+        print(f"PyTorch: {t_theirs:.3f} s/epoch ({60000 / t_theirs:.0f} img/s), eval "
+              f"{median(theirs, 'eval_s'):.3f} s, peak RSS "
+              f"{max(r['rss_mib'] for r in theirs):.1f} MiB")
+        print(f"ratio: PyTorch / tinycnn = {t_theirs / t_ours:.2f}x training, "
+              f"{median(theirs, 'eval_s') / median(ours, 'eval_s'):.2f}x eval, "
+              f"{max(r['rss_mib'] for r in theirs) / max(r['rss_mib'] for r in ours):.1f}x memory")
+
+
+if __name__ == "__main__":
+    main()
