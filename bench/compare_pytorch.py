@@ -69,6 +69,52 @@ def run_pytorch(a):
             "rss_mib": s["peak_rss_kib"] / 1024, "test_acc": s["final_test_acc"]}
 
 
+TORCH_CONV = r"""
+import json, statistics, time, torch
+torch.manual_seed(0)
+torch.set_num_threads(2)
+conv = torch.nn.Conv2d(6, 16, 5)
+x = torch.randn(64, 6, 14, 14, requires_grad=True)
+g = torch.randn(64, 16, 10, 10)
+fwd, both = [], []
+for i in range(60):
+    t0 = time.perf_counter()
+    y = conv(x)
+    t1 = time.perf_counter()
+    y.backward(g)
+    t2 = time.perf_counter()
+    x.grad = None
+    conv.zero_grad(set_to_none=True)
+    if i >= 10:
+        fwd.append(t1 - t0)
+        both.append(t2 - t0)
+print(json.dumps({"forward_ms": 1e3 * statistics.median(fwd),
+                  "forward_backward_ms": 1e3 * statistics.median(both)}))
+"""
+
+
+def conv2_tinycnn(a):
+    cmd = [a.tinycnn, "--threads", "2", "profile", "--conv", "--config", a.config, "--batch", "64",
+           "--repeats", "50", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"error: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+    case = json.loads(proc.stdout)["cases"][1]  # LeNet-5's conv2: [64, 6, 14, 14] -> 16, 5x5
+    out = {}
+    for algo, r in case["results"].items():
+        out[algo] = {"forward_ms": r["forward_ms_median"],
+                     "forward_backward_ms": r["forward_ms_median"] + r["backward_ms_median"]}
+    return out
+
+
+def conv2_pytorch(a):
+    proc = subprocess.run([a.python, "-c", TORCH_CONV], capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        sys.exit(f"error: the PyTorch conv timing failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def show(name, r):
     times = " ".join(f"{t:.3f}" for t in r["train_s"])
     evals = " ".join(f"{t:.3f}" for t in r["eval_s"])
@@ -116,6 +162,23 @@ def main():
         print(f"ratio: PyTorch / tinycnn = {t_theirs / t_ours:.2f}x training, "
               f"{median(theirs, 'eval_s') / median(ours, 'eval_s'):.2f}x eval, "
               f"{max(r['rss_mib'] for r in theirs) / max(r['rss_mib'] for r in ours):.1f}x memory")
+
+    print("LeNet-5 conv2 alone ([64, 6, 14, 14] -> 16, 5x5; forward + dinput + dweight + dbias; "
+          "medians of 50, 2 threads):")
+    ours_conv = conv2_tinycnn(a)
+    theirs_conv = conv2_pytorch(a) if have_torch else None
+    for algo, r in ours_conv.items():
+        if algo == "naive":
+            continue
+        line = (f"  tinycnn {algo:<9} forward {r['forward_ms']:.3f} ms, forward+backward "
+                f"{r['forward_backward_ms']:.3f} ms")
+        if theirs_conv:
+            line += (f"  (PyTorch / tinycnn = "
+                     f"{theirs_conv['forward_backward_ms'] / r['forward_backward_ms']:.2f}x)")
+        print(line)
+    if theirs_conv:
+        print(f"  PyTorch           forward {theirs_conv['forward_ms']:.3f} ms, forward+backward "
+              f"{theirs_conv['forward_backward_ms']:.3f} ms")
 
 
 if __name__ == "__main__":
