@@ -275,7 +275,7 @@ int run_model(const ProfileOptions& o) {
             << p.layers[slowest].description << ", " << fmt("%.1f", p.layers[slowest].percent)
             << "% of the step)\n\nmemory of a step (analytic):\n";
   TextTable m({"batch", "params", "grads", "optimizer", "activations", "saved im2col columns",
-               "im2col scratch", "total"},
+               "conv scratch", "total"},
               std::vector<bool>(8, true));
   auto add_row = [&](const profile::StepMemory& s) {
     m.add({std::to_string(s.batch), human_bytes(s.params), human_bytes(s.grads),

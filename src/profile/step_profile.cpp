@@ -10,6 +10,7 @@
 #include "core/rng.hpp"
 #include "core/timer.hpp"
 #include "kernels/conv_im2col.hpp"
+#include "kernels/conv_implicit.hpp"
 #include "model/builder.hpp"
 #include "profile/conv_profile.hpp"
 #include "model/trace.hpp"
@@ -38,8 +39,13 @@ StepMemory step_memory(const model::ModelSpec& spec, int64_t batch, int64_t opti
   m.optimizer_state = optimizer_state_bytes;
   m.activations = trace.total_activation_bytes() + 4 * batch * trace.input.numel();
   for (const auto& conv : model_convs(spec, batch)) {
-    m.workspace =
-        std::max(m.workspace, kernels::conv2d_im2col_backward_workspace_bytes(conv.g, threads));
+    const bool implicit = conv.algo == kernels::ConvAlgo::Implicit &&
+                          kernels::conv2d_implicit_supported(conv.g);
+    const int64_t scratch =
+        implicit ? std::max(kernels::conv2d_implicit_forward_workspace_bytes(conv.g, threads),
+                            kernels::conv2d_implicit_backward_workspace_bytes(conv.g, threads))
+                 : kernels::conv2d_im2col_backward_workspace_bytes(conv.g, threads);
+    m.workspace = std::max(m.workspace, scratch);
     const int64_t columns = kernels::conv2d_columns_numel(conv.g);
     if (conv.algo == kernels::ConvAlgo::Im2col && columns <= ops::kMaxSavedColumnFloats) {
       m.saved_columns += 4 * columns;

@@ -25,7 +25,7 @@ struct StepMemory {
   int64_t params = 0, grads = 0, optimizer_state = 0;  // bytes
   int64_t activations = 0;  // kept for backward: the input and every layer's output
   int64_t saved_columns = 0;  // im2col column matrices kept from forward for backward
-  int64_t workspace = 0;    // largest im2col scratch (backward) of one conv layer
+  int64_t workspace = 0;    // largest conv scratch (im2col or implicit, backward) of one layer
   int64_t total() const {
     return params + grads + optimizer_state + activations + saved_columns + workspace;
   }
