@@ -1,6 +1,7 @@
 // kernels: GEMM against its loop reference, im2col by hand, pooling and loss by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "kernels/geometry.hpp"
 #include "kernels/im2col.hpp"
 #include "kernels/pooling.hpp"
+#include "kernels/row_gemm.hpp"
 #include "support/allclose.hpp"
 #include "tensor/tensor.hpp"
 
@@ -57,6 +59,73 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
                                            GemmCase{Trans::Yes, Trans::Yes, 7, 5, 3},
                                            GemmCase{Trans::No, Trans::No, 1, 1, 1}));
 
+// rows_gemm / rows_gemm_t against plain double loops, for every register-block remainder (rows
+// 1..19, taps 1..13) and rows of B that overlap (offsets 1 apart, as the implicit path's do).
+struct RowGemmData {
+  int64_t rows, taps, nq;
+  std::vector<float> a, b, init, d;
+  std::vector<int64_t> off;
+};
+RowGemmData row_gemm_data(int64_t rows, int64_t taps, core::Rng& rng) {
+  RowGemmData x{rows, taps, 2 * kRowBlock, {}, {}, {}, {}, {}};
+  for (int64_t t = 0; t < taps; ++t) x.off.push_back(t % 2 ? t : 3 * t * kRowBlock / 2);
+  const int64_t b_size = *std::max_element(x.off.begin(), x.off.end()) + x.nq;
+  auto fill = [&](std::vector<float>& v, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) v.push_back(static_cast<float>(rng.normal(0.0, 1.0)));
+  };
+  fill(x.a, taps * rows);
+  fill(x.b, b_size);
+  fill(x.init, rows);
+  fill(x.d, rows * x.nq);
+  return x;
+}
+
+TEST(RowGemm, EveryBlockRemainderMatchesLoops) {
+  core::Rng rng(5);
+  for (int64_t rows = 1; rows < 20; ++rows) {
+    for (int64_t taps : {1, 4, 5, 6, 13}) {
+      const RowGemmData x = row_gemm_data(rows, taps, rng);
+      std::vector<float> c(static_cast<size_t>(rows * x.nq), 9.0f);
+      rows_gemm(rows, x.a.data(), rows, x.b.data(), x.off.data(), taps, x.init.data(), c.data(),
+                x.nq, x.nq);
+      std::vector<simd::Vec> s(static_cast<size_t>(rows * taps), simd::Vec{});
+      rows_gemm_t(rows, x.d.data(), x.nq, x.b.data(), x.off.data(), taps, x.nq, s.data());
+      std::vector<float> st(s.size());
+      sum_lanes_in_thread_order(s.data(), 1, static_cast<int64_t>(s.size()),
+                                static_cast<int64_t>(s.size()), st.data());
+      for (int64_t m = 0; m < rows; ++m) {
+        for (int64_t q = 0; q < x.nq; ++q) {
+          double want = x.init[m];
+          for (int64_t t = 0; t < taps; ++t) want += double{x.a[t * rows + m]} * x.b[x.off[t] + q];
+          ASSERT_NEAR(c[m * x.nq + q], want, 1e-4 * (1 + std::abs(want)))
+              << "rows_gemm rows " << rows << " taps " << taps << " at " << m << "," << q;
+        }
+        for (int64_t t = 0; t < taps; ++t) {
+          double want = 0;
+          for (int64_t q = 0; q < x.nq; ++q) want += double{x.d[m * x.nq + q]} * x.b[x.off[t] + q];
+          ASSERT_NEAR(st[m * taps + t], want, 1e-4 * (1 + std::abs(want)))
+              << "rows_gemm_t rows " << rows << " taps " << taps << " at " << m << "," << t;
+        }
+      }
+    }
+  }
+}
+
+TEST(RowGemm, SumsAreAddedNotOverwrittenAndThreadsSummedInOrder) {
+  std::vector<simd::Vec> s(4, simd::splat(1.0f));  // 2 "threads" x 2 entries
+  s[3] = simd::splat(2.0f);
+  std::vector<float> out(2);
+  sum_lanes_in_thread_order(s.data(), 2, 2, 2, out.data());
+  EXPECT_EQ(out[0], 2.0f * simd::kLanes);
+  EXPECT_EQ(out[1], 3.0f * simd::kLanes);
+}
+
+TEST(RowGemm, TransposeGroups) {
+  const std::vector<float> a{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};  // 2 groups of [2, 3]
+  EXPECT_EQ(transpose_groups(a.data(), 2, 2, 3),
+            (std::vector<float>{1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12}));
+}
+
 TEST(Im2col, HandComputedWithPadding) {
   // One 3x3 channel 1..9, kernel 2x2, stride 1, padding 1 -> 4x4 outputs; col is [4, 16].
   Conv2dGeometry g{.in_h = 3, .in_w = 3, .kernel_h = 2, .kernel_w = 2, .pad_h = 1, .pad_w = 1};
@@ -69,6 +138,20 @@ TEST(Im2col, HandComputedWithPadding) {
   const std::vector<float> row3{1, 2, 3, 0, 4, 5, 6, 0, 7, 8, 9, 0, 0, 0, 0, 0};
   EXPECT_EQ(std::vector<float>(col.begin(), col.begin() + 16), row0);
   EXPECT_EQ(std::vector<float>(col.begin() + 48, col.end()), row3);
+
+  // With a row stride of 20 the same rows, and each row's 4-float tail zeroed.
+  std::vector<float> strided(4 * 20, std::numeric_limits<float>::quiet_NaN());
+  im2col(g, image.data(), strided.data(), 20);
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_TRUE(std::equal(col.begin() + r * 16, col.begin() + (r + 1) * 16,
+                           strided.begin() + r * 20)) << "row " << r;
+    EXPECT_EQ(std::vector<float>(strided.begin() + r * 20 + 16, strided.begin() + (r + 1) * 20),
+              std::vector<float>(4, 0.0f)) << "tail of row " << r;
+  }
+  std::vector<float> back(9, 0.0f), back_strided(9, 0.0f);
+  col2im(g, col.data(), back.data());
+  col2im(g, strided.data(), back_strided.data(), 20);
+  EXPECT_EQ(back, back_strided);
 }
 
 TEST(Im2col, Col2imAddsEveryUseOfAPixel) {

@@ -1,6 +1,8 @@
 // im2col + GEMM convolution. Threads take contiguous blocks of images (static split), each with
 // its own column buffer and, in backward, its own dweight partial; partials are summed in thread
-// order, so results depend on the thread count only through float summation order.
+// order, so results depend on the thread count only through float summation order. The GEMMs
+// are row_gemm.hpp's micro-kernels (the same as the implicit path's) over the column matrix,
+// whose rows are padded with zeros to whole blocks.
 #include "kernels/conv_im2col.hpp"
 
 #include <omp.h>
@@ -10,63 +12,70 @@
 
 #include "kernels/conv_implicit.hpp"
 #include "kernels/conv_naive.hpp"
-#include "kernels/gemm.hpp"
 #include "kernels/parallel.hpp"
+#include "kernels/row_gemm.hpp"
+#include "kernels/simd.hpp"
 #include "kernels/im2col.hpp"
 
 namespace tinycnn::kernels {
 
 namespace {
-// A 1x1, stride-1, unpadded convolution's column matrix is the image itself.
-bool col_is_image(const Conv2dGeometry& g) {
-  return g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 &&
-         g.pad_h == 0 && g.pad_w == 0;
-}
+// Column-matrix rows are padded to whole micro-kernel blocks (zeros in the tail).
+int64_t col_ld(const Conv2dGeometry& g) { return round_up(g.col_cols(), kRowBlock); }
 
+std::vector<int64_t> row_offsets(int64_t rows, int64_t ld) {
+  std::vector<int64_t> off(static_cast<size_t>(rows));
+  for (int64_t t = 0; t < rows; ++t) off[static_cast<size_t>(t)] = t * ld;
+  return off;
+}
 }  // namespace
 
 int64_t conv2d_im2col_forward_workspace_bytes(const Conv2dGeometry& g, int threads) {
-  if (col_is_image(g)) return 0;
-  return static_cast<int64_t>(threads) * g.col_rows() * g.col_cols() * 4;
+  const int64_t ld = col_ld(g);
+  return (static_cast<int64_t>(threads) * (g.col_rows() + g.out_per_group()) * ld +
+          g.weight_numel()) * 4;
 }
 
 int64_t conv2d_im2col_backward_workspace_bytes(const Conv2dGeometry& g, int threads) {
-  const int64_t col = col_is_image(g) ? 0 : g.col_rows() * g.col_cols();
-  const int64_t dcol = g.col_rows() * g.col_cols();
-  return static_cast<int64_t>(threads) * (col + dcol + g.weight_numel()) * 4;
+  const int64_t ld = col_ld(g);
+  const int64_t per_thread = (2 * g.col_rows() + g.out_per_group()) * ld +
+                             g.out_channels * (g.col_rows() + 1) * simd::kLanes;
+  return static_cast<int64_t>(threads) * per_thread * 4;
 }
 
 int64_t conv2d_columns_numel(const Conv2dGeometry& g) {
-  return col_is_image(g) ? 0 : g.batch * g.groups * g.col_rows() * g.col_cols();
+  return g.batch * g.groups * g.col_rows() * col_ld(g);
 }
 
 void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const float* weight,
                            const float* bias, float* output, float* columns) {
-  const int64_t rows = g.col_rows(), cols = g.col_cols();
+  const int64_t rows = g.col_rows(), cols = g.col_cols(), ld = col_ld(g);
   const int64_t ocg = g.out_per_group();
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = g.in_per_group() * g.in_h * g.in_w;
-  const bool direct = col_is_image(g);
-  const bool keep = columns && !direct;
+  const std::vector<float> wt = transpose_groups(weight, g.groups, ocg, rows);
+  const std::vector<int64_t> off = row_offsets(rows, ld);
 #pragma omp parallel
   {
     const Block block = thread_block(g.batch);
-    const bool idle = block.begin == block.end;  // more threads than images
-    std::vector<float> scratch(direct || idle || keep ? 0 : static_cast<size_t>(rows * cols));
-    for (int64_t n = block.begin; n < block.end; ++n) {
-      for (int64_t grp = 0; grp < g.groups; ++grp) {
-        const float* image = input + n * image_size + grp * group_in;
-        float* col = keep ? columns + (n * g.groups + grp) * rows * cols : scratch.data();
-        if (!direct) im2col(g, image, col);
-        float* out = output + (n * g.out_channels + grp * ocg) * cols;
-        if (bias) {
-          for (int64_t oc = 0; oc < ocg; ++oc) {
-            std::fill(out + oc * cols, out + (oc + 1) * cols, bias[grp * ocg + oc]);
+    if (block.begin < block.end) {
+      std::vector<float> scratch(columns ? 0 : static_cast<size_t>(rows * ld));
+      std::vector<float> wide(ld == cols ? 0 : static_cast<size_t>(ocg * ld));
+      for (int64_t n = block.begin; n < block.end; ++n) {
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          float* col = columns ? columns + (n * g.groups + grp) * rows * ld : scratch.data();
+          im2col(g, input + n * image_size + grp * group_in, col, ld);
+          float* out = output + (n * g.out_channels + grp * ocg) * cols;
+          // Rows already a whole number of blocks: straight into the output.
+          float* c = ld == cols ? out : wide.data();
+          rows_gemm(ocg, wt.data() + grp * rows * ocg, ocg, col, off.data(), rows,
+                    bias ? bias + grp * ocg : nullptr, c, ld, ld);
+          if (c != out) {
+            for (int64_t m = 0; m < ocg; ++m) {
+              std::copy(c + m * ld, c + m * ld + cols, out + m * cols);
+            }
           }
         }
-        gemm({.m = ocg, .n = cols, .k = rows, .a = weight + grp * ocg * rows, .lda = rows,
-              .b = direct ? image : col, .ldb = cols, .beta = bias ? 1.0f : 0.0f,
-              .c = out, .ldc = cols});
       }
     }
   }
@@ -75,14 +84,16 @@ void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const fl
 void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const float* weight,
                             const float* doutput, float* dinput, float* dweight, float* dbias,
                             const float* columns) {
-  const int64_t rows = g.col_rows(), cols = g.col_cols();
+  const int64_t rows = g.col_rows(), cols = g.col_cols(), ld = col_ld(g);
   const int64_t ocg = g.out_per_group();
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = g.in_per_group() * g.in_h * g.in_w;
-  const int64_t wsize = g.weight_numel();
-  const bool direct = col_is_image(g);
+  const std::vector<int64_t> off = row_offsets(rows, ld);
+  const std::vector<int64_t> d_off = row_offsets(ocg, ld);
+  // Per thread, as vectors: dweight sums [OC][rows] (= dweight's layout), then dbias sums [OC].
+  const int64_t sums_per_thread = g.out_channels * (rows + 1);
   const int max_threads = omp_get_max_threads();
-  std::vector<float> dweight_partials(dweight ? static_cast<size_t>(max_threads * wsize) : 0, 0.0f);
+  std::vector<simd::Vec> sums(static_cast<size_t>(max_threads * sums_per_thread), simd::Vec{});
   int used_threads = 1;
 
 #pragma omp parallel
@@ -90,60 +101,47 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
 #pragma omp single
     used_threads = omp_get_num_threads();
     const Block block = thread_block(g.batch);
-    const bool idle = block.begin == block.end;  // more threads than images
-    const bool saved = columns && !direct;
-    std::vector<float> scratch(direct || !dweight || idle || saved ? 0
-                                                                    : static_cast<size_t>(rows * cols));
-    std::vector<float> dcol(dinput && !idle ? static_cast<size_t>(rows * cols) : 0);
-    float* my_dweight = dweight ? dweight_partials.data() + omp_get_thread_num() * wsize : nullptr;
-    for (int64_t n = block.begin; n < block.end; ++n) {
-      if (dinput) std::fill(dinput + n * image_size, dinput + (n + 1) * image_size, 0.0f);
-      for (int64_t grp = 0; grp < g.groups; ++grp) {
-        const float* image = input + n * image_size + grp * group_in;
-        const float* dout = doutput + (n * g.out_channels + grp * ocg) * cols;
-        if (dweight) {
-          const float* col = direct  ? image
-                             : saved ? columns + (n * g.groups + grp) * rows * cols
-                                     : scratch.data();
-          if (!direct && !saved) im2col(g, image, scratch.data());
-          gemm({.trans_b = Trans::Yes, .m = ocg, .n = rows, .k = cols, .a = dout, .lda = cols,
-                .b = col, .ldb = cols, .beta = 1.0f, .c = my_dweight + grp * ocg * rows,
-                .ldc = rows});
-        }
-        if (dinput) {
-          float* dimage = dinput + n * image_size + grp * group_in;
-          if (direct) {
-            gemm({.trans_a = Trans::Yes, .m = rows, .n = cols, .k = ocg,
-                  .a = weight + grp * ocg * rows, .lda = rows, .b = dout, .ldb = cols,
-                  .c = dimage, .ldc = cols});
-          } else {
-            gemm({.trans_a = Trans::Yes, .m = rows, .n = cols, .k = ocg,
-                  .a = weight + grp * ocg * rows, .lda = rows, .b = dout, .ldb = cols,
-                  .c = dcol.data(), .ldc = cols});
-            col2im(g, dcol.data(), dimage);
+    if (block.begin < block.end) {
+      simd::Vec* my_sums = sums.data() + omp_get_thread_num() * sums_per_thread;
+      std::vector<float> scratch(dweight && !columns ? static_cast<size_t>(rows * ld) : 0);
+      std::vector<float> d(static_cast<size_t>(ocg * ld), 0.0f);  // tails stay zero
+      std::vector<float> dcol(dinput ? static_cast<size_t>(rows * ld) : 0);
+      for (int64_t n = block.begin; n < block.end; ++n) {
+        if (dinput) std::fill(dinput + n * image_size, dinput + (n + 1) * image_size, 0.0f);
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          const float* dout = doutput + (n * g.out_channels + grp * ocg) * cols;
+          for (int64_t m = 0; m < ocg; ++m) {
+            std::copy(dout + m * cols, dout + (m + 1) * cols, d.data() + m * ld);
+          }
+          if (dbias) {
+            for (int64_t m = 0; m < ocg; ++m) {
+              simd::Vec acc{};
+              for (int64_t q = 0; q < ld; q += simd::kLanes) acc += simd::load(d.data() + m * ld + q);
+              my_sums[g.out_channels * rows + grp * ocg + m] += acc;
+            }
+          }
+          if (dweight) {
+            const float* col = columns ? columns + (n * g.groups + grp) * rows * ld : scratch.data();
+            if (!columns) im2col(g, input + n * image_size + grp * group_in, scratch.data(), ld);
+            rows_gemm_t(ocg, d.data(), ld, col, off.data(), rows, ld,
+                        my_sums + grp * ocg * rows);
+          }
+          if (dinput) {
+            // dcol[t][q] = sum_m W[m][t] D[m][q], then col2im.
+            rows_gemm(rows, weight + grp * ocg * rows, rows, d.data(), d_off.data(), ocg,
+                      nullptr, dcol.data(), ld, ld);
+            col2im(g, dcol.data(), dinput + n * image_size + grp * group_in, ld);
           }
         }
       }
     }
   }
 
-  if (dweight) {
-    std::copy(dweight_partials.begin(), dweight_partials.begin() + wsize, dweight);
-    for (int t = 1; t < used_threads; ++t) {
-      const float* part = dweight_partials.data() + t * wsize;
-      for (int64_t i = 0; i < wsize; ++i) dweight[i] += part[i];
-    }
-  }
-  if (dbias) {
-    for (int64_t oc = 0; oc < g.out_channels; ++oc) {
-      double acc = 0.0;
-      for (int64_t n = 0; n < g.batch; ++n) {
-        const float* plane = doutput + (n * g.out_channels + oc) * cols;
-        for (int64_t i = 0; i < cols; ++i) acc += plane[i];
-      }
-      dbias[oc] = static_cast<float>(acc);
-    }
-  }
+  std::vector<float> totals(static_cast<size_t>(sums_per_thread));
+  sum_lanes_in_thread_order(sums.data(), used_threads, sums_per_thread, sums_per_thread,
+                            totals.data());
+  if (dweight) std::copy(totals.begin(), totals.begin() + g.weight_numel(), dweight);
+  if (dbias) std::copy(totals.begin() + g.weight_numel(), totals.end(), dbias);
 }
 
 void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,

@@ -1,19 +1,15 @@
-// Implicit-GEMM convolution; see conv_implicit.hpp for the formulas. Two register-blocked
-// micro-kernels do all the arithmetic:
-//   rows_gemm:   C[m][q] = init[m] + sum_t A[t*lda + m] * B[off[t] + q]   (forward, dcol)
-//   rows_gemm_t: S[m][t] += sum_q D[m*ldd + q] * B[off[t] + q]            (dweight; S kept as
-//                vectors across a thread's images, lanes summed once at the end)
+// Implicit-GEMM convolution; see conv_implicit.hpp for the formulas. The arithmetic is
+// kernels/row_gemm.hpp's: rows_gemm for forward and dcol, rows_gemm_t for dweight.
 #include "kernels/conv_implicit.hpp"
 
 #include <omp.h>
 
 #include <algorithm>
-#include <array>
-#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
 #include "kernels/parallel.hpp"
+#include "kernels/row_gemm.hpp"
 #include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {
@@ -22,22 +18,15 @@ namespace {
 using simd::kLanes;
 using simd::Vec;
 
-// rows_gemm register block: kRowsM output rows x kRowsV vectors of q.
-constexpr int kRowsM = simd::kRegisters >= 32 ? 8 : 4;
-constexpr int kRowsV = 3;
-constexpr int64_t kBlockQ = int64_t{kRowsV} * kLanes;  // the wide length is a multiple of this
-// rows_gemm_t register block: kTM rows of D x kTT taps.
-constexpr int kTM = simd::kRegisters >= 32 ? 4 : 2;
-constexpr int kTT = 5;
 // The gathering col2im: input rows computed at once.
 constexpr int kGatherRows = 4;
-
-int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+// dweight: images whose padded input and wide doutput are kept side by side for rows_gemm_t.
+constexpr int64_t kChunk = 16;
 
 // Everything the kernels need about one group of one image, in the wide layout.
 struct Wide {
   int64_t cin, cout, taps, hp, wp, plane, oh, ow, nq, p_floats;
-  std::vector<int64_t> off;  // per tap t = (c, ky, kx): c*plane + ky*wp + kx
+  std::vector<int64_t> off;       // per tap t = (c, ky, kx): c*plane + ky*wp + kx
   std::vector<int64_t> cout_off;  // per output channel m: m*nq (rows of D as B for dcol)
   // dcol rows: dcol_front zeros, nq values, zeros to dcol_stride; the gathering col2im reads a
   // row from (index - the tap's in-plane offset), up to one vector past the plane.
@@ -54,7 +43,7 @@ Wide make_wide(const Conv2dGeometry& g) {
   w.plane = w.hp * w.wp;
   w.oh = g.out_h();
   w.ow = g.out_w();
-  w.nq = round_up(w.oh * w.wp, kBlockQ);
+  w.nq = round_up(w.oh * w.wp, kRowBlock);
   w.off.reserve(static_cast<size_t>(w.taps));
   for (int64_t c = 0; c < w.cin; ++c) {
     for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
@@ -67,8 +56,8 @@ Wide make_wide(const Conv2dGeometry& g) {
   w.dcol_front = round_up((g.kernel_h - 1) * w.wp + g.kernel_w - 1, kLanes);
   // Rows past the image's last (the gather's partial last row block) read up to kGatherRows - 1
   // rows further: margin for them too.
-  w.dcol_stride = w.dcol_front +
-                  round_up(std::max(w.nq, w.plane + kGatherRows * w.wp + kLanes), kLanes);
+  w.dcol_stride =
+      w.dcol_front + round_up(std::max(w.nq, w.plane + kGatherRows * w.wp + kLanes), kLanes);
   return w;
 }
 
@@ -83,98 +72,6 @@ void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float
   }
 }
 
-template <int M>
-void rows_gemm_block(int64_t m0, const float* a, int64_t lda, const float* b,
-                     const int64_t* off, int64_t taps, const float* init, float* c,
-                     int64_t ldc, int64_t nq) {
-  for (int64_t q0 = 0; q0 < nq; q0 += kBlockQ) {
-    Vec acc[M][kRowsV];
-    for (int i = 0; i < M; ++i) {
-      const Vec start = simd::splat(init ? init[m0 + i] : 0.0f);
-      for (int v = 0; v < kRowsV; ++v) acc[i][v] = start;
-    }
-    for (int64_t t = 0; t < taps; ++t) {
-      const float* row = b + off[t] + q0;
-      Vec x[kRowsV];
-      for (int v = 0; v < kRowsV; ++v) x[v] = simd::load(row + v * kLanes);
-      const float* at = a + t * lda + m0;
-      for (int i = 0; i < M; ++i) {
-        const Vec wi = simd::splat(at[i]);
-        for (int v = 0; v < kRowsV; ++v) acc[i][v] += wi * x[v];
-      }
-    }
-    for (int i = 0; i < M; ++i) {
-      for (int v = 0; v < kRowsV; ++v) simd::store(c + (m0 + i) * ldc + q0 + v * kLanes, acc[i][v]);
-    }
-  }
-}
-
-using RowsBlock = void (*)(int64_t, const float*, int64_t, const float*, const int64_t*, int64_t,
-                           const float*, float*, int64_t, int64_t);
-template <int... Ms>
-constexpr std::array<RowsBlock, sizeof...(Ms)> rows_table(std::integer_sequence<int, Ms...>) {
-  return {&rows_gemm_block<Ms + 1>...};
-}
-constexpr auto kRowsBlocks = rows_table(std::make_integer_sequence<int, kRowsM>{});
-
-// C[m][q] = init[m] + sum_t A[t*lda + m] * B[off[t] + q] for m < rows, q < nq (nq % kBlockQ == 0).
-void rows_gemm(int64_t rows, const float* a, int64_t lda, const float* b, const int64_t* off,
-               int64_t taps, const float* init, float* c, int64_t ldc, int64_t nq) {
-  for (int64_t m0 = 0; m0 < rows; m0 += kRowsM) {
-    const int64_t m = std::min<int64_t>(kRowsM, rows - m0);
-    kRowsBlocks[static_cast<size_t>(m - 1)](m0, a, lda, b, off, taps, init, c, ldc, nq);
-  }
-}
-
-template <int M, int T>
-void rows_gemm_t_block(int64_t m0, int64_t t0, const float* d, int64_t ldd, const float* b,
-                       const int64_t* off, int64_t taps, int64_t nq, Vec* s) {
-  Vec acc[M][T];
-  const float* row[T];
-  for (int j = 0; j < T; ++j) row[j] = b + off[t0 + j];
-  for (int i = 0; i < M; ++i) {
-    for (int j = 0; j < T; ++j) acc[i][j] = s[(m0 + i) * taps + t0 + j];
-  }
-  for (int64_t q = 0; q < nq; q += kLanes) {
-    Vec dv[M];
-    for (int i = 0; i < M; ++i) dv[i] = simd::load(d + (m0 + i) * ldd + q);
-    for (int j = 0; j < T; ++j) {
-      Vec x = simd::load(row[j] + q);
-      simd::in_register(x);
-      for (int i = 0; i < M; ++i) acc[i][j] += dv[i] * x;
-    }
-  }
-  for (int i = 0; i < M; ++i) {
-    for (int j = 0; j < T; ++j) s[(m0 + i) * taps + t0 + j] = acc[i][j];
-  }
-}
-
-using TBlock = void (*)(int64_t, int64_t, const float*, int64_t, const float*, const int64_t*,
-                        int64_t, int64_t, Vec*);
-template <int M, int... Ts>
-constexpr std::array<TBlock, sizeof...(Ts)> t_row(std::integer_sequence<int, Ts...>) {
-  return {&rows_gemm_t_block<M, Ts + 1>...};
-}
-template <int... Ms>
-constexpr std::array<std::array<TBlock, kTT>, sizeof...(Ms)> t_table(
-    std::integer_sequence<int, Ms...>) {
-  return {t_row<Ms + 1>(std::make_integer_sequence<int, kTT>{})...};
-}
-constexpr auto kTBlocks = t_table(std::make_integer_sequence<int, kTM>{});
-
-// S[m][t] += sum_q D[m*ldd + q] * B[off[t] + q] for m < rows, t < taps, q < nq (S as vectors).
-void rows_gemm_t(int64_t rows, const float* d, int64_t ldd, const float* b, const int64_t* off,
-                 int64_t taps, int64_t nq, Vec* s) {
-  for (int64_t m0 = 0; m0 < rows; m0 += kTM) {
-    const int64_t m = std::min<int64_t>(kTM, rows - m0);
-    for (int64_t t0 = 0; t0 < taps; t0 += kTT) {
-      const int64_t t = std::min<int64_t>(kTT, taps - t0);
-      kTBlocks[static_cast<size_t>(m - 1)][static_cast<size_t>(t - 1)](m0, t0, d, ldd, b, off,
-                                                                       taps, nq, s);
-    }
-  }
-}
-
 }  // namespace
 
 bool conv2d_implicit_supported(const Conv2dGeometry& g) {
@@ -184,7 +81,8 @@ bool conv2d_implicit_supported(const Conv2dGeometry& g) {
 int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int threads) {
   const Wide w = make_wide(g);
   return (static_cast<int64_t>(threads) * (w.p_floats + w.cout * w.nq) +
-          g.groups * w.taps * w.cout) * 4;
+          g.groups * w.taps * w.cout) *
+         4;
 }
 
 int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int threads) {
@@ -196,20 +94,13 @@ int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int th
 
 void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
                              const float* bias, float* output) {
-  TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h,
-             "x", g.stride_w);
+  TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h, "x",
+             g.stride_w);
   const Wide w = make_wide(g);
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = w.cin * g.in_h * g.in_w;
   // A = W^T per group: wt[grp][t][m], so a tap's weights for consecutive channels are adjacent.
-  std::vector<float> wt(static_cast<size_t>(g.groups * w.taps * w.cout));
-  for (int64_t grp = 0; grp < g.groups; ++grp) {
-    for (int64_t m = 0; m < w.cout; ++m) {
-      for (int64_t t = 0; t < w.taps; ++t) {
-        wt[(grp * w.taps + t) * w.cout + m] = weight[(grp * w.cout + m) * w.taps + t];
-      }
-    }
-  }
+  const std::vector<float> wt = transpose_groups(weight, g.groups, w.cout, w.taps);
 #pragma omp parallel
   {
     const Block block = thread_block(g.batch);
@@ -236,8 +127,8 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
 
 void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
                               const float* doutput, float* dinput, float* dweight, float* dbias) {
-  TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h,
-             "x", g.stride_w);
+  TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h, "x",
+             g.stride_w);
   const Wide w = make_wide(g);
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = w.cin * g.in_h * g.in_w;
@@ -255,61 +146,73 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
       Vec* my_sums = sums.data() + omp_get_thread_num() * sums_per_thread;
-      std::vector<float> p(dweight ? static_cast<size_t>(w.p_floats) : 0);
-      std::vector<float> d(static_cast<size_t>(w.cout * w.nq), 0.0f);
+      // Up to kChunk images' P and D side by side, so rows_gemm_t keeps its sums in registers
+      // across them (same additions, same order as image by image).
+      const int64_t chunk = std::min(kChunk, block.end - block.begin);
+      const int64_t d_floats = w.cout * w.nq;
+      std::vector<float> pc(dweight ? static_cast<size_t>(chunk * w.p_floats) : 0);
+      std::vector<float> dc(static_cast<size_t>(chunk * d_floats), 0.0f);
       std::vector<float> dcol(dinput ? static_cast<size_t>(w.taps * w.dcol_stride) : 0, 0.0f);
-      for (int64_t n = block.begin; n < block.end; ++n) {
-        for (int64_t grp = 0; grp < g.groups; ++grp) {
-          // D: doutput in the wide layout; the thrown-away columns stay zero.
-          const float* dout = doutput + (n * g.out_channels + grp * w.cout) * out_plane;
-          for (int64_t m = 0; m < w.cout; ++m) {
-            for (int64_t y = 0; y < w.oh; ++y) {
-              const float* src = dout + (m * w.oh + y) * w.ow;
-              std::copy(src, src + w.ow, d.data() + m * w.nq + y * w.wp);
-            }
-          }
-          Vec* gsums = my_sums + grp * w.cout * (w.taps + 1);
-          if (dbias) {
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        Vec* gsums = my_sums + grp * w.cout * (w.taps + 1);
+        for (int64_t n0 = block.begin; n0 < block.end; n0 += chunk) {
+          const int64_t count = std::min(chunk, block.end - n0);
+          for (int64_t i = 0; i < count; ++i) {
+            const int64_t n = n0 + i;
+            float* d = dc.data() + i * d_floats;
+            // D: doutput in the wide layout; the thrown-away columns stay zero.
+            const float* dout = doutput + (n * g.out_channels + grp * w.cout) * out_plane;
             for (int64_t m = 0; m < w.cout; ++m) {
-              Vec acc{};
-              for (int64_t q = 0; q < w.nq; q += kLanes) acc += simd::load(d.data() + m * w.nq + q);
-              gsums[w.cout * w.taps + m] += acc;
+              for (int64_t y = 0; y < w.oh; ++y) {
+                const float* src = dout + (m * w.oh + y) * w.ow;
+                std::copy(src, src + w.ow, d + m * w.nq + y * w.wp);
+              }
             }
-          }
-          if (dweight) {
-            pad_image(g, w, input + n * image_size + grp * group_in, p.data());
-            rows_gemm_t(w.cout, d.data(), w.nq, p.data(), w.off.data(), w.taps, w.nq, gsums);
-          }
-          if (dinput) {
-            // dcol[t][q] = sum_m W[m][t] D[m][q]: rows_gemm with the roles of A swapped, into
-            // rows with zero margins; then col2im as a gather (no read-modify-write: stores
-            // overlapping the next tap's loads stalled store forwarding and cost 3x more):
-            // din[c][y][x] = sum_{ky,kx} dcol[(c,ky,kx)][(y+pad_h-ky)*wp + x+pad_w-kx].
-            rows_gemm(w.taps, weight + grp * w.cout * w.taps, w.taps, d.data(),
-                      w.cout_off.data(), w.cout, nullptr, dcol.data() + w.dcol_front,
-                      w.dcol_stride, w.nq);
-            float* dimage = dinput + n * image_size + grp * group_in;
-            const int64_t taps_per_channel = w.taps / w.cin;
-            for (int64_t c = 0; c < w.cin; ++c) {
-              const float* rows = dcol.data() + c * taps_per_channel * w.dcol_stride + w.dcol_front;
-              // kGatherRows rows at once: independent sums, so the adds do not wait on each
-              // other (one chain of 25 dependent adds per vector was latency-bound).
-              for (int64_t y0 = 0; y0 < g.in_h; y0 += kGatherRows) {
-                const int64_t ny = std::min<int64_t>(kGatherRows, g.in_h - y0);
-                for (int64_t x = 0; x < g.in_w; x += kLanes) {
-                  Vec acc[kGatherRows] = {};
-                  const float* base = rows + (y0 + g.pad_h) * w.wp + g.pad_w + x;
-                  for (int64_t t = 0; t < taps_per_channel; ++t) {
-                    const float* src = base + t * w.dcol_stride - w.off[t];
-                    for (int j = 0; j < kGatherRows; ++j) acc[j] += simd::load(src + j * w.wp);
-                  }
-                  for (int64_t j = 0; j < ny; ++j) {
-                    simd::store_first(dimage + (c * g.in_h + y0 + j) * g.in_w + x, acc[j],
-                                      std::min<int64_t>(kLanes, g.in_w - x));
+            if (dbias) {
+              for (int64_t m = 0; m < w.cout; ++m) {
+                Vec acc{};
+                for (int64_t q = 0; q < w.nq; q += kLanes) acc += simd::load(d + m * w.nq + q);
+                gsums[w.cout * w.taps + m] += acc;
+              }
+            }
+            if (dweight) {
+              pad_image(g, w, input + n * image_size + grp * group_in, pc.data() + i * w.p_floats);
+            }
+            if (dinput) {
+              // dcol[t][q] = sum_m W[m][t] D[m][q]: rows_gemm with the roles of A swapped, into
+              // rows with zero margins; then col2im as a gather (no read-modify-write: stores
+              // overlapping the next tap's loads stalled store forwarding and cost 3x more):
+              // din[c][y][x] = sum_{ky,kx} dcol[(c,ky,kx)][(y+pad_h-ky)*wp + x+pad_w-kx].
+              rows_gemm(w.taps, weight + grp * w.cout * w.taps, w.taps, d, w.cout_off.data(),
+                        w.cout, nullptr, dcol.data() + w.dcol_front, w.dcol_stride, w.nq);
+              float* dimage = dinput + n * image_size + grp * group_in;
+              const int64_t taps_per_channel = w.taps / w.cin;
+              for (int64_t c = 0; c < w.cin; ++c) {
+                const float* rows =
+                    dcol.data() + c * taps_per_channel * w.dcol_stride + w.dcol_front;
+                // kGatherRows rows at once: independent sums, so the adds do not wait on each
+                // other (one chain of 25 dependent adds per vector was latency-bound).
+                for (int64_t y0 = 0; y0 < g.in_h; y0 += kGatherRows) {
+                  const int64_t ny = std::min<int64_t>(kGatherRows, g.in_h - y0);
+                  for (int64_t x = 0; x < g.in_w; x += kLanes) {
+                    Vec acc[kGatherRows] = {};
+                    const float* base = rows + (y0 + g.pad_h) * w.wp + g.pad_w + x;
+                    for (int64_t t = 0; t < taps_per_channel; ++t) {
+                      const float* src = base + t * w.dcol_stride - w.off[t];
+                      for (int j = 0; j < kGatherRows; ++j) acc[j] += simd::load(src + j * w.wp);
+                    }
+                    for (int64_t j = 0; j < ny; ++j) {
+                      simd::store_first(dimage + (c * g.in_h + y0 + j) * g.in_w + x, acc[j],
+                                        std::min<int64_t>(kLanes, g.in_w - x));
+                    }
                   }
                 }
               }
             }
+          }
+          if (dweight) {
+            rows_gemm_t(w.cout, dc.data(), w.nq, pc.data(), w.off.data(), w.taps, w.nq, gsums,
+                        {.count = count, .d_stride = d_floats, .b_stride = w.p_floats});
           }
         }
       }

@@ -1,5 +1,6 @@
 // Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T.
-// gemm() calls OpenBLAS, kept single-threaded: tinycnn parallelises over images instead.
+// gemm() calls OpenBLAS, kept single-threaded: tinycnn parallelises over images instead. The
+// linear layers use it; the convolutions use row_gemm.hpp's micro-kernels.
 // gemm_reference() is plain loops, the test oracle for gemm().
 #pragma once
 

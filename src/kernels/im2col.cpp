@@ -18,8 +18,9 @@ void valid_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t k
 }
 }  // namespace
 
-void im2col(const Conv2dGeometry& g, const float* image, float* col) {
+void im2col(const Conv2dGeometry& g, const float* image, float* col, int64_t ld) {
   const int64_t oh_n = g.out_h(), ow_n = g.out_w();
+  if (ld <= 0) ld = oh_n * ow_n;
   for (int64_t c = 0; c < g.in_per_group(); ++c) {
     const float* plane = image + c * g.in_h * g.in_w;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
@@ -28,7 +29,7 @@ void im2col(const Conv2dGeometry& g, const float* image, float* col) {
       for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
         int64_t ow_lo, ow_hi;
         valid_range(g.in_w, ow_n, g.stride_w, g.pad_w, kw, ow_lo, ow_hi);
-        float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * oh_n * ow_n;
+        float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * ld;
         std::fill(row, row + oh_lo * ow_n, 0.0f);
         for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
           float* dst = row + oh * ow_n;
@@ -41,14 +42,15 @@ void im2col(const Conv2dGeometry& g, const float* image, float* col) {
           }
           std::fill(dst + ow_hi, dst + ow_n, 0.0f);
         }
-        std::fill(row + oh_hi * ow_n, row + oh_n * ow_n, 0.0f);
+        std::fill(row + oh_hi * ow_n, row + ld, 0.0f);
       }
     }
   }
 }
 
-void col2im(const Conv2dGeometry& g, const float* col, float* image) {
+void col2im(const Conv2dGeometry& g, const float* col, float* image, int64_t ld) {
   const int64_t oh_n = g.out_h(), ow_n = g.out_w();
+  if (ld <= 0) ld = oh_n * ow_n;
   for (int64_t c = 0; c < g.in_per_group(); ++c) {
     float* plane = image + c * g.in_h * g.in_w;
     for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
@@ -57,7 +59,7 @@ void col2im(const Conv2dGeometry& g, const float* col, float* image) {
       for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
         int64_t ow_lo, ow_hi;
         valid_range(g.in_w, ow_n, g.stride_w, g.pad_w, kw, ow_lo, ow_hi);
-        const float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * oh_n * ow_n;
+        const float* row = col + ((c * g.kernel_h + kh) * g.kernel_w + kw) * ld;
         for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {
           const float* src = row + oh * ow_n;
           float* dst = plane + (oh * g.stride_h - g.pad_h + kh) * g.in_w - g.pad_w + kw;
