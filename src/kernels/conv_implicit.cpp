@@ -67,7 +67,7 @@ void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float
   for (int64_t c = 0; c < w.cin; ++c) {
     for (int64_t y = 0; y < g.in_h; ++y) {
       const float* src = image + (c * g.in_h + y) * g.in_w;
-      std::copy(src, src + g.in_w, p + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w);
+      simd::copy(p + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w, src, g.in_w);
     }
   }
 }
@@ -116,7 +116,7 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
           for (int64_t m = 0; m < w.cout; ++m) {
             for (int64_t y = 0; y < w.oh; ++y) {
               const float* src = wide.data() + m * w.nq + y * w.wp;
-              std::copy(src, src + w.ow, out + (m * w.oh + y) * w.ow);
+              simd::copy(out + (m * w.oh + y) * w.ow, src, w.ow);
             }
           }
         }
@@ -165,7 +165,7 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
             for (int64_t m = 0; m < w.cout; ++m) {
               for (int64_t y = 0; y < w.oh; ++y) {
                 const float* src = dout + (m * w.oh + y) * w.ow;
-                std::copy(src, src + w.ow, d + m * w.nq + y * w.wp);
+                simd::copy(d + m * w.nq + y * w.wp, src, w.ow);
               }
             }
             if (dbias) {

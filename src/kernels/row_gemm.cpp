@@ -2,6 +2,8 @@
 // (or of D rows x taps) stays in registers while the reduction streams through.
 #include "kernels/row_gemm.hpp"
 
+#include "kernels/parallel.hpp"
+
 #include <algorithm>
 #include <array>
 #include <utility>
@@ -134,6 +136,8 @@ std::vector<float> transpose_groups(const float* a, int64_t groups, int64_t rows
 
 void sum_lanes_in_thread_order(const Vec* sums, int threads, int64_t per_thread, int64_t count,
                                float* out) {
+  // Each out[i] is summed by one thread in the fixed order: the same bits at any thread count.
+#pragma omp parallel for schedule(static) if (count * simd::kLanes >= kParallelMinElements)
   for (int64_t i = 0; i < count; ++i) {
     float total = 0.0f;
     for (int t = 0; t < threads; ++t) total += simd::sum(sums[t * per_thread + i]);

@@ -67,6 +67,23 @@ inline void store_first(int32_t* p, IVec v, int64_t count) {
   std::memcpy(p, &v, static_cast<size_t>(count) * sizeof(int32_t));
 #endif
 }
+// n <= kLanes floats from src to dst: one masked load and store with AVX-512, where a call to
+// memmove for each short image row (10-28 floats here) cost more than the copy.
+inline void copy_short(float* dst, const float* src, int64_t n) {
+#if defined(__AVX512F__)
+  const auto mask = static_cast<__mmask16>((1u << n) - 1);
+  _mm512_mask_storeu_ps(dst, mask, _mm512_maskz_loadu_ps(mask, src));
+#else
+  std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+#endif
+}
+// Any n: whole vectors, then one short copy.
+inline void copy(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) store(dst + i, load(src + i));
+  if (i < n) copy_short(dst + i, src + i, n - i);
+}
+
 inline IVec splat_int(int32_t x) { return x - IVec{}; }
 // Lane-wise m ? a : b for a mask m of 0 / -1 lanes.
 inline Vec select(IVec m, Vec a, Vec b) { return (Vec)((m & (IVec)a) | (~m & (IVec)b)); }
