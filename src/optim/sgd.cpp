@@ -5,6 +5,10 @@
 
 namespace tinycnn::optim {
 
+namespace {
+constexpr int64_t kParallelMin = int64_t{1} << 15;  // below, one thread is faster
+}  // namespace
+
 SGD::SGD(std::vector<NamedVariable> params, const SgdOptions& options)
     : Optimizer(std::move(params)), options_(options) {
   TCNN_CHECK(options.lr >= 0.0, "sgd: expected lr >= 0, got ", options.lr);
@@ -30,11 +34,15 @@ void SGD::step() {
     const float* grad = var.grad().data();
     float* buf = momentum_.empty() ? nullptr : momentum_[i].data();
     const int64_t n = var.data().numel();
+    // Elementwise, so any split across threads gives the same bits. The conditions are loop
+    // invariant: the compiler unswitches them and vectorises each case.
+    const bool nesterov = options_.nesterov;
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t j = 0; j < n; ++j) {
       float g = grad[j] + wd * p[j];
       if (buf) {
         buf[j] = first ? g : mu * buf[j] + g;
-        g = options_.nesterov ? g + mu * buf[j] : buf[j];
+        g = nesterov ? g + mu * buf[j] : buf[j];
       }
       p[j] -= lr * g;
     }
