@@ -125,7 +125,11 @@ INSTANTIATE_TEST_SUITE_P(
                       make("channels_13_to_11", 2, 13, 9, 9, 11, 3, 3, 1, 1),
                       make("wide_rows", 2, 2, 6, 40, 9, 3, 2, 1, 0),
                       make("kernel7_pad3", 1, 3, 12, 12, 5, 7, 7, 1, 3),
-                      make("big_padding", 2, 2, 4, 4, 3, 3, 3, 1, 2)),
+                      make("big_padding", 2, 2, 4, 4, 3, 3, 3, 1, 2),
+                      // implicit's pixel-major forward (channels fill vectors, narrow rows):
+                      // two channel vectors and an odd row count; rows longer than one block
+                      make("pixel_major_32_channels", 2, 3, 9, 9, 32, 5, 5, 1, 0),
+                      make("pixel_major_long_rows", 1, 2, 9, 20, 16, 7, 7, 1, 0)),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -72,6 +74,72 @@ void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float
   }
 }
 
+// Pixel-major forward, for layers whose output channels fill whole vectors and whose wide rows
+// throw much away (LeNet's conv2 keeps 10 of 14): a register block of kPixelRows x C output
+// pixels, each one vector of output channels; per tap one weight-vector load and one broadcast
+// per pixel. Per output element the same fused multiply-adds in the same tap order as
+// rows_gemm, so the same bits.
+constexpr int kPixelRows = 2;
+constexpr int kPixelCols = simd::kRegisters >= 32 ? 12 : 6;
+
+template <int R, int C>
+void pixel_block(const float* p, int64_t wp, const int64_t* off, int64_t taps, const float* wt,
+                 int64_t ldw, const float* bias, int64_t y0, int64_t x0, int64_t ow,
+                 float* out_t) {
+  Vec acc[R][C];
+  const Vec start = bias ? simd::load(bias) : Vec{};
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) acc[r][c] = start;
+  }
+  const float* row[R];
+  for (int r = 0; r < R; ++r) row[r] = p + (y0 + r) * wp + x0;
+  for (int64_t t = 0; t < taps; ++t) {
+    const Vec wv = simd::load(wt + t * ldw);
+    for (int r = 0; r < R; ++r) {
+      const float* src = row[r] + off[t];
+      for (int c = 0; c < C; ++c) acc[r][c] += simd::splat(src[c]) * wv;
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) simd::store(out_t + ((y0 + r) * ow + x0 + c) * kLanes, acc[r][c]);
+  }
+}
+
+using PixelBlock = void (*)(const float*, int64_t, const int64_t*, int64_t, const float*, int64_t,
+                            const float*, int64_t, int64_t, int64_t, float*);
+template <int R, int... Cs>
+constexpr std::array<PixelBlock, sizeof...(Cs)> pixel_row(std::integer_sequence<int, Cs...>) {
+  return {&pixel_block<R, Cs + 1>...};
+}
+constexpr std::array<std::array<PixelBlock, kPixelCols>, kPixelRows> kPixelBlocks = {
+    pixel_row<1>(std::make_integer_sequence<int, kPixelCols>{}),
+    pixel_row<2>(std::make_integer_sequence<int, kPixelCols>{})};
+
+bool use_pixel_major(const Wide& w) {
+  return w.cout % kLanes == 0 && w.ow * 10 < w.wp * 8;
+}
+
+// One image and group, pixel-major: out[m][y][x] for all m, via out_t [pixels][kLanes] per
+// vector of output channels.
+void forward_pixel_major(const Wide& w, const float* p, const float* wt, const float* bias,
+                         float* out_t, float* out) {
+  const int64_t pixels = w.oh * w.ow;
+  for (int64_t m0 = 0; m0 < w.cout; m0 += kLanes) {
+    for (int64_t y0 = 0; y0 < w.oh; y0 += kPixelRows) {
+      const int64_t r = std::min<int64_t>(kPixelRows, w.oh - y0);
+      for (int64_t x0 = 0; x0 < w.ow; x0 += kPixelCols) {
+        const int64_t c = std::min<int64_t>(kPixelCols, w.ow - x0);
+        kPixelBlocks[static_cast<size_t>(r - 1)][static_cast<size_t>(c - 1)](
+            p, w.wp, w.off.data(), w.taps, wt + m0, w.cout, bias ? bias + m0 : nullptr, y0, x0,
+            w.ow, out_t);
+      }
+    }
+    for (int64_t i = 0; i < pixels; ++i) {
+      for (int l = 0; l < kLanes; ++l) out[(m0 + l) * pixels + i] = out_t[i * kLanes + l];
+    }
+  }
+}
+
 }  // namespace
 
 bool conv2d_implicit_supported(const Conv2dGeometry& g) {
@@ -105,11 +173,19 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
   {
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
+      const bool pixel_major = use_pixel_major(w);
       std::vector<float> p(static_cast<size_t>(w.p_floats));
-      std::vector<float> wide(static_cast<size_t>(w.cout * w.nq));
+      std::vector<float> wide(static_cast<size_t>(pixel_major ? w.oh * w.ow * kLanes
+                                                              : w.cout * w.nq));
       for (int64_t n = block.begin; n < block.end; ++n) {
         for (int64_t grp = 0; grp < g.groups; ++grp) {
           pad_image(g, w, input + n * image_size + grp * group_in, p.data());
+          if (pixel_major) {
+            forward_pixel_major(w, p.data(), wt.data() + grp * w.taps * w.cout,
+                                bias ? bias + grp * w.cout : nullptr, wide.data(),
+                                output + (n * g.out_channels + grp * w.cout) * w.oh * w.ow);
+            continue;
+          }
           rows_gemm(w.cout, wt.data() + grp * w.taps * w.cout, w.cout, p.data(), w.off.data(),
                     w.taps, bias ? bias + grp * w.cout : nullptr, wide.data(), w.nq, w.nq);
           float* out = output + (n * g.out_channels + grp * w.cout) * w.oh * w.ow;
