@@ -129,7 +129,9 @@ INSTANTIATE_TEST_SUITE_P(
                       // implicit's pixel-major forward (channels fill vectors, narrow rows):
                       // two channel vectors and an odd row count; rows longer than one block
                       make("pixel_major_32_channels", 2, 3, 9, 9, 32, 5, 5, 1, 0),
-                      make("pixel_major_long_rows", 1, 2, 9, 20, 16, 7, 7, 1, 0)),
+                      make("pixel_major_long_rows", 1, 2, 9, 20, 16, 7, 7, 1, 0),
+                      make("pixel_major_3x3", 3, 4, 6, 6, 16, 3, 3, 1, 0),
+                      make("pixel_major_groups", 2, 4, 7, 7, 32, 3, 3, 1, 0, 2)),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -140,6 +140,44 @@ void forward_pixel_major(const Wide& w, const float* p, const float* wt, const f
   }
 }
 
+// Pixel-major dweight (where the forward is pixel-major and the kernel is 3x3 or 5x5): for one
+// vector of output channels and one input channel, all KH x KW taps' sums stay in registers
+// while the chunk's pixels stream through: per pixel one load of doutput (transposed: the
+// channels of a pixel side by side) and one broadcast of the input per tap. No thrown-away
+// columns and no lane sums; sums [taps][cout] as vectors of channels.
+template <int KH, int KW>
+void pixel_dweight(const Wide& w, const float* pc, int64_t count, const float* dtc, Vec* tsums) {
+  const int64_t pixels = w.oh * w.ow, vectors = w.cout / kLanes;
+  for (int64_t v = 0; v < vectors; ++v) {
+    for (int64_t c = 0; c < w.cin; ++c) {
+      Vec acc[KH * KW];
+      for (int j = 0; j < KH * KW; ++j) acc[j] = tsums[(c * KH * KW + j) * vectors + v];
+      for (int64_t i = 0; i < count; ++i) {
+        const float* p = pc + i * w.p_floats + c * w.plane;
+        const float* dt = dtc + i * pixels * w.cout + v * kLanes;
+        for (int64_t y = 0; y < w.oh; ++y) {
+          for (int64_t x = 0; x < w.ow; ++x) {
+            const Vec dv = simd::load(dt + (y * w.ow + x) * w.cout);
+            for (int ky = 0; ky < KH; ++ky) {
+              const float* src = simd::opaque(p + (y + ky) * w.wp + x);
+              for (int kx = 0; kx < KW; ++kx) acc[ky * KW + kx] += simd::splat(src[kx]) * dv;
+            }
+          }
+        }
+      }
+      for (int j = 0; j < KH * KW; ++j) tsums[(c * KH * KW + j) * vectors + v] = acc[j];
+    }
+  }
+}
+
+using PixelDweight = void (*)(const Wide&, const float*, int64_t, const float*, Vec*);
+PixelDweight select_pixel_dweight(const Conv2dGeometry& g, const Wide& w) {
+  if (!use_pixel_major(w)) return nullptr;
+  if (g.kernel_h == 5 && g.kernel_w == 5) return &pixel_dweight<5, 5>;
+  if (g.kernel_h == 3 && g.kernel_w == 3) return &pixel_dweight<3, 3>;
+  return nullptr;
+}
+
 }  // namespace
 
 bool conv2d_implicit_supported(const Conv2dGeometry& g) {
@@ -210,8 +248,12 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
   const int64_t group_in = w.cin * g.in_h * g.in_w;
   const int64_t out_plane = w.oh * w.ow;
   const int max_threads = omp_get_max_threads();
-  // Per thread: dweight sums [groups][cout][taps] and dbias sums [groups][cout], as vectors.
-  const int64_t sums_per_thread = g.groups * w.cout * (w.taps + 1);
+  const PixelDweight pixel_dw = dweight ? select_pixel_dweight(g, w) : nullptr;
+  // Per thread, as vectors. Wide path: dweight sums [groups][cout][taps] and dbias sums
+  // [groups][cout], each a vector of lane partials. Pixel-major path: [groups][taps + 1][cout]
+  // (the last row dbias), each vector kLanes channels.
+  const int64_t sums_per_thread = pixel_dw ? g.groups * (w.taps + 1) * (w.cout / kLanes)
+                                           : g.groups * w.cout * (w.taps + 1);
   std::vector<Vec> sums(static_cast<size_t>(max_threads * sums_per_thread), Vec{});
   int used_threads = 1;
 
@@ -227,24 +269,41 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
       const int64_t chunk = std::min(kChunk, block.end - block.begin);
       const int64_t d_floats = w.cout * w.nq;
       std::vector<float> pc(dweight ? static_cast<size_t>(chunk * w.p_floats) : 0);
-      std::vector<float> dc(static_cast<size_t>(chunk * d_floats), 0.0f);
+      const bool wide_d = dinput || !pixel_dw;  // the wide D serves dinput and wide dweight
+      std::vector<float> dc(wide_d ? static_cast<size_t>(chunk * d_floats) : 0, 0.0f);
       std::vector<float> dcol(dinput ? static_cast<size_t>(w.taps * w.dcol_stride) : 0, 0.0f);
+      const int64_t pixels = w.oh * w.ow;
+      std::vector<float> dtc(pixel_dw ? static_cast<size_t>(chunk * pixels * w.cout) : 0);
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        Vec* gsums = my_sums + grp * w.cout * (w.taps + 1);
+        Vec* gsums = my_sums + grp * (sums_per_thread / g.groups);
         for (int64_t n0 = block.begin; n0 < block.end; n0 += chunk) {
           const int64_t count = std::min(chunk, block.end - n0);
           for (int64_t i = 0; i < count; ++i) {
             const int64_t n = n0 + i;
-            float* d = dc.data() + i * d_floats;
+            float* d = wide_d ? dc.data() + i * d_floats : nullptr;
             // D: doutput in the wide layout; the thrown-away columns stay zero.
             const float* dout = doutput + (n * g.out_channels + grp * w.cout) * out_plane;
-            for (int64_t m = 0; m < w.cout; ++m) {
+            for (int64_t m = 0; m < (wide_d ? w.cout : 0); ++m) {
               for (int64_t y = 0; y < w.oh; ++y) {
                 const float* src = dout + (m * w.oh + y) * w.ow;
                 simd::copy(d + m * w.nq + y * w.wp, src, w.ow);
               }
             }
-            if (dbias) {
+            if (pixel_dw) {
+              // doutput transposed: a pixel's channels side by side.
+              float* dt = dtc.data() + i * pixels * w.cout;
+              for (int64_t m = 0; m < w.cout; ++m) {
+                for (int64_t q = 0; q < pixels; ++q) dt[q * w.cout + m] = dout[m * pixels + q];
+              }
+              if (dbias) {
+                Vec* bsums = gsums + w.taps * (w.cout / kLanes);
+                for (int64_t q = 0; q < pixels; ++q) {
+                  for (int64_t v = 0; v < w.cout / kLanes; ++v) {
+                    bsums[v] += simd::load(dt + q * w.cout + v * kLanes);
+                  }
+                }
+              }
+            } else if (dbias) {
               for (int64_t m = 0; m < w.cout; ++m) {
                 Vec acc{};
                 for (int64_t q = 0; q < w.nq; q += kLanes) acc += simd::load(d + m * w.nq + q);
@@ -286,7 +345,9 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
               }
             }
           }
-          if (dweight) {
+          if (pixel_dw) {
+            pixel_dw(w, pc.data(), count, dtc.data(), gsums);
+          } else if (dweight) {
             rows_gemm_t(w.cout, dc.data(), w.nq, pc.data(), w.off.data(), w.taps, w.nq, gsums,
                         {.count = count, .d_stride = d_floats, .b_stride = w.p_floats});
           }
@@ -295,6 +356,27 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
     }
   }
 
+  if (pixel_dw) {
+    // Threads in order; sums [groups][taps + 1][cout] -> dweight [OC][taps], dbias [OC].
+    const int64_t floats_per_thread = sums_per_thread * kLanes;
+    auto f = [&](int64_t i) { return sums[static_cast<size_t>(i / kLanes)][i % kLanes]; };
+    for (int64_t grp = 0; grp < g.groups; ++grp) {
+      for (int64_t t = 0; t <= w.taps; ++t) {
+        for (int64_t m = 0; m < w.cout; ++m) {
+          float total = 0.0f;
+          for (int th = 0; th < used_threads; ++th) {
+            total += f(th * floats_per_thread + (grp * (w.taps + 1) + t) * w.cout + m);
+          }
+          if (t < w.taps) {
+            dweight[(grp * w.cout + m) * w.taps + t] = total;
+          } else if (dbias) {
+            dbias[grp * w.cout + m] = total;
+          }
+        }
+      }
+    }
+    return;
+  }
   // Lanes summed per thread, then threads in order.
   // Per group the sums are [cout][taps] for dweight, then [cout] for dbias: the order of
   // dweight [OC, C/groups, KH, KW] and of bias.
