@@ -84,8 +84,7 @@ constexpr int kPixelCols = simd::kRegisters >= 32 ? 12 : 6;
 
 template <int R, int C>
 void pixel_block(const float* p, int64_t wp, const int64_t* off, int64_t taps, const float* wt,
-                 int64_t ldw, const float* bias, int64_t y0, int64_t x0, int64_t ow,
-                 float* out_t) {
+                 int64_t ldw, const float* bias, int64_t y0, int64_t x0, int64_t ow, float* out_t) {
   Vec acc[R][C];
   const Vec start = bias ? simd::load(bias) : Vec{};
   for (int r = 0; r < R; ++r) {
@@ -115,9 +114,7 @@ constexpr std::array<std::array<PixelBlock, kPixelCols>, kPixelRows> kPixelBlock
     pixel_row<1>(std::make_integer_sequence<int, kPixelCols>{}),
     pixel_row<2>(std::make_integer_sequence<int, kPixelCols>{})};
 
-bool use_pixel_major(const Wide& w) {
-  return w.cout % kLanes == 0 && w.ow * 10 < w.wp * 8;
-}
+bool use_pixel_major(const Wide& w) { return w.cout % kLanes == 0 && w.ow * 10 < w.wp * 8; }
 
 // One image and group, pixel-major: out[m][y][x] for all m, via out_t [pixels][kLanes] per
 // vector of output channels.
@@ -213,8 +210,8 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
     if (block.begin < block.end) {
       const bool pixel_major = use_pixel_major(w);
       std::vector<float> p(static_cast<size_t>(w.p_floats));
-      std::vector<float> wide(static_cast<size_t>(pixel_major ? w.oh * w.ow * kLanes
-                                                              : w.cout * w.nq));
+      std::vector<float> wide(
+          static_cast<size_t>(pixel_major ? w.oh * w.ow * kLanes : w.cout * w.nq));
       for (int64_t n = block.begin; n < block.end; ++n) {
         for (int64_t grp = 0; grp < g.groups; ++grp) {
           pad_image(g, w, input + n * image_size + grp * group_in, p.data());
@@ -249,11 +246,11 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
   const int64_t out_plane = w.oh * w.ow;
   const int max_threads = omp_get_max_threads();
   const PixelDweight pixel_dw = dweight ? select_pixel_dweight(g, w) : nullptr;
-  // Per thread, as vectors. Wide path: dweight sums [groups][cout][taps] and dbias sums
-  // [groups][cout], each a vector of lane partials. Pixel-major path: [groups][taps + 1][cout]
-  // (the last row dbias), each vector kLanes channels.
-  const int64_t sums_per_thread = pixel_dw ? g.groups * (w.taps + 1) * (w.cout / kLanes)
-                                           : g.groups * w.cout * (w.taps + 1);
+  // Per thread, as vectors. Wide path: dweight sums [OC][taps] then dbias sums [OC], each a
+  // vector of lane partials (as conv_im2col's). Pixel-major path: [groups][taps + 1][cout] (the
+  // last row dbias), each vector kLanes channels.
+  const int64_t sums_per_thread =
+      pixel_dw ? g.groups * (w.taps + 1) * (w.cout / kLanes) : g.groups * w.cout * (w.taps + 1);
   std::vector<Vec> sums(static_cast<size_t>(max_threads * sums_per_thread), Vec{});
   int used_threads = 1;
 
@@ -275,7 +272,9 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
       const int64_t pixels = w.oh * w.ow;
       std::vector<float> dtc(pixel_dw ? static_cast<size_t>(chunk * pixels * w.cout) : 0);
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        Vec* gsums = my_sums + grp * (sums_per_thread / g.groups);
+        // This group's dweight sums (pixel-major: with its dbias row).
+        Vec* gsums =
+            my_sums + grp * (pixel_dw ? (w.taps + 1) * (w.cout / kLanes) : w.cout * w.taps);
         for (int64_t n0 = block.begin; n0 < block.end; n0 += chunk) {
           const int64_t count = std::min(chunk, block.end - n0);
           for (int64_t i = 0; i < count; ++i) {
@@ -307,7 +306,7 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
               for (int64_t m = 0; m < w.cout; ++m) {
                 Vec acc{};
                 for (int64_t q = 0; q < w.nq; q += kLanes) acc += simd::load(d + m * w.nq + q);
-                gsums[w.cout * w.taps + m] += acc;
+                my_sums[g.out_channels * w.taps + grp * w.cout + m] += acc;
               }
             }
             if (dweight) {
@@ -377,23 +376,14 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
     }
     return;
   }
-  // Lanes summed per thread, then threads in order.
-  // Per group the sums are [cout][taps] for dweight, then [cout] for dbias: the order of
-  // dweight [OC, C/groups, KH, KW] and of bias.
-  const int64_t group_sums = w.cout * (w.taps + 1);
-  for (int64_t grp = 0; grp < g.groups; ++grp) {
-    for (int64_t i = 0; i < group_sums; ++i) {
-      float total = 0.0f;
-      for (int th = 0; th < used_threads; ++th) {
-        total += simd::sum(sums[th * sums_per_thread + grp * group_sums + i]);
-      }
-      if (i < w.cout * w.taps) {
-        if (dweight) dweight[grp * w.cout * w.taps + i] = total;
-      } else if (dbias) {
-        dbias[grp * w.cout + i - w.cout * w.taps] = total;
-      }
-    }
-  }
+  // Wide path: lanes summed per thread, then threads in order; the sums are dweight's layout
+  // [OC][taps], then dbias [OC].
+  std::vector<float> totals(static_cast<size_t>(sums_per_thread));
+  sum_lanes_in_thread_order(sums.data(), used_threads, sums_per_thread, sums_per_thread,
+                            totals.data());
+  const int64_t dweight_size = g.out_channels * w.taps;
+  if (dweight) std::copy(totals.begin(), totals.begin() + dweight_size, dweight);
+  if (dbias) std::copy(totals.begin() + dweight_size, totals.end(), dbias);
 }
 
 }  // namespace tinycnn::kernels
