@@ -11,6 +11,7 @@
 #include "kernels/gemm.hpp"
 #include "kernels/geometry.hpp"
 #include "kernels/im2col.hpp"
+#include "kernels/linear.hpp"
 #include "kernels/pooling.hpp"
 #include "kernels/row_gemm.hpp"
 #include "support/allclose.hpp"
@@ -124,6 +125,42 @@ TEST(RowGemm, TransposeGroups) {
   const std::vector<float> a{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};  // 2 groups of [2, 3]
   EXPECT_EQ(transpose_groups(a.data(), 2, 2, 3),
             (std::vector<float>{1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12}));
+}
+
+// LeNet's fc1 shape: large enough that forward and backward call the BLAS from both threads at
+// once. A BLAS that is not safe to call concurrently (Debian's serial OpenBLAS is not) fails
+// here; the smaller layers of the other tests never run the BLAS in parallel.
+TEST(Linear, ConcurrentBlasCallsMatchLoops) {
+  const LinearGeometry g{.batch = 64, .in_features = 400, .out_features = 120};
+  core::Rng rng(3);
+  const Tensor x = Tensor::randn({g.batch, g.in_features}, rng);
+  const Tensor w = Tensor::randn({g.out_features, g.in_features}, rng);
+  const Tensor b = Tensor::randn({g.out_features}, rng);
+  const Tensor dy = Tensor::randn({g.batch, g.out_features}, rng);
+  for (int repeat = 0; repeat < 20; ++repeat) {
+    Tensor y = Tensor::empty({g.batch, g.out_features});
+    linear_forward(g, x.data(), w.data(), b.data(), y.data());
+    Tensor want = Tensor::empty(y.shape());
+    for (int64_t n = 0; n < g.batch; ++n) {
+      for (int64_t j = 0; j < g.out_features; ++j) want[n * g.out_features + j] = b[j];
+    }
+    gemm_reference({.trans_b = Trans::Yes, .m = g.batch, .n = g.out_features, .k = g.in_features,
+                    .a = x.data(), .lda = g.in_features, .b = w.data(), .ldb = g.in_features,
+                    .beta = 1.0f, .c = want.data(), .ldc = g.out_features});
+    ASSERT_TRUE(testing::all_close(y, want, 1e-4, 1e-4)) << "forward, repeat " << repeat;
+
+    Tensor dx = Tensor::empty(x.shape()), dw = Tensor::empty(w.shape());
+    linear_backward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), nullptr);
+    Tensor want_dx = Tensor::empty(x.shape()), want_dw = Tensor::empty(w.shape());
+    gemm_reference({.m = g.batch, .n = g.in_features, .k = g.out_features, .a = dy.data(),
+                    .lda = g.out_features, .b = w.data(), .ldb = g.in_features,
+                    .c = want_dx.data(), .ldc = g.in_features});
+    gemm_reference({.trans_a = Trans::Yes, .m = g.out_features, .n = g.in_features,
+                    .k = g.batch, .a = dy.data(), .lda = g.out_features, .b = x.data(),
+                    .ldb = g.in_features, .c = want_dw.data(), .ldc = g.in_features});
+    ASSERT_TRUE(testing::all_close(dx, want_dx, 1e-4, 1e-4)) << "dinput, repeat " << repeat;
+    ASSERT_TRUE(testing::all_close(dw, want_dw, 1e-4, 1e-4)) << "dweight, repeat " << repeat;
+  }
 }
 
 TEST(Im2col, HandComputedWithPadding) {

@@ -3,22 +3,14 @@
 
 #include <cblas.h>
 
-#include <mutex>
-
 namespace tinycnn::kernels {
 
 namespace {
-void ensure_single_threaded_blas() {
-  // BLAS threads would fight our OpenMP threads for the two cores and gain nothing at these sizes.
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
 CBLAS_TRANSPOSE to_cblas(Trans t) { return t == Trans::Yes ? CblasTrans : CblasNoTrans; }
 }  // namespace
 
 void gemm(const GemmArgs& g) {
   if (g.m == 0 || g.n == 0) return;
-  ensure_single_threaded_blas();
   cblas_sgemm(CblasRowMajor, to_cblas(g.trans_a), to_cblas(g.trans_b), static_cast<int>(g.m),
               static_cast<int>(g.n), static_cast<int>(g.k), g.alpha, g.a, static_cast<int>(g.lda),
               g.b, static_cast<int>(g.ldb), g.beta, g.c, static_cast<int>(g.ldc));

@@ -1,6 +1,8 @@
 // Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T.
-// gemm() calls OpenBLAS, kept single-threaded: tinycnn parallelises over images instead. The
-// linear layers use it; the convolutions use row_gemm.hpp's micro-kernels.
+// gemm() calls Debian's OpenMP build of OpenBLAS: single-threaded inside tinycnn's parallel
+// regions (tinycnn splits the work across its threads), safe to call from several threads at
+// once. Never call openblas_set_num_threads: in this build it sets the OpenMP thread count of
+// the whole program. The linear layers use gemm(); the convolutions use row_gemm.hpp.
 // gemm_reference() is plain loops, the test oracle for gemm().
 #pragma once
 
