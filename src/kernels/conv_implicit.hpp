@@ -9,6 +9,9 @@
 //                                                          in the thrown-away columns)
 //   dinput:   dcol[t][q] = sum_co W[co][t] D[co][q]; din[c][y][x] = sum over the taps t of
 //             channel c of dcol[t][(y+pad_h)*Wp + x+pad_w - off_t]  (col2im as a gather)
+// Pixel-major variant (output channels a multiple of the vector width and OW/Wp < 0.8, as LeNet's
+// conv2): forward computes only the real pixels, one vector of output channels each, and so does
+// dweight for 3x3 and 5x5 kernels (sums per tap as vectors of channels, no thrown-away columns).
 // Images are split across OpenMP threads in contiguous blocks; dweight partials are summed in
 // thread order, so results depend on the thread count only through float summation order.
 // Shapes and overwrite semantics as conv_naive.hpp. Other strides fall back to im2col + GEMM.
