@@ -12,10 +12,10 @@
 
 #include "kernels/conv_implicit.hpp"
 #include "kernels/conv_naive.hpp"
+#include "kernels/im2col.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/row_gemm.hpp"
 #include "kernels/simd.hpp"
-#include "kernels/im2col.hpp"
 
 namespace tinycnn::kernels {
 

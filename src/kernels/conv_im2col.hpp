@@ -11,10 +11,10 @@
 
 namespace tinycnn::kernels {
 
-// `columns` (optional, conv2d_columns_numel floats: [N, groups, Cg*KH*KW, OH*OW], the textbook
-// im2col matrix) receives the forward's column matrices; given to backward, they are read instead
-// of recomputed — memory for speed. Unused for 1x1 / stride 1 / unpadded, whose columns are the
-// image itself.
+// `columns` (optional, conv2d_columns_numel floats: [N, groups, Cg*KH*KW, ld], the textbook
+// im2col matrix with each row padded with zeros from OH*OW to ld, a whole number of micro-kernel
+// blocks) receives the forward's column matrices; given to backward, they are read instead of
+// recomputed — memory for speed.
 void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const float* weight,
                            const float* bias, float* output, float* columns = nullptr);
 
@@ -22,7 +22,7 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
                             const float* doutput, float* dinput, float* dweight, float* dbias,
                             const float* columns = nullptr);
 
-int64_t conv2d_columns_numel(const Conv2dGeometry& g);  // 0 when the image is its own columns
+int64_t conv2d_columns_numel(const Conv2dGeometry& g);
 
 // Bytes of scratch the implementation holds at once with `threads` threads (forward, backward).
 int64_t conv2d_im2col_forward_workspace_bytes(const Conv2dGeometry& g, int threads);
