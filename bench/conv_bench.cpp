@@ -1,4 +1,5 @@
-// Convolution forward and backward (dinput + dweight + dbias), naive vs im2col, with FLOP/s.
+// Convolution forward and backward (dinput + dweight + dbias), naive vs im2col vs implicit GEMM
+// (what configs/lenet5.json trains with), with FLOP/s.
 // Cases: LeNet-5's conv1 and conv2 at batch 64, and a mid-size 16->32 3x3 layer at batch 32.
 #include <benchmark/benchmark.h>
 
@@ -74,6 +75,10 @@ BENCHMARK_CAPTURE(BM_ConvForward, lenet_conv2_b64_naive, kLenetConv2, ConvAlgo::
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvForward, lenet_conv2_b64_im2col, kLenetConv2, ConvAlgo::Im2col)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ConvForward, lenet_conv1_b64_implicit, kLenetConv1, ConvAlgo::Implicit)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ConvForward, lenet_conv2_b64_implicit, kLenetConv2, ConvAlgo::Implicit)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvForward, c16_32x32_k3_b32_naive, kMid, ConvAlgo::Naive)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvForward, c16_32x32_k3_b32_im2col, kMid, ConvAlgo::Im2col)
@@ -83,6 +88,10 @@ BENCHMARK_CAPTURE(BM_ConvForward, c64_56x56_k3_b8_im2col, kLarge, ConvAlgo::Im2c
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, c64_56x56_k3_b8_im2col, kLarge, ConvAlgo::Im2col)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ConvForward, c64_56x56_k3_b8_implicit, kLarge, ConvAlgo::Implicit)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ConvBackward, c64_56x56_k3_b8_implicit, kLarge, ConvAlgo::Implicit)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv1_b64_naive, kLenetConv1, ConvAlgo::Naive)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv1_b64_im2col, kLenetConv1, ConvAlgo::Im2col)
@@ -90,6 +99,10 @@ BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv1_b64_im2col, kLenetConv1, ConvAlgo
 BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv2_b64_naive, kLenetConv2, ConvAlgo::Naive)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv2_b64_im2col, kLenetConv2, ConvAlgo::Im2col)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv1_b64_implicit, kLenetConv1, ConvAlgo::Implicit)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_ConvBackward, lenet_conv2_b64_implicit, kLenetConv2, ConvAlgo::Implicit)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvBackward, c16_32x32_k3_b32_naive, kMid, ConvAlgo::Naive)
     ->Unit(benchmark::kMillisecond)->UseRealTime();
