@@ -33,7 +33,8 @@ std::vector<int64_t> row_offsets(int64_t rows, int64_t ld) {
 int64_t conv2d_im2col_forward_workspace_bytes(const Conv2dGeometry& g, int threads) {
   const int64_t ld = col_ld(g);
   return (static_cast<int64_t>(threads) * (g.col_rows() + g.out_per_group()) * ld +
-          g.weight_numel()) * 4;
+          g.weight_numel()) *
+         4;
 }
 
 int64_t conv2d_im2col_backward_workspace_bytes(const Conv2dGeometry& g, int threads) {
@@ -92,17 +93,13 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
   const std::vector<int64_t> d_off = row_offsets(ocg, ld);
   // Per thread, as vectors: dweight sums [OC][rows] (= dweight's layout), then dbias sums [OC].
   const int64_t sums_per_thread = g.out_channels * (rows + 1);
-  const int max_threads = omp_get_max_threads();
-  std::vector<simd::Vec> sums(static_cast<size_t>(max_threads * sums_per_thread), simd::Vec{});
-  int used_threads = 1;
+  ThreadSums sums(sums_per_thread);
 
 #pragma omp parallel
   {
-#pragma omp single
-    used_threads = omp_get_num_threads();
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
-      simd::Vec* my_sums = sums.data() + omp_get_thread_num() * sums_per_thread;
+      simd::Vec* my_sums = sums.mine();
       std::vector<float> scratch(dweight && !columns ? static_cast<size_t>(rows * ld) : 0);
       std::vector<float> d(static_cast<size_t>(ocg * ld), 0.0f);  // tails stay zero
       std::vector<float> dcol(dinput ? static_cast<size_t>(rows * ld) : 0);
@@ -116,20 +113,21 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
           if (dbias) {
             for (int64_t m = 0; m < ocg; ++m) {
               simd::Vec acc{};
-              for (int64_t q = 0; q < ld; q += simd::kLanes) acc += simd::load(d.data() + m * ld + q);
+              for (int64_t q = 0; q < ld; q += simd::kLanes)
+                acc += simd::load(d.data() + m * ld + q);
               my_sums[g.out_channels * rows + grp * ocg + m] += acc;
             }
           }
           if (dweight) {
-            const float* col = columns ? columns + (n * g.groups + grp) * rows * ld : scratch.data();
+            const float* col =
+                columns ? columns + (n * g.groups + grp) * rows * ld : scratch.data();
             if (!columns) im2col(g, input + n * image_size + grp * group_in, scratch.data(), ld);
-            rows_gemm_t(ocg, d.data(), ld, col, off.data(), rows, ld,
-                        my_sums + grp * ocg * rows);
+            rows_gemm_t(ocg, d.data(), ld, col, off.data(), rows, ld, my_sums + grp * ocg * rows);
           }
           if (dinput) {
             // dcol[t][q] = sum_m W[m][t] D[m][q], then col2im.
-            rows_gemm(rows, weight + grp * ocg * rows, rows, d.data(), d_off.data(), ocg,
-                      nullptr, dcol.data(), ld, ld);
+            rows_gemm(rows, weight + grp * ocg * rows, rows, d.data(), d_off.data(), ocg, nullptr,
+                      dcol.data(), ld, ld);
             col2im(g, dcol.data(), dinput + n * image_size + grp * group_in, ld);
           }
         }
@@ -138,14 +136,13 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
   }
 
   std::vector<float> totals(static_cast<size_t>(sums_per_thread));
-  sum_lanes_in_thread_order(sums.data(), used_threads, sums_per_thread, sums_per_thread,
-                            totals.data());
+  sums.sum_lanes(totals.data());
   if (dweight) std::copy(totals.begin(), totals.begin() + g.weight_numel(), dweight);
   if (dbias) std::copy(totals.begin() + g.weight_numel(), totals.end(), dbias);
 }
 
-void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
-                    const float* weight, const float* bias, float* output, float* columns) {
+void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input, const float* weight,
+                    const float* bias, float* output, float* columns) {
   if (algo == ConvAlgo::Naive) {
     conv2d_naive_forward(g, input, weight, bias, output);
   } else if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {

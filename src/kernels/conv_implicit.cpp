@@ -244,23 +244,19 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = w.cin * g.in_h * g.in_w;
   const int64_t out_plane = w.oh * w.ow;
-  const int max_threads = omp_get_max_threads();
   const PixelDweight pixel_dw = dweight ? select_pixel_dweight(g, w) : nullptr;
   // Per thread, as vectors. Wide path: dweight sums [OC][taps] then dbias sums [OC], each a
   // vector of lane partials (as conv_im2col's). Pixel-major path: [groups][taps + 1][cout] (the
   // last row dbias), each vector kLanes channels.
   const int64_t sums_per_thread =
       pixel_dw ? g.groups * (w.taps + 1) * (w.cout / kLanes) : g.groups * w.cout * (w.taps + 1);
-  std::vector<Vec> sums(static_cast<size_t>(max_threads * sums_per_thread), Vec{});
-  int used_threads = 1;
+  ThreadSums sums(sums_per_thread);
 
 #pragma omp parallel
   {
-#pragma omp single
-    used_threads = omp_get_num_threads();
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
-      Vec* my_sums = sums.data() + omp_get_thread_num() * sums_per_thread;
+      Vec* my_sums = sums.mine();
       // Up to kChunk images' P and D side by side, so rows_gemm_t keeps its sums in registers
       // across them (same additions, same order as image by image).
       const int64_t chunk = std::min(kChunk, block.end - block.begin);
@@ -357,14 +353,14 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
 
   if (pixel_dw) {
     // Threads in order; sums [groups][taps + 1][cout] -> dweight [OC][taps], dbias [OC].
-    const int64_t floats_per_thread = sums_per_thread * kLanes;
-    auto f = [&](int64_t i) { return sums[static_cast<size_t>(i / kLanes)][i % kLanes]; };
+    // Float i of a thread's slice: lane i % kLanes of its vector i / kLanes.
+    auto f = [&](int th, int64_t i) { return sums.at(th, i / kLanes)[i % kLanes]; };
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       for (int64_t t = 0; t <= w.taps; ++t) {
         for (int64_t m = 0; m < w.cout; ++m) {
           float total = 0.0f;
-          for (int th = 0; th < used_threads; ++th) {
-            total += f(th * floats_per_thread + (grp * (w.taps + 1) + t) * w.cout + m);
+          for (int th = 0; th < sums.threads(); ++th) {
+            total += f(th, (grp * (w.taps + 1) + t) * w.cout + m);
           }
           if (t < w.taps) {
             dweight[(grp * w.cout + m) * w.taps + t] = total;
@@ -379,8 +375,7 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
   // Wide path: lanes summed per thread, then threads in order; the sums are dweight's layout
   // [OC][taps], then dbias [OC].
   std::vector<float> totals(static_cast<size_t>(sums_per_thread));
-  sum_lanes_in_thread_order(sums.data(), used_threads, sums_per_thread, sums_per_thread,
-                            totals.data());
+  sums.sum_lanes(totals.data());
   const int64_t dweight_size = g.out_channels * w.taps;
   if (dweight) std::copy(totals.begin(), totals.begin() + dweight_size, dweight);
   if (dbias) std::copy(totals.begin() + dweight_size, totals.end(), dbias);

@@ -59,18 +59,22 @@ inline IVec load_int(const int32_t* p) {
   return v;
 }
 inline void store(int32_t* p, IVec v) { std::memcpy(p, &v, sizeof v); }
+#if defined(__AVX512F__)
+// The mask of lanes [0, count), count <= kLanes.
+inline __mmask16 first_lanes(int64_t count) { return static_cast<__mmask16>((1u << count) - 1); }
+#endif
 // The first `count` lanes only (count <= kLanes): a masked store with AVX-512 (a memcpy of a
 // run-time length was a library call, 4% of a training step).
 inline void store_first(float* p, Vec v, int64_t count) {
 #if defined(__AVX512F__)
-  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << count) - 1), (__m512)v);
+  _mm512_mask_storeu_ps(p, first_lanes(count), (__m512)v);
 #else
   std::memcpy(p, &v, static_cast<size_t>(count) * sizeof(float));
 #endif
 }
 inline void store_first(int32_t* p, IVec v, int64_t count) {
 #if defined(__AVX512F__)
-  _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << count) - 1), (__m512i)v);
+  _mm512_mask_storeu_epi32(p, first_lanes(count), (__m512i)v);
 #else
   std::memcpy(p, &v, static_cast<size_t>(count) * sizeof(int32_t));
 #endif
@@ -79,7 +83,7 @@ inline void store_first(int32_t* p, IVec v, int64_t count) {
 // memmove for each short image row (10-28 floats here) cost more than the copy.
 inline void copy_short(float* dst, const float* src, int64_t n) {
 #if defined(__AVX512F__)
-  const auto mask = static_cast<__mmask16>((1u << n) - 1);
+  const __mmask16 mask = first_lanes(n);
   _mm512_mask_storeu_ps(dst, mask, _mm512_maskz_loadu_ps(mask, src));
 #else
   std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
@@ -113,8 +117,12 @@ Vec odd(Vec a, Vec b, std::integer_sequence<int, Is...>) {
 }
 }  // namespace detail
 // Lanes 0, 2, 4, ... (even) or 1, 3, 5, ... (odd) of the 2*kLanes floats a:b.
-inline Vec even(Vec a, Vec b) { return detail::even(a, b, std::make_integer_sequence<int, kLanes>{}); }
-inline Vec odd(Vec a, Vec b) { return detail::odd(a, b, std::make_integer_sequence<int, kLanes>{}); }
+inline Vec even(Vec a, Vec b) {
+  return detail::even(a, b, std::make_integer_sequence<int, kLanes>{});
+}
+inline Vec odd(Vec a, Vec b) {
+  return detail::odd(a, b, std::make_integer_sequence<int, kLanes>{});
+}
 
 inline float sum(Vec v) {
   float s = 0.0f;
