@@ -2,6 +2,9 @@
 // hand-computed LeNet-5 numbers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
@@ -104,6 +107,29 @@ TEST(Builder, SameSeedSameWeights) {
   const ModelSpec spec = load_config(kConfigs + "/lenet5.json");
   auto a = build_model(spec), b = build_model(spec);
   EXPECT_EQ(a->parameters()[0].var.data().to_vector(), b->parameters()[0].var.data().to_vector());
+}
+
+TEST(Builder, WeightInitReachesEveryWeightedLayer) {
+  ModelSpec spec = load_config(kConfigs + "/lenet5.json");
+  for (nn::WeightInit init : {nn::WeightInit::HeNormal, nn::WeightInit::PyTorch}) {
+    spec.training.weight_init = init;
+    auto net = build_model(spec);
+    for (const auto& p : net->parameters()) {
+      const tensor::Tensor& t = p.var.data();
+      float largest = 0.0f;
+      for (int64_t i = 0; i < t.numel(); ++i) largest = std::max(largest, std::abs(t[i]));
+      const bool is_bias = p.name.ends_with("bias");
+      if (init == nn::WeightInit::HeNormal && is_bias) {
+        EXPECT_EQ(largest, 0.0f) << p.name;
+      } else {
+        EXPECT_GT(largest, 0.0f) << p.name;
+      }
+      // fan_in of LeNet-5's layers is at least 25: U(-1/5, 1/5) at most.
+      if (init == nn::WeightInit::PyTorch) {
+        EXPECT_LE(largest, 0.2f) << p.name;
+      }
+    }
+  }
 }
 
 }  // namespace

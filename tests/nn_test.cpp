@@ -1,6 +1,7 @@
 // nn: shape inference and its errors, initialisation, parameter naming, train/eval modes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -124,6 +125,47 @@ TEST(Init, HeNormalStatisticsAndZeroBias) {
   EXPECT_NEAR(mean, 0.0, 0.01);
   EXPECT_NEAR(stddev, std::sqrt(2.0 / (16 * 9)), 0.005);
   for (float b : conv.bias().data().to_vector()) EXPECT_EQ(b, 0.0f);
+}
+
+TEST(Init, PyTorchDefaultIsUniformOverOneOverSqrtFanInForWeightsAndBias) {
+  core::Rng rng(3);
+  Conv2d conv(Conv2dOptions{.in_channels = 16,
+                            .out_channels = 64,
+                            .kernel_size = {3, 3},
+                            .init = WeightInit::PyTorch},
+              rng);
+  const double bound = 1.0 / std::sqrt(16.0 * 9.0);
+  const Tensor& w = conv.weight().data();
+  double sum = 0, sq = 0, largest = 0;
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    sum += w[i];
+    sq += w[i] * w[i];
+    largest = std::max(largest, std::abs(static_cast<double>(w[i])));
+  }
+  const double mean = sum / w.numel();
+  EXPECT_NEAR(mean, 0.0, 0.005);
+  // U(-b, b) has variance b^2 / 3; its largest draws come close to b.
+  EXPECT_NEAR(std::sqrt(sq / w.numel() - mean * mean), bound / std::sqrt(3.0), 0.003);
+  EXPECT_LE(largest, bound);
+  EXPECT_GT(largest, 0.95 * bound);
+  int nonzero = 0;
+  for (float b : conv.bias().data().to_vector()) {
+    EXPECT_LE(std::abs(b), bound);
+    nonzero += b != 0.0f;
+  }
+  EXPECT_EQ(nonzero, 64);
+
+  Linear fc(LinearOptions{.in_features = 400, .out_features = 120, .init = WeightInit::PyTorch},
+            rng);
+  for (float v : fc.weight().data().to_vector()) EXPECT_LE(std::abs(v), 1.0 / std::sqrt(400.0));
+  for (float v : fc.bias().data().to_vector()) EXPECT_LE(std::abs(v), 1.0 / std::sqrt(400.0));
+}
+
+TEST(Init, NamesRoundTripAndUnknownOnesAreErrors) {
+  for (WeightInit init : {WeightInit::HeNormal, WeightInit::PyTorch}) {
+    EXPECT_EQ(weight_init_from_string(to_string(init)), init);
+  }
+  EXPECT_THROW(weight_init_from_string("xavier"), core::Error);
 }
 
 TEST(Init, SameSeedSameWeights) {

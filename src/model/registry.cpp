@@ -42,6 +42,7 @@ std::unique_ptr<nn::Module> make_conv2d(const ObjectReader& r, const LayerContex
                          o.kernel_size[1];
   TCNN_CHECK(params <= kMaxLayerParams, r.path("out_channels"), ": layer would have ", params,
              " weights, expected at most ", kMaxLayerParams);
+  o.init = ctx.init;
   return std::make_unique<nn::Conv2d>(o, ctx.rng);
 }
 
@@ -87,6 +88,7 @@ std::unique_ptr<nn::Module> make_linear(const ObjectReader& r, const LayerContex
   TCNN_CHECK(o.in_features <= kMaxLayerParams / o.out_features, r.path("out_features"),
              ": layer would have ", o.in_features, " x ", o.out_features,
              " weights, expected at most ", kMaxLayerParams);
+  o.init = ctx.init;
   return std::make_unique<nn::Linear>(o, ctx.rng);
 }
 

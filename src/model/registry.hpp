@@ -10,6 +10,7 @@
 #include "core/rng.hpp"
 #include "kernels/geometry.hpp"
 #include "model/json_reader.hpp"
+#include "nn/init.hpp"
 #include "nn/module.hpp"
 
 namespace tinycnn::model {
@@ -18,6 +19,7 @@ struct LayerContext {
   const tensor::Shape& input;       // per-example input shape of this layer
   core::Rng& rng;                   // weight initialisation
   kernels::ConvAlgo default_algo;   // training.conv_algo unless the layer says "algo"
+  nn::WeightInit init;              // training.weight_init
   uint64_t seed;                    // for layers with their own random stream (dropout)
 };
 

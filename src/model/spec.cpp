@@ -63,7 +63,7 @@ LrScheduleSpec parse_schedule(const Json& j) {
 TrainingSpec parse_training(const Json& j) {
   const ObjectReader r(j, "training",
                        {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer",
-                        "conv_algo", "normalize", "shuffle", "lr_schedule"});
+                        "conv_algo", "normalize", "shuffle", "lr_schedule", "weight_init"});
   TrainingSpec t;
   t.dataset = r.string("dataset", "mnist", {"mnist", "fashion-mnist"});
   t.data_dir = r.string("data_dir", "data/mnist");
@@ -80,6 +80,8 @@ TrainingSpec parse_training(const Json& j) {
   }
   t.shuffle = r.boolean("shuffle", true);
   if (r.has("lr_schedule")) t.lr_schedule = parse_schedule(r.raw("lr_schedule"));
+  t.weight_init =
+      nn::weight_init_from_string(r.string("weight_init", "he_normal", {"he_normal", "pytorch"}));
   return t;
 }
 }  // namespace

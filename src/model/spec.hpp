@@ -8,6 +8,7 @@
 
 #include "kernels/geometry.hpp"
 #include "model/json_reader.hpp"
+#include "nn/init.hpp"
 
 namespace tinycnn::model {
 
@@ -52,6 +53,7 @@ struct TrainingSpec {
   double normalize_std = 0.3081;
   bool shuffle = true;
   LrScheduleSpec lr_schedule;
+  nn::WeightInit weight_init = nn::WeightInit::HeNormal;
 };
 
 struct ModelSpec {

@@ -25,9 +25,10 @@ Conv2d::Conv2d(const Conv2dOptions& o, core::Rng& rng) : options_(o) {
   const int64_t fan_in = o.in_channels / o.groups * o.kernel_size[0] * o.kernel_size[1];
   Tensor w = Tensor::empty(
       {o.out_channels, o.in_channels / o.groups, o.kernel_size[0], o.kernel_size[1]});
-  he_normal_(w, fan_in, rng);
+  Tensor b = o.bias ? Tensor::zeros({o.out_channels}) : Tensor();
+  init_parameters(o.init, w, o.bias ? &b : nullptr, fan_in, rng);
   weight_ = Variable(w, true);
-  if (o.bias) bias_ = Variable(Tensor::zeros({o.out_channels}), true);
+  if (o.bias) bias_ = Variable(b, true);
 }
 
 std::string Conv2d::describe() const {

@@ -6,6 +6,7 @@
 
 #include "core/rng.hpp"
 #include "kernels/geometry.hpp"
+#include "nn/init.hpp"
 #include "nn/module.hpp"
 
 namespace tinycnn::nn {
@@ -19,11 +20,12 @@ struct Conv2dOptions {
   int64_t groups = 1;                       // == in_channels: depthwise
   bool bias = true;
   kernels::ConvAlgo algo = kernels::ConvAlgo::Im2col;
+  WeightInit init = WeightInit::HeNormal;
 };
 
 class Conv2d : public Module {
  public:
-  // He-normal weights from rng, zero bias. Throws on inconsistent options.
+  // Weights and bias drawn from rng by options.init. Throws on inconsistent options.
   Conv2d(const Conv2dOptions& options, core::Rng& rng);
 
   std::string type() const override { return "conv2d"; }

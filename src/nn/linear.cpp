@@ -1,4 +1,4 @@
-// Linear layer: He-normal weights, zero bias, [F] -> [out_features].
+// Linear layer: weights and bias by LinearOptions::init, [F] -> [out_features].
 #include "nn/linear.hpp"
 
 #include "core/error.hpp"
@@ -11,9 +11,10 @@ Linear::Linear(const LinearOptions& o, core::Rng& rng) : options_(o) {
   TCNN_CHECK(o.in_features > 0, "linear: expected in_features > 0, got ", o.in_features);
   TCNN_CHECK(o.out_features > 0, "linear: expected out_features > 0, got ", o.out_features);
   Tensor w = Tensor::empty({o.out_features, o.in_features});
-  he_normal_(w, o.in_features, rng);
+  Tensor b = o.bias ? Tensor::zeros({o.out_features}) : Tensor();
+  init_parameters(o.init, w, o.bias ? &b : nullptr, o.in_features, rng);
   weight_ = Variable(w, true);
-  if (o.bias) bias_ = Variable(Tensor::zeros({o.out_features}), true);
+  if (o.bias) bias_ = Variable(b, true);
 }
 
 std::string Linear::describe() const {

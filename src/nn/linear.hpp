@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/rng.hpp"
+#include "nn/init.hpp"
 #include "nn/module.hpp"
 
 namespace tinycnn::nn {
@@ -12,6 +13,7 @@ struct LinearOptions {
   int64_t in_features = 0;   // required
   int64_t out_features = 0;  // required
   bool bias = true;
+  WeightInit init = WeightInit::HeNormal;
 };
 
 class Linear : public Module {

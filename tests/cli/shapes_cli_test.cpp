@@ -221,6 +221,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "training.optimizer.nesterov: needs momentum > 0"},
         BadConfig{"unknown_conv_algo", mutate([](json& c) { c["training"]["conv_algo"] = "fft"; }),
                   "training.conv_algo: expected one of naive, im2col, implicit, got \"fft\""},
+        BadConfig{"unknown_weight_init", mutate([](json& c) { c["training"]["weight_init"] = "xavier"; }),
+                  "training.weight_init: expected one of he_normal, pytorch, got \"xavier\""},
         BadConfig{"unknown_training_key", mutate([](json& c) { c["training"]["epoch"] = 3; }),
                   "training.epoch: unknown key; allowed: dataset, data_dir, epochs"},
         BadConfig{"step_schedule_without_step_size",
