@@ -117,13 +117,13 @@ TEST_F(DataTest, LimitAndNormalisedGather) {
   EXPECT_EQ(ds.size(), 3);
   tensor::Tensor images;
   std::vector<int32_t> labels;
-  ds.gather({2, 0}, 0.5, 0.25, images, labels);
+  ds.gather(std::vector<int64_t>{2, 0}, 0.5, 0.25, images, labels);
   EXPECT_EQ(images.shape(), tensor::Shape({2, 1, 2, 2}));
   EXPECT_EQ(labels, (std::vector<int32_t>{2, 0}));
   // image 2, pixel 1 = (2*7 + 1) = 15 -> (15/255 - 0.5) / 0.25
   EXPECT_NEAR(images[1], (15.0 / 255.0 - 0.5) / 0.25, 1e-6);
   EXPECT_NEAR(images[4], (0.0 - 0.5) / 0.25, 1e-6);
-  EXPECT_THROW(ds.gather({3}, 0.0, 1.0, images, labels), core::Error);
+  EXPECT_THROW(ds.gather(std::vector<int64_t>{3}, 0.0, 1.0, images, labels), core::Error);
 }
 
 }  // namespace

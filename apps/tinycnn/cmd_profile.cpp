@@ -19,6 +19,7 @@
 #include "profile/step_profile.hpp"
 #include "profile/timing.hpp"
 #include "svg_chart.hpp"
+#include "train/data_parallel.hpp"
 #include "train/schedule.hpp"
 
 namespace tinycnn::cli {
@@ -226,6 +227,34 @@ ordered_json memory_json(const profile::StepMemory& m) {
           {"total_bytes", m.total()}};
 }
 
+// One step as `train` runs it: the batch split across the threads, each slice through the whole
+// model (train::DataParallelStep), then the optimizer step. Random inputs, median wall time.
+profile::TimingStats time_train_step(const model::ModelSpec& spec, nn::Sequential& net,
+                                     optim::Optimizer& optimizer, int64_t batch, int warmup,
+                                     int repeats, int threads) {
+  const tensor::Shape in = model::input_shape(spec);
+  const int64_t k = net.output_shape(in)[0];
+  const int64_t plane = in.numel();
+  core::Rng rng(spec.training.seed);
+  std::vector<float> pixels(static_cast<size_t>(batch * plane));
+  for (float& v : pixels) v = static_cast<float>(rng.normal(0.0, 1.0));
+  train::DataParallelStep step(spec, net, threads);
+  auto fill = [&](int64_t begin, int64_t end, tensor::Tensor& images,
+                  std::vector<int32_t>& labels) {
+    const tensor::Shape shape({end - begin, in[0], in[1], in[2]});
+    if (!images.defined() || images.shape() != shape) images = tensor::Tensor::empty(shape);
+    std::copy(pixels.begin() + begin * plane, pixels.begin() + end * plane, images.data());
+    labels.resize(static_cast<size_t>(end - begin));
+    for (int64_t i = begin; i < end; ++i) labels[static_cast<size_t>(i - begin)] = static_cast<int32_t>(i % k);
+  };
+  return profile::time_it(
+      [&] {
+        step.run(batch, fill);
+        optimizer.step();
+      },
+      warmup, repeats);
+}
+
 int run_model(const ProfileOptions& o) {
   const model::ModelSpec spec = model::load_config(o.model);
   auto net = model::build_model(spec);
@@ -234,6 +263,8 @@ int run_model(const ProfileOptions& o) {
   const int threads = omp_get_max_threads();
   const profile::StepProfile p =
       profile::profile_step(spec, *net, *optimizer, batch, o.warmup, o.repeats, threads);
+  const profile::TimingStats train_step =
+      time_train_step(spec, *net, *optimizer, batch, o.warmup, o.repeats, threads);
   size_t slowest = 0;
   for (size_t i = 0; i < p.layers.size(); ++i) {
     if (p.layers[i].percent > p.layers[slowest].percent) slowest = i;
@@ -250,6 +281,7 @@ int run_model(const ProfileOptions& o) {
     std::cout << ordered_json{{"model", spec.name}, {"batch", batch}, {"threads", threads},
                               {"repeats", p.repeats}, {"layers", layers}, {"loss_ms", p.loss_ms},
                               {"optimizer_ms", p.optimizer_ms}, {"step_ms", p.step_ms},
+                              {"train_step_ms", train_step.median_ms},
                               {"slowest_layer", p.layers[slowest].index},
                               {"memory", memory_json(p.memory)}, {"memory_by_batch", by_batch}}
                      .dump()
@@ -273,7 +305,12 @@ int run_model(const ProfileOptions& o) {
   std::cout << "step: " << fmt("%.3f", p.step_ms) << " ms (" << fmt("%.0f", batch * 1e3 / p.step_ms)
             << " images/s); slowest layer: " << p.layers[slowest].index << " ("
             << p.layers[slowest].description << ", " << fmt("%.1f", p.layers[slowest].percent)
-            << "% of the step)\n\nmemory of a step (analytic):\n";
+            << "% of the step)\n";
+  std::cout << "as `train` runs it (the batch in " << std::min<int64_t>(threads, batch)
+            << " slices, one per thread, each through the whole model): "
+            << fmt("%.3f", train_step.median_ms) << " ms ("
+            << fmt("%.0f", batch * 1e3 / train_step.median_ms) << " images/s)\n"
+            << "\nmemory of a step (analytic):\n";
   TextTable m({"batch", "params", "grads", "optimizer", "activations", "saved im2col columns",
                "conv scratch", "total"},
               std::vector<bool>(8, true));

@@ -127,7 +127,7 @@ int run_viz(const VizOptions& o) {
   net->set_training(false);
   tensor::Tensor image;
   std::vector<int32_t> label;
-  test.gather({o.image}, spec.training.normalize_mean, spec.training.normalize_std, image, label);
+  test.gather(std::vector<int64_t>{o.image}, spec.training.normalize_mean, spec.training.normalize_std, image, label);
   std::vector<std::pair<size_t, tensor::Tensor>> maps;
   autograd::Variable x(image);
   for (size_t i = 0; i < net->size(); ++i) {

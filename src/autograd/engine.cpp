@@ -39,14 +39,14 @@ std::vector<Variable> topological_order(const Variable& root) {
 }
 }  // namespace
 
-void backward(const Variable& loss, const NodeTimer& on_node) {
+void backward(const Variable& loss, const NodeTimer& on_node, float seed) {
   TCNN_CHECK(loss.defined() && loss.data().numel() == 1,
              "backward: expected a scalar loss, got shape ",
              loss.defined() ? loss.shape().to_string() : "undefined");
   TCNN_CHECK(loss.requires_grad(), "backward: the loss does not require grad (no parameters?)");
 
   std::unordered_map<const void*, Tensor> pending;
-  pending[loss.id()] = Tensor::full(loss.shape(), 1.0f);
+  pending[loss.id()] = Tensor::full(loss.shape(), seed);
 
   const std::vector<Variable> order = topological_order(loss);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {

@@ -14,7 +14,9 @@ namespace tinycnn::autograd {
 // Optional instrumentation: called after each Node's backward with its wall time (profiling).
 using NodeTimer = std::function<void(const Node& node, double seconds)>;
 
-void backward(const Variable& loss, const NodeTimer& on_node = {});
+// `seed` is the gradient of the final objective with respect to `loss` (1 for the loss itself;
+// a slice's share of the batch when slices of one batch run separately).
+void backward(const Variable& loss, const NodeTimer& on_node = {}, float seed = 1.0f);
 
 bool grad_enabled();
 

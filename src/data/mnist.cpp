@@ -34,7 +34,7 @@ MnistDataset::MnistDataset(const DatasetOptions& o) {
   labels_ = std::move(labels.labels);
 }
 
-void MnistDataset::gather(const std::vector<int64_t>& indices, double mean, double stddev,
+void MnistDataset::gather(std::span<const int64_t> indices, double mean, double stddev,
                           tensor::Tensor& images, std::vector<int32_t>& labels) const {
   const int64_t n = static_cast<int64_t>(indices.size());
   const int64_t plane = height_ * width_;

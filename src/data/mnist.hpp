@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@ class MnistDataset {
   uint8_t label(int64_t i) const { return labels_[static_cast<size_t>(i)]; }
 
   // Images `indices` as [n, 1, H, W] normalised floats, and their labels.
-  void gather(const std::vector<int64_t>& indices, double mean, double stddev,
+  void gather(std::span<const int64_t> indices, double mean, double stddev,
               tensor::Tensor& images, std::vector<int32_t>& labels) const;
 
  private:

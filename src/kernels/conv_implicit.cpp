@@ -21,7 +21,9 @@ using simd::kLanes;
 using simd::Vec;
 
 // The gathering col2im: input rows computed at once.
-constexpr int kGatherRows = 4;
+constexpr int kGatherRows = 2;
+// dinput: dcol rows computed before the channels they complete are gathered.
+constexpr int64_t kDcolRows = 40;
 // dweight: images whose padded input and wide doutput are kept side by side for rows_gemm_t.
 constexpr int64_t kChunk = 16;
 
@@ -175,6 +177,43 @@ PixelDweight select_pixel_dweight(const Conv2dGeometry& g, const Wide& w) {
   return nullptr;
 }
 
+// dinput of one image and group from its wide D: dcol[t][q] = sum_m W[m][t] D[m][q] (rows_gemm
+// with the roles of A swapped, into rows with zero margins), then col2im as a gather (no
+// read-modify-write: stores overlapping the next tap's loads stalled store forwarding and cost 3x
+// more): din[c][y][x] = sum_{ky,kx} dcol[(c,ky,kx)][(y+pad_h-ky)*wp + x+pad_w-kx].
+// kDcolRows rows at a time, each channel gathered as soon as its rows are done: the rows are
+// read back while they are still in L1 (all of dcol, 200 KiB for LeNet's conv2, is not).
+void input_gradient(const Conv2dGeometry& g, const Wide& w, const float* weight, const float* d,
+                    float* dcol, float* dimage) {
+  const int64_t taps_per_channel = w.taps / w.cin;
+  int64_t c = 0;  // the next channel to gather
+  for (int64_t r0 = 0; r0 < w.taps; r0 += kDcolRows) {
+    const int64_t rows = std::min(kDcolRows, w.taps - r0);
+    rows_gemm(rows, weight + r0, w.taps, d, w.cout_off.data(), w.cout, nullptr,
+              dcol + w.dcol_front + r0 * w.dcol_stride, w.dcol_stride, w.nq);
+    for (; c < w.cin && (c + 1) * taps_per_channel <= r0 + rows; ++c) {
+      const float* rows_c = dcol + c * taps_per_channel * w.dcol_stride + w.dcol_front;
+      // kGatherRows rows at once: independent sums, so the adds do not wait on each other (one
+      // chain of 25 dependent adds per vector was latency-bound).
+      for (int64_t y0 = 0; y0 < g.in_h; y0 += kGatherRows) {
+        const int64_t ny = std::min<int64_t>(kGatherRows, g.in_h - y0);
+        for (int64_t x = 0; x < g.in_w; x += kLanes) {
+          Vec acc[kGatherRows] = {};
+          const float* base = rows_c + (y0 + g.pad_h) * w.wp + g.pad_w + x;
+          for (int64_t t = 0; t < taps_per_channel; ++t) {
+            const float* src = base + t * w.dcol_stride - w.off[t];
+            for (int j = 0; j < kGatherRows; ++j) acc[j] += simd::load(src + j * w.wp);
+          }
+          for (int64_t j = 0; j < ny; ++j) {
+            simd::store_first(dimage + (c * g.in_h + y0 + j) * g.in_w + x, acc[j],
+                              std::min<int64_t>(kLanes, g.in_w - x));
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 bool conv2d_implicit_supported(const Conv2dGeometry& g) {
@@ -309,35 +348,8 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
               pad_image(g, w, input + n * image_size + grp * group_in, pc.data() + i * w.p_floats);
             }
             if (dinput) {
-              // dcol[t][q] = sum_m W[m][t] D[m][q]: rows_gemm with the roles of A swapped, into
-              // rows with zero margins; then col2im as a gather (no read-modify-write: stores
-              // overlapping the next tap's loads stalled store forwarding and cost 3x more):
-              // din[c][y][x] = sum_{ky,kx} dcol[(c,ky,kx)][(y+pad_h-ky)*wp + x+pad_w-kx].
-              rows_gemm(w.taps, weight + grp * w.cout * w.taps, w.taps, d, w.cout_off.data(),
-                        w.cout, nullptr, dcol.data() + w.dcol_front, w.dcol_stride, w.nq);
-              float* dimage = dinput + n * image_size + grp * group_in;
-              const int64_t taps_per_channel = w.taps / w.cin;
-              for (int64_t c = 0; c < w.cin; ++c) {
-                const float* rows =
-                    dcol.data() + c * taps_per_channel * w.dcol_stride + w.dcol_front;
-                // kGatherRows rows at once: independent sums, so the adds do not wait on each
-                // other (one chain of 25 dependent adds per vector was latency-bound).
-                for (int64_t y0 = 0; y0 < g.in_h; y0 += kGatherRows) {
-                  const int64_t ny = std::min<int64_t>(kGatherRows, g.in_h - y0);
-                  for (int64_t x = 0; x < g.in_w; x += kLanes) {
-                    Vec acc[kGatherRows] = {};
-                    const float* base = rows + (y0 + g.pad_h) * w.wp + g.pad_w + x;
-                    for (int64_t t = 0; t < taps_per_channel; ++t) {
-                      const float* src = base + t * w.dcol_stride - w.off[t];
-                      for (int j = 0; j < kGatherRows; ++j) acc[j] += simd::load(src + j * w.wp);
-                    }
-                    for (int64_t j = 0; j < ny; ++j) {
-                      simd::store_first(dimage + (c * g.in_h + y0 + j) * g.in_w + x, acc[j],
-                                        std::min<int64_t>(kLanes, g.in_w - x));
-                    }
-                  }
-                }
-              }
+              input_gradient(g, w, weight + grp * w.cout * w.taps, d, dcol.data(),
+                             dinput + n * image_size + grp * group_in);
             }
           }
           if (pixel_dw) {

@@ -1,10 +1,14 @@
 // Batched no-grad evaluation.
 #include "train/evaluate.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <exception>
 #include <numeric>
 
 #include "autograd/engine.hpp"
+#include "core/error.hpp"
 #include "ops/cross_entropy.hpp"
 
 namespace tinycnn::train {
@@ -20,38 +24,94 @@ int64_t predicted_class(const float* scores, int64_t k) {
   return std::max_element(scores, scores + k) - scores;
 }
 
-EvalResult evaluate(nn::Sequential& model, const data::MnistDataset& dataset,
-                    const Normalization& norm, int64_t num_classes, int64_t batch_size) {
-  autograd::NoGradGuard no_grad;
-  model.set_training(false);
-  EvalResult r;
+namespace {
+// Loss sum and confusion counts of examples [begin, end), in batches, with `model`.
+struct Tally {
+  double loss_sum = 0.0;
+  std::vector<std::vector<int64_t>> confusion;
+};
+
+Tally tally(nn::Sequential& model, const data::MnistDataset& dataset, const Normalization& norm,
+            int64_t num_classes, int64_t batch_size, int64_t begin, int64_t end) {
+  autograd::NoGradGuard no_grad;  // per thread
+  Tally r;
   r.confusion.assign(static_cast<size_t>(num_classes),
                      std::vector<int64_t>(static_cast<size_t>(num_classes), 0));
   tensor::Tensor images;
   std::vector<int32_t> labels;
   std::vector<int64_t> indices;
-  double loss_sum = 0.0;
-  for (int64_t start = 0; start < dataset.size(); start += batch_size) {
-    const int64_t n = std::min(batch_size, dataset.size() - start);
+  for (int64_t start = begin; start < end; start += batch_size) {
+    const int64_t n = std::min(batch_size, end - start);
     indices.resize(static_cast<size_t>(n));
     std::iota(indices.begin(), indices.end(), start);
     dataset.gather(indices, norm.mean, norm.stddev, images, labels);
     const autograd::Variable logits = model.forward(autograd::Variable(images));
-    loss_sum += ops::softmax_cross_entropy(logits, labels).data()[0] * static_cast<double>(n);
+    r.loss_sum += ops::softmax_cross_entropy(logits, labels).data()[0] * static_cast<double>(n);
     const float* z = logits.data().data();
     for (int64_t i = 0; i < n; ++i) {
       const int64_t predicted = predicted_class(z + i * num_classes, num_classes);
       ++r.confusion[static_cast<size_t>(labels[static_cast<size_t>(i)])][static_cast<size_t>(predicted)];
     }
   }
-  model.set_training(true);
-  r.examples = dataset.size();
+  return r;
+}
+}  // namespace
+
+EvalResult evaluate(nn::Sequential& model, const data::MnistDataset& dataset,
+                    const Normalization& norm, int64_t num_classes, int64_t batch_size) {
+  nn::Sequential* one[] = {&model};
+  return evaluate(one, dataset, norm, num_classes, batch_size);
+}
+
+EvalResult evaluate(std::span<nn::Sequential* const> models, const data::MnistDataset& dataset,
+                    const Normalization& norm, int64_t num_classes, int64_t batch_size) {
+  TCNN_CHECK(!models.empty(), "evaluate: expected at least one model");
+  const int64_t total = dataset.size();
+  // One contiguous part of the data set per model, each in its own thread; with one model the
+  // kernels split each batch across the threads instead.
+  const int parts = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(models.size()),
+                                                       std::max<int64_t>(total, 1)));
+  std::vector<Tally> tallies(static_cast<size_t>(parts));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
+  // batch_size examples in flight in all: the same activation memory as one model's batches.
+  const int64_t part_batch = std::max<int64_t>(1, batch_size / parts);
+  for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(false);
+#pragma omp parallel num_threads(parts) if (parts > 1)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    // With fewer threads than asked for, thread t takes parts t, t + nt, ...
+    for (int part = t; part < parts; part += nt) {
+      try {
+        tallies[static_cast<size_t>(part)] =
+            tally(*models[static_cast<size_t>(part)], dataset, norm, num_classes, part_batch,
+                  total * part / parts, total * (part + 1) / parts);
+      } catch (...) {
+        errors[static_cast<size_t>(part)] = std::current_exception();
+      }
+    }
+  }
+  for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(true);
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+
+  EvalResult r;
+  r.confusion.assign(static_cast<size_t>(num_classes),
+                     std::vector<int64_t>(static_cast<size_t>(num_classes), 0));
+  double loss_sum = 0.0;
+  for (const Tally& part : tallies) {
+    loss_sum += part.loss_sum;
+    for (size_t a = 0; a < r.confusion.size(); ++a) {
+      for (size_t b = 0; b < r.confusion.size(); ++b) r.confusion[a][b] += part.confusion[a][b];
+    }
+  }
+  r.examples = total;
   int64_t correct = 0;
   for (int64_t k = 0; k < num_classes; ++k) {
     const auto& row = r.confusion[static_cast<size_t>(k)];
-    const int64_t total = std::accumulate(row.begin(), row.end(), int64_t{0});
+    const int64_t count = std::accumulate(row.begin(), row.end(), int64_t{0});
     correct += row[static_cast<size_t>(k)];
-    r.per_class_accuracy.push_back(total ? static_cast<double>(row[static_cast<size_t>(k)]) / total : 0.0);
+    r.per_class_accuracy.push_back(count ? static_cast<double>(row[static_cast<size_t>(k)]) / count : 0.0);
   }
   r.loss = r.examples ? loss_sum / static_cast<double>(r.examples) : 0.0;
   r.accuracy = r.examples ? static_cast<double>(correct) / static_cast<double>(r.examples) : 0.0;

@@ -4,6 +4,7 @@
 #include "train/trainer.hpp"
 
 #include <fcntl.h>
+#include <omp.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -13,15 +14,14 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "autograd/engine.hpp"
 #include "core/error.hpp"
 #include "core/timer.hpp"
 #include "data/mnist.hpp"
 #include "io/atomic_file.hpp"
 #include "io/json_text.hpp"
 #include "model/builder.hpp"
-#include "ops/cross_entropy.hpp"
 #include "train/checkpoint.hpp"
+#include "train/data_parallel.hpp"
 #include "train/evaluate.hpp"
 #include "train/schedule.hpp"
 
@@ -93,14 +93,6 @@ void write_text(const std::string& path, const std::string& text) {
   TCNN_CHECK_RUNTIME(out.good(), path, ": cannot write");
 }
 
-int64_t count_correct(const tensor::Tensor& logits, const std::vector<int32_t>& labels) {
-  const int64_t k = logits.dim(1);
-  int64_t correct = 0;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    correct += predicted_class(logits.data() + static_cast<int64_t>(i) * k, k) == labels[i];
-  }
-  return correct;
-}
 }  // namespace
 
 TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
@@ -154,8 +146,7 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
   result.completed_epochs = state.epoch;
   std::vector<int64_t> order(static_cast<size_t>(train_set.size()));
   std::vector<int64_t> batch_indices;
-  tensor::Tensor images;
-  std::vector<int32_t> labels;
+  DataParallelStep parallel_step(spec, *model, omp_get_max_threads());
 
   for (int64_t epoch = state.epoch; epoch < t.epochs; ++epoch) {
     const double lr = learning_rate(t.lr_schedule, t.optimizer.lr, epoch, t.epochs);
@@ -173,22 +164,17 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
       const int64_t begin = b * t.batch_size;
       const int64_t end = std::min(begin + t.batch_size, train_set.size());
       batch_indices.assign(order.begin() + begin, order.begin() + end);
-      train_set.gather(batch_indices, norm.mean, norm.stddev, images, labels);
-
-      optimizer->zero_grad();
-      autograd::Variable logits = model->forward(autograd::Variable(images));
-      autograd::Variable loss = ops::softmax_cross_entropy(logits, labels);
-      const float loss_value = loss.data()[0];
+      const StepResult step = parallel_step.run(train_set, batch_indices, norm.mean, norm.stddev);
+      const int64_t n = end - begin;
+      const double loss_value = step.loss_sum / static_cast<double>(n);
       TCNN_CHECK_RUNTIME(std::isfinite(loss_value), "training diverged at epoch ", epoch + 1,
                          ", step ", state.step + 1, " (batch ", b + 1, " of ", batches,
                          "): loss is ", loss_value, "; the last good checkpoint is kept; lower "
                          "the learning rate (now ", lr, ")");
-      autograd::backward(loss);
       optimizer->step();
       ++state.step;
-      const int64_t n = end - begin;
-      loss_sum += loss_value * static_cast<double>(n);
-      correct += count_correct(logits.data(), labels);
+      loss_sum += step.loss_sum;
+      correct += step.correct;
       seen += n;
 
       if (callbacks.on_step) {
@@ -213,7 +199,7 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
     const double epoch_seconds = epoch_clock.seconds();
 
     core::Stopwatch eval_clock;
-    const EvalResult eval = evaluate(*model, test_set, norm, num_classes);
+    const EvalResult eval = evaluate(parallel_step.models(), test_set, norm, num_classes);
     const EpochMetrics m{.epoch = epoch + 1,
                          .train_loss = seen ? loss_sum / seen : 0.0,
                          .train_accuracy = seen ? static_cast<double>(correct) / seen : 0.0,

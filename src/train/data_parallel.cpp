@@ -1,0 +1,127 @@
+// Data-parallel training step; see data_parallel.hpp.
+#include "train/data_parallel.hpp"
+
+#include <omp.h>
+
+#include <exception>
+
+#include "autograd/engine.hpp"
+#include "core/error.hpp"
+#include "model/builder.hpp"
+#include "ops/cross_entropy.hpp"
+#include "train/evaluate.hpp"
+
+namespace tinycnn::train {
+
+namespace {
+// Replica t's dropout layers draw from their own streams (seeded apart from the primary's).
+constexpr uint64_t kReplicaSeedStride = 7919;
+}  // namespace
+
+DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential& model,
+                                   int threads) {
+  TCNN_CHECK(threads >= 1, "data-parallel step: expected at least 1 thread, got ", threads);
+  models_.push_back(&model);
+  params_.push_back(model.parameters());
+  for (int t = 1; t < threads; ++t) {
+    model::ModelSpec replica_spec = spec;
+    replica_spec.training.seed = spec.training.seed + kReplicaSeedStride * static_cast<uint64_t>(t);
+    owned_.push_back(model::build_model(replica_spec));
+    models_.push_back(owned_.back().get());
+    params_.push_back(owned_.back()->parameters());
+    auto& mine = params_.back();
+    const auto& primary = params_.front();
+    TCNN_CHECK(mine.size() == primary.size(), "data-parallel step: replica has ", mine.size(),
+               " parameters, the model ", primary.size());
+    for (size_t j = 0; j < mine.size(); ++j) {
+      TCNN_CHECK(mine[j].var.shape() == primary[j].var.shape(), "data-parallel step: ",
+                 primary[j].name, " is ", primary[j].var.shape().to_string(), " in the model, ",
+                 mine[j].var.shape().to_string(), " in the replica");
+      mine[j].var.data() = primary[j].var.data();  // the same buffer: one set of weights
+    }
+  }
+  slices_.resize(static_cast<size_t>(threads));
+}
+
+StepResult DataParallelStep::run(const data::MnistDataset& data,
+                                 const std::vector<int64_t>& indices, double mean,
+                                 double stddev) {
+  return run(static_cast<int64_t>(indices.size()),
+             [&](int64_t begin, int64_t end, tensor::Tensor& images, std::vector<int32_t>& labels) {
+               data.gather(std::span(indices).subspan(static_cast<size_t>(begin),
+                                                      static_cast<size_t>(end - begin)),
+                           mean, stddev, images, labels);
+             });
+}
+
+StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
+  TCNN_CHECK(n > 0, "data-parallel step: expected a non-empty batch");
+  const int team = static_cast<int>(std::min<int64_t>(threads(), n));
+  std::vector<double> loss_sums(static_cast<size_t>(team), 0.0);
+  std::vector<int64_t> corrects(static_cast<size_t>(team), 0);
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(team));
+  int used = team;
+
+#pragma omp parallel num_threads(team)
+  {
+    const int t = omp_get_thread_num();
+    const int nt = omp_get_num_threads();
+#pragma omp single
+    used = nt;
+    try {
+      Slice& slice = slices_[static_cast<size_t>(t)];
+      const int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+      fill(begin, end, slice.images, slice.labels);
+      TCNN_CHECK(slice.images.defined() && slice.images.dim(0) == end - begin &&
+                     static_cast<int64_t>(slice.labels.size()) == end - begin,
+                 "data-parallel step: the batch source gave the wrong number of examples");
+      nn::Sequential& model = *models_[static_cast<size_t>(t)];
+      for (auto& p : params_[static_cast<size_t>(t)]) p.var.zero_grad();
+      model.set_training(true);
+      autograd::Variable logits = model.forward(autograd::Variable(slice.images));
+      autograd::Variable loss = ops::softmax_cross_entropy(logits, slice.labels);
+      const int64_t k = logits.shape()[1];
+      for (int64_t i = 0; i < end - begin; ++i) {
+        corrects[static_cast<size_t>(t)] +=
+            predicted_class(logits.data().data() + i * k, k) == slice.labels[static_cast<size_t>(i)];
+      }
+      loss_sums[static_cast<size_t>(t)] =
+          static_cast<double>(loss.data()[0]) * static_cast<double>(end - begin);
+      // The slice's mean loss weighted by its share: the gradients sum to the batch mean's.
+      autograd::backward(loss, {}, static_cast<float>(end - begin) / static_cast<float>(n));
+    } catch (...) {
+      errors[static_cast<size_t>(t)] = std::current_exception();
+    }
+#pragma omp barrier
+    bool failed = false;
+    for (const auto& e : errors) failed = failed || e != nullptr;
+    if (!failed) {
+      // primary gradient += replica 1's + replica 2's ..., each thread a block of every tensor.
+      for (size_t j = 0; j < params_[0].size(); ++j) {
+        tensor::Tensor& total = params_[0][j].var.grad();
+        if (!total.defined()) continue;
+        const int64_t size = total.numel();
+        const int64_t b0 = size * t / nt, b1 = size * (t + 1) / nt;
+        float* dst = total.data();
+        for (int r = 1; r < nt; ++r) {
+          const tensor::Tensor& part = params_[static_cast<size_t>(r)][j].var.grad();
+          if (!part.defined()) continue;
+          const float* src = part.data();
+          for (int64_t i = b0; i < b1; ++i) dst[i] += src[i];
+        }
+      }
+    }
+  }
+
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  StepResult result;
+  for (int t = 0; t < used; ++t) {
+    result.loss_sum += loss_sums[static_cast<size_t>(t)];
+    result.correct += corrects[static_cast<size_t>(t)];
+  }
+  return result;
+}
+
+}  // namespace tinycnn::train

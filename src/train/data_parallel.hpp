@@ -1,0 +1,65 @@
+// One training step with the batch split across threads: each thread takes a contiguous slice
+// of the batch through its own copy of the model (the replicas share the primary's weight
+// buffers, each has its own gradients and saved activations), forward and backward in one go;
+// then the gradients are summed into the primary's, slices in thread order. So a step has one
+// fork and two barriers instead of one parallel region per op, and the bookkeeping between the
+// kernels (graph, allocation, loss) runs on both cores. Inside a slice the kernels run on their
+// thread alone (OpenMP does not nest), OpenBLAS too (its OpenMP build sees the parallel region).
+// The same thread count gives the same bits; one thread is exactly the plain step.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "autograd/variable.hpp"
+#include "data/mnist.hpp"
+#include "model/spec.hpp"
+#include "nn/sequential.hpp"
+#include "tensor/tensor.hpp"
+
+namespace tinycnn::train {
+
+struct StepResult {
+  double loss_sum = 0;  // the batch's summed per-example loss (mean * n)
+  int64_t correct = 0;  // examples whose arg-max logit is the label
+};
+
+class DataParallelStep {
+ public:
+  // `threads` slices at most (fewer when a batch has fewer examples). The replicas are built
+  // from `spec` (their own dropout streams) and then point at `model`'s weights: build this
+  // after loading a checkpoint into `model`, and keep `model` alive and its weights in place.
+  DataParallelStep(const model::ModelSpec& spec, nn::Sequential& model, int threads);
+
+  // Fills examples [begin, end) of the batch into `images` ([end - begin, C, H, W]; reshaped
+  // as needed) and `labels`. Called on the slice's own thread, concurrently.
+  using Fill = std::function<void(int64_t begin, int64_t end, tensor::Tensor& images,
+                                  std::vector<int32_t>& labels)>;
+
+  // Zeroes every gradient, then forward + backward of a batch of n examples that `fill`
+  // provides; leaves the batch-mean gradients in `model`'s parameters.
+  StepResult run(int64_t n, const Fill& fill);
+  // The examples `indices` of `data`, normalised with mean / stddev.
+  StepResult run(const data::MnistDataset& data, const std::vector<int64_t>& indices,
+                 double mean, double stddev);
+
+  int threads() const { return static_cast<int>(models_.size()); }
+  // The primary, then the replicas: for train::evaluate's data-parallel form.
+  std::span<nn::Sequential* const> models() const { return models_; }
+
+ private:
+  std::vector<nn::Sequential*> models_;                 // [0] the primary
+  std::vector<std::unique_ptr<nn::Sequential>> owned_;  // the replicas
+  std::vector<std::vector<autograd::NamedVariable>> params_;  // per model, the same order
+  // Per thread: its slice's images and labels (reused across steps).
+  struct Slice {
+    tensor::Tensor images;
+    std::vector<int32_t> labels;
+  };
+  std::vector<Slice> slices_;
+};
+
+}  // namespace tinycnn::train

@@ -1,0 +1,161 @@
+// train::DataParallelStep and the data-parallel evaluate: the batch split across threads gives
+// the plain step's loss, counts and batch-mean gradients; the replicas see the primary's
+// weights; an error in one slice comes out as the error, not a crash.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "autograd/engine.hpp"
+#include "core/error.hpp"
+#include "model/builder.hpp"
+#include "ops/cross_entropy.hpp"
+#include "support/allclose.hpp"
+#include "support/idx_writer.hpp"
+#include "train/data_parallel.hpp"
+#include "train/evaluate.hpp"
+
+namespace tinycnn::train {
+namespace {
+
+// A small CNN on 12x12 inputs: conv + relu + pool + linear, with every kind of parameter.
+model::ModelSpec small_spec() {
+  return model::parse_config(nlohmann::json::parse(R"({
+    "name": "small", "input": {"channels": 1, "height": 12, "width": 12},
+    "layers": [
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+      {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
+      {"type": "conv2d", "out_channels": 8, "kernel_size": 3},
+      {"type": "relu"}, {"type": "flatten"}, {"type": "linear", "out_features": 10}],
+    "training": {"conv_algo": "implicit", "weight_init": "pytorch"}})"));
+}
+
+class DataParallelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tinycnn-dp-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    testing::write_mnist_split(dir_.string(), "train", 50, 12, 12);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  data::MnistDataset dataset() const {
+    return data::MnistDataset({.dir = dir_.string(), .split = "train", .height = 12, .width = 12});
+  }
+  std::filesystem::path dir_;
+};
+
+// The plain step on one model: loss sum, correct count and gradients.
+struct Reference {
+  double loss_sum = 0;
+  int64_t correct = 0;
+  std::vector<tensor::Tensor> grads;
+};
+
+Reference plain_step(nn::Sequential& model, const data::MnistDataset& data,
+                     const std::vector<int64_t>& indices) {
+  tensor::Tensor images;
+  std::vector<int32_t> labels;
+  data.gather(indices, 0.1307, 0.3081, images, labels);
+  for (auto& p : model.parameters()) p.var.zero_grad();
+  autograd::Variable logits = model.forward(autograd::Variable(images));
+  autograd::Variable loss = ops::softmax_cross_entropy(logits, labels);
+  autograd::backward(loss);
+  Reference r;
+  r.loss_sum = loss.data()[0] * static_cast<double>(indices.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    r.correct += predicted_class(logits.data().data() + i * 10, 10) == labels[i];
+  }
+  for (auto& p : model.parameters()) r.grads.push_back(p.var.grad().clone());
+  return r;
+}
+
+TEST_F(DataParallelTest, SlicesGiveThePlainStepsLossCountsAndGradients) {
+  const data::MnistDataset data = dataset();
+  const model::ModelSpec spec = small_spec();
+  auto reference_model = model::build_model(spec);
+  for (int threads : {1, 2, 3}) {
+    for (const std::vector<int64_t>& batch :
+         {std::vector<int64_t>{3, 1, 4, 15, 9, 26, 5, 35, 8, 49, 7},  // uneven slices
+          std::vector<int64_t>{17, 2}, std::vector<int64_t>{21}}) {  // fewer examples than threads
+      auto model = model::build_model(spec);
+      DataParallelStep step(spec, *model, threads);
+      const StepResult got = step.run(data, batch, 0.1307, 0.3081);
+      const Reference want = plain_step(*reference_model, data, batch);
+      SCOPED_TRACE("threads " + std::to_string(threads) + ", batch of " +
+                   std::to_string(batch.size()));
+      EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-5 * batch.size());
+      EXPECT_EQ(got.correct, want.correct);
+      const auto params = model->parameters();
+      ASSERT_EQ(params.size(), want.grads.size());
+      for (size_t j = 0; j < params.size(); ++j) {
+        EXPECT_TRUE(testing::all_close(params[j].var.grad(), want.grads[j], 1e-4, 1e-6))
+            << params[j].name;
+      }
+      // Twice: the gradients are zeroed, not accumulated, between steps.
+      step.run(data, batch, 0.1307, 0.3081);
+      for (size_t j = 0; j < params.size(); ++j) {
+        EXPECT_TRUE(testing::all_close(params[j].var.grad(), want.grads[j], 1e-4, 1e-6))
+            << params[j].name << " (second step)";
+      }
+    }
+  }
+}
+
+TEST_F(DataParallelTest, ReplicasSeeThePrimarysWeightsAfterAnUpdate) {
+  const data::MnistDataset data = dataset();
+  const model::ModelSpec spec = small_spec();
+  auto model = model::build_model(spec), reference_model = model::build_model(spec);
+  DataParallelStep step(spec, *model, 2);
+  // Change the primary's weights in place (as an optimizer does), in both models alike.
+  for (auto* m : {model.get(), reference_model.get()}) {
+    for (auto& p : m->parameters()) {
+      float* w = p.var.data().data();
+      for (int64_t i = 0; i < p.var.data().numel(); ++i) w[i] = w[i] * 0.5f + 0.01f;
+    }
+  }
+  const std::vector<int64_t> batch{0, 1, 2, 3, 4, 5, 6, 7};
+  step.run(data, batch, 0.1307, 0.3081);
+  const Reference want = plain_step(*reference_model, data, batch);
+  const auto params = model->parameters();
+  for (size_t j = 0; j < params.size(); ++j) {
+    EXPECT_TRUE(testing::all_close(params[j].var.grad(), want.grads[j], 1e-4, 1e-6))
+        << params[j].name;
+  }
+}
+
+TEST_F(DataParallelTest, AnErrorInASliceIsThrownNotACrash) {
+  const data::MnistDataset data = dataset();
+  const model::ModelSpec spec = small_spec();
+  auto model = model::build_model(spec);
+  DataParallelStep step(spec, *model, 2);
+  // Index 50 is past the 50 examples: the second slice's gather fails.
+  EXPECT_THROW(step.run(data, {0, 1, 2, 50}, 0.1307, 0.3081), core::Error);
+  EXPECT_THROW(step.run(data, {}, 0.1307, 0.3081), core::Error);
+  // And the step still works afterwards.
+  EXPECT_NO_THROW(step.run(data, {0, 1, 2, 3}, 0.1307, 0.3081));
+}
+
+TEST_F(DataParallelTest, EvaluateOverReplicasCountsAsOneModel) {
+  const data::MnistDataset data = dataset();
+  const model::ModelSpec spec = small_spec();
+  auto model = model::build_model(spec);
+  DataParallelStep step(spec, *model, 3);
+  const Normalization norm;
+  const EvalResult one = evaluate(*model, data, norm, 10, 7);
+  const EvalResult many = evaluate(step.models(), data, norm, 10, 7);
+  EXPECT_EQ(many.confusion, one.confusion);
+  EXPECT_EQ(many.examples, 50);
+  EXPECT_DOUBLE_EQ(many.accuracy, one.accuracy);
+  EXPECT_NEAR(many.loss, one.loss, 1e-6);
+  // The replicas are back in training mode afterwards.
+  for (nn::Sequential* m : step.models()) EXPECT_TRUE(m->training());
+}
+
+}  // namespace
+}  // namespace tinycnn::train
