@@ -42,9 +42,11 @@ TEST_P(ConvGradcheck, EveryAlgorithm) {
     params.algo = algo;
     std::vector<Variable> inputs{param(c.input, 1), param(c.weight, 2, 0.5f),
                                  c.bias ? param({c.weight[0]}, 3) : Variable()};
+    // A fused ReLU has a kink at every output: elements whose nudges cross one are skipped.
+    const testing::GradcheckOptions options{.output_kinks = params.relu};
     EXPECT_TRUE(gradcheck(
         [&](const std::vector<Variable>& v) { return conv2d(v[0], v[1], v[2], params); },
-        inputs))
+        inputs, options))
         << kernels::to_string(algo);
   }
 }
@@ -59,6 +61,10 @@ INSTANTIATE_TEST_SUITE_P(
         ConvGradCase{"kernel_equals_input", {2, 2, 4, 4}, {3, 2, 4, 4}, {}, true},
         ConvGradCase{"groups", {1, 4, 5, 5}, {4, 2, 3, 3}, {.pad_h = 1, .pad_w = 1, .groups = 2},
                      true},
+        // a fused ReLU: the wide path, and the pixel-major one (16 channels, narrow rows)
+        ConvGradCase{"fused_relu", {2, 2, 5, 4}, {3, 2, 3, 3}, {.pad_h = 1, .pad_w = 1, .relu = true},
+                     true},
+        ConvGradCase{"fused_relu_pixel_major", {1, 2, 6, 5}, {16, 2, 3, 3}, {.relu = true}, true},
         ConvGradCase{"depthwise_stride2", {2, 3, 6, 5}, {3, 1, 3, 3},
                      {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 3}, true}),
     [](const auto& info) { return info.param.name; });

@@ -12,6 +12,7 @@
 
 #include "kernels/conv_implicit.hpp"
 #include "kernels/conv_naive.hpp"
+#include "kernels/elementwise.hpp"
 #include "kernels/im2col.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/row_gemm.hpp"
@@ -142,23 +143,34 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
 }
 
 void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input, const float* weight,
-                    const float* bias, float* output, float* columns) {
+                    const float* bias, float* output, float* columns, bool relu) {
+  if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {
+    conv2d_implicit_forward(g, input, weight, bias, output, relu);
+    return;
+  }
   if (algo == ConvAlgo::Naive) {
     conv2d_naive_forward(g, input, weight, bias, output);
-  } else if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {
-    conv2d_implicit_forward(g, input, weight, bias, output);
   } else {
     conv2d_im2col_forward(g, input, weight, bias, output, columns);
   }
+  if (relu) relu_forward(g.output_numel(), output, output);
 }
 
 void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                      const float* weight, const float* doutput, float* dinput, float* dweight,
-                     float* dbias, const float* columns) {
+                     float* dbias, const float* columns, const float* relu_output) {
+  if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {
+    conv2d_implicit_backward(g, input, weight, doutput, dinput, dweight, dbias, relu_output);
+    return;
+  }
+  std::vector<float> masked;
+  if (relu_output) {
+    masked.resize(static_cast<size_t>(g.output_numel()));
+    relu_backward(g.output_numel(), relu_output, doutput, masked.data());
+    doutput = masked.data();
+  }
   if (algo == ConvAlgo::Naive) {
     conv2d_naive_backward(g, input, weight, doutput, dinput, dweight, dbias);
-  } else if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {
-    conv2d_implicit_backward(g, input, weight, doutput, dinput, dweight, dbias);
   } else {
     conv2d_im2col_backward(g, input, weight, doutput, dinput, dweight, dbias, columns);
   }

@@ -30,11 +30,15 @@ int64_t conv2d_im2col_backward_workspace_bytes(const Conv2dGeometry& g, int thre
 
 // Dispatch on the algorithm; `columns` as above (im2col only, ignored by the others). Implicit
 // runs im2col + GEMM where it does not apply (stride > 1).
+// A fused ReLU: forward `relu` stores max(0, .) of each output; backward `relu_output` (that
+// output) masks doutput first. The implicit kernels do it in their stores and copies, the others
+// in a separate pass.
 void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                     const float* weight, const float* bias, float* output,
-                    float* columns = nullptr);
+                    float* columns = nullptr, bool relu = false);
 void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                      const float* weight, const float* doutput, float* dinput, float* dweight,
-                     float* dbias, const float* columns = nullptr);
+                     float* dbias, const float* columns = nullptr,
+                     const float* relu_output = nullptr);
 
 }  // namespace tinycnn::kernels

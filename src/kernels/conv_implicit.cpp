@@ -121,7 +121,7 @@ bool use_pixel_major(const Wide& w) { return w.cout % kLanes == 0 && w.ow * 10 <
 // One image and group, pixel-major: out[m][y][x] for all m, via out_t [pixels][kLanes] per
 // vector of output channels.
 void forward_pixel_major(const Wide& w, const float* p, const float* wt, const float* bias,
-                         float* out_t, float* out) {
+                         float* out_t, float* out, bool relu) {
   const int64_t pixels = w.oh * w.ow;
   for (int64_t m0 = 0; m0 < w.cout; m0 += kLanes) {
     for (int64_t y0 = 0; y0 < w.oh; y0 += kPixelRows) {
@@ -131,6 +131,12 @@ void forward_pixel_major(const Wide& w, const float* p, const float* wt, const f
         kPixelBlocks[static_cast<size_t>(r - 1)][static_cast<size_t>(c - 1)](
             p, w.wp, w.off.data(), w.taps, wt + m0, w.cout, bias ? bias + m0 : nullptr, y0, x0,
             w.ow, out_t);
+      }
+    }
+    if (relu) {
+      for (int64_t i = 0; i < pixels; ++i) {
+        const Vec v = simd::load(out_t + i * kLanes);
+        simd::store(out_t + i * kLanes, simd::select(v > Vec{}, v, Vec{}));
       }
     }
     for (int64_t i = 0; i < pixels; ++i) {
@@ -235,7 +241,7 @@ int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int th
 }
 
 void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
-                             const float* bias, float* output) {
+                             const float* bias, float* output, bool relu) {
   TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h, "x",
              g.stride_w);
   const Wide w = make_wide(g);
@@ -257,7 +263,7 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
           if (pixel_major) {
             forward_pixel_major(w, p.data(), wt.data() + grp * w.taps * w.cout,
                                 bias ? bias + grp * w.cout : nullptr, wide.data(),
-                                output + (n * g.out_channels + grp * w.cout) * w.oh * w.ow);
+                                output + (n * g.out_channels + grp * w.cout) * w.oh * w.ow, relu);
             continue;
           }
           rows_gemm(w.cout, wt.data() + grp * w.taps * w.cout, w.cout, p.data(), w.off.data(),
@@ -266,7 +272,11 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
           for (int64_t m = 0; m < w.cout; ++m) {
             for (int64_t y = 0; y < w.oh; ++y) {
               const float* src = wide.data() + m * w.nq + y * w.wp;
-              simd::copy(out + (m * w.oh + y) * w.ow, src, w.ow);
+              if (relu) {
+                simd::copy_relu(out + (m * w.oh + y) * w.ow, src, w.ow);
+              } else {
+                simd::copy(out + (m * w.oh + y) * w.ow, src, w.ow);
+              }
             }
           }
         }
@@ -276,7 +286,8 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
 }
 
 void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
-                              const float* doutput, float* dinput, float* dweight, float* dbias) {
+                              const float* doutput, float* dinput, float* dweight, float* dbias,
+                              const float* relu_output) {
   TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h, "x",
              g.stride_w);
   const Wide w = make_wide(g);
@@ -316,18 +327,34 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
             const int64_t n = n0 + i;
             float* d = wide_d ? dc.data() + i * d_floats : nullptr;
             // D: doutput in the wide layout; the thrown-away columns stay zero.
-            const float* dout = doutput + (n * g.out_channels + grp * w.cout) * out_plane;
+            const int64_t image_out = (n * g.out_channels + grp * w.cout) * out_plane;
+            const float* dout = doutput + image_out;
+            // The fused ReLU's output: doutput counts only where it is positive.
+            const float* key = relu_output ? relu_output + image_out : nullptr;
             for (int64_t m = 0; m < (wide_d ? w.cout : 0); ++m) {
               for (int64_t y = 0; y < w.oh; ++y) {
-                const float* src = dout + (m * w.oh + y) * w.ow;
-                simd::copy(d + m * w.nq + y * w.wp, src, w.ow);
+                const int64_t at = (m * w.oh + y) * w.ow;
+                if (key) {
+                  simd::copy_where_positive(d + m * w.nq + y * w.wp, dout + at, key + at, w.ow);
+                } else {
+                  simd::copy(d + m * w.nq + y * w.wp, dout + at, w.ow);
+                }
               }
             }
             if (pixel_dw) {
               // doutput transposed: a pixel's channels side by side.
               float* dt = dtc.data() + i * pixels * w.cout;
+              // Two loops, not a test per element: a data-dependent branch (the sign of the
+              // ReLU's output) mispredicted half the time.
               for (int64_t m = 0; m < w.cout; ++m) {
-                for (int64_t q = 0; q < pixels; ++q) dt[q * w.cout + m] = dout[m * pixels + q];
+                if (key) {
+                  for (int64_t q = 0; q < pixels; ++q) {
+                    const float k = key[m * pixels + q], v = dout[m * pixels + q];
+                    dt[q * w.cout + m] = k > 0.0f ? v : 0.0f;
+                  }
+                } else {
+                  for (int64_t q = 0; q < pixels; ++q) dt[q * w.cout + m] = dout[m * pixels + q];
+                }
               }
               if (dbias) {
                 Vec* bsums = gsums + w.taps * (w.cout / kLanes);

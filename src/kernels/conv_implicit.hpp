@@ -25,11 +25,15 @@ namespace tinycnn::kernels {
 
 bool conv2d_implicit_supported(const Conv2dGeometry& g);  // stride 1 in both directions
 
+// relu: store max(0, .) of each output (a ReLU layer fused into the convolution's stores).
 void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
-                             const float* bias, float* output);
+                             const float* bias, float* output, bool relu = false);
 
+// relu_output (the fused forward's output, or null): doutput counts only where it is > 0, as
+// if a ReLU's backward had run first.
 void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
-                              const float* doutput, float* dinput, float* dweight, float* dbias);
+                              const float* doutput, float* dinput, float* dweight, float* dbias,
+                              const float* relu_output = nullptr);
 
 // Bytes of scratch held at once with `threads` threads (forward, backward).
 int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int threads);

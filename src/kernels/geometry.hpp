@@ -41,6 +41,7 @@ struct Conv2dGeometry {
   int64_t col_rows() const { return in_per_group() * kernel_h * kernel_w; }
   int64_t col_cols() const { return out_h() * out_w(); }
   int64_t weight_numel() const { return out_channels * col_rows(); }
+  int64_t output_numel() const { return batch * out_channels * out_h() * out_w(); }
   // Throws core::Error when sizes are non-positive, groups do not divide, or output is empty.
   void check() const;
 };

@@ -100,6 +100,40 @@ inline IVec splat_int(int32_t x) { return x - IVec{}; }
 // Lane-wise m ? a : b for a mask m of 0 / -1 lanes.
 inline Vec select(IVec m, Vec a, Vec b) { return (Vec)((m & (IVec)a) | (~m & (IVec)b)); }
 inline IVec select(IVec m, IVec a, IVec b) { return (m & a) | (~m & b); }
+
+// The first `count` lanes from p (count <= kLanes), zeros in the others.
+inline Vec load_first(const float* p, int64_t count) {
+#if defined(__AVX512F__)
+  return (Vec)_mm512_maskz_loadu_ps(first_lanes(count), p);
+#else
+  Vec v{};
+  std::memcpy(&v, p, static_cast<size_t>(count) * sizeof(float));
+  return v;
+#endif
+}
+// dst[i] = src[i] > 0 ? src[i] : 0 (ReLU, NaN -> 0 as kernels::relu_forward), any n.
+inline void copy_relu(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const Vec v = load(src + i);
+    store(dst + i, select(v > Vec{}, v, Vec{}));
+  }
+  if (i < n) {
+    const Vec v = load_first(src + i, n - i);
+    store_first(dst + i, select(v > Vec{}, v, Vec{}), n - i);
+  }
+}
+// dst[i] = key[i] > 0 ? src[i] : 0 (ReLU's backward: key is its output), any n.
+inline void copy_where_positive(float* dst, const float* src, const float* key, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    store(dst + i, select(load(key + i) > Vec{}, load(src + i), Vec{}));
+  }
+  if (i < n) {
+    const Vec k = load_first(key + i, n - i);
+    store_first(dst + i, select(k > Vec{}, load_first(src + i, n - i), Vec{}), n - i);
+  }
+}
 inline IVec iota() {
   IVec v = {};
   for (int i = 0; i < kLanes; ++i) v[i] = i;

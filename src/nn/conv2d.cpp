@@ -65,6 +65,13 @@ Variable Conv2d::forward(const Variable& input) {
                       .groups = options_.groups, .algo = options_.algo});
 }
 
+Variable Conv2d::forward_relu(const Variable& input) {
+  return ops::conv2d(input, weight_, bias_,
+                     {.stride_h = options_.stride[0], .stride_w = options_.stride[1],
+                      .pad_h = options_.padding[0], .pad_w = options_.padding[1],
+                      .groups = options_.groups, .algo = options_.algo, .relu = true});
+}
+
 std::vector<NamedVariable> Conv2d::parameters() {
   std::vector<NamedVariable> params{{"weight", weight_}};
   if (bias_.defined()) params.push_back({"bias", bias_});

@@ -32,6 +32,9 @@ class Conv2d : public Module {
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   Variable forward(const Variable& input) override;
+  // forward followed by a ReLU, as one op (the ReLU in the convolution's stores; its backward
+  // masks the gradient inside the convolution's): what Sequential runs for conv2d + relu.
+  Variable forward_relu(const Variable& input);
   std::vector<NamedVariable> parameters() override;
 
   const Conv2dOptions& options() const { return options_; }

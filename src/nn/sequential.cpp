@@ -2,6 +2,8 @@
 #include "nn/sequential.hpp"
 
 #include "core/error.hpp"
+#include "nn/conv2d.hpp"
+#include "nn/simple_layers.hpp"
 
 namespace tinycnn::nn {
 
@@ -20,7 +22,19 @@ Shape Sequential::output_shape(const Shape& input) const {
 
 Variable Sequential::forward(const Variable& input) {
   Variable x = input;
-  for (auto& layer : layers_) x = layer->forward(x);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    // conv2d followed by relu: one fused op (the same values; the layers stay two everywhere
+    // else: shapes, parameters, viz, the per-layer profile).
+    auto* conv = dynamic_cast<Conv2d*>(layers_[i].get());
+    const auto* next =
+        i + 1 < layers_.size() ? dynamic_cast<const Activation*>(layers_[i + 1].get()) : nullptr;
+    if (conv && next && next->kind() == Activation::Kind::Relu) {
+      x = conv->forward_relu(x);
+      ++i;
+      continue;
+    }
+    x = layers_[i]->forward(x);
+  }
   return x;
 }
 

@@ -23,6 +23,7 @@ class Activation : public Module {
   std::string type() const override;
   Shape output_shape(const Shape& input) const override { return input; }
   Variable forward(const Variable& input) override;
+  Kind kind() const { return kind_; }
 
  private:
   Kind kind_;

@@ -1,5 +1,5 @@
 // conv2d forward and backward side by side. Saved state: the input and weight tensors (both
-// needed for dweight / dinput), the geometry and the algorithm.
+// needed for dweight / dinput), the geometry and the algorithm; with a fused ReLU its output.
 #include "ops/conv2d.hpp"
 
 #include "autograd/engine.hpp"
@@ -15,10 +15,15 @@ namespace {
 class Conv2dNode : public autograd::Node {
  public:
   Conv2dNode(const Variable& input, const Variable& weight, const Variable& bias,
-             const kernels::Conv2dGeometry& geometry, kernels::ConvAlgo algo, Tensor columns)
-      : Node({input, weight, bias}), geometry_(geometry), algo_(algo), columns_(std::move(columns)) {}
+             const kernels::Conv2dGeometry& geometry, kernels::ConvAlgo algo, Tensor columns,
+             Tensor relu_output)
+      : Node({input, weight, bias}),
+        geometry_(geometry),
+        algo_(algo),
+        columns_(std::move(columns)),
+        relu_output_(std::move(relu_output)) {}
 
-  const char* name() const override { return "conv2d"; }
+  const char* name() const override { return relu_output_.defined() ? "conv2d+relu" : "conv2d"; }
 
   std::vector<Tensor> backward(const Tensor& doutput) override {
     const Variable& input = inputs()[0];
@@ -31,7 +36,8 @@ class Conv2dNode : public autograd::Node {
                              doutput.data(), dinput.defined() ? dinput.data() : nullptr,
                              dweight.defined() ? dweight.data() : nullptr,
                              dbias.defined() ? dbias.data() : nullptr,
-                             columns_.defined() ? columns_.data() : nullptr);
+                             columns_.defined() ? columns_.data() : nullptr,
+                             relu_output_.defined() ? relu_output_.data() : nullptr);
     return {dinput, dweight, dbias};
   }
 
@@ -39,6 +45,7 @@ class Conv2dNode : public autograd::Node {
   kernels::Conv2dGeometry geometry_;
   kernels::ConvAlgo algo_;
   Tensor columns_;  // im2col only: the forward's column matrices, reused by dweight
+  Tensor relu_output_;  // with a fused ReLU: the output, whose sign masks the gradient
 };
 }  // namespace
 
@@ -75,9 +82,12 @@ Variable conv2d(const Variable& input, const Variable& weight, const Variable& b
   }
   kernels::conv2d_forward(params.algo, g, input.data().data(), weight.data().data(),
                           bias.defined() ? bias.data().data() : nullptr, output.data(),
-                          columns.defined() ? columns.data() : nullptr);
+                          columns.defined() ? columns.data() : nullptr, params.relu);
   std::shared_ptr<autograd::Node> node;
-  if (record) node = std::make_shared<Conv2dNode>(input, weight, bias, g, params.algo, columns);
+  if (record) {
+    node = std::make_shared<Conv2dNode>(input, weight, bias, g, params.algo, columns,
+                                        params.relu ? output : Tensor());
+  }
   return autograd::make_result(std::move(output), std::move(node));
 }
 

@@ -18,6 +18,7 @@ struct Conv2dParams {
   int64_t pad_w = 0;
   int64_t groups = 1;
   kernels::ConvAlgo algo = kernels::ConvAlgo::Im2col;
+  bool relu = false;  // a ReLU fused in: the output is max(0, convolution)
 };
 
 // While recording a graph, the im2col forward keeps its column matrices for the backward pass
