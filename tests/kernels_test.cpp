@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -218,6 +220,41 @@ TEST(Pooling, TwoByTwoOnOneToSixteen) {
   avgpool2d_backward(g, dout.data(), din.data());
   EXPECT_EQ(din[0], 0.25f);
   EXPECT_EQ(din[15], 1.0f);
+}
+
+TEST(Pooling, TwoByTwoBackwardWritesEveryInputAsTheScatterWould) {
+  // The 2x2 backward writes densely (no zero-fill + scatter): every input must be written, with
+  // the gradient at the argmax of its window and 0 elsewhere, uncovered odd rows and columns 0.
+  // Shapes: odd sizes, rows of more than one vector of outputs (a partial second one), LeNet's.
+  for (auto [h, w] : {std::pair{5, 7}, std::pair{6, 40}, std::pair{3, 35}, std::pair{28, 28},
+                      std::pair{10, 10}, std::pair{2, 2}}) {
+    SCOPED_TRACE(std::to_string(h) + "x" + std::to_string(w));
+    Pool2dGeometry g{.batch = 2, .channels = 3, .in_h = h, .in_w = w, .kernel_h = 2,
+                     .kernel_w = 2, .stride_h = 2, .stride_w = 2};
+    core::Rng rng(static_cast<uint64_t>(h * 100 + w));
+    const int64_t in_n = g.batch * g.channels * h * w, out_n = g.batch * g.channels * g.out_h() * g.out_w();
+    std::vector<float> in(static_cast<size_t>(in_n)), out(static_cast<size_t>(out_n));
+    std::vector<float> dout(static_cast<size_t>(out_n));
+    for (float& v : in) v = static_cast<float>(rng.normal(0.0, 1.0));
+    for (float& v : dout) v = static_cast<float>(rng.normal(0.0, 1.0));
+    std::vector<int32_t> argmax(static_cast<size_t>(out_n));
+    maxpool2d_forward(g, in.data(), out.data(), argmax.data());
+    std::vector<float> want(static_cast<size_t>(in_n), 0.0f);
+    std::set<int64_t> positions;
+    const int64_t in_plane = h * w, out_plane = g.out_h() * g.out_w();
+    for (int64_t o = 0; o < out_n; ++o) {
+      const int64_t plane = o / out_plane, oh = o % out_plane / g.out_w(), ow = o % g.out_w();
+      const int64_t at = argmax[static_cast<size_t>(o)];
+      positions.insert(at - (2 * oh * w + 2 * ow));
+      want[static_cast<size_t>(plane * in_plane + at)] += dout[static_cast<size_t>(o)];
+    }
+    if (out_n >= 16) {
+      EXPECT_EQ(positions, (std::set<int64_t>{0, 1, w, w + 1}));
+    }
+    std::vector<float> din(static_cast<size_t>(in_n), std::numeric_limits<float>::quiet_NaN());
+    maxpool2d_backward(g, dout.data(), argmax.data(), din.data());
+    EXPECT_EQ(din, want);
+  }
 }
 
 TEST(Pooling, MaxPadsWithMinusInfinity) {

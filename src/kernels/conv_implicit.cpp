@@ -357,11 +357,13 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
                 }
               }
               if (dbias) {
+                // In a register per vector of channels (adding into memory made one chain of
+                // store-to-load round trips), the same additions in the same order.
                 Vec* bsums = gsums + w.taps * (w.cout / kLanes);
-                for (int64_t q = 0; q < pixels; ++q) {
-                  for (int64_t v = 0; v < w.cout / kLanes; ++v) {
-                    bsums[v] += simd::load(dt + q * w.cout + v * kLanes);
-                  }
+                for (int64_t v = 0; v < w.cout / kLanes; ++v) {
+                  Vec acc = bsums[v];
+                  for (int64_t q = 0; q < pixels; ++q) acc += simd::load(dt + q * w.cout + v * kLanes);
+                  bsums[v] = acc;
                 }
               }
             } else if (dbias) {

@@ -110,8 +110,56 @@ void maxpool2d_forward(const Pool2dGeometry& g, const float* input, float* outpu
   }
 }
 
+namespace {
+// The 2x2 / stride 2 / no padding backward, written densely: each window's four inputs get the
+// gradient where the argmax points and zero elsewhere (the windows do not overlap), so no
+// zero-fill pass before a scatter. Inputs outside every window (an odd last row or column) are 0.
+void maxpool2x2_backward(const Pool2dGeometry& g, const float* doutput, const int32_t* argmax,
+                         float* dinput) {
+  using namespace simd;
+  const int64_t oh_n = g.out_h(), ow_n = g.out_w(), w = g.in_w, in_plane = g.in_h * w;
+  const auto w32 = static_cast<int32_t>(w);
+  const IVec lane2 = iota() + iota();
+  const int64_t planes = g.batch * g.channels;
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    float* din = dinput + p * in_plane;
+    std::fill(din + 2 * oh_n * w, din + in_plane, 0.0f);  // rows no window covers
+    for (int64_t oh = 0; oh < oh_n; ++oh) {
+      float* top = din + 2 * oh * w;
+      float* bottom = top + w;
+      for (int64_t x = 2 * ow_n; x < w; ++x) top[x] = bottom[x] = 0.0f;
+      const int64_t r = (p * oh_n + oh) * ow_n;
+      const auto base = static_cast<int32_t>(2 * oh * w);
+      for (int64_t ow = 0; ow < ow_n; ow += kLanes) {
+        const int64_t count = std::min<int64_t>(kLanes, ow_n - ow);
+        const Vec d = load_first(doutput + r + ow, count);
+        // Where in its window each maximum was: 0, 1, w or w + 1.
+        const IVec k = load_first(argmax + r + ow, count) -
+                       (splat_int(base + static_cast<int32_t>(2 * ow)) + lane2);
+        const Vec te = select(k == splat_int(0), d, Vec{}), to = select(k == splat_int(1), d, Vec{});
+        const Vec be = select(k == splat_int(w32), d, Vec{});
+        const Vec bo = select(k == splat_int(w32 + 1), d, Vec{});
+        const int64_t n2 = 2 * count;  // floats of this chunk in each input row
+        store_first(top + 2 * ow, zip_low(te, to), std::min<int64_t>(kLanes, n2));
+        store_first(bottom + 2 * ow, zip_low(be, bo), std::min<int64_t>(kLanes, n2));
+        if (n2 > kLanes) {
+          store_first(top + 2 * ow + kLanes, zip_high(te, to), n2 - kLanes);
+          store_first(bottom + 2 * ow + kLanes, zip_high(be, bo), n2 - kLanes);
+        }
+      }
+    }
+  }
+}
+}  // namespace
+
 void maxpool2d_backward(const Pool2dGeometry& g, const float* doutput, const int32_t* argmax,
                         float* dinput) {
+  if (g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 &&
+      g.pad_w == 0) {
+    maxpool2x2_backward(g, doutput, argmax, dinput);
+    return;
+  }
   const int64_t out_plane = g.out_h() * g.out_w(), in_plane = g.in_h * g.in_w;
   const int64_t planes = g.batch * g.channels;
 #pragma omp parallel for schedule(static)

@@ -111,6 +111,15 @@ inline Vec load_first(const float* p, int64_t count) {
   return v;
 #endif
 }
+inline IVec load_first(const int32_t* p, int64_t count) {
+#if defined(__AVX512F__)
+  return (IVec)_mm512_maskz_loadu_epi32(first_lanes(count), p);
+#else
+  IVec v{};
+  std::memcpy(&v, p, static_cast<size_t>(count) * sizeof(int32_t));
+  return v;
+#endif
+}
 // dst[i] = src[i] > 0 ? src[i] : 0 (ReLU, NaN -> 0 as kernels::relu_forward), any n.
 inline void copy_relu(float* dst, const float* src, int64_t n) {
   int64_t i = 0;
@@ -149,6 +158,10 @@ template <int... Is>
 Vec odd(Vec a, Vec b, std::integer_sequence<int, Is...>) {
   return __builtin_shufflevector(a, b, (2 * Is + 1)...);
 }
+template <int Offset, int... Is>
+Vec zip(Vec a, Vec b, std::integer_sequence<int, Is...>) {
+  return __builtin_shufflevector(a, b, ((Is % 2 ? kLanes : 0) + Offset + Is / 2)...);
+}
 }  // namespace detail
 // Lanes 0, 2, 4, ... (even) or 1, 3, 5, ... (odd) of the 2*kLanes floats a:b.
 inline Vec even(Vec a, Vec b) {
@@ -156,6 +169,14 @@ inline Vec even(Vec a, Vec b) {
 }
 inline Vec odd(Vec a, Vec b) {
   return detail::odd(a, b, std::make_integer_sequence<int, kLanes>{});
+}
+
+// The inverse: a0 b0 a1 b1 ... of the first (zip_low) or second (zip_high) halves of a and b.
+inline Vec zip_low(Vec a, Vec b) {
+  return detail::zip<0>(a, b, std::make_integer_sequence<int, kLanes>{});
+}
+inline Vec zip_high(Vec a, Vec b) {
+  return detail::zip<kLanes / 2>(a, b, std::make_integer_sequence<int, kLanes>{});
 }
 
 inline float sum(Vec v) {
