@@ -8,6 +8,7 @@
 #include "core/rng.hpp"
 #include "kernels/conv_im2col.hpp"
 #include "kernels/conv_naive.hpp"
+#include "kernels/pooling.hpp"
 #include "support/allclose.hpp"
 #include "tensor/tensor.hpp"
 
@@ -146,6 +147,58 @@ TEST_P(ConvEquivalence, FusedReluIsReluAfterAndItsMaskBefore) {
   }
 }
 
+TEST_P(ConvEquivalence, FusedReluPoolIsTheThreeKernelsInTurn) {
+  // conv2d_relu_pool_forward == conv (ReLU fused) then maxpool2d_forward, argmax included, and
+  // its backward == maxpool2d_backward, ReLU mask, conv2d_backward: bit for bit, every algorithm.
+  const Conv2dGeometry& g = GetParam().g;
+  if (g.out_h() < 2 || g.out_w() < 2) GTEST_SKIP() << "output smaller than one 2x2 window";
+  core::Rng rng(17);
+  Tensor input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
+  Tensor weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
+  Tensor bias = Tensor::randn({g.out_channels}, rng);
+  const Pool2dGeometry pg{.batch = g.batch, .channels = g.out_channels, .in_h = g.out_h(),
+                          .in_w = g.out_w(), .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
+                          .stride_w = 2};
+  const tensor::Shape out_shape{g.batch, g.out_channels, g.out_h(), g.out_w()};
+  const tensor::Shape pooled_shape{g.batch, g.out_channels, pg.out_h(), pg.out_w()};
+  Tensor dpooled = Tensor::randn(pooled_shape, rng);
+  for (ConvAlgo algo : {ConvAlgo::Naive, ConvAlgo::Im2col, ConvAlgo::Implicit}) {
+    SCOPED_TRACE(to_string(algo));
+    // The three kernels in turn.
+    Tensor relu = Tensor::empty(out_shape), pooled = Tensor::empty(pooled_shape);
+    std::vector<int32_t> argmax(static_cast<size_t>(pooled.numel()));
+    conv2d_forward(algo, g, input.data(), weight.data(), bias.data(), relu.data(), nullptr, true);
+    maxpool2d_forward(pg, relu.data(), pooled.data(), argmax.data());
+    Tensor drelu = Tensor::empty(out_shape);
+    maxpool2d_backward(pg, dpooled.data(), argmax.data(), drelu.data());
+    Tensor dx_p = Tensor::empty(input.shape()), dw_p = Tensor::empty(weight.shape());
+    Tensor db_p = Tensor::empty(bias.shape());
+    conv2d_backward(algo, g, input.data(), weight.data(), drelu.data(), dx_p.data(), dw_p.data(),
+                    db_p.data(), nullptr, relu.data());
+    // Fused.
+    Tensor pooled_f = Tensor::full(pooled_shape, 9.0f);
+    std::vector<int32_t> argmax_f(argmax.size(), -1);
+    conv2d_relu_pool_forward(algo, g, input.data(), weight.data(), bias.data(), pooled_f.data(),
+                             argmax_f.data());
+    EXPECT_TRUE(testing::all_close(pooled_f, pooled, 0, 0)) << "pooled";
+    EXPECT_EQ(argmax_f, argmax);
+    Tensor dx_f = Tensor::full(input.shape(), 9.0f), dw_f = Tensor::full(weight.shape(), 9.0f);
+    Tensor db_f = Tensor::full(bias.shape(), 9.0f);
+    conv2d_relu_pool_backward(algo, g, input.data(), weight.data(), pooled_f.data(),
+                              argmax_f.data(), dpooled.data(), dx_f.data(), dw_f.data(),
+                              db_f.data());
+    EXPECT_TRUE(testing::all_close(dx_f, dx_p, 0, 0)) << "dinput";
+    EXPECT_TRUE(testing::all_close(dw_f, dw_p, 0, 0)) << "dweight";
+    EXPECT_TRUE(testing::all_close(db_f, db_p, 0, 0)) << "dbias";
+    Tensor dw_only = Tensor::full(weight.shape(), 9.0f), db_only = Tensor::full(bias.shape(), 9.0f);
+    conv2d_relu_pool_backward(algo, g, input.data(), weight.data(), pooled_f.data(),
+                              argmax_f.data(), dpooled.data(), nullptr, dw_only.data(),
+                              db_only.data());
+    EXPECT_TRUE(testing::all_close(dw_only, dw_p, 0, 0)) << "dweight alone";
+    EXPECT_TRUE(testing::all_close(db_only, db_p, 0, 0)) << "dbias alone";
+  }
+}
+
 ConvCase make(std::string name, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oc,
               int64_t kh, int64_t kw, int64_t s, int64_t p, int64_t groups = 1) {
   return {std::move(name),
@@ -181,7 +234,12 @@ INSTANTIATE_TEST_SUITE_P(
                       make("pixel_major_32_channels", 2, 3, 9, 9, 32, 5, 5, 1, 0),
                       make("pixel_major_long_rows", 1, 2, 9, 20, 16, 7, 7, 1, 0),
                       make("pixel_major_3x3", 3, 4, 6, 6, 16, 3, 3, 1, 0),
-                      make("pixel_major_groups", 2, 4, 7, 7, 32, 3, 3, 1, 0, 2)),
+                      make("pixel_major_groups", 2, 4, 7, 7, 32, 3, 3, 1, 0, 2),
+                      // the fused 2x2 pool: odd output sizes (a row and a column no window
+                      // covers), pixel-major with an odd output, rows of more than one vector
+                      make("pool_odd_output", 2, 3, 9, 11, 5, 3, 3, 1, 1),
+                      make("pool_pixel_major_odd", 2, 3, 11, 9, 16, 3, 3, 1, 0),
+                      make("pool_long_rows", 1, 2, 6, 70, 3, 3, 3, 1, 1)),
     [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -69,6 +69,33 @@ INSTANTIATE_TEST_SUITE_P(
                      {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 3}, true}),
     [](const auto& info) { return info.param.name; });
 
+TEST(Gradcheck, FusedConvReluMaxPool) {
+  // conv2d + ReLU + 2x2 max pool as one op, every algorithm: the wide path with an odd output
+  // (a row and a column no window covers) and the pixel-major one. Nudges that cross a ReLU kink
+  // (an output onto or off zero) are skipped; eps small enough that no window's maximum changes
+  // hands here.
+  struct Case {
+    Shape input, weight;
+    Conv2dParams params;
+  };
+  for (const Case& c : {Case{{2, 2, 5, 6}, {3, 2, 3, 3}, {.pad_h = 1, .pad_w = 1}},
+                        Case{{1, 2, 7, 6}, {16, 2, 3, 3}, {}}}) {
+    for (auto algo : {kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col,
+                      kernels::ConvAlgo::Implicit}) {
+      Conv2dParams params = c.params;
+      params.algo = algo;
+      std::vector<Variable> inputs{param(c.input, 11), param(c.weight, 12, 0.5f),
+                                   param({c.weight[0]}, 13)};
+      EXPECT_TRUE(gradcheck(
+          [&](const std::vector<Variable>& v) {
+            return conv2d_relu_maxpool2x2(v[0], v[1], v[2], params);
+          },
+          inputs, {.eps = 1e-3, .rtol = 2e-2, .atol = 2e-3, .output_kinks = true}))
+          << kernels::to_string(algo) << " " << c.weight.to_string();
+    }
+  }
+}
+
 struct PoolGradCase {
   std::string name;
   Shape input;

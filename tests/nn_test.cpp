@@ -57,39 +57,48 @@ TEST(Sequential, LeNetShapesAndParameters) {
   EXPECT_EQ(net.forward(x).shape(), Shape({3, 10}));
 }
 
-TEST(Sequential, FusedConvReluGivesTheLayersOwnValuesAndGradients) {
-  // Sequential runs conv2d + relu as one op; layer by layer must give the same bits.
-  for (auto algo : {kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col,
-                    kernels::ConvAlgo::Implicit}) {
-    SCOPED_TRACE(kernels::to_string(algo));
-    core::Rng rng(5);
-    Sequential net;
-    net.add(std::make_unique<Conv2d>(
-        Conv2dOptions{.in_channels = 2, .out_channels = 16, .kernel_size = {3, 3}, .algo = algo},
-        rng));
-    net.add(std::make_unique<Activation>(Activation::Kind::Relu));
-    net.add(std::make_unique<Flatten>());
-    net.add(std::make_unique<Linear>(LinearOptions{.in_features = 16 * 4 * 5, .out_features = 3},
-                                     rng));
-    core::Rng data_rng(6);
-    const Tensor x = Tensor::randn({2, 2, 6, 7}, data_rng);
-    auto run = [&](bool fused) {
-      for (auto& p : net.parameters()) p.var.zero_grad();
-      Variable h(x);
-      if (fused) {
-        h = net.forward(h);
-      } else {
-        for (size_t i = 0; i < net.size(); ++i) h = net.layer(i).forward(h);
+TEST(Sequential, FusedLayersGiveTheLayersOwnValuesAndGradients) {
+  // Sequential runs conv2d + relu, and conv2d + relu + 2x2 maxpool2d, as one op; layer by layer
+  // must give the same bits (outputs and every parameter's gradient).
+  for (bool pool : {false, true}) {
+    for (auto algo : {kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col,
+                      kernels::ConvAlgo::Implicit}) {
+      SCOPED_TRACE(std::string(kernels::to_string(algo)) + (pool ? " + pool" : ""));
+      core::Rng rng(5);
+      Sequential net;
+      net.add(std::make_unique<Conv2d>(
+          Conv2dOptions{.in_channels = 2, .out_channels = 16, .kernel_size = {3, 3}, .algo = algo},
+          rng));
+      net.add(std::make_unique<Activation>(Activation::Kind::Relu));
+      if (pool) net.add(std::make_unique<MaxPool2d>(Pool2dOptions{}));
+      net.add(std::make_unique<Conv2d>(
+          Conv2dOptions{.in_channels = 16, .out_channels = 4, .kernel_size = {1, 1}, .algo = algo},
+          rng));
+      net.add(std::make_unique<Activation>(Activation::Kind::Relu));
+      net.add(std::make_unique<Flatten>());
+      const int64_t features = pool ? 4 * 2 * 3 : 4 * 5 * 6;  // 7x8 -> 5x6 (-> 2x3)
+      net.add(std::make_unique<Linear>(LinearOptions{.in_features = features, .out_features = 3},
+                                       rng));
+      core::Rng data_rng(6);
+      const Tensor x = Tensor::randn({2, 2, 7, 8}, data_rng);
+      auto run = [&](bool fused) {
+        for (auto& p : net.parameters()) p.var.zero_grad();
+        Variable h(x);
+        if (fused) {
+          h = net.forward(h);
+        } else {
+          for (size_t i = 0; i < net.size(); ++i) h = net.layer(i).forward(h);
+        }
+        autograd::backward(ops::softmax_cross_entropy(h, {0, 2}));
+        std::vector<Tensor> out{h.data().clone()};
+        for (auto& p : net.parameters()) out.push_back(p.var.grad().clone());
+        return out;
+      };
+      const auto fused = run(true), layered = run(false);
+      ASSERT_EQ(fused.size(), layered.size());
+      for (size_t i = 0; i < fused.size(); ++i) {
+        EXPECT_EQ(fused[i].to_vector(), layered[i].to_vector()) << "tensor " << i;
       }
-      autograd::backward(ops::softmax_cross_entropy(h, {0, 2}));
-      std::vector<Tensor> out{h.data().clone()};
-      for (auto& p : net.parameters()) out.push_back(p.var.grad().clone());
-      return out;
-    };
-    const auto fused = run(true), layered = run(false);
-    ASSERT_EQ(fused.size(), layered.size());
-    for (size_t i = 0; i < fused.size(); ++i) {
-      EXPECT_EQ(fused[i].to_vector(), layered[i].to_vector()) << "tensor " << i;
     }
   }
 }

@@ -41,4 +41,17 @@ void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                      float* dbias, const float* columns = nullptr,
                      const float* relu_output = nullptr);
 
+// conv2d, ReLU and a 2x2 / stride 2 max pool as one: pooled [N, OC, OH/2, OW/2] and argmax (the
+// index in the OH x OW plane, as maxpool2d_forward's); the values of the three kernels in turn.
+// The implicit kernels pool in their epilogue and never write the full output; the others run
+// the three kernels. Needs OH, OW >= 2.
+void conv2d_relu_pool_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+                              const float* weight, const float* bias, float* pooled,
+                              int32_t* argmax);
+// Its backward from dpooled: the gradients of maxpool2d_backward, relu_backward and
+// conv2d_backward in turn.
+void conv2d_relu_pool_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+                               const float* weight, const float* pooled, const int32_t* argmax,
+                               const float* dpooled, float* dinput, float* dweight, float* dbias);
+
 }  // namespace tinycnn::kernels

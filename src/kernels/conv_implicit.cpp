@@ -1,18 +1,20 @@
 // Implicit-GEMM convolution; see conv_implicit.hpp for the formulas. The arithmetic is
-// kernels/row_gemm.hpp's: rows_gemm for forward and dcol, rows_gemm_t for dweight.
+// kernels/row_gemm.hpp's (rows_gemm for forward and dcol, rows_gemm_t for dweight) or the
+// pixel-major kernels'; what is written after it and where the gradient comes from,
+// conv_epilogue's.
 #include "kernels/conv_implicit.hpp"
 
 #include <omp.h>
 
 #include <algorithm>
-#include <array>
-#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
+#include "kernels/conv_pixel_major.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/row_gemm.hpp"
 #include "kernels/simd.hpp"
+#include "kernels/wide_layout.hpp"
 
 namespace tinycnn::kernels {
 
@@ -20,168 +22,10 @@ namespace {
 using simd::kLanes;
 using simd::Vec;
 
-// The gathering col2im: input rows computed at once.
-constexpr int kGatherRows = 2;
 // dinput: dcol rows computed before the channels they complete are gathered.
 constexpr int64_t kDcolRows = 40;
 // dweight: images whose padded input and wide doutput are kept side by side for rows_gemm_t.
 constexpr int64_t kChunk = 16;
-
-// Everything the kernels need about one group of one image, in the wide layout.
-struct Wide {
-  int64_t cin, cout, taps, hp, wp, plane, oh, ow, nq, p_floats;
-  std::vector<int64_t> off;       // per tap t = (c, ky, kx): c*plane + ky*wp + kx
-  std::vector<int64_t> cout_off;  // per output channel m: m*nq (rows of D as B for dcol)
-  // dcol rows: dcol_front zeros, nq values, zeros to dcol_stride; the gathering col2im reads a
-  // row from (index - the tap's in-plane offset), up to one vector past the plane.
-  int64_t dcol_front, dcol_stride;
-};
-
-Wide make_wide(const Conv2dGeometry& g) {
-  Wide w;
-  w.cin = g.in_per_group();
-  w.cout = g.out_per_group();
-  w.taps = g.col_rows();
-  w.hp = g.in_h + 2 * g.pad_h;
-  w.wp = g.in_w + 2 * g.pad_w;
-  w.plane = w.hp * w.wp;
-  w.oh = g.out_h();
-  w.ow = g.out_w();
-  w.nq = round_up(w.oh * w.wp, kRowBlock);
-  w.off.reserve(static_cast<size_t>(w.taps));
-  for (int64_t c = 0; c < w.cin; ++c) {
-    for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
-      for (int64_t kx = 0; kx < g.kernel_w; ++kx) w.off.push_back(c * w.plane + ky * w.wp + kx);
-    }
-  }
-  // Thrown-away wide columns read past their channel, the last ones past the plane: room for it.
-  w.p_floats = std::max(w.cin * w.plane, w.off.back() + w.nq);
-  for (int64_t m = 0; m < w.cout; ++m) w.cout_off.push_back(m * w.nq);
-  w.dcol_front = round_up((g.kernel_h - 1) * w.wp + g.kernel_w - 1, kLanes);
-  // Rows past the image's last (the gather's partial last row block) read up to kGatherRows - 1
-  // rows further: margin for them too.
-  w.dcol_stride =
-      w.dcol_front + round_up(std::max(w.nq, w.plane + kGatherRows * w.wp + kLanes), kLanes);
-  return w;
-}
-
-// P = the group's channels of one image, zero-padded, in a buffer of w.p_floats.
-void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float* p) {
-  std::fill(p, p + w.p_floats, 0.0f);
-  for (int64_t c = 0; c < w.cin; ++c) {
-    for (int64_t y = 0; y < g.in_h; ++y) {
-      const float* src = image + (c * g.in_h + y) * g.in_w;
-      simd::copy(p + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w, src, g.in_w);
-    }
-  }
-}
-
-// Pixel-major forward, for layers whose output channels fill whole vectors and whose wide rows
-// throw much away (LeNet's conv2 keeps 10 of 14): a register block of kPixelRows x C output
-// pixels, each one vector of output channels; per tap one weight-vector load and one broadcast
-// per pixel. Per output element the same fused multiply-adds in the same tap order as
-// rows_gemm, so the same bits.
-constexpr int kPixelRows = 2;
-constexpr int kPixelCols = simd::kRegisters >= 32 ? 12 : 6;
-
-template <int R, int C>
-void pixel_block(const float* p, int64_t wp, const int64_t* off, int64_t taps, const float* wt,
-                 int64_t ldw, const float* bias, int64_t y0, int64_t x0, int64_t ow, float* out_t) {
-  Vec acc[R][C];
-  const Vec start = bias ? simd::load(bias) : Vec{};
-  for (int r = 0; r < R; ++r) {
-    for (int c = 0; c < C; ++c) acc[r][c] = start;
-  }
-  const float* row[R];
-  for (int r = 0; r < R; ++r) row[r] = p + (y0 + r) * wp + x0;
-  for (int64_t t = 0; t < taps; ++t) {
-    const Vec wv = simd::load(wt + t * ldw);
-    for (int r = 0; r < R; ++r) {
-      const float* src = row[r] + off[t];
-      for (int c = 0; c < C; ++c) acc[r][c] += simd::splat(src[c]) * wv;
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    for (int c = 0; c < C; ++c) simd::store(out_t + ((y0 + r) * ow + x0 + c) * kLanes, acc[r][c]);
-  }
-}
-
-using PixelBlock = void (*)(const float*, int64_t, const int64_t*, int64_t, const float*, int64_t,
-                            const float*, int64_t, int64_t, int64_t, float*);
-template <int R, int... Cs>
-constexpr std::array<PixelBlock, sizeof...(Cs)> pixel_row(std::integer_sequence<int, Cs...>) {
-  return {&pixel_block<R, Cs + 1>...};
-}
-constexpr std::array<std::array<PixelBlock, kPixelCols>, kPixelRows> kPixelBlocks = {
-    pixel_row<1>(std::make_integer_sequence<int, kPixelCols>{}),
-    pixel_row<2>(std::make_integer_sequence<int, kPixelCols>{})};
-
-bool use_pixel_major(const Wide& w) { return w.cout % kLanes == 0 && w.ow * 10 < w.wp * 8; }
-
-// One image and group, pixel-major: out[m][y][x] for all m, via out_t [pixels][kLanes] per
-// vector of output channels.
-void forward_pixel_major(const Wide& w, const float* p, const float* wt, const float* bias,
-                         float* out_t, float* out, bool relu) {
-  const int64_t pixels = w.oh * w.ow;
-  for (int64_t m0 = 0; m0 < w.cout; m0 += kLanes) {
-    for (int64_t y0 = 0; y0 < w.oh; y0 += kPixelRows) {
-      const int64_t r = std::min<int64_t>(kPixelRows, w.oh - y0);
-      for (int64_t x0 = 0; x0 < w.ow; x0 += kPixelCols) {
-        const int64_t c = std::min<int64_t>(kPixelCols, w.ow - x0);
-        kPixelBlocks[static_cast<size_t>(r - 1)][static_cast<size_t>(c - 1)](
-            p, w.wp, w.off.data(), w.taps, wt + m0, w.cout, bias ? bias + m0 : nullptr, y0, x0,
-            w.ow, out_t);
-      }
-    }
-    if (relu) {
-      for (int64_t i = 0; i < pixels; ++i) {
-        const Vec v = simd::load(out_t + i * kLanes);
-        simd::store(out_t + i * kLanes, simd::select(v > Vec{}, v, Vec{}));
-      }
-    }
-    for (int64_t i = 0; i < pixels; ++i) {
-      for (int l = 0; l < kLanes; ++l) out[(m0 + l) * pixels + i] = out_t[i * kLanes + l];
-    }
-  }
-}
-
-// Pixel-major dweight (where the forward is pixel-major and the kernel is 3x3 or 5x5): for one
-// vector of output channels and one input channel, all KH x KW taps' sums stay in registers
-// while the chunk's pixels stream through: per pixel one load of doutput (transposed: the
-// channels of a pixel side by side) and one broadcast of the input per tap. No thrown-away
-// columns and no lane sums; sums [taps][cout] as vectors of channels.
-template <int KH, int KW>
-void pixel_dweight(const Wide& w, const float* pc, int64_t count, const float* dtc, Vec* tsums) {
-  const int64_t pixels = w.oh * w.ow, vectors = w.cout / kLanes;
-  for (int64_t v = 0; v < vectors; ++v) {
-    for (int64_t c = 0; c < w.cin; ++c) {
-      Vec acc[KH * KW];
-      for (int j = 0; j < KH * KW; ++j) acc[j] = tsums[(c * KH * KW + j) * vectors + v];
-      for (int64_t i = 0; i < count; ++i) {
-        const float* p = pc + i * w.p_floats + c * w.plane;
-        const float* dt = dtc + i * pixels * w.cout + v * kLanes;
-        for (int64_t y = 0; y < w.oh; ++y) {
-          for (int64_t x = 0; x < w.ow; ++x) {
-            const Vec dv = simd::load(dt + (y * w.ow + x) * w.cout);
-            for (int ky = 0; ky < KH; ++ky) {
-              const float* src = simd::opaque(p + (y + ky) * w.wp + x);
-              for (int kx = 0; kx < KW; ++kx) acc[ky * KW + kx] += simd::splat(src[kx]) * dv;
-            }
-          }
-        }
-      }
-      for (int j = 0; j < KH * KW; ++j) tsums[(c * KH * KW + j) * vectors + v] = acc[j];
-    }
-  }
-}
-
-using PixelDweight = void (*)(const Wide&, const float*, int64_t, const float*, Vec*);
-PixelDweight select_pixel_dweight(const Conv2dGeometry& g, const Wide& w) {
-  if (!use_pixel_major(w)) return nullptr;
-  if (g.kernel_h == 5 && g.kernel_w == 5) return &pixel_dweight<5, 5>;
-  if (g.kernel_h == 3 && g.kernel_w == 3) return &pixel_dweight<3, 3>;
-  return nullptr;
-}
 
 // dinput of one image and group from its wide D: dcol[t][q] = sum_m W[m][t] D[m][q] (rows_gemm
 // with the roles of A swapped, into rows with zero margins), then col2im as a gather (no
@@ -241,9 +85,11 @@ int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int th
 }
 
 void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
-                             const float* bias, float* output, bool relu) {
+                             const float* bias, const ConvOutput& out) {
   TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h, "x",
              g.stride_w);
+  TCNN_CHECK(!out.pooled || (g.out_h() >= 2 && g.out_w() >= 2), "conv2d implicit: a fused 2x2 pool "
+             "needs an output of at least 2x2, got ", g.out_h(), "x", g.out_w());
   const Wide w = make_wide(g);
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = w.cin * g.in_h * g.in_w;
@@ -256,29 +102,23 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
       const bool pixel_major = use_pixel_major(w);
       std::vector<float> p(static_cast<size_t>(w.p_floats));
       std::vector<float> wide(
-          static_cast<size_t>(pixel_major ? w.oh * w.ow * kLanes : w.cout * w.nq));
+          static_cast<size_t>(pixel_major ? w.oh * w.ow * kLanes : w.wide_floats), 0.0f);
       for (int64_t n = block.begin; n < block.end; ++n) {
         for (int64_t grp = 0; grp < g.groups; ++grp) {
           pad_image(g, w, input + n * image_size + grp * group_in, p.data());
+          const int64_t plane0 = n * g.out_channels + grp * w.cout;
+          const float* group_wt = wt.data() + grp * w.taps * w.cout;
+          const float* group_bias = bias ? bias + grp * w.cout : nullptr;
           if (pixel_major) {
-            forward_pixel_major(w, p.data(), wt.data() + grp * w.taps * w.cout,
-                                bias ? bias + grp * w.cout : nullptr, wide.data(),
-                                output + (n * g.out_channels + grp * w.cout) * w.oh * w.ow, relu);
+            for (int64_t m0 = 0; m0 < w.cout; m0 += kLanes) {
+              pixel_major_forward(w, p.data(), group_wt, group_bias, m0, wide.data());
+              store_pixel_major(w, out, plane0, m0, wide.data());
+            }
             continue;
           }
-          rows_gemm(w.cout, wt.data() + grp * w.taps * w.cout, w.cout, p.data(), w.off.data(),
-                    w.taps, bias ? bias + grp * w.cout : nullptr, wide.data(), w.nq, w.nq);
-          float* out = output + (n * g.out_channels + grp * w.cout) * w.oh * w.ow;
-          for (int64_t m = 0; m < w.cout; ++m) {
-            for (int64_t y = 0; y < w.oh; ++y) {
-              const float* src = wide.data() + m * w.nq + y * w.wp;
-              if (relu) {
-                simd::copy_relu(out + (m * w.oh + y) * w.ow, src, w.ow);
-              } else {
-                simd::copy(out + (m * w.oh + y) * w.ow, src, w.ow);
-              }
-            }
-          }
+          rows_gemm(w.cout, group_wt, w.cout, p.data(), w.off.data(), w.taps, group_bias,
+                    wide.data(), w.nq, w.nq);
+          store_wide(w, out, plane0, wide.data());
         }
       }
     }
@@ -286,14 +126,13 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
 }
 
 void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
-                              const float* doutput, float* dinput, float* dweight, float* dbias,
-                              const float* relu_output) {
+                              const ConvGradient& grad, float* dinput, float* dweight,
+                              float* dbias) {
   TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h, "x",
              g.stride_w);
   const Wide w = make_wide(g);
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = w.cin * g.in_h * g.in_w;
-  const int64_t out_plane = w.oh * w.ow;
   const PixelDweight pixel_dw = dweight ? select_pixel_dweight(g, w) : nullptr;
   // Per thread, as vectors. Wide path: dweight sums [OC][taps] then dbias sums [OC], each a
   // vector of lane partials (as conv_im2col's). Pixel-major path: [groups][taps + 1][cout] (the
@@ -326,36 +165,11 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
           for (int64_t i = 0; i < count; ++i) {
             const int64_t n = n0 + i;
             float* d = wide_d ? dc.data() + i * d_floats : nullptr;
-            // D: doutput in the wide layout; the thrown-away columns stay zero.
-            const int64_t image_out = (n * g.out_channels + grp * w.cout) * out_plane;
-            const float* dout = doutput + image_out;
-            // The fused ReLU's output: doutput counts only where it is positive.
-            const float* key = relu_output ? relu_output + image_out : nullptr;
-            for (int64_t m = 0; m < (wide_d ? w.cout : 0); ++m) {
-              for (int64_t y = 0; y < w.oh; ++y) {
-                const int64_t at = (m * w.oh + y) * w.ow;
-                if (key) {
-                  simd::copy_where_positive(d + m * w.nq + y * w.wp, dout + at, key + at, w.ow);
-                } else {
-                  simd::copy(d + m * w.nq + y * w.wp, dout + at, w.ow);
-                }
-              }
-            }
+            const int64_t plane0 = n * g.out_channels + grp * w.cout;
+            if (wide_d) wide_gradient(w, grad, plane0, d);
             if (pixel_dw) {
-              // doutput transposed: a pixel's channels side by side.
               float* dt = dtc.data() + i * pixels * w.cout;
-              // Two loops, not a test per element: a data-dependent branch (the sign of the
-              // ReLU's output) mispredicted half the time.
-              for (int64_t m = 0; m < w.cout; ++m) {
-                if (key) {
-                  for (int64_t q = 0; q < pixels; ++q) {
-                    const float k = key[m * pixels + q], v = dout[m * pixels + q];
-                    dt[q * w.cout + m] = k > 0.0f ? v : 0.0f;
-                  }
-                } else {
-                  for (int64_t q = 0; q < pixels; ++q) dt[q * w.cout + m] = dout[m * pixels + q];
-                }
-              }
+              pixel_gradient(w, grad, plane0, dt);
               if (dbias) {
                 // In a register per vector of channels (adding into memory made one chain of
                 // store-to-load round trips), the same additions in the same order.

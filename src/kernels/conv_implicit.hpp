@@ -19,21 +19,22 @@
 
 #include <cstdint>
 
+#include "kernels/conv_epilogue.hpp"
 #include "kernels/geometry.hpp"
 
 namespace tinycnn::kernels {
 
 bool conv2d_implicit_supported(const Conv2dGeometry& g);  // stride 1 in both directions
 
-// relu: store max(0, .) of each output (a ReLU layer fused into the convolution's stores).
+// Writes `out` (the output, ReLU'd or not, or the pooled output and argmax; conv_epilogue.hpp).
 void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
-                             const float* bias, float* output, bool relu = false);
+                             const float* bias, const ConvOutput& out);
 
-// relu_output (the fused forward's output, or null): doutput counts only where it is > 0, as
-// if a ReLU's backward had run first.
+// From `grad` (doutput, masked by a fused ReLU's output, or the pooled gradient; see
+// conv_epilogue.hpp); null outputs are skipped.
 void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
-                              const float* doutput, float* dinput, float* dweight, float* dbias,
-                              const float* relu_output = nullptr);
+                              const ConvGradient& grad, float* dinput, float* dweight,
+                              float* dbias);
 
 // Bytes of scratch held at once with `threads` threads (forward, backward).
 int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int threads);

@@ -26,51 +26,63 @@ inline Winner max4(float a, float b, float c, float d, int32_t w) {
   return best;
 }
 
-// Vectors of kLanes outputs along a row (even / odd lanes of two loads give the window columns);
-// a row's last vector may be partial: it reads into the next row (values unused) and stores only
-// its valid lanes. Windows whose reads would leave the buffer, at its very end, go scalar.
+// Vectors of kLanes outputs along the row (even / odd lanes of two loads give the window
+// columns); the last vector may be partial: it reads further (values unused) and stores only its
+// valid lanes. Windows whose reads would pass read_end go scalar.
+void pool_row(const float* top, const float* bottom, int64_t count, int32_t base, int32_t w,
+              bool relu, const float* read_end, float* out, int32_t* idx) {
+  using namespace simd;
+  const IVec lane2 = iota() + iota();
+  int64_t ow = 0;
+  for (; ow < count && bottom + 2 * (ow + kLanes) <= read_end && top + 2 * (ow + kLanes) <= read_end;
+       ow += kLanes) {
+    Vec t0 = load(top + 2 * ow), t1 = load(top + 2 * ow + kLanes);
+    Vec b0 = load(bottom + 2 * ow), b1 = load(bottom + 2 * ow + kLanes);
+    if (relu) {
+      for (Vec* v : {&t0, &t1, &b0, &b1}) *v = select(*v > Vec{}, *v, Vec{});
+    }
+    const Vec cand[3] = {odd(t0, t1), even(b0, b1), odd(b0, b1)};
+    const int32_t cand_offset[3] = {1, w, w + 1};
+    Vec best = even(t0, t1);
+    IVec k = IVec{};
+    for (int i = 0; i < 3; ++i) {
+      const IVec take = (cand[i] > best) | ((cand[i] != cand[i]) & (best == best));
+      best = select(take, cand[i], best);
+      k = select(take, splat_int(cand_offset[i]), k);
+    }
+    const IVec at = splat_int(base + static_cast<int32_t>(2 * ow)) + lane2 + k;
+    const int64_t n = std::min<int64_t>(kLanes, count - ow);
+    store_first(out + ow, best, n);
+    store_first(idx + ow, at, n);
+  }
+  auto r = [relu](float v) { return !relu || v > 0.0f ? v : 0.0f; };
+  for (; ow < count; ++ow) {
+    const Winner win = max4(r(top[2 * ow]), r(top[2 * ow + 1]), r(bottom[2 * ow]),
+                            r(bottom[2 * ow + 1]), w);
+    out[ow] = win.value;
+    idx[ow] = base + static_cast<int32_t>(2 * ow) + win.offset;
+  }
+}
+
 void maxpool2x2_forward(const Pool2dGeometry& g, const float* input, float* output,
                         int32_t* argmax) {
-  using namespace simd;
   const int64_t oh_n = g.out_h(), ow_n = g.out_w(), w = g.in_w;
   const int64_t rows = g.batch * g.channels * oh_n;  // output rows of all planes
   const float* input_end = input + g.batch * g.channels * g.in_h * w;
-  const auto w32 = static_cast<int32_t>(w);
-  const IVec lane2 = iota() + iota();
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t plane = r / oh_n, oh = r % oh_n;
     const float* top = input + plane * g.in_h * w + 2 * oh * w;
-    const float* bottom = top + w;
-    float* out = output + r * ow_n;
-    int32_t* idx = argmax + r * ow_n;
-    const auto base = static_cast<int32_t>(2 * oh * w);
-    int64_t ow = 0;
-    for (; ow < ow_n && bottom + 2 * (ow + kLanes) <= input_end; ow += kLanes) {
-      const Vec t0 = load(top + 2 * ow), t1 = load(top + 2 * ow + kLanes);
-      const Vec b0 = load(bottom + 2 * ow), b1 = load(bottom + 2 * ow + kLanes);
-      const Vec cand[3] = {odd(t0, t1), even(b0, b1), odd(b0, b1)};
-      const int32_t cand_offset[3] = {1, w32, w32 + 1};
-      Vec best = even(t0, t1);
-      IVec k = IVec{};
-      for (int i = 0; i < 3; ++i) {
-        const IVec take = (cand[i] > best) | ((cand[i] != cand[i]) & (best == best));
-        best = select(take, cand[i], best);
-        k = select(take, splat_int(cand_offset[i]), k);
-      }
-      const IVec at = splat_int(base + static_cast<int32_t>(2 * ow)) + lane2 + k;
-      const int64_t count = std::min<int64_t>(kLanes, ow_n - ow);
-      store_first(out + ow, best, count);
-      store_first(idx + ow, at, count);
-    }
-    for (; ow < ow_n; ++ow) {
-      const Winner win = max4(top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1], w32);
-      out[ow] = win.value;
-      idx[ow] = base + static_cast<int32_t>(2 * ow) + win.offset;
-    }
+    pool_row(top, top + w, ow_n, static_cast<int32_t>(2 * oh * w), static_cast<int32_t>(w), false,
+             input_end, output + r * ow_n, argmax + r * ow_n);
   }
 }
 }  // namespace
+
+void maxpool2x2_row(const float* top, const float* bottom, int64_t count, int32_t base,
+                    int32_t w, bool relu, const float* read_end, float* out, int32_t* argmax) {
+  pool_row(top, bottom, count, base, w, relu, read_end, out, argmax);
+}
 
 void maxpool2d_forward(const Pool2dGeometry& g, const float* input, float* output,
                        int32_t* argmax) {
@@ -110,16 +122,36 @@ void maxpool2d_forward(const Pool2dGeometry& g, const float* input, float* outpu
   }
 }
 
+void maxpool2x2_backward_row(const float* doutput, const float* key, const int32_t* argmax,
+                             int64_t count, int32_t base, int32_t w, float* top, float* bottom) {
+  using namespace simd;
+  const IVec lane2 = iota() + iota();
+  for (int64_t ow = 0; ow < count; ow += kLanes) {
+    const int64_t n = std::min<int64_t>(kLanes, count - ow);
+    Vec d = load_first(doutput + ow, n);
+    if (key) d = select(load_first(key + ow, n) > Vec{}, d, Vec{});
+    // Where in its window each maximum was: 0, 1, w or w + 1.
+    const IVec k = load_first(argmax + ow, n) -
+                   (splat_int(base + static_cast<int32_t>(2 * ow)) + lane2);
+    const Vec te = select(k == splat_int(0), d, Vec{}), to = select(k == splat_int(1), d, Vec{});
+    const Vec be = select(k == splat_int(w), d, Vec{}), bo = select(k == splat_int(w + 1), d, Vec{});
+    const int64_t n2 = 2 * n;  // floats of this chunk in each input row
+    store_first(top + 2 * ow, zip_low(te, to), std::min<int64_t>(kLanes, n2));
+    store_first(bottom + 2 * ow, zip_low(be, bo), std::min<int64_t>(kLanes, n2));
+    if (n2 > kLanes) {
+      store_first(top + 2 * ow + kLanes, zip_high(te, to), n2 - kLanes);
+      store_first(bottom + 2 * ow + kLanes, zip_high(be, bo), n2 - kLanes);
+    }
+  }
+}
+
 namespace {
 // The 2x2 / stride 2 / no padding backward, written densely: each window's four inputs get the
 // gradient where the argmax points and zero elsewhere (the windows do not overlap), so no
 // zero-fill pass before a scatter. Inputs outside every window (an odd last row or column) are 0.
 void maxpool2x2_backward(const Pool2dGeometry& g, const float* doutput, const int32_t* argmax,
                          float* dinput) {
-  using namespace simd;
   const int64_t oh_n = g.out_h(), ow_n = g.out_w(), w = g.in_w, in_plane = g.in_h * w;
-  const auto w32 = static_cast<int32_t>(w);
-  const IVec lane2 = iota() + iota();
   const int64_t planes = g.batch * g.channels;
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
@@ -130,24 +162,9 @@ void maxpool2x2_backward(const Pool2dGeometry& g, const float* doutput, const in
       float* bottom = top + w;
       for (int64_t x = 2 * ow_n; x < w; ++x) top[x] = bottom[x] = 0.0f;
       const int64_t r = (p * oh_n + oh) * ow_n;
-      const auto base = static_cast<int32_t>(2 * oh * w);
-      for (int64_t ow = 0; ow < ow_n; ow += kLanes) {
-        const int64_t count = std::min<int64_t>(kLanes, ow_n - ow);
-        const Vec d = load_first(doutput + r + ow, count);
-        // Where in its window each maximum was: 0, 1, w or w + 1.
-        const IVec k = load_first(argmax + r + ow, count) -
-                       (splat_int(base + static_cast<int32_t>(2 * ow)) + lane2);
-        const Vec te = select(k == splat_int(0), d, Vec{}), to = select(k == splat_int(1), d, Vec{});
-        const Vec be = select(k == splat_int(w32), d, Vec{});
-        const Vec bo = select(k == splat_int(w32 + 1), d, Vec{});
-        const int64_t n2 = 2 * count;  // floats of this chunk in each input row
-        store_first(top + 2 * ow, zip_low(te, to), std::min<int64_t>(kLanes, n2));
-        store_first(bottom + 2 * ow, zip_low(be, bo), std::min<int64_t>(kLanes, n2));
-        if (n2 > kLanes) {
-          store_first(top + 2 * ow + kLanes, zip_high(te, to), n2 - kLanes);
-          store_first(bottom + 2 * ow + kLanes, zip_high(be, bo), n2 - kLanes);
-        }
-      }
+      maxpool2x2_backward_row(doutput + r, nullptr, argmax + r, ow_n,
+                              static_cast<int32_t>(2 * oh * w), static_cast<int32_t>(w), top,
+                              bottom);
     }
   }
 }

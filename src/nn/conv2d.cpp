@@ -59,17 +59,21 @@ Shape Conv2d::output_shape(const Shape& input) const {
 }
 
 Variable Conv2d::forward(const Variable& input) {
-  return ops::conv2d(input, weight_, bias_,
-                     {.stride_h = options_.stride[0], .stride_w = options_.stride[1],
-                      .pad_h = options_.padding[0], .pad_w = options_.padding[1],
-                      .groups = options_.groups, .algo = options_.algo});
+  return ops::conv2d(input, weight_, bias_, params(false));
 }
 
 Variable Conv2d::forward_relu(const Variable& input) {
-  return ops::conv2d(input, weight_, bias_,
-                     {.stride_h = options_.stride[0], .stride_w = options_.stride[1],
-                      .pad_h = options_.padding[0], .pad_w = options_.padding[1],
-                      .groups = options_.groups, .algo = options_.algo, .relu = true});
+  return ops::conv2d(input, weight_, bias_, params(true));
+}
+
+Variable Conv2d::forward_relu_pool2x2(const Variable& input) {
+  return ops::conv2d_relu_maxpool2x2(input, weight_, bias_, params(true));
+}
+
+ops::Conv2dParams Conv2d::params(bool relu) const {
+  return {.stride_h = options_.stride[0], .stride_w = options_.stride[1],
+          .pad_h = options_.padding[0], .pad_w = options_.padding[1], .groups = options_.groups,
+          .algo = options_.algo, .relu = relu};
 }
 
 std::vector<NamedVariable> Conv2d::parameters() {

@@ -8,6 +8,7 @@
 #include "kernels/geometry.hpp"
 #include "nn/init.hpp"
 #include "nn/module.hpp"
+#include "ops/conv2d.hpp"
 
 namespace tinycnn::nn {
 
@@ -35,6 +36,9 @@ class Conv2d : public Module {
   // forward followed by a ReLU, as one op (the ReLU in the convolution's stores; its backward
   // masks the gradient inside the convolution's): what Sequential runs for conv2d + relu.
   Variable forward_relu(const Variable& input);
+  // forward, ReLU and a 2x2 / stride 2 max pool as one op (Sequential's conv2d + relu +
+  // maxpool2d): the pooled output.
+  Variable forward_relu_pool2x2(const Variable& input);
   std::vector<NamedVariable> parameters() override;
 
   const Conv2dOptions& options() const { return options_; }
@@ -42,6 +46,8 @@ class Conv2d : public Module {
   Variable& bias() { return bias_; }
 
  private:
+  ops::Conv2dParams params(bool relu) const;
+
   Conv2dOptions options_;
   Variable weight_;
   Variable bias_;  // undefined when options_.bias is false

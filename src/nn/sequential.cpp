@@ -1,8 +1,11 @@
 // Sequential container.
 #include "nn/sequential.hpp"
 
+#include <array>
+
 #include "core/error.hpp"
 #include "nn/conv2d.hpp"
+#include "nn/pooling.hpp"
 #include "nn/simple_layers.hpp"
 
 namespace tinycnn::nn {
@@ -20,17 +23,34 @@ Shape Sequential::output_shape(const Shape& input) const {
   return shape;
 }
 
+namespace {
+bool is_relu(const Module* m) {
+  const auto* a = dynamic_cast<const Activation*>(m);
+  return a && a->kind() == Activation::Kind::Relu;
+}
+bool is_max_pool_2x2(const Module* m) {
+  const auto* p = dynamic_cast<const MaxPool2d*>(m);
+  using Pair = std::array<int64_t, 2>;
+  return p && p->kernel_size() == Pair{2, 2} && p->stride() == Pair{2, 2} &&
+         p->padding() == Pair{0, 0};
+}
+}  // namespace
+
 Variable Sequential::forward(const Variable& input) {
+  // conv2d + relu (+ a 2x2 / stride 2 maxpool2d) run as one fused op: the same values, and the
+  // layers stay separate everywhere else (shapes, parameters, viz, the per-layer profile).
+  auto at = [&](size_t i) { return i < layers_.size() ? layers_[i].get() : nullptr; };
   Variable x = input;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    // conv2d followed by relu: one fused op (the same values; the layers stay two everywhere
-    // else: shapes, parameters, viz, the per-layer profile).
     auto* conv = dynamic_cast<Conv2d*>(layers_[i].get());
-    const auto* next =
-        i + 1 < layers_.size() ? dynamic_cast<const Activation*>(layers_[i + 1].get()) : nullptr;
-    if (conv && next && next->kind() == Activation::Kind::Relu) {
-      x = conv->forward_relu(x);
-      ++i;
+    if (conv && is_relu(at(i + 1))) {
+      if (is_max_pool_2x2(at(i + 2))) {
+        x = conv->forward_relu_pool2x2(x);
+        i += 2;
+      } else {
+        x = conv->forward_relu(x);
+        i += 1;
+      }
       continue;
     }
     x = layers_[i]->forward(x);

@@ -2,6 +2,8 @@
 // needed for dweight / dinput), the geometry and the algorithm; with a fused ReLU its output.
 #include "ops/conv2d.hpp"
 
+#include <vector>
+
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
 #include "kernels/conv_im2col.hpp"
@@ -47,6 +49,41 @@ class Conv2dNode : public autograd::Node {
   Tensor columns_;  // im2col only: the forward's column matrices, reused by dweight
   Tensor relu_output_;  // with a fused ReLU: the output, whose sign masks the gradient
 };
+// conv2d + ReLU + 2x2 max pool: saves the input and weight (via the inputs), the pooled output
+// and its argmax; the full convolution output is never kept.
+class Conv2dReluPoolNode : public autograd::Node {
+ public:
+  Conv2dReluPoolNode(const Variable& input, const Variable& weight, const Variable& bias,
+                     const kernels::Conv2dGeometry& geometry, kernels::ConvAlgo algo,
+                     Tensor pooled, std::vector<int32_t> argmax)
+      : Node({input, weight, bias}),
+        geometry_(geometry),
+        algo_(algo),
+        pooled_(std::move(pooled)),
+        argmax_(std::move(argmax)) {}
+
+  const char* name() const override { return "conv2d+relu+maxpool2d"; }
+
+  std::vector<Tensor> backward(const Tensor& dpooled) override {
+    const Variable& input = inputs()[0];
+    const Variable& weight = inputs()[1];
+    const Variable& bias = inputs()[2];
+    Tensor dinput = input.requires_grad() ? Tensor::empty(input.shape()) : Tensor();
+    Tensor dweight = weight.requires_grad() ? Tensor::empty(weight.shape()) : Tensor();
+    Tensor dbias = bias.requires_grad() ? Tensor::empty(bias.shape()) : Tensor();
+    kernels::conv2d_relu_pool_backward(
+        algo_, geometry_, input.data().data(), weight.data().data(), pooled_.data(),
+        argmax_.data(), dpooled.data(), dinput.defined() ? dinput.data() : nullptr,
+        dweight.defined() ? dweight.data() : nullptr, dbias.defined() ? dbias.data() : nullptr);
+    return {dinput, dweight, dbias};
+  }
+
+ private:
+  kernels::Conv2dGeometry geometry_;
+  kernels::ConvAlgo algo_;
+  Tensor pooled_;
+  std::vector<int32_t> argmax_;
+};
 }  // namespace
 
 kernels::Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight,
@@ -89,6 +126,28 @@ Variable conv2d(const Variable& input, const Variable& weight, const Variable& b
                                         params.relu ? output : Tensor());
   }
   return autograd::make_result(std::move(output), std::move(node));
+}
+
+Variable conv2d_relu_maxpool2x2(const Variable& input, const Variable& weight,
+                                const Variable& bias, const Conv2dParams& params) {
+  const kernels::Conv2dGeometry g = conv2d_geometry(input.shape(), weight.shape(), params);
+  if (bias.defined()) {
+    TCNN_CHECK(bias.shape() == Shape({g.out_channels}), "conv2d: expected bias [",
+               g.out_channels, "], got ", bias.shape().to_string());
+  }
+  TCNN_CHECK(g.out_h() >= 2 && g.out_w() >= 2, "conv2d + maxpool2d 2x2: expected a convolution "
+             "output of at least 2x2, got ", g.out_h(), "x", g.out_w());
+  Tensor pooled = Tensor::empty({g.batch, g.out_channels, g.out_h() / 2, g.out_w() / 2});
+  std::vector<int32_t> argmax(static_cast<size_t>(pooled.numel()));
+  kernels::conv2d_relu_pool_forward(params.algo, g, input.data().data(), weight.data().data(),
+                                    bias.defined() ? bias.data().data() : nullptr, pooled.data(),
+                                    argmax.data());
+  std::shared_ptr<autograd::Node> node;
+  if (autograd::should_record({&input, &weight, &bias})) {
+    node = std::make_shared<Conv2dReluPoolNode>(input, weight, bias, g, params.algo, pooled,
+                                                std::move(argmax));
+  }
+  return autograd::make_result(std::move(pooled), std::move(node));
 }
 
 }  // namespace tinycnn::ops

@@ -29,6 +29,11 @@ inline constexpr int64_t kMaxSavedColumnFloats = int64_t{16} << 20;
 Variable conv2d(const Variable& input, const Variable& weight, const Variable& bias,
                 const Conv2dParams& params);
 
+// conv2d, then ReLU, then a 2x2 / stride 2 max pool, as one op: [N, OC, OH/2, OW/2]. The values
+// and gradients of the three ops in turn; params.relu is implied.
+Variable conv2d_relu_maxpool2x2(const Variable& input, const Variable& weight,
+                                const Variable& bias, const Conv2dParams& params);
+
 // The kernel geometry for these operand shapes; throws on inconsistent shapes.
 kernels::Conv2dGeometry conv2d_geometry(const tensor::Shape& input, const tensor::Shape& weight,
                                         const Conv2dParams& params);

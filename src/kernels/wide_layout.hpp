@@ -1,0 +1,33 @@
+// The wide layout shared by the implicit-GEMM convolution's parts (conv_implicit.cpp,
+// conv_pixel_major.cpp, conv_epilogue.cpp): one group of one image, zero-padded to Hp x Wp, the
+// output pixel (y, x) at the wide index q = y*Wp + x (see conv_implicit.hpp).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/geometry.hpp"
+
+namespace tinycnn::kernels {
+
+// The gathering col2im (dinput): input rows computed at once.
+inline constexpr int kGatherRows = 4;
+
+// Everything the kernels need about one group of one image, in the wide layout.
+struct Wide {
+  int64_t cin, cout, taps, hp, wp, plane, oh, ow, nq, p_floats;
+  std::vector<int64_t> off;       // per tap t = (c, ky, kx): c*plane + ky*wp + kx
+  std::vector<int64_t> cout_off;  // per output channel m: m*nq (rows of D as B for dcol)
+  // dcol rows: dcol_front zeros, nq values, zeros to dcol_stride; the gathering col2im reads a
+  // row from (index - the tap's in-plane offset), up to one vector past the plane.
+  int64_t dcol_front, dcol_stride;
+  // Floats of a wide result [cout][nq], with room for the pooling epilogue's vector reads.
+  int64_t wide_floats;
+};
+
+Wide make_wide(const Conv2dGeometry& g);
+
+// P = the group's channels of one image, zero-padded, in a buffer of w.p_floats.
+void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float* p);
+
+}  // namespace tinycnn::kernels
