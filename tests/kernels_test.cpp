@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -129,9 +130,10 @@ TEST(RowGemm, TransposeGroups) {
             (std::vector<float>{1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12}));
 }
 
-// LeNet's fc1 shape: large enough that forward and backward call the BLAS from both threads at
-// once. A BLAS that is not safe to call concurrently (Debian's serial OpenBLAS is not) fails
-// here; the smaller layers of the other tests never run the BLAS in parallel.
+// LeNet's fc1 shape: large enough that the forward calls the BLAS from both threads at once (the
+// backward runs its own kernel, dinput and dweight side by side). A BLAS that is not safe to
+// call concurrently (Debian's serial OpenBLAS is not) fails here; the smaller layers of the other
+// tests never run the BLAS in parallel.
 TEST(Linear, ConcurrentBlasCallsMatchLoops) {
   const LinearGeometry g{.batch = 64, .in_features = 400, .out_features = 120};
   core::Rng rng(3);
@@ -162,6 +164,38 @@ TEST(Linear, ConcurrentBlasCallsMatchLoops) {
                     .ldb = g.in_features, .c = want_dw.data(), .ldc = g.in_features});
     ASSERT_TRUE(testing::all_close(dx, want_dx, 1e-4, 1e-4)) << "dinput, repeat " << repeat;
     ASSERT_TRUE(testing::all_close(dw, want_dw, 1e-4, 1e-4)) << "dweight, repeat " << repeat;
+  }
+}
+
+TEST(Linear, BackwardKernelAtEveryBlockRemainder) {
+  // The backward's own kernel: register blocks of up to 4 rows x 4 vectors; row counts 1..9 and
+  // feature counts that leave 1..4 vectors with a partial (masked) last one, or whole ones.
+  core::Rng rng(8);
+  for (int64_t batch : {1, 3, 4, 5, 9}) {
+    for (int64_t in : {1, 7, 16, 33, 64, 65, 100}) {
+      for (int64_t out : {1, 2, 5, 8}) {
+        const LinearGeometry g{.batch = batch, .in_features = in, .out_features = out};
+        const Tensor x = Tensor::randn({batch, in}, rng), w = Tensor::randn({out, in}, rng);
+        const Tensor dy = Tensor::randn({batch, out}, rng);
+        Tensor dx = Tensor::full(x.shape(), 9.0f), dw = Tensor::full(w.shape(), 9.0f);
+        Tensor db = Tensor::full({out}, 9.0f);
+        linear_backward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
+        Tensor want_dx = Tensor::empty(x.shape()), want_dw = Tensor::empty(w.shape());
+        gemm_reference({.m = batch, .n = in, .k = out, .a = dy.data(), .lda = out, .b = w.data(),
+                        .ldb = in, .c = want_dx.data(), .ldc = in});
+        gemm_reference({.trans_a = Trans::Yes, .m = out, .n = in, .k = batch, .a = dy.data(),
+                        .lda = out, .b = x.data(), .ldb = in, .c = want_dw.data(), .ldc = in});
+        Tensor want_db = Tensor::zeros({out});
+        for (int64_t n = 0; n < batch; ++n) {
+          for (int64_t o = 0; o < out; ++o) want_db[o] += dy[n * out + o];
+        }
+        const std::string at = std::to_string(batch) + "x" + std::to_string(in) + "->" +
+                               std::to_string(out);
+        ASSERT_TRUE(testing::all_close(dx, want_dx, 1e-5, 1e-5)) << "dinput " << at;
+        ASSERT_TRUE(testing::all_close(dw, want_dw, 1e-5, 1e-5)) << "dweight " << at;
+        ASSERT_TRUE(testing::all_close(db, want_db, 1e-5, 1e-5)) << "dbias " << at;
+      }
+    }
   }
 }
 
