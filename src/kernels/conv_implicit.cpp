@@ -100,7 +100,7 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
       const bool pixel_major = use_pixel_major(w);
-      std::vector<float> p(static_cast<size_t>(w.p_floats));
+      std::vector<float> p(static_cast<size_t>(w.p_floats), 0.0f);  // pad_image: zero once
       std::vector<float> wide(
           static_cast<size_t>(pixel_major ? w.oh * w.ow * kLanes : w.wide_floats), 0.0f);
       for (int64_t n = block.begin; n < block.end; ++n) {
@@ -150,7 +150,7 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
       // across them (same additions, same order as image by image).
       const int64_t chunk = std::min(kChunk, block.end - block.begin);
       const int64_t d_floats = w.cout * w.nq;
-      std::vector<float> pc(dweight ? static_cast<size_t>(chunk * w.p_floats) : 0);
+      std::vector<float> pc(dweight ? static_cast<size_t>(chunk * w.p_floats) : 0, 0.0f);
       const bool wide_d = dinput || !pixel_dw;  // the wide D serves dinput and wide dweight
       std::vector<float> dc(wide_d ? static_cast<size_t>(chunk * d_floats) : 0, 0.0f);
       std::vector<float> dcol(dinput ? static_cast<size_t>(w.taps * w.dcol_stride) : 0, 0.0f);

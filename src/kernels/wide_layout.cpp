@@ -39,9 +39,7 @@ Wide make_wide(const Conv2dGeometry& g) {
   return w;
 }
 
-// P = the group's channels of one image, zero-padded, in a buffer of w.p_floats.
 void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float* p) {
-  std::fill(p, p + w.p_floats, 0.0f);
   for (int64_t c = 0; c < w.cin; ++c) {
     for (int64_t y = 0; y < g.in_h; ++y) {
       const float* src = image + (c * g.in_h + y) * g.in_w;

@@ -27,7 +27,9 @@ struct Wide {
 
 Wide make_wide(const Conv2dGeometry& g);
 
-// P = the group's channels of one image, zero-padded, in a buffer of w.p_floats.
+// P = the group's channels of one image, zero-padded, in a buffer of w.p_floats. Writes only the
+// image's pixels: the buffer must be zero elsewhere (zero it once when allocating it; every call
+// for one geometry writes the same pixels).
 void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float* p);
 
 }  // namespace tinycnn::kernels
