@@ -10,8 +10,9 @@
 
 namespace tinycnn::kernels {
 
-// The gathering col2im (dinput): input rows computed at once.
-inline constexpr int kGatherRows = 4;
+// The gathering col2im (dinput): input rows computed at once (7: LeNet conv2's 14 rows in two
+// blocks, no padded rows; 2-3% of a training step faster than 4 in one A/B run).
+inline constexpr int kGatherRows = 7;
 
 // Everything the kernels need about one group of one image, in the wide layout.
 struct Wide {
