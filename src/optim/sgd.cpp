@@ -1,6 +1,8 @@
 // SGD update.
 #include "optim/sgd.hpp"
 
+#include <omp.h>
+
 #include "core/error.hpp"
 
 namespace tinycnn::optim {
@@ -22,11 +24,44 @@ SGD::SGD(std::vector<NamedVariable> params, const SgdOptions& options)
   }
 }
 
+namespace {
+// One parameter tensor's update over [begin, end). Each case its own loop over plain locals, so
+// it vectorises (with the conditions inside one loop of an OpenMP-outlined body the compiler kept
+// them per element: the step was 4% of a training step's CPU time).
+void update(float* p, const float* grad, float* buf, int64_t begin, int64_t end, float lr,
+            float mu, float wd, bool first, bool nesterov) {
+  if (!buf) {
+    for (int64_t j = begin; j < end; ++j) p[j] -= lr * (grad[j] + wd * p[j]);
+  } else if (first) {
+    for (int64_t j = begin; j < end; ++j) {
+      const float g = grad[j] + wd * p[j];
+      buf[j] = g;
+      p[j] -= lr * (nesterov ? g + mu * g : g);
+    }
+  } else if (nesterov) {
+    for (int64_t j = begin; j < end; ++j) {
+      const float g = grad[j] + wd * p[j];
+      const float b = mu * buf[j] + g;
+      buf[j] = b;
+      p[j] -= lr * (g + mu * b);
+    }
+  } else {
+    for (int64_t j = begin; j < end; ++j) {
+      const float g = grad[j] + wd * p[j];
+      const float b = mu * buf[j] + g;
+      buf[j] = b;
+      p[j] -= lr * b;
+    }
+  }
+}
+}  // namespace
+
 void SGD::step() {
   const float lr = static_cast<float>(lr_);
   const float mu = static_cast<float>(options_.momentum);
   const float wd = static_cast<float>(options_.weight_decay);
   const bool first = step_count_ == 0;
+  const bool nesterov = options_.nesterov;
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& var = params_[i].var;
     if (!var.grad().defined()) continue;
@@ -34,17 +69,15 @@ void SGD::step() {
     const float* grad = var.grad().data();
     float* buf = momentum_.empty() ? nullptr : momentum_[i].data();
     const int64_t n = var.data().numel();
-    // Elementwise, so any split across threads gives the same bits. The conditions are loop
-    // invariant: the compiler unswitches them and vectorises each case.
-    const bool nesterov = options_.nesterov;
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (int64_t j = 0; j < n; ++j) {
-      float g = grad[j] + wd * p[j];
-      if (buf) {
-        buf[j] = first ? g : mu * buf[j] + g;
-        g = nesterov ? g + mu * buf[j] : buf[j];
-      }
-      p[j] -= lr * g;
+    // Elementwise, so any split across threads gives the same bits.
+    if (n < kParallelMin) {
+      update(p, grad, buf, 0, n, lr, mu, wd, first, nesterov);
+      continue;
+    }
+#pragma omp parallel
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      update(p, grad, buf, n * t / nt, n * (t + 1) / nt, lr, mu, wd, first, nesterov);
     }
   }
   ++step_count_;
