@@ -1,6 +1,11 @@
-// One LeNet-5 training step at batch 64 (forward, loss, backward, SGD step) — what
-// `tinycnn profile --model` breaks down per layer — and an evaluation forward pass.
+// One LeNet-5 training step at batch 64 (forward, loss, backward, SGD step): the op-by-op step
+// that `tinycnn profile --model` breaks down per layer, and the data-parallel step `train` runs;
+// and an evaluation forward pass.
 #include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "autograd/engine.hpp"
 #include "core/rng.hpp"
@@ -9,6 +14,7 @@
 #include "model/spec.hpp"
 #include "ops/cross_entropy.hpp"
 #include "optim/sgd.hpp"
+#include "train/data_parallel.hpp"
 
 namespace {
 
@@ -39,6 +45,31 @@ void BM_LenetTrainingStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * batch);  // images/s
 }
 BENCHMARK(BM_LenetTrainingStep)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// As `train` runs it: the batch in one slice per thread (train::DataParallelStep).
+void BM_LenetDataParallelStep(benchmark::State& state) {
+  const auto spec = lenet();
+  auto net = tinycnn::model::build_model(spec);
+  tinycnn::optim::SGD sgd(net->parameters(), {.lr = 0.01, .momentum = 0.9});
+  tinycnn::train::DataParallelStep step(spec, *net, omp_get_max_threads());
+  tinycnn::core::Rng rng(1);
+  const int64_t batch = state.range(0);
+  const auto images = tinycnn::tensor::Tensor::randn({batch, 1, 28, 28}, rng);
+  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  for (auto& l : labels) l = static_cast<int32_t>(rng.uniform_int(10));
+  auto fill = [&](int64_t begin, int64_t end, tinycnn::tensor::Tensor& x,
+                  std::vector<int32_t>& y) {
+    if (!x.defined() || x.dim(0) != end - begin) x = tinycnn::tensor::Tensor::empty({end - begin, 1, 28, 28});
+    std::copy(images.data() + begin * 784, images.data() + end * 784, x.data());
+    y.assign(labels.begin() + begin, labels.begin() + end);
+  };
+  for (auto _ : state) {
+    step.run(batch, fill);
+    sgd.step();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);  // images/s
+}
+BENCHMARK(BM_LenetDataParallelStep)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_LenetEvalForward(benchmark::State& state) {
   const auto spec = lenet();

@@ -22,7 +22,7 @@ TEST(Config, LeNetParsesWithTrainingSection) {
   EXPECT_EQ(spec.layers[3].path, "layers[3]");
   EXPECT_EQ(spec.training.batch_size, 64);
   EXPECT_EQ(spec.training.optimizer.type, "sgd");
-  EXPECT_DOUBLE_EQ(spec.training.optimizer.momentum, 0.9);
+  EXPECT_DOUBLE_EQ(spec.training.optimizer.momentum, 0.95);
   EXPECT_DOUBLE_EQ(spec.training.normalize_mean, 0.1307);
 }
 
