@@ -7,6 +7,7 @@
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
 #include "kernels/conv_im2col.hpp"
+#include "ops/gradient_buffers.hpp"
 
 namespace tinycnn::ops {
 
@@ -28,19 +29,12 @@ class Conv2dNode : public autograd::Node {
   const char* name() const override { return relu_output_.defined() ? "conv2d+relu" : "conv2d"; }
 
   std::vector<Tensor> backward(const Tensor& doutput) override {
-    const Variable& input = inputs()[0];
-    const Variable& weight = inputs()[1];
-    const Variable& bias = inputs()[2];
-    Tensor dinput = input.requires_grad() ? Tensor::empty(input.shape()) : Tensor();
-    Tensor dweight = weight.requires_grad() ? Tensor::empty(weight.shape()) : Tensor();
-    Tensor dbias = bias.requires_grad() ? Tensor::empty(bias.shape()) : Tensor();
-    kernels::conv2d_backward(algo_, geometry_, input.data().data(), weight.data().data(),
-                             doutput.data(), dinput.defined() ? dinput.data() : nullptr,
-                             dweight.defined() ? dweight.data() : nullptr,
-                             dbias.defined() ? dbias.data() : nullptr,
-                             columns_.defined() ? columns_.data() : nullptr,
-                             relu_output_.defined() ? relu_output_.data() : nullptr);
-    return {dinput, dweight, dbias};
+    std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
+    kernels::conv2d_backward(algo_, geometry_, inputs()[0].data().data(),
+                             inputs()[1].data().data(), doutput.data(), data_or_null(grads[0]),
+                             data_or_null(grads[1]), data_or_null(grads[2]),
+                             data_or_null(columns_), data_or_null(relu_output_));
+    return grads;
   }
 
  private:
@@ -65,17 +59,12 @@ class Conv2dReluPoolNode : public autograd::Node {
   const char* name() const override { return "conv2d+relu+maxpool2d"; }
 
   std::vector<Tensor> backward(const Tensor& dpooled) override {
-    const Variable& input = inputs()[0];
-    const Variable& weight = inputs()[1];
-    const Variable& bias = inputs()[2];
-    Tensor dinput = input.requires_grad() ? Tensor::empty(input.shape()) : Tensor();
-    Tensor dweight = weight.requires_grad() ? Tensor::empty(weight.shape()) : Tensor();
-    Tensor dbias = bias.requires_grad() ? Tensor::empty(bias.shape()) : Tensor();
-    kernels::conv2d_relu_pool_backward(
-        algo_, geometry_, input.data().data(), weight.data().data(), pooled_.data(),
-        argmax_.data(), dpooled.data(), dinput.defined() ? dinput.data() : nullptr,
-        dweight.defined() ? dweight.data() : nullptr, dbias.defined() ? dbias.data() : nullptr);
-    return {dinput, dweight, dbias};
+    std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
+    kernels::conv2d_relu_pool_backward(algo_, geometry_, inputs()[0].data().data(),
+                                       inputs()[1].data().data(), pooled_.data(), argmax_.data(),
+                                       dpooled.data(), data_or_null(grads[0]),
+                                       data_or_null(grads[1]), data_or_null(grads[2]));
+    return grads;
   }
 
  private:
@@ -119,7 +108,7 @@ Variable conv2d(const Variable& input, const Variable& weight, const Variable& b
   }
   kernels::conv2d_forward(params.algo, g, input.data().data(), weight.data().data(),
                           bias.defined() ? bias.data().data() : nullptr, output.data(),
-                          columns.defined() ? columns.data() : nullptr, params.relu);
+                          data_or_null(columns), params.relu);
   std::shared_ptr<autograd::Node> node;
   if (record) {
     node = std::make_shared<Conv2dNode>(input, weight, bias, g, params.algo, columns,

@@ -1,9 +1,12 @@
 // linear forward and backward; saved state is the input and weight (through the node's inputs).
 #include "ops/linear.hpp"
 
+#include <vector>
+
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
 #include "kernels/linear.hpp"
+#include "ops/gradient_buffers.hpp"
 
 namespace tinycnn::ops {
 
@@ -18,17 +21,11 @@ class LinearNode : public autograd::Node {
       : Node({input, weight, bias}), geometry_(g) {}
   const char* name() const override { return "linear"; }
   std::vector<Tensor> backward(const Tensor& doutput) override {
-    const Variable& input = inputs()[0];
-    const Variable& weight = inputs()[1];
-    const Variable& bias = inputs()[2];
-    Tensor dinput = input.requires_grad() ? Tensor::empty(input.shape()) : Tensor();
-    Tensor dweight = weight.requires_grad() ? Tensor::empty(weight.shape()) : Tensor();
-    Tensor dbias = bias.requires_grad() ? Tensor::empty(bias.shape()) : Tensor();
-    kernels::linear_backward(geometry_, input.data().data(), weight.data().data(), doutput.data(),
-                             dinput.defined() ? dinput.data() : nullptr,
-                             dweight.defined() ? dweight.data() : nullptr,
-                             dbias.defined() ? dbias.data() : nullptr);
-    return {dinput, dweight, dbias};
+    std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
+    kernels::linear_backward(geometry_, inputs()[0].data().data(), inputs()[1].data().data(),
+                             doutput.data(), data_or_null(grads[0]), data_or_null(grads[1]),
+                             data_or_null(grads[2]));
+    return grads;
   }
 
  private:
