@@ -24,15 +24,26 @@ struct ConvCase {
 
 class ConvEquivalence : public ::testing::TestWithParam<ConvCase> {};
 
+// Random operands of a case, drawn in this order from `seed`.
+struct Operands {
+  Tensor input, weight, bias, dout;
+  tensor::Shape out_shape;
+};
+Operands random_operands(const Conv2dGeometry& g, uint64_t seed) {
+  core::Rng rng(seed);
+  Operands o;
+  o.input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
+  o.weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
+  o.bias = Tensor::randn({g.out_channels}, rng);
+  o.out_shape = {g.batch, g.out_channels, g.out_h(), g.out_w()};
+  o.dout = Tensor::randn(o.out_shape, rng);
+  return o;
+}
+
 TEST_P(ConvEquivalence, ForwardAndAllGradientsAgree) {
   const Conv2dGeometry& g = GetParam().g;
   g.check();
-  core::Rng rng(2024);
-  Tensor input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
-  Tensor weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
-  Tensor bias = Tensor::randn({g.out_channels}, rng);
-  const tensor::Shape out_shape{g.batch, g.out_channels, g.out_h(), g.out_w()};
-  Tensor dout = Tensor::randn(out_shape, rng);
+  const auto [input, weight, bias, dout, out_shape] = random_operands(g, 2024);
 
   Tensor out_naive = Tensor::empty(out_shape);
   conv2d_naive_forward(g, input.data(), weight.data(), bias.data(), out_naive.data());
@@ -58,10 +69,7 @@ TEST_P(ConvEquivalence, ForwardAndAllGradientsAgree) {
 TEST_P(ConvEquivalence, SkippedGradientsAreSkipped) {
   // dweight alone and dinput alone must give the same values as all three together.
   const Conv2dGeometry& g = GetParam().g;
-  core::Rng rng(7);
-  Tensor input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
-  Tensor weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
-  Tensor dout = Tensor::randn({g.batch, g.out_channels, g.out_h(), g.out_w()}, rng);
+  const auto [input, weight, bias, dout, out_shape] = random_operands(g, 7);
   for (ConvAlgo algo : {ConvAlgo::Im2col, ConvAlgo::Implicit}) {
     SCOPED_TRACE(to_string(algo));
     Tensor dx_all = Tensor::empty(input.shape()), dw_all = Tensor::empty(weight.shape());
@@ -78,10 +86,7 @@ TEST_P(ConvEquivalence, SkippedGradientsAreSkipped) {
 TEST_P(ConvEquivalence, SavedColumnsGiveIdenticalResults) {
   // Backward reading the forward's saved column matrices must equal recomputing them, bit for bit.
   const Conv2dGeometry& g = GetParam().g;
-  core::Rng rng(11);
-  Tensor input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
-  Tensor weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
-  Tensor dout = Tensor::randn({g.batch, g.out_channels, g.out_h(), g.out_w()}, rng);
+  const auto [input, weight, bias, dout, out_shape] = random_operands(g, 11);
   std::vector<float> columns(static_cast<size_t>(conv2d_columns_numel(g)) + 1);
   Tensor out_saved = Tensor::empty(dout.shape()), out_plain = Tensor::empty(dout.shape());
   conv2d_im2col_forward(g, input.data(), weight.data(), nullptr, out_saved.data(), columns.data());
@@ -102,12 +107,7 @@ TEST_P(ConvEquivalence, FusedReluIsReluAfterAndItsMaskBefore) {
   // the masked doutput, bit for bit, for every algorithm (implicit in its stores and copies, the
   // others by separate passes).
   const Conv2dGeometry& g = GetParam().g;
-  core::Rng rng(13);
-  Tensor input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
-  Tensor weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
-  Tensor bias = Tensor::randn({g.out_channels}, rng);
-  const tensor::Shape out_shape{g.batch, g.out_channels, g.out_h(), g.out_w()};
-  Tensor dout = Tensor::randn(out_shape, rng);
+  const auto [input, weight, bias, dout, out_shape] = random_operands(g, 13);
   for (ConvAlgo algo : {ConvAlgo::Naive, ConvAlgo::Im2col, ConvAlgo::Implicit}) {
     SCOPED_TRACE(to_string(algo));
     Tensor plain = Tensor::empty(out_shape), fused = Tensor::full(out_shape, 9.0f);
@@ -152,16 +152,13 @@ TEST_P(ConvEquivalence, FusedReluPoolIsTheThreeKernelsInTurn) {
   // its backward == maxpool2d_backward, ReLU mask, conv2d_backward: bit for bit, every algorithm.
   const Conv2dGeometry& g = GetParam().g;
   if (g.out_h() < 2 || g.out_w() < 2) GTEST_SKIP() << "output smaller than one 2x2 window";
-  core::Rng rng(17);
-  Tensor input = Tensor::randn({g.batch, g.in_channels, g.in_h, g.in_w}, rng);
-  Tensor weight = Tensor::randn({g.out_channels, g.in_per_group(), g.kernel_h, g.kernel_w}, rng);
-  Tensor bias = Tensor::randn({g.out_channels}, rng);
+  const auto [input, weight, bias, dout, out_shape] = random_operands(g, 17);
   const Pool2dGeometry pg{.batch = g.batch, .channels = g.out_channels, .in_h = g.out_h(),
                           .in_w = g.out_w(), .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
                           .stride_w = 2};
-  const tensor::Shape out_shape{g.batch, g.out_channels, g.out_h(), g.out_w()};
   const tensor::Shape pooled_shape{g.batch, g.out_channels, pg.out_h(), pg.out_w()};
-  Tensor dpooled = Tensor::randn(pooled_shape, rng);
+  core::Rng rng(18);
+  const Tensor dpooled = Tensor::randn(pooled_shape, rng);
   for (ConvAlgo algo : {ConvAlgo::Naive, ConvAlgo::Im2col, ConvAlgo::Implicit}) {
     SCOPED_TRACE(to_string(algo));
     // The three kernels in turn.

@@ -91,13 +91,22 @@ kernels::Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight,
   return g;
 }
 
-Variable conv2d(const Variable& input, const Variable& weight, const Variable& bias,
-                const Conv2dParams& params) {
+namespace {
+// The geometry of the operands, the bias (if any) checked against it.
+kernels::Conv2dGeometry checked_geometry(const Variable& input, const Variable& weight,
+                                         const Variable& bias, const Conv2dParams& params) {
   const kernels::Conv2dGeometry g = conv2d_geometry(input.shape(), weight.shape(), params);
   if (bias.defined()) {
     TCNN_CHECK(bias.shape() == Shape({g.out_channels}), "conv2d: expected bias [",
                g.out_channels, "], got ", bias.shape().to_string());
   }
+  return g;
+}
+}  // namespace
+
+Variable conv2d(const Variable& input, const Variable& weight, const Variable& bias,
+                const Conv2dParams& params) {
+  const kernels::Conv2dGeometry g = checked_geometry(input, weight, bias, params);
   Tensor output = Tensor::empty({g.batch, g.out_channels, g.out_h(), g.out_w()});
   const bool record = autograd::should_record({&input, &weight, &bias});
   const int64_t columns_numel = kernels::conv2d_columns_numel(g);
@@ -119,11 +128,7 @@ Variable conv2d(const Variable& input, const Variable& weight, const Variable& b
 
 Variable conv2d_relu_maxpool2x2(const Variable& input, const Variable& weight,
                                 const Variable& bias, const Conv2dParams& params) {
-  const kernels::Conv2dGeometry g = conv2d_geometry(input.shape(), weight.shape(), params);
-  if (bias.defined()) {
-    TCNN_CHECK(bias.shape() == Shape({g.out_channels}), "conv2d: expected bias [",
-               g.out_channels, "], got ", bias.shape().to_string());
-  }
+  const kernels::Conv2dGeometry g = checked_geometry(input, weight, bias, params);
   TCNN_CHECK(g.out_h() >= 2 && g.out_w() >= 2, "conv2d + maxpool2d 2x2: expected a convolution "
              "output of at least 2x2, got ", g.out_h(), "x", g.out_w());
   Tensor pooled = Tensor::empty({g.batch, g.out_channels, g.out_h() / 2, g.out_w() / 2});
