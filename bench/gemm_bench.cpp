@@ -13,9 +13,17 @@ using tinycnn::tensor::Tensor;
 
 void BM_Gemm(benchmark::State& state, int64_t m, int64_t n, int64_t k, bool reference) {
   tinycnn::core::Rng rng(1);
-  Tensor a = Tensor::randn({m * k}, rng), b = Tensor::randn({k * n}, rng), c = Tensor::empty({m * n});
-  const GemmArgs args{.m = m, .n = n, .k = k, .a = a.data(), .lda = k, .b = b.data(), .ldb = n,
-                      .c = c.data(), .ldc = n};
+  Tensor a = Tensor::randn({m * k}, rng), b = Tensor::randn({k * n}, rng),
+         c = Tensor::empty({m * n});
+  const GemmArgs args{.m = m,
+                      .n = n,
+                      .k = k,
+                      .a = a.data(),
+                      .lda = k,
+                      .b = b.data(),
+                      .ldb = n,
+                      .c = c.data(),
+                      .ldc = n};
   for (auto _ : state) {
     if (reference) {
       tinycnn::kernels::gemm_reference(args);
@@ -24,7 +32,7 @@ void BM_Gemm(benchmark::State& state, int64_t m, int64_t n, int64_t k, bool refe
     }
     benchmark::DoNotOptimize(c.data());
   }
-  state.counters["FLOPS"] = benchmark::Counter(2.0 * m * n * k,
+  state.counters["FLOPS"] = benchmark::Counter(2.0 * static_cast<double>(m * n * k),
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 

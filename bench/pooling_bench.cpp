@@ -10,8 +10,13 @@
 namespace {
 
 void BM_MaxPoolLenet(benchmark::State& state) {
-  const tinycnn::kernels::Pool2dGeometry g{.batch = 64, .channels = 6, .in_h = 28, .in_w = 28,
-                                           .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
+  const tinycnn::kernels::Pool2dGeometry g{.batch = 64,
+                                           .channels = 6,
+                                           .in_h = 28,
+                                           .in_w = 28,
+                                           .kernel_h = 2,
+                                           .kernel_w = 2,
+                                           .stride_h = 2,
                                            .stride_w = 2};
   tinycnn::core::Rng rng(1);
   auto input = tinycnn::tensor::Tensor::randn({64, 6, 28, 28}, rng);

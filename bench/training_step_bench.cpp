@@ -57,14 +57,8 @@ void BM_LenetDataParallelStep(benchmark::State& state) {
   const auto images = tinycnn::tensor::Tensor::randn({batch, 1, 28, 28}, rng);
   std::vector<int32_t> labels(static_cast<size_t>(batch));
   for (auto& l : labels) l = static_cast<int32_t>(rng.uniform_int(10));
-  auto fill = [&](int64_t begin, int64_t end, tinycnn::tensor::Tensor& x,
-                  std::vector<int32_t>& y) {
-    if (!x.defined() || x.dim(0) != end - begin) x = tinycnn::tensor::Tensor::empty({end - begin, 1, 28, 28});
-    std::copy(images.data() + begin * 784, images.data() + end * 784, x.data());
-    y.assign(labels.begin() + begin, labels.begin() + end);
-  };
   for (auto _ : state) {
-    step.run(batch, fill);
+    step.run(images, labels);
     sgd.step();
   }
   state.SetItemsProcessed(state.iterations() * batch);  // images/s

@@ -48,8 +48,8 @@ class WrongShapeNode : public Node {
 
 TEST(Autograd, ValueUsedTwiceGetsBothGradients) {
   Variable x(Tensor::from_vector({3}, {1, -2, 3}), true);
-  Variable y = add(x, x);            // dy/dx = 2
-  Variable z = add(y, ops::relu(x)); // + relu'(x)
+  Variable y = add(x, x);             // dy/dx = 2
+  Variable z = add(y, ops::relu(x));  // + relu'(x)
   backward(sum(z));
   EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{3, 2, 3}));
 }

@@ -6,8 +6,9 @@
 #include <vector>
 
 #include "core/rng.hpp"
-#include "kernels/conv_im2col.hpp"
-#include "kernels/conv_naive.hpp"
+#include "kernels/conv/im2col_gemm.hpp"
+#include "kernels/conv2d.hpp"
+#include "kernels/conv2d_reference.hpp"
 #include "kernels/pooling.hpp"
 #include "support/allclose.hpp"
 #include "tensor/tensor.hpp"
@@ -52,7 +53,7 @@ TEST_P(ConvEquivalence, ForwardAndAllGradientsAgree) {
   conv2d_naive_backward(g, input.data(), weight.data(), dout.data(), dx_n.data(), dw_n.data(),
                         db_n.data());
   for (ConvAlgo algo : {ConvAlgo::Im2col, ConvAlgo::Implicit}) {
-    SCOPED_TRACE(to_string(algo));
+    SCOPED_TRACE(std::string(to_string(algo)));
     Tensor out_fast = Tensor::full(out_shape, 9.0f);
     conv2d_forward(algo, g, input.data(), weight.data(), bias.data(), out_fast.data());
     EXPECT_TRUE(testing::all_close(out_fast, out_naive, 1e-4, 1e-4)) << "forward";
@@ -71,10 +72,10 @@ TEST_P(ConvEquivalence, SkippedGradientsAreSkipped) {
   const Conv2dGeometry& g = GetParam().g;
   const auto [input, weight, bias, dout, out_shape] = random_operands(g, 7);
   for (ConvAlgo algo : {ConvAlgo::Im2col, ConvAlgo::Implicit}) {
-    SCOPED_TRACE(to_string(algo));
+    SCOPED_TRACE(std::string(to_string(algo)));
     Tensor dx_all = Tensor::empty(input.shape()), dw_all = Tensor::empty(weight.shape());
-    conv2d_backward(algo, g, input.data(), weight.data(), dout.data(), dx_all.data(),
-                    dw_all.data(), nullptr);
+    conv2d_backward(algo, g, input.data(), weight.data(), dout.data(), dx_all.data(), dw_all.data(),
+                    nullptr);
     Tensor dx = Tensor::empty(input.shape()), dw = Tensor::empty(weight.shape());
     conv2d_backward(algo, g, input.data(), weight.data(), dout.data(), dx.data(), nullptr, nullptr);
     conv2d_backward(algo, g, input.data(), weight.data(), dout.data(), nullptr, dw.data(), nullptr);
@@ -108,8 +109,8 @@ TEST_P(ConvEquivalence, FusedReluIsReluAfterAndItsMaskBefore) {
   // others by separate passes).
   const Conv2dGeometry& g = GetParam().g;
   const auto [input, weight, bias, dout, out_shape] = random_operands(g, 13);
-  for (ConvAlgo algo : {ConvAlgo::Naive, ConvAlgo::Im2col, ConvAlgo::Implicit}) {
-    SCOPED_TRACE(to_string(algo));
+  for (ConvAlgo algo : kConvAlgos) {
+    SCOPED_TRACE(std::string(to_string(algo)));
     Tensor plain = Tensor::empty(out_shape), fused = Tensor::full(out_shape, 9.0f);
     conv2d_forward(algo, g, input.data(), weight.data(), bias.data(), plain.data());
     conv2d_forward(algo, g, input.data(), weight.data(), bias.data(), fused.data(), nullptr, true);
@@ -153,14 +154,19 @@ TEST_P(ConvEquivalence, FusedReluPoolIsTheThreeKernelsInTurn) {
   const Conv2dGeometry& g = GetParam().g;
   if (g.out_h() < 2 || g.out_w() < 2) GTEST_SKIP() << "output smaller than one 2x2 window";
   const auto [input, weight, bias, dout, out_shape] = random_operands(g, 17);
-  const Pool2dGeometry pg{.batch = g.batch, .channels = g.out_channels, .in_h = g.out_h(),
-                          .in_w = g.out_w(), .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
+  const Pool2dGeometry pg{.batch = g.batch,
+                          .channels = g.out_channels,
+                          .in_h = g.out_h(),
+                          .in_w = g.out_w(),
+                          .kernel_h = 2,
+                          .kernel_w = 2,
+                          .stride_h = 2,
                           .stride_w = 2};
   const tensor::Shape pooled_shape{g.batch, g.out_channels, pg.out_h(), pg.out_w()};
   core::Rng rng(18);
   const Tensor dpooled = Tensor::randn(pooled_shape, rng);
-  for (ConvAlgo algo : {ConvAlgo::Naive, ConvAlgo::Im2col, ConvAlgo::Implicit}) {
-    SCOPED_TRACE(to_string(algo));
+  for (ConvAlgo algo : kConvAlgos) {
+    SCOPED_TRACE(std::string(to_string(algo)));
     // The three kernels in turn.
     Tensor relu = Tensor::empty(out_shape), pooled = Tensor::empty(pooled_shape);
     std::vector<int32_t> argmax(static_cast<size_t>(pooled.numel()));
@@ -196,11 +202,20 @@ TEST_P(ConvEquivalence, FusedReluPoolIsTheThreeKernelsInTurn) {
   }
 }
 
-ConvCase make(std::string name, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oc,
-              int64_t kh, int64_t kw, int64_t s, int64_t p, int64_t groups = 1) {
+ConvCase make(std::string name, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oc, int64_t kh,
+              int64_t kw, int64_t s, int64_t p, int64_t groups = 1) {
   return {std::move(name),
-          {.batch = n, .in_channels = c, .in_h = h, .in_w = w, .out_channels = oc,
-           .kernel_h = kh, .kernel_w = kw, .stride_h = s, .stride_w = s, .pad_h = p, .pad_w = p,
+          {.batch = n,
+           .in_channels = c,
+           .in_h = h,
+           .in_w = w,
+           .out_channels = oc,
+           .kernel_h = kh,
+           .kernel_w = kw,
+           .stride_h = s,
+           .stride_w = s,
+           .pad_h = p,
+           .pad_w = p,
            .groups = groups}};
 }
 
@@ -237,7 +252,7 @@ INSTANTIATE_TEST_SUITE_P(
                       make("pool_odd_output", 2, 3, 9, 11, 5, 3, 3, 1, 1),
                       make("pool_pixel_major_odd", 2, 3, 11, 9, 16, 3, 3, 1, 0),
                       make("pool_long_rows", 1, 2, 6, 70, 3, 3, 3, 1, 1)),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_param) { return test_param.param.name; });
 
 }  // namespace
 }  // namespace tinycnn::kernels

@@ -1,9 +1,10 @@
 // train::DataParallelStep and the data-parallel evaluate: the batch split across threads gives
 // the plain step's loss, counts and batch-mean gradients; the replicas see the primary's
 // weights; an error in one slice comes out as the error, not a crash.
+#include "train/data_parallel.hpp"
+
 #include <gtest/gtest.h>
 #include <omp.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,11 +13,11 @@
 
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
+#include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
 #include "ops/cross_entropy.hpp"
 #include "support/allclose.hpp"
 #include "support/idx_writer.hpp"
-#include "train/data_parallel.hpp"
 #include "train/evaluate.hpp"
 
 namespace tinycnn::train {
@@ -69,7 +70,7 @@ Reference plain_step(nn::Sequential& model, const data::MnistDataset& data,
   Reference r;
   r.loss_sum = loss.data()[0] * static_cast<double>(indices.size());
   for (size_t i = 0; i < labels.size(); ++i) {
-    r.correct += predicted_class(logits.data().data() + i * 10, 10) == labels[i];
+    r.correct += kernels::predicted_class(logits.data().data() + i * 10, 10) == labels[i];
   }
   for (auto& p : model.parameters()) r.grads.push_back(p.var.grad().clone());
   return r;
@@ -82,14 +83,14 @@ TEST_F(DataParallelTest, SlicesGiveThePlainStepsLossCountsAndGradients) {
   for (int threads : {1, 2, 3}) {
     for (const std::vector<int64_t>& batch :
          {std::vector<int64_t>{3, 1, 4, 15, 9, 26, 5, 35, 8, 49, 7},  // uneven slices
-          std::vector<int64_t>{17, 2}, std::vector<int64_t>{21}}) {  // fewer examples than threads
+          std::vector<int64_t>{17, 2}, std::vector<int64_t>{21}}) {   // fewer examples than threads
       auto model = model::build_model(spec);
       DataParallelStep step(spec, *model, threads);
       const StepResult got = step.run(data, batch, 0.1307, 0.3081);
       const Reference want = plain_step(*reference_model, data, batch);
       SCOPED_TRACE("threads " + std::to_string(threads) + ", batch of " +
                    std::to_string(batch.size()));
-      EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-5 * batch.size());
+      EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-5 * static_cast<double>(batch.size()));
       EXPECT_EQ(got.correct, want.correct);
       const auto params = model->parameters();
       ASSERT_EQ(params.size(), want.grads.size());

@@ -19,7 +19,8 @@ class DataTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("tinycnn-data-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("tinycnn-data-" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -57,7 +58,9 @@ TEST_F(DataTest, ReadsValidFiles) {
 
 TEST_F(DataTest, RejectsMalformedImageFiles) {
   const std::string good = idx_bytes(2051, {2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
-  const auto p = [&](const std::string& name, const std::string& bytes) { return file(name, bytes); };
+  const auto p = [&](const std::string& name, const std::string& bytes) {
+    return file(name, bytes);
+  };
   std::string path = p("magic", idx_bytes(2049, {2, 2, 2}, std::vector<uint8_t>(8)));
   expect_error([&] { read_idx_images(path); }, path, "expected IDX image magic 2051");
   for (size_t cut : {0u, 3u, 4u, 7u, 8u, 11u, 12u, 15u}) {  // inside every header field

@@ -1,4 +1,6 @@
 // Finite-difference gradient checks of every op on awkward shapes.
+#include "support/gradcheck.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -10,7 +12,6 @@
 #include "ops/linear.hpp"
 #include "ops/pooling.hpp"
 #include "ops/reshape.hpp"
-#include "support/gradcheck.hpp"
 
 namespace tinycnn::ops {
 namespace {
@@ -35,8 +36,7 @@ struct ConvGradCase {
 class ConvGradcheck : public ::testing::TestWithParam<ConvGradCase> {};
 
 TEST_P(ConvGradcheck, EveryAlgorithm) {
-  for (auto algo : {kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col,
-                    kernels::ConvAlgo::Implicit}) {
+  for (auto algo : kernels::kConvAlgos) {
     const auto& c = GetParam();
     Conv2dParams params = c.params;
     params.algo = algo;
@@ -44,9 +44,9 @@ TEST_P(ConvGradcheck, EveryAlgorithm) {
                                  c.bias ? param({c.weight[0]}, 3) : Variable()};
     // A fused ReLU has a kink at every output: elements whose nudges cross one are skipped.
     const testing::GradcheckOptions options{.output_kinks = params.relu};
-    EXPECT_TRUE(gradcheck(
-        [&](const std::vector<Variable>& v) { return conv2d(v[0], v[1], v[2], params); },
-        inputs, options))
+    EXPECT_TRUE(
+        gradcheck([&](const std::vector<Variable>& v) { return conv2d(v[0], v[1], v[2], params); },
+                  inputs, options))
         << kernels::to_string(algo);
   }
 }
@@ -55,19 +55,22 @@ INSTANTIATE_TEST_SUITE_P(
     Awkward, ConvGradcheck,
     ::testing::Values(
         ConvGradCase{"nonsquare_pad1", {2, 2, 5, 4}, {3, 2, 3, 3}, {.pad_h = 1, .pad_w = 1}, true},
-        ConvGradCase{"stride2_rect", {1, 2, 7, 6}, {2, 2, 3, 2},
-                     {.stride_h = 2, .stride_w = 2}, true},
+        ConvGradCase{
+            "stride2_rect", {1, 2, 7, 6}, {2, 2, 3, 2}, {.stride_h = 2, .stride_w = 2}, true},
         ConvGradCase{"pointwise", {2, 3, 3, 4}, {2, 3, 1, 1}, {}, false},
         ConvGradCase{"kernel_equals_input", {2, 2, 4, 4}, {3, 2, 4, 4}, {}, true},
-        ConvGradCase{"groups", {1, 4, 5, 5}, {4, 2, 3, 3}, {.pad_h = 1, .pad_w = 1, .groups = 2},
-                     true},
+        ConvGradCase{
+            "groups", {1, 4, 5, 5}, {4, 2, 3, 3}, {.pad_h = 1, .pad_w = 1, .groups = 2}, true},
         // a fused ReLU: the wide path, and the pixel-major one (16 channels, narrow rows)
-        ConvGradCase{"fused_relu", {2, 2, 5, 4}, {3, 2, 3, 3}, {.pad_h = 1, .pad_w = 1, .relu = true},
-                     true},
+        ConvGradCase{
+            "fused_relu", {2, 2, 5, 4}, {3, 2, 3, 3}, {.pad_h = 1, .pad_w = 1, .relu = true}, true},
         ConvGradCase{"fused_relu_pixel_major", {1, 2, 6, 5}, {16, 2, 3, 3}, {.relu = true}, true},
-        ConvGradCase{"depthwise_stride2", {2, 3, 6, 5}, {3, 1, 3, 3},
-                     {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 3}, true}),
-    [](const auto& info) { return info.param.name; });
+        ConvGradCase{"depthwise_stride2",
+                     {2, 3, 6, 5},
+                     {3, 1, 3, 3},
+                     {.stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1, .groups = 3},
+                     true}),
+    [](const auto& test_param) { return test_param.param.name; });
 
 TEST(Gradcheck, FusedConvReluMaxPool) {
   // conv2d + ReLU + 2x2 max pool as one op, every algorithm: the wide path with an odd output
@@ -80,8 +83,7 @@ TEST(Gradcheck, FusedConvReluMaxPool) {
   };
   for (const Case& c : {Case{{2, 2, 5, 6}, {3, 2, 3, 3}, {.pad_h = 1, .pad_w = 1}},
                         Case{{1, 2, 7, 6}, {16, 2, 3, 3}, {}}}) {
-    for (auto algo : {kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col,
-                      kernels::ConvAlgo::Implicit}) {
+    for (auto algo : kernels::kConvAlgos) {
       Conv2dParams params = c.params;
       params.algo = algo;
       std::vector<Variable> inputs{param(c.input, 11), param(c.weight, 12, 0.5f),
@@ -116,17 +118,21 @@ INSTANTIATE_TEST_SUITE_P(
     Awkward, PoolGradcheck,
     ::testing::Values(
         PoolGradCase{"k2s2", {2, 2, 4, 6}, {}},
-        PoolGradCase{"k3s2p1_nonsquare", {1, 2, 7, 5},
-                     {.kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 1,
-                      .pad_w = 1}},
-        PoolGradCase{"overlapping_k3s1", {1, 1, 5, 5},
+        PoolGradCase{
+            "k3s2p1_nonsquare",
+            {1, 2, 7, 5},
+            {.kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 1, .pad_w = 1}},
+        PoolGradCase{"overlapping_k3s1",
+                     {1, 1, 5, 5},
                      {.kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1}},
         PoolGradCase{"truncating_odd", {1, 2, 5, 7}, {}},
-        PoolGradCase{"rect_window", {1, 1, 6, 6},
+        PoolGradCase{"rect_window",
+                     {1, 1, 6, 6},
                      {.kernel_h = 3, .kernel_w = 2, .stride_h = 3, .stride_w = 2}},
-        PoolGradCase{"kernel_equals_input", {2, 1, 3, 3},
+        PoolGradCase{"kernel_equals_input",
+                     {2, 1, 3, 3},
                      {.kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1}}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_param) { return test_param.param.name; });
 
 TEST(Gradcheck, Linear) {
   std::vector<Variable> inputs{param({3, 7}, 1), param({4, 7}, 2), param({4}, 3)};
@@ -165,8 +171,8 @@ TEST(Gradcheck, DropoutWithAFixedMask) {
 TEST(Gradcheck, SoftmaxCrossEntropy) {
   std::vector<Variable> inputs{param({5, 4}, 15, 3.0f)};
   const std::vector<int32_t> labels{0, 3, 1, 1, 2};
-  EXPECT_TRUE(gradcheck([&](const auto& v) { return softmax_cross_entropy(v[0], labels); },
-                        inputs, {.eps = 1e-3}));
+  EXPECT_TRUE(gradcheck([&](const auto& v) { return softmax_cross_entropy(v[0], labels); }, inputs,
+                        {.eps = 1e-3}));
 }
 
 TEST(Gradcheck, ChainedSmallCnn) {

@@ -19,7 +19,8 @@ class SafetensorsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("tinycnn-io-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("tinycnn-io-" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -79,8 +80,11 @@ TEST_F(SafetensorsTest, RefusesMalformedFiles) {
   testing::write_file(path("header_too_long"), bytes + "{}");
   expect_refused(path("header_too_long"), "does not fit in the file");
   expect_refused(raw("not_json", "{nope", 0), "header: not valid JSON");
-  expect_refused(raw("duplicate", R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
-                 "key \"w\" appears twice");
+  expect_refused(
+      raw("duplicate",
+          R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+          8),
+      "key \"w\" appears twice");
   expect_refused(raw("deep", std::string(100, '[') + std::string(100, ']'), 0),
                  "nested deeper than 64 levels");
   expect_refused(raw("array", "[1]", 0), "header must be a JSON object");
@@ -90,14 +94,21 @@ TEST_F(SafetensorsTest, RefusesMalformedFiles) {
                  "outside the data");
   expect_refused(raw("span", R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8),
                  "shape needs 12");
-  expect_refused(raw("overlap", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
-                 "overlap");
+  expect_refused(
+      raw("overlap",
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+          12),
+      "overlap");
   expect_refused(raw("negative", R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4),
                  "bad shape");
-  expect_refused(raw("huge_shape", R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4),
-                 "larger than the file");
-  expect_refused(raw("meta", R"({"__metadata__":{"epoch":3}})", 0), "__metadata__.epoch must be a string");
-  expect_refused(raw("fields", R"({"w":{"dtype":"F32"}})", 0), "expected dtype, shape and data_offsets");
+  expect_refused(
+      raw("huge_shape",
+          R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4),
+      "larger than the file");
+  expect_refused(raw("meta", R"({"__metadata__":{"epoch":3}})", 0),
+                 "__metadata__.epoch must be a string");
+  expect_refused(raw("fields", R"({"w":{"dtype":"F32"}})", 0),
+                 "expected dtype, shape and data_offsets");
   expect_refused(path("missing"), "no such file");
 }
 

@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "core/rng.hpp"
+#include "kernels/conv/im2col.hpp"
+#include "kernels/conv/row_gemm.hpp"
 #include "kernels/cross_entropy.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/geometry.hpp"
-#include "kernels/im2col.hpp"
 #include "kernels/linear.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/pooling.hpp"
-#include "kernels/row_gemm.hpp"
 #include "support/allclose.hpp"
 #include "tensor/tensor.hpp"
 
@@ -46,9 +47,18 @@ TEST_P(GemmTest, MatchesReference) {
   Tensor a = Tensor::randn({c.m * c.k}, rng), b = Tensor::randn({c.k * c.n}, rng);
   Tensor c0 = Tensor::randn({c.m * c.n}, rng);
   Tensor fast = c0.clone(), ref = c0.clone();
-  GemmArgs args{.trans_a = c.ta, .trans_b = c.tb, .m = c.m, .n = c.n, .k = c.k, .alpha = 0.5f,
-                .a = a.data(), .lda = c.ta == Trans::Yes ? c.m : c.k, .b = b.data(),
-                .ldb = c.tb == Trans::Yes ? c.k : c.n, .beta = 2.0f, .c = fast.data(),
+  GemmArgs args{.trans_a = c.ta,
+                .trans_b = c.tb,
+                .m = c.m,
+                .n = c.n,
+                .k = c.k,
+                .alpha = 0.5f,
+                .a = a.data(),
+                .lda = c.ta == Trans::Yes ? c.m : c.k,
+                .b = b.data(),
+                .ldb = c.tb == Trans::Yes ? c.k : c.n,
+                .beta = 2.0f,
+                .c = fast.data(),
                 .ldc = c.n};
   gemm(args);
   args.c = ref.data();
@@ -148,20 +158,41 @@ TEST(Linear, ConcurrentBlasCallsMatchLoops) {
     for (int64_t n = 0; n < g.batch; ++n) {
       for (int64_t j = 0; j < g.out_features; ++j) want[n * g.out_features + j] = b[j];
     }
-    gemm_reference({.trans_b = Trans::Yes, .m = g.batch, .n = g.out_features, .k = g.in_features,
-                    .a = x.data(), .lda = g.in_features, .b = w.data(), .ldb = g.in_features,
-                    .beta = 1.0f, .c = want.data(), .ldc = g.out_features});
+    gemm_reference({.trans_b = Trans::Yes,
+                    .m = g.batch,
+                    .n = g.out_features,
+                    .k = g.in_features,
+                    .a = x.data(),
+                    .lda = g.in_features,
+                    .b = w.data(),
+                    .ldb = g.in_features,
+                    .beta = 1.0f,
+                    .c = want.data(),
+                    .ldc = g.out_features});
     ASSERT_TRUE(testing::all_close(y, want, 1e-4, 1e-4)) << "forward, repeat " << repeat;
 
     Tensor dx = Tensor::empty(x.shape()), dw = Tensor::empty(w.shape());
     linear_backward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), nullptr);
     Tensor want_dx = Tensor::empty(x.shape()), want_dw = Tensor::empty(w.shape());
-    gemm_reference({.m = g.batch, .n = g.in_features, .k = g.out_features, .a = dy.data(),
-                    .lda = g.out_features, .b = w.data(), .ldb = g.in_features,
-                    .c = want_dx.data(), .ldc = g.in_features});
-    gemm_reference({.trans_a = Trans::Yes, .m = g.out_features, .n = g.in_features,
-                    .k = g.batch, .a = dy.data(), .lda = g.out_features, .b = x.data(),
-                    .ldb = g.in_features, .c = want_dw.data(), .ldc = g.in_features});
+    gemm_reference({.m = g.batch,
+                    .n = g.in_features,
+                    .k = g.out_features,
+                    .a = dy.data(),
+                    .lda = g.out_features,
+                    .b = w.data(),
+                    .ldb = g.in_features,
+                    .c = want_dx.data(),
+                    .ldc = g.in_features});
+    gemm_reference({.trans_a = Trans::Yes,
+                    .m = g.out_features,
+                    .n = g.in_features,
+                    .k = g.batch,
+                    .a = dy.data(),
+                    .lda = g.out_features,
+                    .b = x.data(),
+                    .ldb = g.in_features,
+                    .c = want_dw.data(),
+                    .ldc = g.in_features});
     ASSERT_TRUE(testing::all_close(dx, want_dx, 1e-4, 1e-4)) << "dinput, repeat " << repeat;
     ASSERT_TRUE(testing::all_close(dw, want_dw, 1e-4, 1e-4)) << "dweight, repeat " << repeat;
   }
@@ -181,16 +212,31 @@ TEST(Linear, BackwardKernelAtEveryBlockRemainder) {
         Tensor db = Tensor::full({out}, 9.0f);
         linear_backward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
         Tensor want_dx = Tensor::empty(x.shape()), want_dw = Tensor::empty(w.shape());
-        gemm_reference({.m = batch, .n = in, .k = out, .a = dy.data(), .lda = out, .b = w.data(),
-                        .ldb = in, .c = want_dx.data(), .ldc = in});
-        gemm_reference({.trans_a = Trans::Yes, .m = out, .n = in, .k = batch, .a = dy.data(),
-                        .lda = out, .b = x.data(), .ldb = in, .c = want_dw.data(), .ldc = in});
+        gemm_reference({.m = batch,
+                        .n = in,
+                        .k = out,
+                        .a = dy.data(),
+                        .lda = out,
+                        .b = w.data(),
+                        .ldb = in,
+                        .c = want_dx.data(),
+                        .ldc = in});
+        gemm_reference({.trans_a = Trans::Yes,
+                        .m = out,
+                        .n = in,
+                        .k = batch,
+                        .a = dy.data(),
+                        .lda = out,
+                        .b = x.data(),
+                        .ldb = in,
+                        .c = want_dw.data(),
+                        .ldc = in});
         Tensor want_db = Tensor::zeros({out});
         for (int64_t n = 0; n < batch; ++n) {
           for (int64_t o = 0; o < out; ++o) want_db[o] += dy[n * out + o];
         }
-        const std::string at = std::to_string(batch) + "x" + std::to_string(in) + "->" +
-                               std::to_string(out);
+        const std::string at =
+            std::to_string(batch) + "x" + std::to_string(in) + "->" + std::to_string(out);
         ASSERT_TRUE(testing::all_close(dx, want_dx, 1e-5, 1e-5)) << "dinput " << at;
         ASSERT_TRUE(testing::all_close(dw, want_dw, 1e-5, 1e-5)) << "dweight " << at;
         ASSERT_TRUE(testing::all_close(db, want_db, 1e-5, 1e-5)) << "dbias " << at;
@@ -216,10 +262,12 @@ TEST(Im2col, HandComputedWithPadding) {
   std::vector<float> strided(4 * 20, std::numeric_limits<float>::quiet_NaN());
   im2col(g, image.data(), strided.data(), 20);
   for (int r = 0; r < 4; ++r) {
-    EXPECT_TRUE(std::equal(col.begin() + r * 16, col.begin() + (r + 1) * 16,
-                           strided.begin() + r * 20)) << "row " << r;
+    EXPECT_TRUE(
+        std::equal(col.begin() + r * 16, col.begin() + (r + 1) * 16, strided.begin() + r * 20))
+        << "row " << r;
     EXPECT_EQ(std::vector<float>(strided.begin() + r * 20 + 16, strided.begin() + (r + 1) * 20),
-              std::vector<float>(4, 0.0f)) << "tail of row " << r;
+              std::vector<float>(4, 0.0f))
+        << "tail of row " << r;
   }
   std::vector<float> back(9, 0.0f), back_strided(9, 0.0f);
   col2im(g, col.data(), back.data());
@@ -236,8 +284,8 @@ TEST(Im2col, Col2imAddsEveryUseOfAPixel) {
 }
 
 TEST(Pooling, TwoByTwoOnOneToSixteen) {
-  Pool2dGeometry g{.in_h = 4, .in_w = 4, .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
-                   .stride_w = 2};
+  Pool2dGeometry g{
+      .in_h = 4, .in_w = 4, .kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2};
   std::vector<float> in(16);
   for (int i = 0; i < 16; ++i) in[i] = static_cast<float>(i + 1);
   std::vector<float> out(4);
@@ -263,10 +311,17 @@ TEST(Pooling, TwoByTwoBackwardWritesEveryInputAsTheScatterWould) {
   for (auto [h, w] : {std::pair{5, 7}, std::pair{6, 40}, std::pair{3, 35}, std::pair{28, 28},
                       std::pair{10, 10}, std::pair{2, 2}}) {
     SCOPED_TRACE(std::to_string(h) + "x" + std::to_string(w));
-    Pool2dGeometry g{.batch = 2, .channels = 3, .in_h = h, .in_w = w, .kernel_h = 2,
-                     .kernel_w = 2, .stride_h = 2, .stride_w = 2};
+    Pool2dGeometry g{.batch = 2,
+                     .channels = 3,
+                     .in_h = h,
+                     .in_w = w,
+                     .kernel_h = 2,
+                     .kernel_w = 2,
+                     .stride_h = 2,
+                     .stride_w = 2};
     core::Rng rng(static_cast<uint64_t>(h * 100 + w));
-    const int64_t in_n = g.batch * g.channels * h * w, out_n = g.batch * g.channels * g.out_h() * g.out_w();
+    const int64_t in_n = g.batch * g.channels * h * w,
+                  out_n = g.batch * g.channels * g.out_h() * g.out_w();
     std::vector<float> in(static_cast<size_t>(in_n)), out(static_cast<size_t>(out_n));
     std::vector<float> dout(static_cast<size_t>(out_n));
     for (float& v : in) v = static_cast<float>(rng.normal(0.0, 1.0));
@@ -293,8 +348,14 @@ TEST(Pooling, TwoByTwoBackwardWritesEveryInputAsTheScatterWould) {
 
 TEST(Pooling, MaxPadsWithMinusInfinity) {
   // All-negative input with padding: the padded zeros must never win.
-  Pool2dGeometry g{.in_h = 2, .in_w = 2, .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
-                   .stride_w = 2, .pad_h = 1, .pad_w = 1};
+  Pool2dGeometry g{.in_h = 2,
+                   .in_w = 2,
+                   .kernel_h = 2,
+                   .kernel_w = 2,
+                   .stride_h = 2,
+                   .stride_w = 2,
+                   .pad_h = 1,
+                   .pad_w = 1};
   std::vector<float> in{-4, -3, -2, -1}, out(4);
   std::vector<int32_t> argmax(4);
   maxpool2d_forward(g, in.data(), out.data(), argmax.data());
@@ -305,15 +366,15 @@ TEST(Pooling, MaxPropagatesNaNOnBothPaths) {
   // 2x2/stride 2 takes the fast path; 3x3/stride 1 the general one. NaN wins, as in PyTorch.
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> in{1, nan, 3, 4, 5, 6, 7, 8, 9};
-  Pool2dGeometry fast{.in_h = 2, .in_w = 2, .kernel_h = 2, .kernel_w = 2, .stride_h = 2,
-                      .stride_w = 2};
+  Pool2dGeometry fast{
+      .in_h = 2, .in_w = 2, .kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2};
   std::vector<float> out(1);
   std::vector<int32_t> argmax(1);
   maxpool2d_forward(fast, in.data(), out.data(), argmax.data());
   EXPECT_TRUE(std::isnan(out[0]));
   EXPECT_EQ(argmax[0], 1);
-  Pool2dGeometry general{.in_h = 3, .in_w = 3, .kernel_h = 3, .kernel_w = 3, .stride_h = 1,
-                         .stride_w = 1};
+  Pool2dGeometry general{
+      .in_h = 3, .in_w = 3, .kernel_h = 3, .kernel_w = 3, .stride_h = 1, .stride_w = 1};
   maxpool2d_forward(general, in.data(), out.data(), argmax.data());
   EXPECT_TRUE(std::isnan(out[0]));
 }
@@ -322,8 +383,8 @@ TEST(CrossEntropy, StableForHugeLogits) {
   const std::vector<float> logits{1000.0f, 0.0f, -1000.0f, 0.0f, 0.0f, 0.0f};
   const std::vector<int32_t> labels{1, 2};
   std::vector<float> probs(6), dlogits(6);
-  const double loss = softmax_cross_entropy_forward(2, 3, logits.data(), labels.data(),
-                                                    probs.data());
+  const double loss =
+      softmax_cross_entropy_forward(2, 3, logits.data(), labels.data(), probs.data());
   EXPECT_NEAR(loss, (1000.0 + std::log(3.0)) / 2.0, 1e-3);
   softmax_cross_entropy_backward(2, 3, probs.data(), labels.data(), 1.0f, dlogits.data());
   EXPECT_NEAR(dlogits[0], 0.5, 1e-6);

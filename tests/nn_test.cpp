@@ -61,8 +61,7 @@ TEST(Sequential, FusedLayersGiveTheLayersOwnValuesAndGradients) {
   // Sequential runs conv2d + relu, and conv2d + relu + 2x2 maxpool2d, as one op; layer by layer
   // must give the same bits (outputs and every parameter's gradient).
   for (bool pool : {false, true}) {
-    for (auto algo : {kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col,
-                      kernels::ConvAlgo::Implicit}) {
+    for (auto algo : kernels::kConvAlgos) {
       SCOPED_TRACE(std::string(kernels::to_string(algo)) + (pool ? " + pool" : ""));
       core::Rng rng(5);
       Sequential net;
@@ -77,8 +76,8 @@ TEST(Sequential, FusedLayersGiveTheLayersOwnValuesAndGradients) {
       net.add(std::make_unique<Activation>(Activation::Kind::Relu));
       net.add(std::make_unique<Flatten>());
       const int64_t features = pool ? 4 * 2 * 3 : 4 * 5 * 6;  // 7x8 -> 5x6 (-> 2x3)
-      net.add(std::make_unique<Linear>(LinearOptions{.in_features = features, .out_features = 3},
-                                       rng));
+      net.add(
+          std::make_unique<Linear>(LinearOptions{.in_features = features, .out_features = 3}, rng));
       core::Rng data_rng(6);
       const Tensor x = Tensor::randn({2, 2, 7, 8}, data_rng);
       auto run = [&](bool fused) {
@@ -120,8 +119,9 @@ TEST(Sequential, ErrorNamesTheLayerAndTheArithmetic) {
     net.output_shape({3, 28, 28});
     FAIL() << "no throw";
   } catch (const core::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("layer 0 (conv2d): conv2d: expected 1 input channels, got 3"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("layer 0 (conv2d): conv2d: expected 1 input channels, got 3"),
+        std::string::npos)
         << e.what();
   }
 }
@@ -167,8 +167,8 @@ TEST(Init, HeNormalStatisticsAndZeroBias) {
     sum += w[i];
     sq += w[i] * w[i];
   }
-  const double mean = sum / w.numel();
-  const double stddev = std::sqrt(sq / w.numel() - mean * mean);
+  const double mean = sum / static_cast<double>(w.numel());
+  const double stddev = std::sqrt(sq / static_cast<double>(w.numel()) - mean * mean);
   EXPECT_NEAR(mean, 0.0, 0.01);
   EXPECT_NEAR(stddev, std::sqrt(2.0 / (16 * 9)), 0.005);
   for (float b : conv.bias().data().to_vector()) EXPECT_EQ(b, 0.0f);
@@ -189,10 +189,11 @@ TEST(Init, PyTorchDefaultIsUniformOverOneOverSqrtFanInForWeightsAndBias) {
     sq += w[i] * w[i];
     largest = std::max(largest, std::abs(static_cast<double>(w[i])));
   }
-  const double mean = sum / w.numel();
+  const double mean = sum / static_cast<double>(w.numel());
   EXPECT_NEAR(mean, 0.0, 0.005);
   // U(-b, b) has variance b^2 / 3; its largest draws come close to b.
-  EXPECT_NEAR(std::sqrt(sq / w.numel() - mean * mean), bound / std::sqrt(3.0), 0.003);
+  EXPECT_NEAR(std::sqrt(sq / static_cast<double>(w.numel()) - mean * mean), bound / std::sqrt(3.0),
+              0.003);
   EXPECT_LE(largest, bound);
   EXPECT_GT(largest, 0.95 * bound);
   int nonzero = 0;

@@ -42,8 +42,12 @@ void backward_with(const Variable& out, const Tensor& grad_output) {
   autograd::backward(loss);
 }
 
-int64_t as_pair_first(const nlohmann::json& v) { return v.is_array() ? v[0].get<int64_t>() : v.get<int64_t>(); }
-int64_t as_pair_second(const nlohmann::json& v) { return v.is_array() ? v[1].get<int64_t>() : v.get<int64_t>(); }
+int64_t as_pair_first(const nlohmann::json& v) {
+  return v.is_array() ? v[0].get<int64_t>() : v.get<int64_t>();
+}
+int64_t as_pair_second(const nlohmann::json& v) {
+  return v.is_array() ? v[1].get<int64_t>() : v.get<int64_t>();
+}
 
 struct ConvRefCase {
   std::string name;
@@ -77,16 +81,15 @@ TEST_P(ConvReference, ForwardAndGradientsMatchPyTorch) {
 std::vector<ConvRefCase> conv_cases() {
   std::vector<ConvRefCase> cases;
   for (const auto& name : testing::reference_names("conv2d")) {
-    cases.push_back({name, kernels::ConvAlgo::Naive});
-    cases.push_back({name, kernels::ConvAlgo::Im2col});
-    cases.push_back({name, kernels::ConvAlgo::Implicit});
+    for (kernels::ConvAlgo algo : kernels::kConvAlgos) cases.push_back({name, algo});
   }
   return cases;
 }
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, ConvReference, ::testing::ValuesIn(conv_cases()),
-                         [](const auto& info) {
-                           return info.param.name + "_" + kernels::to_string(info.param.algo);
+                         [](const auto& test_param) {
+                           return test_param.param.name + "_" +
+                                  std::string(kernels::to_string(test_param.param.algo));
                          });
 
 TEST(ConvReference, AllFiveCasesPresent) { EXPECT_EQ(conv_cases().size(), 15u); }  // x 3 algorithms
@@ -117,7 +120,7 @@ std::vector<std::string> pool_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, PoolReference, ::testing::ValuesIn(pool_cases()),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& test_param) { return test_param.param; });
 
 TEST(LinearReference, ForwardAndGradientsMatchPyTorch) {
   const Reference ref = Reference::load("linear_5_to_4");

@@ -23,23 +23,24 @@ TEST(ConvCosts, LeNetConv1AndConv2ByHand) {
   // conv1, batch 64: 1 -> 6 channels, 5x5, pad 2, 28x28 -> 28x28.
   const ConvCosts c1 = conv_costs(cases[0].g);
   EXPECT_EQ(cases[0].name, "lenet5.conv1");
-  EXPECT_EQ(c1.flops_forward, 2LL * 64 * 6 * 28 * 28 * 25);    // 15,052,800
+  EXPECT_EQ(c1.flops_forward, 2LL * 64 * 6 * 28 * 28 * 25);  // 15,052,800
   EXPECT_EQ(c1.weight_bytes, 6 * 25 * 4);
-  EXPECT_EQ(c1.activation_bytes, 64LL * 6 * 28 * 28 * 4);     // 1,204,224
-  EXPECT_EQ(c1.workspace_bytes, 64LL * 25 * 28 * 28 * 4);     // 5,017,600
+  EXPECT_EQ(c1.activation_bytes, 64LL * 6 * 28 * 28 * 4);  // 1,204,224
+  EXPECT_EQ(c1.workspace_bytes, 64LL * 25 * 28 * 28 * 4);  // 5,017,600
   // conv2, batch 64: 6 -> 16 channels, 5x5, 14x14 -> 10x10.
   const ConvCosts c2 = conv_costs(cases[1].g);
   EXPECT_EQ(c2.flops_forward, 2LL * 64 * 16 * 10 * 10 * 150);  // 30,720,000
   EXPECT_EQ(c2.weight_bytes, 16 * 150 * 4);
   EXPECT_EQ(c2.activation_bytes, 64LL * 16 * 10 * 10 * 4);
-  EXPECT_EQ(c2.workspace_bytes, 64LL * 150 * 100 * 4);         // 3,840,000
+  EXPECT_EQ(c2.workspace_bytes, 64LL * 150 * 100 * 4);  // 3,840,000
 }
 
 TEST(ConvCases, ModelLayersAndSweeps) {
   const auto cases = model_conv_cases(model::load_config(kConfigs + "/lenet5.json"), 64);
   ASSERT_EQ(cases.size(), 2u);
   EXPECT_EQ(cases[1].name, "lenet5.layers.3");
-  EXPECT_EQ(conv_costs(cases[1].g).flops_forward, conv_costs(default_conv_cases()[1].g).flops_forward);
+  EXPECT_EQ(conv_costs(cases[1].g).flops_forward,
+            conv_costs(default_conv_cases()[1].g).flops_forward);
   const auto sweep = sweep_cases("kernel", 2);
   ASSERT_EQ(sweep.size(), 5u);
   EXPECT_EQ(sweep_value("kernel", sweep[2].g), 5);
@@ -49,17 +50,34 @@ TEST(ConvCases, ModelLayersAndSweeps) {
 }
 
 TEST(ProfileConv, AgreementCheckedAndTimesReported) {
-  const ConvCase c{"small", {.batch = 2, .in_channels = 3, .in_h = 9, .in_w = 7, .out_channels = 4,
-                             .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_h = 1,
-                             .pad_w = 1}};
+  const ConvCase c{"small",
+                   {.batch = 2,
+                    .in_channels = 3,
+                    .in_h = 9,
+                    .in_w = 7,
+                    .out_channels = 4,
+                    .kernel_h = 3,
+                    .kernel_w = 3,
+                    .stride_h = 2,
+                    .stride_w = 2,
+                    .pad_h = 1,
+                    .pad_w = 1}};
   const ConvResult r = profile_conv(c, {.warmup = 0, .repeats = 3, .threads = 2});
   EXPECT_LE(r.max_rel_diff, 1e-4);
   EXPECT_GT(r.max_abs_diff, 0.0);  // float summation order differs: exactly 0 would be suspicious
-  EXPECT_GT(r.naive.forward_ms_median, 0.0);
-  EXPECT_LE(r.im2col.forward_ms_min, r.im2col.forward_ms_median);
-  EXPECT_EQ(r.naive.workspace_bytes, 0);
-  EXPECT_EQ(r.im2col.workspace_bytes, conv_costs(c.g).workspace_bytes);
-  EXPECT_GT(r.im2col.workspace_bytes_allocated, 0);
+  // Stride 2: the implicit path would run im2col, so it is not measured as itself.
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_EQ(r.find(kernels::ConvAlgo::Implicit), nullptr);
+  const AlgoResult& naive = *r.find(kernels::ConvAlgo::Naive);
+  const AlgoResult& im2col = *r.find(kernels::ConvAlgo::Im2col);
+  EXPECT_GT(naive.forward_ms_median, 0.0);
+  EXPECT_LE(im2col.forward_ms_min, im2col.forward_ms_median);
+  EXPECT_EQ(naive.workspace_bytes, 0);
+  EXPECT_EQ(im2col.workspace_bytes, conv_costs(c.g).workspace_bytes);
+  EXPECT_GT(im2col.workspace_bytes_allocated, 0);
+  EXPECT_DOUBLE_EQ(naive.speedup_forward, 1.0);
+  EXPECT_DOUBLE_EQ(im2col.speedup_forward, naive.forward_ms_median / im2col.forward_ms_median);
+  EXPECT_EQ(im2col.max_rel_diff, r.max_rel_diff);
 }
 
 TEST(Timing, MedianAndMin) {
@@ -81,7 +99,7 @@ TEST(StepProfile, PercentagesAddUpAndMemoryIsHandComputed) {
   EXPECT_NEAR(percent, 100.0, 1e-6);
   EXPECT_EQ(p.memory.params, 61706 * 4);
   EXPECT_EQ(p.memory.grads, 61706 * 4);
-  EXPECT_EQ(p.memory.optimizer_state, 61706 * 4);  // one momentum buffer per parameter
+  EXPECT_EQ(p.memory.optimizer_state, 61706 * 4);              // one momentum buffer per parameter
   EXPECT_EQ(p.memory.activations, 4 * (60008 / 4 + 784) * 4);  // 4 images: outputs + input
   ASSERT_FALSE(p.memory_by_batch.empty());
   EXPECT_EQ(p.memory_by_batch[0].batch, 1);

@@ -1,8 +1,9 @@
 // tensor: factories, views share storage, clones do not.
+#include "tensor/tensor.hpp"
+
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
-#include "tensor/tensor.hpp"
 
 namespace tinycnn::tensor {
 namespace {

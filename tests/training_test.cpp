@@ -38,15 +38,17 @@ class SmallCnnTraining : public ::testing::TestWithParam<kernels::ConvAlgo> {};
 TEST_P(SmallCnnTraining, LossFalls) {
   core::Rng init(1);
   nn::Sequential net;
-  net.add(std::make_unique<nn::Conv2d>(
-      nn::Conv2dOptions{.in_channels = 1, .out_channels = 4, .kernel_size = {3, 3},
-                        .padding = {1, 1}, .algo = GetParam()},
-      init));
+  net.add(std::make_unique<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 1,
+                                                         .out_channels = 4,
+                                                         .kernel_size = {3, 3},
+                                                         .padding = {1, 1},
+                                                         .algo = GetParam()},
+                                       init));
   net.add(std::make_unique<nn::Activation>(nn::Activation::Kind::Relu));
   net.add(std::make_unique<nn::MaxPool2d>(nn::Pool2dOptions{}));
   net.add(std::make_unique<nn::Flatten>());
-  net.add(std::make_unique<nn::Linear>(nn::LinearOptions{.in_features = 64, .out_features = 2},
-                                       init));
+  net.add(
+      std::make_unique<nn::Linear>(nn::LinearOptions{.in_features = 64, .out_features = 2}, init));
   optim::SGD sgd(net.parameters(), {.lr = 0.05, .momentum = 0.9});
 
   core::Rng data(2);
@@ -73,10 +75,10 @@ TEST_P(SmallCnnTraining, LossFalls) {
   EXPECT_GE(correct, 190);
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryAlgorithm, SmallCnnTraining,
-                         ::testing::Values(kernels::ConvAlgo::Naive, kernels::ConvAlgo::Im2col,
-                                           kernels::ConvAlgo::Implicit),
-                         [](const auto& info) { return std::string(kernels::to_string(info.param)); });
+INSTANTIATE_TEST_SUITE_P(EveryAlgorithm, SmallCnnTraining, ::testing::ValuesIn(kernels::kConvAlgos),
+                         [](const auto& test_param) {
+                           return std::string(kernels::to_string(test_param.param));
+                         });
 
 }  // namespace
 }  // namespace tinycnn

@@ -33,8 +33,8 @@ int run_eval(const EvalOptions& o) {
   const int64_t k = net->output_shape(model::input_shape(spec))[0];
   const data::MnistDataset test =
       train::load_split(spec, o.data.value_or(spec.training.data_dir), "t10k", k, o.limit_test);
-  const train::EvalResult r = train::evaluate(
-      *net, test, {spec.training.normalize_mean, spec.training.normalize_std}, k);
+  const train::EvalResult r =
+      train::evaluate(*net, test, {spec.training.normalize_mean, spec.training.normalize_std}, k);
 
   if (o.json) {
     nlohmann::ordered_json doc = {{"test_loss", r.loss},

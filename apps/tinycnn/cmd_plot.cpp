@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "curves.hpp"
 #include "io/atomic_file.hpp"
+#include "train/curves.hpp"
 
 namespace tinycnn::cli {
 
@@ -15,10 +15,11 @@ CLI::App* setup_plot(CLI::App& app, PlotOptions& o) {
 }
 
 int run_plot(const PlotOptions& o) {
-  std::vector<MetricsRun> runs;
-  for (const auto& path : o.metrics) runs.push_back(read_metrics(path));
-  io::write_file_atomically(o.out, render_curves(runs));
-  std::cout << "wrote " << o.out << " (" << runs.size() << (runs.size() == 1 ? " run)\n" : " runs)\n");
+  std::vector<train::MetricsRun> runs;
+  for (const auto& path : o.metrics) runs.push_back(train::read_run(path));
+  io::write_file_atomically(o.out, train::render_curves(runs));
+  std::cout << "wrote " << o.out << " (" << runs.size()
+            << (runs.size() == 1 ? " run)\n" : " runs)\n");
   return kExitOk;
 }
 

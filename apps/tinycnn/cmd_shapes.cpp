@@ -41,15 +41,15 @@ nlohmann::ordered_json to_json(const ModelTrace& t) {
                       {"jump", l.jump}});
   }
   nlohmann::ordered_json doc = {{"model", t.name},
-                        {"batch", t.batch},
-                        {"input_shape", t.input.dims()},
-                        {"layers", layers},
-                        {"total",
-                         {{"params", t.total_params()},
-                          {"macs", t.total_macs()},
-                          {"flops", 2 * t.total_macs()},
-                          {"param_bytes", 4 * t.total_params()},
-                          {"activation_bytes", t.total_activation_bytes()}}}};
+                                {"batch", t.batch},
+                                {"input_shape", t.input.dims()},
+                                {"layers", layers},
+                                {"total",
+                                 {{"params", t.total_params()},
+                                  {"macs", t.total_macs()},
+                                  {"flops", 2 * t.total_macs()},
+                                  {"param_bytes", 4 * t.total_params()},
+                                  {"activation_bytes", t.total_activation_bytes()}}}};
   if (!t.error.empty()) doc["error"] = t.error;
   return doc;
 }
@@ -96,7 +96,8 @@ void print_table(const ModelTrace& t) {
 }  // namespace
 
 CLI::App* setup_shapes(CLI::App& app, ShapesOptions& options) {
-  CLI::App* cmd = app.add_subcommand("shapes", "Trace a model's dimensions and costs layer by layer");
+  CLI::App* cmd =
+      app.add_subcommand("shapes", "Trace a model's dimensions and costs layer by layer");
   cmd->add_option("config", options.config, "Model config (JSON)")->required();
   cmd->add_option("--batch", options.batch, "Batch size N for costs (default 1)")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
@@ -117,9 +118,10 @@ int run_shapes(const ShapesOptions& options) {
     for (const auto& dim : l.arithmetic) {
       if (!dim.truncates() || dim.formula() == previous) continue;
       previous = dim.formula();
-      spdlog::warn("layer {} ({}): {} truncates: the last {} row(s)/column(s) of the padded "
-                   "input are never covered", l.index, l.type, previous,
-                   (dim.in - dim.kernel + 2 * dim.pad) % dim.stride);
+      spdlog::warn(
+          "layer {} ({}): {} truncates: the last {} row(s)/column(s) of the padded "
+          "input are never covered",
+          l.index, l.type, previous, (dim.in - dim.kernel + 2 * dim.pad) % dim.stride);
     }
   }
   if (!trace.error.empty()) {

@@ -14,9 +14,8 @@
 #include "core/error.hpp"
 #include "core/sysinfo.hpp"
 #include "core/timer.hpp"
-#include "curves.hpp"
 #include "format.hpp"
-#include "io/atomic_file.hpp"
+#include "kernels/conv2d.hpp"
 #include "model/spec.hpp"
 #include "train/trainer.hpp"
 
@@ -69,7 +68,8 @@ class ProgressBar {
     clock_.reset();
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(kWidth * p.batch / p.batches);
-    std::fprintf(stderr, "\r\033[Kepoch %lld/%lld [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f img/s ETA %s",
+    std::fprintf(stderr,
+                 "\r\033[Kepoch %lld/%lld [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f img/s ETA %s",
                  static_cast<long long>(p.epoch), static_cast<long long>(p.epochs),
                  std::string(static_cast<size_t>(filled), '=').c_str(),
                  std::string(static_cast<size_t>(kWidth - filled), ' ').c_str(),
@@ -128,10 +128,11 @@ CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
   cmd->add_option("--lr", o.lr, "Learning rate (training.optimizer.lr)");
   cmd->add_option("--seed", o.seed, "Seed for weights and data order (training.seed)");
   cmd->add_option("--conv-algo", o.conv_algo, "Convolution algorithm (training.conv_algo)")
-      ->check(CLI::IsMember({"naive", "im2col", "implicit"}));
+      ->check(CLI::IsMember(kernels::conv_algo_names()));
   cmd->add_option("--out", o.out, "Output directory (default runs/<model name>)");
   auto* resume = cmd->add_option("--resume", o.resume, "Continue from a checkpoint (whole state)");
-  cmd->add_option("--init", o.init, "Start from a checkpoint's weights (fresh run)")->excludes(resume);
+  cmd->add_option("--init", o.init, "Start from a checkpoint's weights (fresh run)")
+      ->excludes(resume);
   cmd->add_option("--limit-train", o.limit_train, "Use only the first N training examples")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--limit-test", o.limit_test, "Use only the first N test examples")
@@ -158,13 +159,11 @@ int run_train(const TrainOptions& o, bool quiet) {
   if (bar) callbacks.on_step = [&](const train::StepProgress& p) { progress.update(p); };
   callbacks.on_epoch = [&](const train::EpochMetrics& m) {
     if (bar) progress.finish_line();
-    // curves.svg from the whole metrics.jsonl, so a resumed run's chart covers every epoch.
-    io::write_file_atomically(run.out_dir + "/curves.svg",
-                              render_curves({read_metrics(run.out_dir + "/metrics.jsonl")}));
-    spdlog::info("epoch {}/{}: train loss {:.4f} acc {:.2f}%, test loss {:.4f} acc {:.2f}%, "
-                 "{:.2f} s ({:.0f} img/s), eval {:.2f} s, lr {:g}",
-                 m.epoch, spec.training.epochs, m.train_loss, 100 * m.train_accuracy, m.test_loss,
-                 100 * m.test_accuracy, m.epoch_seconds, m.images_per_second, m.eval_seconds, m.lr);
+    spdlog::info(
+        "epoch {}/{}: train loss {:.4f} acc {:.2f}%, test loss {:.4f} acc {:.2f}%, "
+        "{:.2f} s ({:.0f} img/s), eval {:.2f} s, lr {:g}",
+        m.epoch, spec.training.epochs, m.train_loss, 100 * m.train_accuracy, m.test_loss,
+        100 * m.test_accuracy, m.epoch_seconds, m.images_per_second, m.eval_seconds, m.lr);
   };
   g_stop_requested.store(false);
   ::signal(SIGINT, on_stop_signal);

@@ -19,10 +19,11 @@
 #include "core/error.hpp"
 #include "data/mnist.hpp"
 #include "image.hpp"
+#include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "train/checkpoint.hpp"
-#include "train/evaluate.hpp"
+#include "train/dataset.hpp"
 
 namespace tinycnn::cli {
 
@@ -48,7 +49,8 @@ Written write_filters(const std::string& dir, size_t layer, const tensor::Tensor
   Image img(left + ic * (tile_w + kGap), top + oc * (tile_h + kGap), {235, 235, 235});
   float scale = 0;
   for (int64_t i = 0; i < w.numel(); ++i) scale = std::max(scale, std::abs(w[i]));
-  for (int c = 0; c < ic; ++c) img.digits(left + c * (tile_w + kGap), 2, std::to_string(c), kLabelScale);
+  for (int c = 0; c < ic; ++c)
+    img.digits(left + c * (tile_w + kGap), 2, std::to_string(c), kLabelScale);
   for (int o = 0; o < oc; ++o) {
     const int y0 = top + o * (tile_h + kGap);
     img.digits(2, y0, std::to_string(o), kLabelScale);
@@ -56,7 +58,8 @@ Written write_filters(const std::string& dir, size_t layer, const tensor::Tensor
       const int x0 = left + c * (tile_w + kGap);
       for (int y = 0; y < kh; ++y) {
         for (int x = 0; x < kw; ++x) {
-          img.fill(x0 + x * s, y0 + y * s, s, s, diverging(w[((o * ic + c) * kh + y) * kw + x], scale));
+          img.fill(x0 + x * s, y0 + y * s, s, s,
+                   diverging(w[((o * ic + c) * kh + y) * kw + x], scale));
         }
       }
     }
@@ -80,7 +83,8 @@ Written write_features(const std::string& dir, const std::string& file, const te
     const int y0 = kTileGap + (index / cols) * (kTile + kTileGap) + (kTile - h * s) / 2;
     const auto [lo, hi] = std::minmax_element(plane, plane + h * w);
     for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) img.fill(x0 + x * s, y0 + y * s, s, s, grey(plane[y * w + x], *lo, *hi));
+      for (int x = 0; x < w; ++x)
+        img.fill(x0 + x * s, y0 + y * s, s, s, grey(plane[y * w + x], *lo, *hi));
     }
   };
   draw(0, input.data(), static_cast<int>(input.dim(1)), static_cast<int>(input.dim(2)));
@@ -92,7 +96,8 @@ Written write_features(const std::string& dir, const std::string& file, const te
 }  // namespace
 
 CLI::App* setup_viz(CLI::App& app, VizOptions& o) {
-  CLI::App* cmd = app.add_subcommand("viz", "Draw a trained model's filters and feature maps (PNG)");
+  CLI::App* cmd =
+      app.add_subcommand("viz", "Draw a trained model's filters and feature maps (PNG)");
   cmd->add_option("config", o.config, "Model config (JSON)")->required();
   cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint (safetensors)")->required();
   cmd->add_option("--out", o.out, "Directory for the PNG files")->required();
@@ -127,7 +132,8 @@ int run_viz(const VizOptions& o) {
   net->set_training(false);
   tensor::Tensor image;
   std::vector<int32_t> label;
-  test.gather(std::vector<int64_t>{o.image}, spec.training.normalize_mean, spec.training.normalize_std, image, label);
+  test.gather(std::vector<int64_t>{o.image}, spec.training.normalize_mean,
+              spec.training.normalize_std, image, label);
   std::vector<std::pair<size_t, tensor::Tensor>> maps;
   autograd::Variable x(image);
   for (size_t i = 0; i < net->size(); ++i) {
@@ -137,11 +143,12 @@ int run_viz(const VizOptions& o) {
       maps.emplace_back(i, x.data().reshape({x.shape()[1], x.shape()[2], x.shape()[3]}));
     }
   }
-  const int64_t predicted = train::predicted_class(x.data().data(), classes);
+  const int64_t predicted = kernels::predicted_class(x.data().data(), classes);
   const tensor::Tensor input = image.reshape({1, spec.input.height, spec.input.width});
   for (const auto& [layer, m] : maps) {
     const std::string file = "features_" + std::to_string(layer) + "_true" +
-                             std::to_string(label[0]) + "_pred" + std::to_string(predicted) + ".png";
+                             std::to_string(label[0]) + "_pred" + std::to_string(predicted) +
+                             ".png";
     written.push_back(write_features(o.out, file, input, m));
   }
 
@@ -150,8 +157,10 @@ int run_viz(const VizOptions& o) {
     for (const auto& w : written) {
       files.push_back({{"file", o.out + "/" + w.file}, {"width", w.width}, {"height", w.height}});
     }
-    std::cout << nlohmann::ordered_json{{"image", o.image}, {"true_label", label[0]},
-                                        {"predicted", predicted}, {"files", files}}
+    std::cout << nlohmann::ordered_json{{"image", o.image},
+                                        {"true_label", label[0]},
+                                        {"predicted", predicted},
+                                        {"files", files}}
                      .dump()
               << "\n";
   } else {

@@ -57,13 +57,13 @@ int run_eval(const EvalOptions& options);
 
 struct ProfileOptions {
   bool conv = false;
-  std::string model;    // --model CONFIG: per-layer training-step profile
-  std::string config;   // --config CONFIG with --conv: that model's conv layers
-  int64_t batch = 0;    // 0: each mode's default
+  std::string model;   // --model CONFIG: per-layer training-step profile
+  std::string config;  // --config CONFIG with --conv: that model's conv layers
+  int64_t batch = 0;   // 0: each mode's default
   int repeats = 5;
   int warmup = 1;
-  std::string sweep;    // size | batch | kernel | channels
-  std::string plot;     // SVG file for --sweep
+  std::string sweep;  // size | batch | kernel | channels
+  std::string plot;   // SVG file for --sweep
   bool json = false;
   bool csv = false;
 };

@@ -40,7 +40,8 @@ void TextTable::add(std::vector<std::string> row) { rows_.push_back(std::move(ro
 std::string TextTable::render() const {
   std::vector<size_t> width(right_.size(), 0);
   for (const auto& row : rows_) {
-    for (size_t c = 0; c < row.size() && c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c)
+      width[c] = std::max(width[c], row[c].size());
   }
   std::string out;
   for (const auto& row : rows_) {

@@ -23,8 +23,8 @@ uint8_t channel(float t) {
 
 Image::Image(int width, int height, Rgb background)
     : width_(width), height_(height), rgb_(static_cast<size_t>(width) * height * 3) {
-  TCNN_CHECK(width > 0 && height > 0 && width <= 16384 && height <= 16384,
-             "image size ", width, "x", height, " out of range");
+  TCNN_CHECK(width > 0 && height > 0 && width <= 16384 && height <= 16384, "image size ", width,
+             "x", height, " out of range");
   fill(0, 0, width, height, background);
 }
 
@@ -70,7 +70,8 @@ void Image::write_png(const std::string& path) const {
 Rgb diverging(float v, float scale) {
   const float t = scale > 0 ? std::clamp(v / scale, -1.0f, 1.0f) : 0.0f;
   // White at 0, saturated red at +1 and blue at -1.
-  return t >= 0 ? Rgb{255, channel(1 - t), channel(1 - t)} : Rgb{channel(1 + t), channel(1 + t), 255};
+  return t >= 0 ? Rgb{255, channel(1 - t), channel(1 - t)}
+                : Rgb{channel(1 + t), channel(1 + t), 255};
 }
 
 Rgb grey(float v, float lo, float hi) {

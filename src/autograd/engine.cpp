@@ -68,8 +68,8 @@ void backward(const Variable& loss, const NodeTimer& on_node, float seed) {
     for (size_t i = 0; i < input_grads.size(); ++i) {
       const Variable& input = node->inputs()[i];
       if (!input.defined() || !input.requires_grad() || !input_grads[i].defined()) continue;
-      TCNN_CHECK(input_grads[i].shape() == input.shape(), node->name(), " backward: gradient ",
-                 i, " has shape ", input_grads[i].shape().to_string(), ", expected ",
+      TCNN_CHECK(input_grads[i].shape() == input.shape(), node->name(), " backward: gradient ", i,
+                 " has shape ", input_grads[i].shape().to_string(), ", expected ",
                  input.shape().to_string());
       auto [slot, inserted] = pending.try_emplace(input.id(), input_grads[i]);
       if (!inserted) {

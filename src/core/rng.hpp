@@ -15,8 +15,8 @@ class Rng {
   explicit Rng(uint64_t seed);
 
   uint64_t next_u64();
-  double uniform();                    // [0, 1)
-  uint64_t uniform_int(uint64_t n);    // [0, n), unbiased; n > 0
+  double uniform();                  // [0, 1)
+  uint64_t uniform_int(uint64_t n);  // [0, n), unbiased; n > 0
   double normal(double mean, double stddev);
 
   const State& state() const { return state_; }

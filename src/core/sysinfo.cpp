@@ -1,9 +1,10 @@
-// getrusage-based process facts.
+// Process and machine facts: getrusage, /proc/cpuinfo, glibc's malloc tunables.
 #include "core/sysinfo.hpp"
 
 #include <malloc.h>
-
 #include <sys/resource.h>
+
+#include <fstream>
 
 namespace tinycnn::core {
 
@@ -11,6 +12,17 @@ int64_t peak_rss_bytes() {
   struct rusage usage {};
   if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const auto start = line.find_first_not_of(" \t", line.find(':') + 1);
+    if (line.find(':') != std::string::npos && start != std::string::npos)
+      return line.substr(start);
+  }
+  return "unknown";
 }
 
 void keep_freed_memory() {

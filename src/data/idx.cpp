@@ -38,8 +38,8 @@ class IdxFile {
   // header dimensions near 2^32 cannot overflow the product.
   void expect_size(int64_t header, int64_t count, int64_t item_bytes) {
     const int64_t available = size_ - header;
-    const bool exact = available >= 0 && available % item_bytes == 0 &&
-                       available / item_bytes == count;
+    const bool exact =
+        available >= 0 && available % item_bytes == 0 && available / item_bytes == count;
     if (exact) return;
     const bool too_short = available < 0 || available / item_bytes < count;
     TCNN_CHECK_RUNTIME(false, path_, ": its header announces ", count, " item(s) of ", item_bytes,
@@ -68,16 +68,14 @@ IdxImages read_idx_images(const std::string& path) {
   IdxFile file(path);
   const uint32_t magic = file.read_u32("magic number");
   TCNN_CHECK_RUNTIME(magic == kImagesMagic, path, ": expected IDX image magic ", kImagesMagic,
-                     " (0x00000803), got ", magic,
-                     magic == kLabelsMagic ? " (a label file?)" : "");
+                     " (0x00000803), got ", magic, magic == kLabelsMagic ? " (a label file?)" : "");
   IdxImages images;
   images.count = file.read_u32("image count");
   images.rows = file.read_u32("row count");
   images.cols = file.read_u32("column count");
-  TCNN_CHECK_RUNTIME(images.rows > 0 && images.cols > 0 && images.rows <= 65536 &&
-                         images.cols <= 65536,
-                     path, ": expected image dimensions in 1..65536, got ", images.rows, "x",
-                     images.cols);
+  TCNN_CHECK_RUNTIME(
+      images.rows > 0 && images.cols > 0 && images.rows <= 65536 && images.cols <= 65536, path,
+      ": expected image dimensions in 1..65536, got ", images.rows, "x", images.cols);
   file.expect_size(16, images.count, images.rows * images.cols);  // rows * cols <= 2^32
   images.pixels = file.read_payload(images.count * images.rows * images.cols);
   return images;

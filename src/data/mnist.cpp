@@ -17,8 +17,8 @@ MnistDataset::MnistDataset(const DatasetOptions& o) {
   const std::string labels_path = o.dir + "/" + o.split + "-labels-idx1-ubyte";
   IdxImages images = read_idx_images(images_path);
   TCNN_CHECK_RUNTIME(images.rows == o.height && images.cols == o.width, images_path,
-                     ": images are ", images.rows, "x", images.cols,
-                     ", but the config's input is ", o.height, "x", o.width);
+                     ": images are ", images.rows, "x", images.cols, ", but the config's input is ",
+                     o.height, "x", o.width);
   IdxLabels labels = read_idx_labels(labels_path, o.num_classes);
   TCNN_CHECK_RUNTIME(static_cast<int64_t>(labels.labels.size()) == images.count, labels_path,
                      ": has ", labels.labels.size(), " labels, but ", images_path, " has ",

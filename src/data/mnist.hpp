@@ -13,9 +13,9 @@
 namespace tinycnn::data {
 
 struct DatasetOptions {
-  std::string dir;           // holds the four IDX files
-  std::string split;         // "train" or "t10k"
-  int64_t channels = 1;      // the model's input (MNIST-format images have one)
+  std::string dir;       // holds the four IDX files
+  std::string split;     // "train" or "t10k"
+  int64_t channels = 1;  // the model's input (MNIST-format images have one)
   int64_t height = 28;
   int64_t width = 28;
   int64_t num_classes = 10;  // the model's outputs
@@ -32,8 +32,8 @@ class MnistDataset {
   uint8_t label(int64_t i) const { return labels_[static_cast<size_t>(i)]; }
 
   // Images `indices` as [n, 1, H, W] normalised floats, and their labels.
-  void gather(std::span<const int64_t> indices, double mean, double stddev,
-              tensor::Tensor& images, std::vector<int32_t>& labels) const;
+  void gather(std::span<const int64_t> indices, double mean, double stddev, tensor::Tensor& images,
+              std::vector<int32_t>& labels) const;
 
  private:
   int64_t count_ = 0, height_ = 0, width_ = 0;

@@ -6,8 +6,8 @@
 
 namespace tinycnn::io {
 
-nlohmann::json parse_json_text(std::string_view text, const std::string& what,
-                               core::ErrorKind kind, int max_depth) {
+nlohmann::json parse_json_text(std::string_view text, const std::string& what, core::ErrorKind kind,
+                               int max_depth) {
   using Json = nlohmann::json;
   std::vector<std::set<std::string>> keys;  // one set per open object
   int depth = 0;
@@ -16,8 +16,8 @@ nlohmann::json parse_json_text(std::string_view text, const std::string& what,
       case Json::parse_event_t::object_start:
       case Json::parse_event_t::array_start:
         if (++depth > max_depth) {
-          throw core::Error(kind, core::detail::concat(what, ": JSON nested deeper than ",
-                                                       max_depth, " levels"));
+          throw core::Error(
+              kind, core::detail::concat(what, ": JSON nested deeper than ", max_depth, " levels"));
         }
         if (event == Json::parse_event_t::object_start) keys.emplace_back();
         break;

@@ -12,7 +12,7 @@
 
 namespace tinycnn::io {
 
-nlohmann::json parse_json_text(std::string_view text, const std::string& what,
-                               core::ErrorKind kind, int max_depth = 64);
+nlohmann::json parse_json_text(std::string_view text, const std::string& what, core::ErrorKind kind,
+                               int max_depth = 64);
 
 }  // namespace tinycnn::io

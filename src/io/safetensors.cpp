@@ -76,10 +76,10 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& pat
   uint64_t header_len = 0;
   std::memcpy(&header_len, bytes.data(), 8);
   TCNN_CHECK_RUNTIME(header_len <= kMaxHeader && header_len <= bytes.size() - 8, path,
-                     ": header length ", header_len, " does not fit in the file (",
-                     bytes.size(), " bytes)");
-  const Json header = parse_json_text(bytes.substr(8, header_len),
-                                      path + ": header", core::ErrorKind::Runtime);
+                     ": header length ", header_len, " does not fit in the file (", bytes.size(),
+                     " bytes)");
+  const Json header =
+      parse_json_text(bytes.substr(8, header_len), path + ": header", core::ErrorKind::Runtime);
   TCNN_CHECK_RUNTIME(header.is_object(), path, ": header must be a JSON object");
   const uint64_t data_size = bytes.size() - 8 - header_len;
   const char* data = bytes.data() + 8 + header_len;
@@ -110,16 +110,16 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& pat
     std::vector<int64_t> dims;
     uint64_t numel = 1;
     for (const auto& d : shape) {
-      TCNN_CHECK_RUNTIME(d.is_number_unsigned() && d.get<uint64_t>() <= (uint64_t{1} << 32),
-                         where, ": bad shape ", shape.dump());
+      TCNN_CHECK_RUNTIME(d.is_number_unsigned() && d.get<uint64_t>() <= (uint64_t{1} << 32), where,
+                         ": bad shape ", shape.dump());
       numel *= d.get<uint64_t>();
       TCNN_CHECK_RUNTIME(numel <= data_size, where, ": shape ", shape.dump(),
                          " is larger than the file's data");
       dims.push_back(d.get<int64_t>());
     }
     const Json& offsets = entry["data_offsets"];
-    TCNN_CHECK_RUNTIME(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
-                           offsets[1].is_number_unsigned(),
+    TCNN_CHECK_RUNTIME(offsets.is_array() && offsets.size() == 2 &&
+                           offsets[0].is_number_unsigned() && offsets[1].is_number_unsigned(),
                        where, ": bad data_offsets");
     const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
     TCNN_CHECK_RUNTIME(begin <= end && end <= data_size, where, ": data_offsets [", begin, ", ",
@@ -131,7 +131,8 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& pat
     if (numel) std::memcpy(t.data(), data + begin, numel * 4);
     file.tensors.push_back({name, std::move(t)});
   }
-  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin < b.begin; });
   for (size_t i = 1; i < spans.size(); ++i) {
     TCNN_CHECK_RUNTIME(spans[i].begin >= spans[i - 1].end, path, ": tensors ", spans[i - 1].name,
                        " and ", spans[i].name, " overlap");

@@ -25,13 +25,17 @@ double softmax_cross_entropy_forward(int64_t n, int64_t k, const float* logits,
   return total / static_cast<double>(n);
 }
 
-void softmax_cross_entropy_backward(int64_t n, int64_t k, const float* probs,
-                                    const int32_t* labels, float dloss, float* dlogits) {
+void softmax_cross_entropy_backward(int64_t n, int64_t k, const float* probs, const int32_t* labels,
+                                    float dloss, float* dlogits) {
   const float scale = dloss / static_cast<float>(n);
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < k; ++j) dlogits[i * k + j] = probs[i * k + j] * scale;
     dlogits[i * k + labels[i]] -= scale;
   }
+}
+
+int64_t predicted_class(const float* scores, int64_t k) {
+  return std::max_element(scores, scores + k) - scores;
 }
 
 }  // namespace tinycnn::kernels

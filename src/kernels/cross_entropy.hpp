@@ -2,6 +2,7 @@
 // the batch. Forward writes the softmax probabilities [N, K] (kept for backward) and returns the
 // loss; it subtracts each row's max first, so large logits do not overflow.
 // Backward: dlogits = (probs - onehot(labels)) * dloss / N, overwriting dlogits.
+// predicted_class: the class a row of logits predicts (its arg-max, the first on ties).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,10 @@ namespace tinycnn::kernels {
 
 double softmax_cross_entropy_forward(int64_t n, int64_t k, const float* logits,
                                      const int32_t* labels, float* probs);
-void softmax_cross_entropy_backward(int64_t n, int64_t k, const float* probs,
-                                    const int32_t* labels, float dloss, float* dlogits);
+void softmax_cross_entropy_backward(int64_t n, int64_t k, const float* probs, const int32_t* labels,
+                                    float dloss, float* dlogits);
+
+// Index of the largest of k scores (the first on ties).
+int64_t predicted_class(const float* scores, int64_t k);
 
 }  // namespace tinycnn::kernels

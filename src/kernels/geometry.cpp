@@ -12,31 +12,14 @@ int64_t output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
   return span / stride + 1;
 }
 
-const char* to_string(ConvAlgo algo) {
-  switch (algo) {
-    case ConvAlgo::Naive: return "naive";
-    case ConvAlgo::Im2col: return "im2col";
-    case ConvAlgo::Implicit: return "implicit";
-  }
-  return "?";
-}
-
-ConvAlgo conv_algo_from_string(const std::string& name) {
-  for (ConvAlgo algo : {ConvAlgo::Naive, ConvAlgo::Im2col, ConvAlgo::Implicit}) {
-    if (name == to_string(algo)) return algo;
-  }
-  TCNN_CHECK(false, "conv algorithm: expected one of naive, im2col, implicit, got '", name, "'");
-  return ConvAlgo::Im2col;
-}
-
 void Conv2dGeometry::check() const {
   TCNN_CHECK(batch > 0 && in_channels > 0 && in_h > 0 && in_w > 0 && out_channels > 0,
              "conv2d: expected positive sizes, got batch ", batch, ", input ", in_channels, "x",
              in_h, "x", in_w, ", out_channels ", out_channels);
-  TCNN_CHECK(kernel_h > 0 && kernel_w > 0 && stride_h > 0 && stride_w > 0 && pad_h >= 0 &&
-                 pad_w >= 0,
-             "conv2d: expected kernel > 0, stride > 0, padding >= 0, got kernel ", kernel_h, "x",
-             kernel_w, ", stride ", stride_h, "x", stride_w, ", padding ", pad_h, "x", pad_w);
+  TCNN_CHECK(
+      kernel_h > 0 && kernel_w > 0 && stride_h > 0 && stride_w > 0 && pad_h >= 0 && pad_w >= 0,
+      "conv2d: expected kernel > 0, stride > 0, padding >= 0, got kernel ", kernel_h, "x", kernel_w,
+      ", stride ", stride_h, "x", stride_w, ", padding ", pad_h, "x", pad_w);
   TCNN_CHECK(groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
              "conv2d: groups ", groups, " must divide in_channels ", in_channels,
              " and out_channels ", out_channels);
@@ -46,11 +29,11 @@ void Conv2dGeometry::check() const {
 
 void Pool2dGeometry::check() const {
   TCNN_CHECK(batch > 0 && channels > 0 && in_h > 0 && in_w > 0, "pool2d: expected positive sizes");
-  TCNN_CHECK(kernel_h > 0 && kernel_w > 0 && stride_h > 0 && stride_w > 0 && pad_h >= 0 &&
-                 pad_w >= 0,
-             "pool2d: expected kernel > 0, stride > 0, padding >= 0");
-  TCNN_CHECK(2 * pad_h <= kernel_h && 2 * pad_w <= kernel_w, "pool2d: padding ", pad_h, "x",
-             pad_w, " must be at most half the kernel ", kernel_h, "x", kernel_w);
+  TCNN_CHECK(
+      kernel_h > 0 && kernel_w > 0 && stride_h > 0 && stride_w > 0 && pad_h >= 0 && pad_w >= 0,
+      "pool2d: expected kernel > 0, stride > 0, padding >= 0");
+  TCNN_CHECK(2 * pad_h <= kernel_h && 2 * pad_w <= kernel_w, "pool2d: padding ", pad_h, "x", pad_w,
+             " must be at most half the kernel ", kernel_h, "x", kernel_w);
   TCNN_CHECK(out_h() > 0 && out_w() > 0, "pool2d: kernel ", kernel_h, "x", kernel_w,
              " does not fit input ", in_h, "x", in_w);
 }

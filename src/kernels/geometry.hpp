@@ -4,20 +4,11 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 
 namespace tinycnn::kernels {
 
 // floor((in + 2*pad - kernel) / stride) + 1; may be <= 0 for impossible shapes (callers check).
 int64_t output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad);
-
-// Naive: nested loops. Im2col: column matrix + GEMM. Implicit: the same GEMM reading the
-// columns from a padded copy of the image (stride 1; other strides run Im2col).
-enum class ConvAlgo { Naive, Im2col, Implicit };
-const char* to_string(ConvAlgo algo);
-// "naive" / "im2col" / "implicit"; throws core::Error listing these for anything else.
-ConvAlgo conv_algo_from_string(const std::string& name);
-inline constexpr const char* kConvAlgoNames[] = {"naive", "im2col", "implicit"};
 
 struct Conv2dGeometry {
   int64_t batch = 1;

@@ -94,10 +94,17 @@ void linear_forward(const LinearGeometry& g, const float* input, const float* we
         std::copy(bias, bias + g.out_features, output + n * g.out_features);
       }
     }
-    gemm({.trans_b = Trans::Yes, .m = rows.end - rows.begin, .n = g.out_features,
-          .k = g.in_features, .a = input + rows.begin * g.in_features, .lda = g.in_features,
-          .b = weight, .ldb = g.in_features, .beta = bias ? 1.0f : 0.0f,
-          .c = output + rows.begin * g.out_features, .ldc = g.out_features});
+    gemm({.trans_b = Trans::Yes,
+          .m = rows.end - rows.begin,
+          .n = g.out_features,
+          .k = g.in_features,
+          .a = input + rows.begin * g.in_features,
+          .lda = g.in_features,
+          .b = weight,
+          .ldb = g.in_features,
+          .beta = bias ? 1.0f : 0.0f,
+          .c = output + rows.begin * g.out_features,
+          .ldc = g.out_features});
   }
 }
 

@@ -1,10 +1,15 @@
 // How kernels split work across OpenMP threads: contiguous static blocks, so each thread's share
-// (and therefore every result) depends only on the thread count.
+// (and therefore every result) depends only on the thread count; and how per-thread partial sums
+// are combined, in thread order, so a given thread count always gives the same bits.
 #pragma once
 
 #include <omp.h>
 
+#include <atomic>
 #include <cstdint>
+#include <vector>
+
+#include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {
 
@@ -20,5 +25,37 @@ inline Block thread_block(int64_t count) {
   const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
   return {count * t / nt, count * (t + 1) / nt};
 }
+
+// out[i] = sum over threads t (in order) of the lanes of sums[t*per_thread + i], i < count.
+void sum_lanes_in_thread_order(const simd::Vec* sums, int threads, int64_t per_thread,
+                               int64_t count, float* out);
+
+// Per-thread vector sums of a parallel reduction (the convolutions' dweight and dbias): each
+// thread of a parallel region adds into its own slice of `per_thread` vectors; afterwards the
+// slices are combined in thread order, so a given thread count always gives the same bits.
+class ThreadSums {
+ public:
+  explicit ThreadSums(int64_t per_thread)
+      : per_thread_(per_thread),
+        sums_(static_cast<size_t>(omp_get_max_threads() * per_thread), simd::Vec{}) {}
+  // Inside the parallel region: this thread's slice (and the team's size is noted).
+  simd::Vec* mine() {
+    threads_.store(omp_get_num_threads(), std::memory_order_relaxed);
+    return sums_.data() + omp_get_thread_num() * per_thread_;
+  }
+  int threads() const { return threads_.load(std::memory_order_relaxed); }
+  const simd::Vec& at(int thread, int64_t i) const {
+    return sums_[static_cast<size_t>(thread * per_thread_ + i)];
+  }
+  // out[i] (i < per_thread): the lanes of every thread's slice[i], threads in order.
+  void sum_lanes(float* out) const {
+    sum_lanes_in_thread_order(sums_.data(), threads(), per_thread_, per_thread_, out);
+  }
+
+ private:
+  int64_t per_thread_;
+  std::vector<simd::Vec> sums_;
+  std::atomic<int> threads_{1};
+};
 
 }  // namespace tinycnn::kernels

@@ -1,10 +1,10 @@
 // Pooling kernels, parallel over the N*C planes.
 #include "kernels/pooling.hpp"
 
-#include "kernels/simd.hpp"
-
 #include <algorithm>
 #include <limits>
+
+#include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {
 
@@ -20,7 +20,8 @@ struct Winner {
 inline Winner max4(float a, float b, float c, float d, int32_t w) {
   Winner best{a, 0};
   for (const Winner next : {Winner{b, 1}, Winner{c, w}, Winner{d, w + 1}}) {
-    const bool take = (next.value > best.value) | ((next.value != next.value) & (best.value == best.value));
+    const bool take =
+        (next.value > best.value) | ((next.value != next.value) & (best.value == best.value));
     best = take ? next : best;
   }
   return best;
@@ -34,7 +35,8 @@ void pool_row(const float* top, const float* bottom, int64_t count, int32_t base
   using namespace simd;
   const IVec lane2 = iota() + iota();
   int64_t ow = 0;
-  for (; ow < count && bottom + 2 * (ow + kLanes) <= read_end && top + 2 * (ow + kLanes) <= read_end;
+  for (;
+       ow < count && bottom + 2 * (ow + kLanes) <= read_end && top + 2 * (ow + kLanes) <= read_end;
        ow += kLanes) {
     Vec t0 = load(top + 2 * ow), t1 = load(top + 2 * ow + kLanes);
     Vec b0 = load(bottom + 2 * ow), b1 = load(bottom + 2 * ow + kLanes);
@@ -57,8 +59,8 @@ void pool_row(const float* top, const float* bottom, int64_t count, int32_t base
   }
   auto r = [relu](float v) { return !relu || v > 0.0f ? v : 0.0f; };
   for (; ow < count; ++ow) {
-    const Winner win = max4(r(top[2 * ow]), r(top[2 * ow + 1]), r(bottom[2 * ow]),
-                            r(bottom[2 * ow + 1]), w);
+    const Winner win =
+        max4(r(top[2 * ow]), r(top[2 * ow + 1]), r(bottom[2 * ow]), r(bottom[2 * ow + 1]), w);
     out[ow] = win.value;
     idx[ow] = base + static_cast<int32_t>(2 * ow) + win.offset;
   }
@@ -79,8 +81,8 @@ void maxpool2x2_forward(const Pool2dGeometry& g, const float* input, float* outp
 }
 }  // namespace
 
-void maxpool2x2_row(const float* top, const float* bottom, int64_t count, int32_t base,
-                    int32_t w, bool relu, const float* read_end, float* out, int32_t* argmax) {
+void maxpool2x2_row(const float* top, const float* bottom, int64_t count, int32_t base, int32_t w,
+                    bool relu, const float* read_end, float* out, int32_t* argmax) {
   pool_row(top, bottom, count, base, w, relu, read_end, out, argmax);
 }
 
@@ -131,10 +133,11 @@ void maxpool2x2_backward_row(const float* doutput, const float* key, const int32
     Vec d = load_first(doutput + ow, n);
     if (key) d = select(load_first(key + ow, n) > Vec{}, d, Vec{});
     // Where in its window each maximum was: 0, 1, w or w + 1.
-    const IVec k = load_first(argmax + ow, n) -
-                   (splat_int(base + static_cast<int32_t>(2 * ow)) + lane2);
+    const IVec k =
+        load_first(argmax + ow, n) - (splat_int(base + static_cast<int32_t>(2 * ow)) + lane2);
     const Vec te = select(k == splat_int(0), d, Vec{}), to = select(k == splat_int(1), d, Vec{});
-    const Vec be = select(k == splat_int(w), d, Vec{}), bo = select(k == splat_int(w + 1), d, Vec{});
+    const Vec be = select(k == splat_int(w), d, Vec{}),
+              bo = select(k == splat_int(w + 1), d, Vec{});
     const int64_t n2 = 2 * n;  // floats of this chunk in each input row
     store_first(top + 2 * ow, zip_low(te, to), std::min<int64_t>(kLanes, n2));
     store_first(bottom + 2 * ow, zip_low(be, bo), std::min<int64_t>(kLanes, n2));
@@ -183,7 +186,8 @@ void maxpool2d_backward(const Pool2dGeometry& g, const float* doutput, const int
   for (int64_t p = 0; p < planes; ++p) {
     float* din = dinput + p * in_plane;
     std::fill(din, din + in_plane, 0.0f);
-    for (int64_t o = 0; o < out_plane; ++o) din[argmax[p * out_plane + o]] += doutput[p * out_plane + o];
+    for (int64_t o = 0; o < out_plane; ++o)
+      din[argmax[p * out_plane + o]] += doutput[p * out_plane + o];
   }
 }
 

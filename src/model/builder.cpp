@@ -18,8 +18,11 @@ std::unique_ptr<nn::Sequential> build_model(const ModelSpec& spec, const LayerOb
     const LayerSpec& layer = spec.layers[i];
     const LayerType& type = find_layer_type(layer.type, layer.path);
     const ObjectReader reader(layer.json, layer.path, type.keys);
-    const LayerContext ctx{.input = shape, .rng = rng, .default_algo = spec.training.conv_algo,
-                           .init = spec.training.weight_init, .seed = spec.training.seed * 1000003u + i};
+    const LayerContext ctx{.input = shape,
+                           .rng = rng,
+                           .default_algo = spec.training.conv_algo,
+                           .init = spec.training.weight_init,
+                           .seed = spec.training.seed * 1000003u + i};
     std::unique_ptr<nn::Module> module = type.make(reader, ctx);
     tensor::Shape out;
     try {

@@ -16,10 +16,14 @@ std::string join(const std::vector<std::string>& items) {
 
 std::string describe_json(const Json& value) {
   switch (value.type()) {
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array of " + std::to_string(value.size());
-    case Json::value_t::null: return "null";
-    default: break;
+    case Json::value_t::object:
+      return "an object";
+    case Json::value_t::array:
+      return "an array of " + std::to_string(value.size());
+    case Json::value_t::null:
+      return "null";
+    default:
+      break;
   }
   std::string text = value.dump();
   if (text.size() > 40) text = text.substr(0, 37) + "...";
@@ -40,7 +44,8 @@ std::string ObjectReader::path(const std::string& key) const {
   return path_.empty() ? key : path_ + "." + key;
 }
 
-void ObjectReader::fail(const std::string& key, const std::string& expected, const Json& got) const {
+void ObjectReader::fail(const std::string& key, const std::string& expected,
+                        const Json& got) const {
   throw core::Error(core::ErrorKind::Invalid,
                     path(key) + ": expected " + expected + ", got " + describe_json(got));
 }
@@ -50,8 +55,8 @@ const Json& ObjectReader::raw(const std::string& key) const {
   return value_.at(key);
 }
 
-int64_t ObjectReader::integer(const std::string& key, std::optional<int64_t> fallback,
-                              int64_t min, int64_t max) const {
+int64_t ObjectReader::integer(const std::string& key, std::optional<int64_t> fallback, int64_t min,
+                              int64_t max) const {
   if (!has(key)) {
     TCNN_CHECK(fallback.has_value(), path(key), ": required key is missing");
     return *fallback;

@@ -32,11 +32,12 @@ class ObjectReader {
   std::string string(const std::string& key, std::optional<std::string> fallback,
                      const std::vector<std::string>& allowed = {}) const;
   // An integer or a two-element array [h, w].
-  std::array<int64_t, 2> pair(const std::string& key, std::optional<std::array<int64_t, 2>> fallback,
-                              int64_t min) const;
+  std::array<int64_t, 2> pair(const std::string& key,
+                              std::optional<std::array<int64_t, 2>> fallback, int64_t min) const;
 
  private:
-  [[noreturn]] void fail(const std::string& key, const std::string& expected, const Json& got) const;
+  [[noreturn]] void fail(const std::string& key, const std::string& expected,
+                         const Json& got) const;
 
   const Json& value_;
   std::string path_;

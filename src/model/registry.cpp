@@ -38,8 +38,8 @@ std::unique_ptr<nn::Module> make_conv2d(const ObjectReader& r, const LayerContex
     o.algo = kernels::conv_algo_from_string(
         r.string("algo", std::nullopt, {"naive", "im2col", "implicit"}));
   }
-  const int64_t params = o.out_channels * (o.in_channels / o.groups) * o.kernel_size[0] *
-                         o.kernel_size[1];
+  const int64_t params =
+      o.out_channels * (o.in_channels / o.groups) * o.kernel_size[0] * o.kernel_size[1];
   TCNN_CHECK(params <= kMaxLayerParams, r.path("out_channels"), ": layer would have ", params,
              " weights, expected at most ", kMaxLayerParams);
   o.init = ctx.init;
@@ -114,8 +114,8 @@ std::unique_ptr<nn::Module> make_dropout(const ObjectReader& r, const LayerConte
 const std::vector<LayerType>& layer_types() {
   static const std::vector<LayerType> types{
       {"conv2d",
-       {"type", "out_channels", "kernel_size", "stride", "padding", "groups", "bias",
-        "in_channels", "algo"},
+       {"type", "out_channels", "kernel_size", "stride", "padding", "groups", "bias", "in_channels",
+        "algo"},
        make_conv2d},
       {"maxpool2d", {"type", "kernel_size", "stride", "padding"}, make_maxpool2d},
       {"avgpool2d", {"type", "kernel_size", "stride", "padding"}, make_avgpool2d},
@@ -135,8 +135,8 @@ const LayerType& find_layer_type(const std::string& name, const std::string& pat
     if (t.name == name) return t;
     known.push_back(t.name);
   }
-  throw core::Error(core::ErrorKind::Invalid, path + ".type: unknown layer type \"" + name +
-                                                  "\"; allowed: " + join(known));
+  throw core::Error(core::ErrorKind::Invalid,
+                    path + ".type: unknown layer type \"" + name + "\"; allowed: " + join(known));
 }
 
 }  // namespace tinycnn::model

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/rng.hpp"
-#include "kernels/geometry.hpp"
+#include "kernels/conv2d.hpp"
 #include "model/json_reader.hpp"
 #include "nn/init.hpp"
 #include "nn/module.hpp"
@@ -16,11 +16,11 @@
 namespace tinycnn::model {
 
 struct LayerContext {
-  const tensor::Shape& input;       // per-example input shape of this layer
-  core::Rng& rng;                   // weight initialisation
-  kernels::ConvAlgo default_algo;   // training.conv_algo unless the layer says "algo"
-  nn::WeightInit init;              // training.weight_init
-  uint64_t seed;                    // for layers with their own random stream (dropout)
+  const tensor::Shape& input;      // per-example input shape of this layer
+  core::Rng& rng;                  // weight initialisation
+  kernels::ConvAlgo default_algo;  // training.conv_algo unless the layer says "algo"
+  nn::WeightInit init;             // training.weight_init
+  uint64_t seed;                   // for layers with their own random stream (dropout)
 };
 
 using LayerFactory = std::unique_ptr<nn::Module> (*)(const ObjectReader&, const LayerContext&);

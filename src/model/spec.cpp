@@ -21,9 +21,9 @@ InputSpec parse_input(const Json& j) {
 }
 
 OptimizerSpec parse_optimizer(const Json& j) {
-  const ObjectReader probe(j, "training.optimizer",
-                           {"type", "lr", "momentum", "weight_decay", "nesterov", "beta1", "beta2",
-                            "eps"});
+  const ObjectReader probe(
+      j, "training.optimizer",
+      {"type", "lr", "momentum", "weight_decay", "nesterov", "beta1", "beta2", "eps"});
   OptimizerSpec o;
   o.type = probe.string("type", "sgd", {"sgd", "adam"});
   if (o.type == "sgd") {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/geometry.hpp"
+#include "kernels/conv2d.hpp"
 #include "model/json_reader.hpp"
 #include "nn/init.hpp"
 
@@ -27,12 +27,12 @@ struct LayerSpec {
 struct OptimizerSpec {
   std::string type = "sgd";  // "sgd" | "adam"
   double lr = 0.01;
-  double momentum = 0.0;     // sgd
+  double momentum = 0.0;  // sgd
   double weight_decay = 0.0;
-  bool nesterov = false;     // sgd
-  double beta1 = 0.9;        // adam
-  double beta2 = 0.999;      // adam
-  double eps = 1e-8;         // adam
+  bool nesterov = false;  // sgd
+  double beta1 = 0.9;     // adam
+  double beta2 = 0.999;   // adam
+  double eps = 1e-8;      // adam
 };
 
 struct LrScheduleSpec {

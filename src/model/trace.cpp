@@ -25,8 +25,8 @@ void add_conv_costs(const nn::Conv2d& conv, const tensor::Shape& in, const tenso
   const auto& o = conv.options();
   const int64_t k = o.kernel_size[0] * o.kernel_size[1];
   const int64_t out_pixels = out[1] * out[2];
-  const int64_t per_image = checked_mul(checked_mul(out[0], out_pixels, "macs"),
-                                        (in[0] / o.groups) * k, "macs");
+  const int64_t per_image =
+      checked_mul(checked_mul(out[0], out_pixels, "macs"), (in[0] / o.groups) * k, "macs");
   c.macs = checked_mul(per_image, batch, "macs");
   c.workspace_bytes =
       checked_mul(checked_mul(in[0] * k, out_pixels, "workspace"), batch * 4, "workspace");
@@ -36,15 +36,14 @@ void add_conv_costs(const nn::Conv2d& conv, const tensor::Shape& in, const tenso
   c.dense_params = checked_mul(in.numel(), out.numel(), "dense params") + bias * out.numel();
   if (o.groups == 1) {
     c.separable_params = in[0] * k + bias * in[0] + in[0] * o.out_channels + bias * o.out_channels;
-    c.separable_macs = checked_mul(in[0] * k + in[0] * o.out_channels, out_pixels * batch,
-                                   "separable macs");
+    c.separable_macs =
+        checked_mul(in[0] * k + in[0] * o.out_channels, out_pixels * batch, "separable macs");
   }
   f.rf += (o.kernel_size[0] - 1) * f.jump;
   f.jump *= o.stride[0];
 }
 
-void add_pool_costs(const nn::Pool2d& pool, const tensor::Shape& in, LayerCost& c,
-                    FieldState& f) {
+void add_pool_costs(const nn::Pool2d& pool, const tensor::Shape& in, LayerCost& c, FieldState& f) {
   const auto k = pool.kernel_size(), s = pool.stride(), p = pool.padding();
   c.arithmetic = {{in[1], k[0], s[0], p[0]}, {in[2], k[1], s[1], p[1]}};
   f.rf += (k[0] - 1) * f.jump;

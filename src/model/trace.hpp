@@ -15,21 +15,21 @@ namespace tinycnn::model {
 
 struct LayerCost {
   size_t index = 0;
-  std::string type;         // "conv2d"
-  std::string description;  // "conv2d(1->6, k=5x5, p=2x2)"
-  tensor::Shape input, output;  // per example
+  std::string type;                        // "conv2d"
+  std::string description;                 // "conv2d(1->6, k=5x5, p=2x2)"
+  tensor::Shape input, output;             // per example
   std::vector<nn::SpatialDim> arithmetic;  // height and width, for conv and pooling
   int64_t params = 0;
-  int64_t macs = 0;               // batch
-  int64_t activation_bytes = 0;   // batch: the output tensor
-  int64_t workspace_bytes = 0;    // batch: textbook im2col matrix (conv only)
-  int64_t receptive_field = 1;    // along the height axis, in input pixels
-  int64_t jump = 1;               // cumulative stride
+  int64_t macs = 0;              // batch
+  int64_t activation_bytes = 0;  // batch: the output tensor
+  int64_t workspace_bytes = 0;   // batch: textbook im2col matrix (conv only)
+  int64_t receptive_field = 1;   // along the height axis, in input pixels
+  int64_t jump = 1;              // cumulative stride
   // Conv only: a dense layer mapping the same input to the same output, and (groups == 1)
   // a depthwise-separable replacement (depthwise KxK + pointwise 1x1).
   int64_t dense_params = 0;
   int64_t separable_params = 0;
-  int64_t separable_macs = 0;     // batch
+  int64_t separable_macs = 0;  // batch
 };
 
 struct ModelTrace {

@@ -23,8 +23,8 @@ Conv2d::Conv2d(const Conv2dOptions& o, core::Rng& rng) : options_(o) {
              "conv2d: groups ", o.groups, " must divide in_channels ", o.in_channels,
              " and out_channels ", o.out_channels);
   const int64_t fan_in = o.in_channels / o.groups * o.kernel_size[0] * o.kernel_size[1];
-  Tensor w = Tensor::empty(
-      {o.out_channels, o.in_channels / o.groups, o.kernel_size[0], o.kernel_size[1]});
+  Tensor w =
+      Tensor::empty({o.out_channels, o.in_channels / o.groups, o.kernel_size[0], o.kernel_size[1]});
   Tensor b = o.bias ? Tensor::zeros({o.out_channels}) : Tensor();
   init_parameters(o.init, w, o.bias ? &b : nullptr, fan_in, rng);
   weight_ = Variable(w, true);
@@ -35,8 +35,8 @@ std::string Conv2d::describe() const {
   // ostringstream rather than string '+': g++ 12 -O3 gives a false -Wrestrict on the latter.
   const auto& o = options_;
   std::ostringstream out;
-  out << "conv2d(" << o.in_channels << "->" << o.out_channels << ", k=" << o.kernel_size[0]
-      << "x" << o.kernel_size[1];
+  out << "conv2d(" << o.in_channels << "->" << o.out_channels << ", k=" << o.kernel_size[0] << "x"
+      << o.kernel_size[1];
   if (o.stride[0] != 1 || o.stride[1] != 1) out << ", s=" << o.stride[0] << "x" << o.stride[1];
   if (o.padding[0] != 0 || o.padding[1] != 0) {
     out << ", p=" << o.padding[0] << "x" << o.padding[1];
@@ -52,7 +52,8 @@ Shape Conv2d::output_shape(const Shape& input) const {
   TCNN_CHECK(input[0] == options_.in_channels, "conv2d: expected ", options_.in_channels,
              " input channels, got ", input[0], " (input ", input.to_string(), ")");
   const int64_t oh = checked_output_size(
-      "conv2d height", {input[1], options_.kernel_size[0], options_.stride[0], options_.padding[0]});
+      "conv2d height",
+      {input[1], options_.kernel_size[0], options_.stride[0], options_.padding[0]});
   const int64_t ow = checked_output_size(
       "conv2d width", {input[2], options_.kernel_size[1], options_.stride[1], options_.padding[1]});
   return {options_.out_channels, oh, ow};
@@ -71,9 +72,13 @@ Variable Conv2d::forward_relu_pool2x2(const Variable& input) {
 }
 
 ops::Conv2dParams Conv2d::params(bool relu) const {
-  return {.stride_h = options_.stride[0], .stride_w = options_.stride[1],
-          .pad_h = options_.padding[0], .pad_w = options_.padding[1], .groups = options_.groups,
-          .algo = options_.algo, .relu = relu};
+  return {.stride_h = options_.stride[0],
+          .stride_w = options_.stride[1],
+          .pad_h = options_.padding[0],
+          .pad_w = options_.padding[1],
+          .groups = options_.groups,
+          .algo = options_.algo,
+          .relu = relu};
 }
 
 std::vector<NamedVariable> Conv2d::parameters() {

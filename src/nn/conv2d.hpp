@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "core/rng.hpp"
-#include "kernels/geometry.hpp"
+#include "kernels/conv2d.hpp"
 #include "nn/init.hpp"
 #include "nn/module.hpp"
 #include "ops/conv2d.hpp"
@@ -13,12 +13,12 @@
 namespace tinycnn::nn {
 
 struct Conv2dOptions {
-  int64_t in_channels = 0;                  // required
-  int64_t out_channels = 0;                 // required
-  std::array<int64_t, 2> kernel_size{1, 1}; // [kh, kw]
+  int64_t in_channels = 0;                   // required
+  int64_t out_channels = 0;                  // required
+  std::array<int64_t, 2> kernel_size{1, 1};  // [kh, kw]
   std::array<int64_t, 2> stride{1, 1};
   std::array<int64_t, 2> padding{0, 0};
-  int64_t groups = 1;                       // == in_channels: depthwise
+  int64_t groups = 1;  // == in_channels: depthwise
   bool bias = true;
   kernels::ConvAlgo algo = kernels::ConvAlgo::Im2col;
   WeightInit init = WeightInit::HeNormal;

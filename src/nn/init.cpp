@@ -34,8 +34,8 @@ void uniform_(tensor::Tensor& t, double bound, core::Rng& rng) {
   }
 }
 
-void init_parameters(WeightInit init, tensor::Tensor& weight, tensor::Tensor* bias,
-                     int64_t fan_in, core::Rng& rng) {
+void init_parameters(WeightInit init, tensor::Tensor& weight, tensor::Tensor* bias, int64_t fan_in,
+                     core::Rng& rng) {
   TCNN_CHECK(fan_in > 0, "init: expected fan_in > 0, got ", fan_in);
   if (init == WeightInit::HeNormal) {
     he_normal_(weight, fan_in, rng);

@@ -12,7 +12,8 @@ namespace tinycnn::nn {
 // How a layer's weight and bias are drawn (config `training.weight_init`).
 enum class WeightInit {
   HeNormal,  // weights N(0, sqrt(2 / fan_in)), biases zero (SPEC's default)
-  PyTorch,   // PyTorch's nn.Conv2d / nn.Linear default: weights and biases U(-b, b), b = 1/sqrt(fan_in)
+  PyTorch,   // PyTorch's nn.Conv2d / nn.Linear default: weights and biases U(-b, b), b =
+             // 1/sqrt(fan_in)
 };
 
 // "he_normal" | "pytorch"; throws on anything else.
@@ -25,7 +26,7 @@ void he_normal_(tensor::Tensor& weight, int64_t fan_in, core::Rng& rng);
 void uniform_(tensor::Tensor& t, double bound, core::Rng& rng);
 
 // Fills weight (and bias, when given) by `init`: the weight first, then the bias.
-void init_parameters(WeightInit init, tensor::Tensor& weight, tensor::Tensor* bias,
-                     int64_t fan_in, core::Rng& rng);
+void init_parameters(WeightInit init, tensor::Tensor& weight, tensor::Tensor* bias, int64_t fan_in,
+                     core::Rng& rng);
 
 }  // namespace tinycnn::nn

@@ -22,7 +22,7 @@ class Module {
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
-  virtual std::string type() const = 0;            // "conv2d", the config's name
+  virtual std::string type() const = 0;                    // "conv2d", the config's name
   virtual std::string describe() const { return type(); }  // with hyperparameters
   virtual Shape output_shape(const Shape& input) const = 0;
   virtual Variable forward(const Variable& input) = 0;

@@ -12,7 +12,7 @@ namespace tinycnn::nn {
 struct Pool2dOptions {
   std::array<int64_t, 2> kernel_size{2, 2};
   std::optional<std::array<int64_t, 2>> stride = std::nullopt;  // unset: = kernel_size
-  std::array<int64_t, 2> padding{0, 0};          // at most half the kernel
+  std::array<int64_t, 2> padding{0, 0};                         // at most half the kernel
 };
 
 class Pool2d : public Module {

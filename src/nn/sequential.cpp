@@ -16,8 +16,8 @@ Shape Sequential::output_shape(const Shape& input) const {
     try {
       shape = layers_[i]->output_shape(shape);
     } catch (const core::Error& e) {
-      throw core::Error(e.kind(), "layer " + std::to_string(i) + " (" + layers_[i]->type() +
-                                      "): " + e.what());
+      throw core::Error(
+          e.kind(), "layer " + std::to_string(i) + " (" + layers_[i]->type() + "): " + e.what());
     }
   }
   return shape;

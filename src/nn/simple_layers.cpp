@@ -18,18 +18,24 @@ Variable Flatten::forward(const Variable& input) { return ops::flatten(input); }
 
 std::string Activation::type() const {
   switch (kind_) {
-    case Kind::Relu: return "relu";
-    case Kind::Tanh: return "tanh";
-    case Kind::Sigmoid: return "sigmoid";
+    case Kind::Relu:
+      return "relu";
+    case Kind::Tanh:
+      return "tanh";
+    case Kind::Sigmoid:
+      return "sigmoid";
   }
   return "activation";
 }
 
 Variable Activation::forward(const Variable& input) {
   switch (kind_) {
-    case Kind::Relu: return ops::relu(input);
-    case Kind::Tanh: return ops::tanh(input);
-    case Kind::Sigmoid: return ops::sigmoid(input);
+    case Kind::Relu:
+      return ops::relu(input);
+    case Kind::Tanh:
+      return ops::tanh(input);
+    case Kind::Sigmoid:
+      return ops::sigmoid(input);
   }
   return input;
 }

@@ -15,8 +15,8 @@ using Backward = void (*)(int64_t, const float*, const float*, float*);
 
 class ActivationNode : public autograd::Node {
  public:
-  ActivationNode(const Variable& input, Tensor output, const char* name, Backward backward)
-      : Node({input}), output_(std::move(output)), name_(name), backward_(backward) {}
+  ActivationNode(const Variable& input, Tensor output, const char* name, Backward backward_kernel)
+      : Node({input}), output_(std::move(output)), name_(name), backward_(backward_kernel) {}
   const char* name() const override { return name_; }
   std::vector<Tensor> backward(const Tensor& doutput) override {
     Tensor dinput = Tensor::empty(output_.shape());

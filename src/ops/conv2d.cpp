@@ -6,7 +6,7 @@
 
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
-#include "kernels/conv_im2col.hpp"
+#include "kernels/conv2d.hpp"
 #include "ops/gradient_buffers.hpp"
 
 namespace tinycnn::ops {
@@ -30,17 +30,17 @@ class Conv2dNode : public autograd::Node {
 
   std::vector<Tensor> backward(const Tensor& doutput) override {
     std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
-    kernels::conv2d_backward(algo_, geometry_, inputs()[0].data().data(),
-                             inputs()[1].data().data(), doutput.data(), data_or_null(grads[0]),
-                             data_or_null(grads[1]), data_or_null(grads[2]),
-                             data_or_null(columns_), data_or_null(relu_output_));
+    kernels::conv2d_backward(algo_, geometry_, inputs()[0].data().data(), inputs()[1].data().data(),
+                             doutput.data(), data_or_null(grads[0]), data_or_null(grads[1]),
+                             data_or_null(grads[2]), data_or_null(columns_),
+                             data_or_null(relu_output_));
     return grads;
   }
 
  private:
   kernels::Conv2dGeometry geometry_;
   kernels::ConvAlgo algo_;
-  Tensor columns_;  // im2col only: the forward's column matrices, reused by dweight
+  Tensor columns_;      // im2col only: the forward's column matrices, reused by dweight
   Tensor relu_output_;  // with a fused ReLU: the output, whose sign masks the gradient
 };
 // conv2d + ReLU + 2x2 max pool: saves the input and weight (via the inputs), the pooled output
@@ -48,8 +48,8 @@ class Conv2dNode : public autograd::Node {
 class Conv2dReluPoolNode : public autograd::Node {
  public:
   Conv2dReluPoolNode(const Variable& input, const Variable& weight, const Variable& bias,
-                     const kernels::Conv2dGeometry& geometry, kernels::ConvAlgo algo,
-                     Tensor pooled, std::vector<int32_t> argmax)
+                     const kernels::Conv2dGeometry& geometry, kernels::ConvAlgo algo, Tensor pooled,
+                     std::vector<int32_t> argmax)
       : Node({input, weight, bias}),
         geometry_(geometry),
         algo_(algo),
@@ -80,14 +80,22 @@ kernels::Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight,
   TCNN_CHECK(input.rank() == 4, "conv2d: expected input [N, C, H, W], got ", input.to_string());
   TCNN_CHECK(weight.rank() == 4, "conv2d: expected weight [OC, C/groups, KH, KW], got ",
              weight.to_string());
-  kernels::Conv2dGeometry g{.batch = input[0], .in_channels = input[1], .in_h = input[2],
-                            .in_w = input[3], .out_channels = weight[0], .kernel_h = weight[2],
-                            .kernel_w = weight[3], .stride_h = p.stride_h, .stride_w = p.stride_w,
-                            .pad_h = p.pad_h, .pad_w = p.pad_w, .groups = p.groups};
+  kernels::Conv2dGeometry g{.batch = input[0],
+                            .in_channels = input[1],
+                            .in_h = input[2],
+                            .in_w = input[3],
+                            .out_channels = weight[0],
+                            .kernel_h = weight[2],
+                            .kernel_w = weight[3],
+                            .stride_h = p.stride_h,
+                            .stride_w = p.stride_w,
+                            .pad_h = p.pad_h,
+                            .pad_w = p.pad_w,
+                            .groups = p.groups};
   g.check();
   TCNN_CHECK(weight[1] * p.groups == input[1], "conv2d: weight ", weight.to_string(),
-             " with groups ", p.groups, " expects ", weight[1] * p.groups,
-             " input channels, got ", input[1]);
+             " with groups ", p.groups, " expects ", weight[1] * p.groups, " input channels, got ",
+             input[1]);
   return g;
 }
 
@@ -97,8 +105,8 @@ kernels::Conv2dGeometry checked_geometry(const Variable& input, const Variable& 
                                          const Variable& bias, const Conv2dParams& params) {
   const kernels::Conv2dGeometry g = conv2d_geometry(input.shape(), weight.shape(), params);
   if (bias.defined()) {
-    TCNN_CHECK(bias.shape() == Shape({g.out_channels}), "conv2d: expected bias [",
-               g.out_channels, "], got ", bias.shape().to_string());
+    TCNN_CHECK(bias.shape() == Shape({g.out_channels}), "conv2d: expected bias [", g.out_channels,
+               "], got ", bias.shape().to_string());
   }
   return g;
 }
@@ -126,11 +134,13 @@ Variable conv2d(const Variable& input, const Variable& weight, const Variable& b
   return autograd::make_result(std::move(output), std::move(node));
 }
 
-Variable conv2d_relu_maxpool2x2(const Variable& input, const Variable& weight,
-                                const Variable& bias, const Conv2dParams& params) {
+Variable conv2d_relu_maxpool2x2(const Variable& input, const Variable& weight, const Variable& bias,
+                                const Conv2dParams& params) {
   const kernels::Conv2dGeometry g = checked_geometry(input, weight, bias, params);
-  TCNN_CHECK(g.out_h() >= 2 && g.out_w() >= 2, "conv2d + maxpool2d 2x2: expected a convolution "
-             "output of at least 2x2, got ", g.out_h(), "x", g.out_w());
+  TCNN_CHECK(g.out_h() >= 2 && g.out_w() >= 2,
+             "conv2d + maxpool2d 2x2: expected a convolution "
+             "output of at least 2x2, got ",
+             g.out_h(), "x", g.out_w());
   Tensor pooled = Tensor::empty({g.batch, g.out_channels, g.out_h() / 2, g.out_w() / 2});
   std::vector<int32_t> argmax(static_cast<size_t>(pooled.numel()));
   kernels::conv2d_relu_pool_forward(params.algo, g, input.data().data(), weight.data().data(),

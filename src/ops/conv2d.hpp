@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "autograd/variable.hpp"
-#include "kernels/geometry.hpp"
+#include "kernels/conv2d.hpp"
 
 namespace tinycnn::ops {
 
@@ -31,8 +31,8 @@ Variable conv2d(const Variable& input, const Variable& weight, const Variable& b
 
 // conv2d, then ReLU, then a 2x2 / stride 2 max pool, as one op: [N, OC, OH/2, OW/2]. The values
 // and gradients of the three ops in turn; params.relu is implied.
-Variable conv2d_relu_maxpool2x2(const Variable& input, const Variable& weight,
-                                const Variable& bias, const Conv2dParams& params);
+Variable conv2d_relu_maxpool2x2(const Variable& input, const Variable& weight, const Variable& bias,
+                                const Conv2dParams& params);
 
 // The kernel geometry for these operand shapes; throws on inconsistent shapes.
 kernels::Conv2dGeometry conv2d_geometry(const tensor::Shape& input, const tensor::Shape& weight,

@@ -32,8 +32,8 @@ Variable softmax_cross_entropy(const Variable& logits, const std::vector<int32_t
   const auto& s = logits.shape();
   TCNN_CHECK(s.rank() == 2 && s[0] > 0 && s[1] > 0,
              "softmax_cross_entropy: expected logits [N, K], got ", s.to_string());
-  TCNN_CHECK(static_cast<int64_t>(labels.size()) == s[0], "softmax_cross_entropy: expected ",
-             s[0], " labels, got ", labels.size());
+  TCNN_CHECK(static_cast<int64_t>(labels.size()) == s[0], "softmax_cross_entropy: expected ", s[0],
+             " labels, got ", labels.size());
   for (size_t i = 0; i < labels.size(); ++i) {
     TCNN_CHECK(labels[i] >= 0 && labels[i] < s[1], "softmax_cross_entropy: label ", i, " is ",
                labels[i], ", expected 0..", s[1] - 1);

@@ -39,11 +39,12 @@ Variable linear(const Variable& input, const Variable& weight, const Variable& b
   TCNN_CHECK(weight.shape().rank() == 2 && weight.shape()[1] == input.shape()[1],
              "linear: expected weight [out_features, ", input.shape()[1], "], got ",
              weight.shape().to_string());
-  const kernels::LinearGeometry g{.batch = input.shape()[0], .in_features = input.shape()[1],
+  const kernels::LinearGeometry g{.batch = input.shape()[0],
+                                  .in_features = input.shape()[1],
                                   .out_features = weight.shape()[0]};
   if (bias.defined()) {
-    TCNN_CHECK(bias.shape() == Shape({g.out_features}), "linear: expected bias [",
-               g.out_features, "], got ", bias.shape().to_string());
+    TCNN_CHECK(bias.shape() == Shape({g.out_features}), "linear: expected bias [", g.out_features,
+               "], got ", bias.shape().to_string());
   }
   Tensor output = Tensor::empty({g.batch, g.out_features});
   kernels::linear_forward(g, input.data().data(), weight.data().data(),

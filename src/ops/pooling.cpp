@@ -48,9 +48,15 @@ class AvgPool2dNode : public autograd::Node {
 
 kernels::Pool2dGeometry pool2d_geometry(const Shape& input, const Pool2dParams& p) {
   TCNN_CHECK(input.rank() == 4, "pool2d: expected input [N, C, H, W], got ", input.to_string());
-  kernels::Pool2dGeometry g{.batch = input[0], .channels = input[1], .in_h = input[2],
-                            .in_w = input[3], .kernel_h = p.kernel_h, .kernel_w = p.kernel_w,
-                            .stride_h = p.stride_h, .stride_w = p.stride_w, .pad_h = p.pad_h,
+  kernels::Pool2dGeometry g{.batch = input[0],
+                            .channels = input[1],
+                            .in_h = input[2],
+                            .in_w = input[3],
+                            .kernel_h = p.kernel_h,
+                            .kernel_w = p.kernel_w,
+                            .stride_h = p.stride_h,
+                            .stride_w = p.stride_w,
+                            .pad_h = p.pad_h,
                             .pad_w = p.pad_w};
   g.check();
   return g;

@@ -28,8 +28,8 @@ namespace {
 // One parameter tensor's update over [begin, end). Each case its own loop over plain locals, so
 // it vectorises (with the conditions inside one loop of an OpenMP-outlined body the compiler kept
 // them per element: the step was 4% of a training step's CPU time).
-void update(float* p, const float* grad, float* buf, int64_t begin, int64_t end, float lr,
-            float mu, float wd, bool first, bool nesterov) {
+void update(float* p, const float* grad, float* buf, int64_t begin, int64_t end, float lr, float mu,
+            float wd, bool first, bool nesterov) {
   if (!buf) {
     for (int64_t j = begin; j < end; ++j) p[j] -= lr * (grad[j] + wd * p[j]);
   } else if (first) {

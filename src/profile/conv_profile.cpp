@@ -3,12 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/shape.hpp"
-#include "kernels/conv_im2col.hpp"
-#include "kernels/conv_implicit.hpp"
+#include "kernels/conv2d.hpp"
 #include "model/builder.hpp"
 #include "nn/conv2d.hpp"
 #include "profile/timing.hpp"
@@ -17,20 +18,20 @@
 namespace tinycnn::profile {
 
 using core::checked_mul;
-using kernels::ConvAlgo;
 using kernels::Conv2dGeometry;
+using kernels::ConvAlgo;
 using tensor::Tensor;
 
 ConvCosts conv_costs(const Conv2dGeometry& g) {
-  const int64_t out = checked_mul(checked_mul(g.batch, g.out_channels, "conv"),
-                                  g.out_h() * g.out_w(), "conv");
+  const int64_t out =
+      checked_mul(checked_mul(g.batch, g.out_channels, "conv"), g.out_h() * g.out_w(), "conv");
   ConvCosts c;
   c.flops_forward = checked_mul(2 * out, g.col_rows(), "conv flops");
   c.weight_bytes = g.weight_numel() * 4;
   c.activation_bytes = out * 4;
-  c.workspace_bytes = checked_mul(checked_mul(g.batch, g.in_channels * g.kernel_h * g.kernel_w,
-                                              "workspace"),
-                                  g.out_h() * g.out_w() * 4, "workspace");
+  c.workspace_bytes =
+      checked_mul(checked_mul(g.batch, g.in_channels * g.kernel_h * g.kernel_w, "workspace"),
+                  g.out_h() * g.out_w() * 4, "workspace");
   return c;
 }
 
@@ -54,7 +55,8 @@ struct Gradients {
         dweight(Tensor::empty(op.weight.shape())),
         dbias(Tensor::empty(op.bias.shape())) {}
   void forward(ConvAlgo algo, const Conv2dGeometry& g, const Operands& op) {
-    kernels::conv2d_forward(algo, g, op.input.data(), op.weight.data(), op.bias.data(), output.data());
+    kernels::conv2d_forward(algo, g, op.input.data(), op.weight.data(), op.bias.data(),
+                            output.data());
   }
   void backward(ConvAlgo algo, const Conv2dGeometry& g, const Operands& op) {
     kernels::conv2d_backward(algo, g, op.input.data(), op.weight.data(), op.doutput.data(),
@@ -73,6 +75,7 @@ AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradien
                    const ConvProfileOptions& o) {
   const Conv2dGeometry& g = c.g;
   AlgoResult r;
+  r.algo = algo;
   int repeats = o.repeats;
   if (algo == ConvAlgo::Naive) {
     // One timed run decides how many fit in the budget (the naive loops are slow by design).
@@ -88,7 +91,8 @@ AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradien
   r.backward_ms_min = bwd.min_ms;
   r.repeats = repeats;
   const ConvCosts costs = conv_costs(g);
-  r.gflops_forward = fwd.median_ms > 0 ? costs.flops_forward / (fwd.median_ms * 1e6) : 0;
+  r.gflops_forward =
+      fwd.median_ms > 0 ? static_cast<double>(costs.flops_forward) / (fwd.median_ms * 1e6) : 0;
   r.workspace_bytes = algo == ConvAlgo::Im2col ? costs.workspace_bytes : 0;
   if (o.probe) {
     o.probe->reset_peak();
@@ -97,18 +101,40 @@ AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradien
     o.probe->reset_peak();
     out.backward(algo, g, op);
     r.workspace_bytes_allocated = std::max(peak, o.probe->peak_extra_bytes());
-  } else if (algo == ConvAlgo::Im2col) {
-    r.workspace_bytes_allocated =
-        std::max(kernels::conv2d_im2col_forward_workspace_bytes(g, o.threads),
-                 kernels::conv2d_im2col_backward_workspace_bytes(g, o.threads));
-  } else if (algo == ConvAlgo::Implicit) {
-    r.workspace_bytes_allocated =
-        std::max(kernels::conv2d_implicit_forward_workspace_bytes(g, o.threads),
-                 kernels::conv2d_implicit_backward_workspace_bytes(g, o.threads));
+  } else {
+    const kernels::ConvWorkspace ws = kernels::conv2d_workspace_bytes(algo, g, o.threads);
+    r.workspace_bytes_allocated = std::max(ws.forward, ws.backward);
   }
   return r;
 }
+
+struct Agreement {
+  double max_abs = 0, max_rel = 0;
+};
+
+// The largest difference between a fast algorithm's results and the reference's, relative to
+// the reference's largest magnitude; an error above 1e-4.
+Agreement check_agreement(ConvAlgo algo, const ConvCase& c, const Gradients& fast,
+                          const Gradients& naive) {
+  double max_abs = 0, max_ref = 0;
+  compare(fast.output, naive.output, max_abs, max_ref);
+  compare(fast.dinput, naive.dinput, max_abs, max_ref);
+  compare(fast.dweight, naive.dweight, max_abs, max_ref);
+  compare(fast.dbias, naive.dbias, max_abs, max_ref);
+  const double rel = max_ref > 0 ? max_abs / max_ref : max_abs;
+  TCNN_CHECK_RUNTIME(rel <= 1e-4, c.name, ": naive and ", kernels::to_string(algo),
+                     " disagree: max relative difference ", rel, " (absolute ", max_abs,
+                     "), expected <= 1e-4");
+  return {max_abs, rel};
+}
 }  // namespace
+
+const AlgoResult* ConvResult::find(ConvAlgo algo) const {
+  for (const auto& r : results) {
+    if (r.algo == algo) return &r;
+  }
+  return nullptr;
+}
 
 ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& o) {
   c.g.check();
@@ -121,29 +147,31 @@ ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& o) {
   // Agreement first: nothing is timed unless the algorithms compute the same thing.
   naive.forward(ConvAlgo::Naive, c.g, op);
   naive.backward(ConvAlgo::Naive, c.g, op);
-  std::vector<ConvAlgo> fast_algos{ConvAlgo::Im2col};
-  if (kernels::conv2d_implicit_supported(c.g)) fast_algos.push_back(ConvAlgo::Implicit);
-  for (ConvAlgo algo : fast_algos) {
-    fast.forward(algo, c.g, op);
-    fast.backward(algo, c.g, op);
-    double max_abs = 0, max_ref = 0;
-    compare(fast.output, naive.output, max_abs, max_ref);
-    compare(fast.dinput, naive.dinput, max_abs, max_ref);
-    compare(fast.dweight, naive.dweight, max_abs, max_ref);
-    compare(fast.dbias, naive.dbias, max_abs, max_ref);
-    const double rel = max_ref > 0 ? max_abs / max_ref : max_abs;
-    TCNN_CHECK_RUNTIME(rel <= 1e-4, c.name, ": naive and ", kernels::to_string(algo),
-                       " disagree: max relative difference ", rel, " (absolute ", max_abs,
-                       "), expected <= 1e-4");
-    result.max_abs_diff = std::max(result.max_abs_diff, max_abs);
-    result.max_rel_diff = std::max(result.max_rel_diff, rel);
+  std::vector<std::pair<ConvAlgo, Agreement>> algos;
+  for (ConvAlgo algo : kernels::kConvAlgos) {
+    if (kernels::conv2d_algo_used(algo, c.g) != algo) continue;  // it would run another
+    Agreement agreement;
+    if (algo != ConvAlgo::Naive) {
+      fast.forward(algo, c.g, op);
+      fast.backward(algo, c.g, op);
+      agreement = check_agreement(algo, c, fast, naive);
+    }
+    algos.emplace_back(algo, agreement);
+    result.max_abs_diff = std::max(result.max_abs_diff, agreement.max_abs);
+    result.max_rel_diff = std::max(result.max_rel_diff, agreement.max_rel);
   }
 
-  result.naive = measure(ConvAlgo::Naive, c, op, naive, o);
-  result.im2col = measure(ConvAlgo::Im2col, c, op, fast, o);
-  if (fast_algos.size() > 1) result.implicit = measure(ConvAlgo::Implicit, c, op, fast, o);
-  result.speedup_forward = result.naive.forward_ms_median / result.im2col.forward_ms_median;
-  result.speedup_backward = result.naive.backward_ms_median / result.im2col.backward_ms_median;
+  for (const auto& [algo, agreement] : algos) {
+    AlgoResult r = measure(algo, c, op, algo == ConvAlgo::Naive ? naive : fast, o);
+    r.max_abs_diff = agreement.max_abs;
+    r.max_rel_diff = agreement.max_rel;
+    result.results.push_back(r);
+  }
+  const AlgoResult& ref = result.results.front();
+  for (auto& r : result.results) {
+    r.speedup_forward = ref.forward_ms_median / r.forward_ms_median;
+    r.speedup_backward = ref.backward_ms_median / r.backward_ms_median;
+  }
   return result;
 }
 
@@ -151,8 +179,15 @@ namespace {
 ConvCase make_case(std::string name, int64_t n, int64_t c, int64_t hw, int64_t oc, int64_t k,
                    int64_t pad) {
   return {std::move(name),
-          {.batch = n, .in_channels = c, .in_h = hw, .in_w = hw, .out_channels = oc,
-           .kernel_h = k, .kernel_w = k, .pad_h = pad, .pad_w = pad}};
+          {.batch = n,
+           .in_channels = c,
+           .in_h = hw,
+           .in_w = hw,
+           .out_channels = oc,
+           .kernel_h = k,
+           .kernel_w = k,
+           .pad_h = pad,
+           .pad_w = pad}};
 }
 }  // namespace
 
@@ -169,19 +204,26 @@ std::vector<ConvCase> default_conv_cases() {
 
 std::vector<ModelConv> model_convs(const model::ModelSpec& spec, int64_t batch) {
   std::vector<ModelConv> convs;
-  model::build_model(spec, [&](size_t index, nn::Module& layer, const tensor::Shape& in,
-                               const tensor::Shape&) {
-    const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer);
-    if (!conv) return;
-    const auto& o = conv->options();
-    convs.push_back({index,
-                     {.batch = batch, .in_channels = in[0], .in_h = in[1], .in_w = in[2],
-                      .out_channels = o.out_channels, .kernel_h = o.kernel_size[0],
-                      .kernel_w = o.kernel_size[1], .stride_h = o.stride[0],
-                      .stride_w = o.stride[1], .pad_h = o.padding[0], .pad_w = o.padding[1],
-                      .groups = o.groups},
-                     o.algo});
-  });
+  model::build_model(
+      spec, [&](size_t index, nn::Module& layer, const tensor::Shape& in, const tensor::Shape&) {
+        const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer);
+        if (!conv) return;
+        const auto& o = conv->options();
+        convs.push_back({index,
+                         {.batch = batch,
+                          .in_channels = in[0],
+                          .in_h = in[1],
+                          .in_w = in[2],
+                          .out_channels = o.out_channels,
+                          .kernel_h = o.kernel_size[0],
+                          .kernel_w = o.kernel_size[1],
+                          .stride_h = o.stride[0],
+                          .stride_w = o.stride[1],
+                          .pad_h = o.padding[0],
+                          .pad_w = o.padding[1],
+                          .groups = o.groups},
+                         o.algo});
+      });
   return convs;
 }
 
@@ -209,7 +251,8 @@ std::vector<ConvCase> sweep_cases(const std::string& parameter, int64_t batch) {
   } else if (parameter == "channels") {
     for (int64_t c : {4, 8, 16, 32, 64}) add(batch, c, 32, 3);
   } else {
-    TCNN_CHECK(false, "--sweep: expected size, batch, kernel or channels, got ", parameter);
+    TCNN_CHECK(false, "conv sweep: expected the parameter size, batch, kernel or channels, got '",
+               parameter, "'");
   }
   return cases;
 }

@@ -1,17 +1,15 @@
-// Naive versus im2col convolution, side by side: analytic FLOPs and bytes, measured latency
-// (forward; backward = dinput + dweight + dbias), and the two algorithms' agreement, which is
-// checked before any time is measured (a mismatch is an error, not a footnote). Where it applies
-// (stride 1), the implicit-GEMM path (what configs/lenet5.json trains with) is measured and
-// checked too.
+// The convolution algorithms side by side: analytic FLOPs and bytes, measured latency (forward;
+// backward = dinput + dweight + dbias), and every fast algorithm's agreement with the naive
+// reference, which is checked before any time is measured (a mismatch is an error, not a
+// footnote). An algorithm is measured where it runs as itself (implicit GEMM: stride 1).
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "kernels/geometry.hpp"
+#include "kernels/conv2d.hpp"
 #include "model/spec.hpp"
 
 namespace tinycnn::profile {
@@ -23,30 +21,32 @@ struct ConvCase {
 
 // Analytic costs of one case (whole batch).
 struct ConvCosts {
-  int64_t flops_forward = 0;      // 2 * N*OC*OH*OW*(C/groups)*KH*KW
+  int64_t flops_forward = 0;  // 2 * N*OC*OH*OW*(C/groups)*KH*KW
   int64_t weight_bytes = 0;
-  int64_t activation_bytes = 0;   // the output tensor
-  int64_t workspace_bytes = 0;    // textbook im2col matrix: N*C*KH*KW*OH*OW*4
+  int64_t activation_bytes = 0;  // the output tensor
+  int64_t workspace_bytes = 0;   // textbook im2col matrix: N*C*KH*KW*OH*OW*4
 };
 ConvCosts conv_costs(const kernels::Conv2dGeometry& g);
 
 struct AlgoResult {
+  kernels::ConvAlgo algo = kernels::ConvAlgo::Naive;
   double forward_ms_median = 0, forward_ms_min = 0;
   double backward_ms_median = 0, backward_ms_min = 0;
   int repeats = 0;
   double gflops_forward = 0;
   int64_t workspace_bytes = 0;            // textbook (0 for naive)
   int64_t workspace_bytes_allocated = 0;  // measured peak extra heap during forward / backward
+  double speedup_forward = 0, speedup_backward = 0;  // naive time / this algorithm's time
+  double max_abs_diff = 0, max_rel_diff = 0;         // against naive (0 for naive itself)
 };
 
 struct ConvResult {
   ConvCase c;
   ConvCosts costs;
-  AlgoResult naive, im2col;
-  std::optional<AlgoResult> implicit;                 // stride 1 only
-  double speedup_forward = 0, speedup_backward = 0;  // naive time / im2col time
-  double max_abs_diff = 0, max_rel_diff = 0;          // over output, dinput, dweight, dbias
-                                                      // (the worst fast algorithm vs naive)
+  std::vector<AlgoResult> results;  // kernels::kConvAlgos order, naive first; those that apply
+  double max_abs_diff = 0, max_rel_diff = 0;             // over output, dinput, dweight, dbias
+                                                         // (the worst fast algorithm vs naive)
+  const AlgoResult* find(kernels::ConvAlgo algo) const;  // null where it does not apply
 };
 
 // Measures the peak of extra heap memory during a call; supplied by the program, which can

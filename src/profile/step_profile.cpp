@@ -9,13 +9,13 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/timer.hpp"
-#include "kernels/conv_im2col.hpp"
-#include "kernels/conv_implicit.hpp"
+#include "kernels/conv2d.hpp"
 #include "model/builder.hpp"
-#include "profile/conv_profile.hpp"
 #include "model/trace.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
+#include "profile/conv_profile.hpp"
+#include "train/data_parallel.hpp"
 
 namespace tinycnn::profile {
 
@@ -39,13 +39,8 @@ StepMemory step_memory(const model::ModelSpec& spec, int64_t batch, int64_t opti
   m.optimizer_state = optimizer_state_bytes;
   m.activations = trace.total_activation_bytes() + 4 * batch * trace.input.numel();
   for (const auto& conv : model_convs(spec, batch)) {
-    const bool implicit = conv.algo == kernels::ConvAlgo::Implicit &&
-                          kernels::conv2d_implicit_supported(conv.g);
-    const int64_t scratch =
-        implicit ? std::max(kernels::conv2d_implicit_forward_workspace_bytes(conv.g, threads),
-                            kernels::conv2d_implicit_backward_workspace_bytes(conv.g, threads))
-                 : kernels::conv2d_im2col_backward_workspace_bytes(conv.g, threads);
-    m.workspace = std::max(m.workspace, scratch);
+    const kernels::ConvWorkspace ws = kernels::conv2d_workspace_bytes(conv.algo, conv.g, threads);
+    m.workspace = std::max({m.workspace, ws.forward, ws.backward});
     const int64_t columns = kernels::conv2d_columns_numel(conv.g);
     if (conv.algo == kernels::ConvAlgo::Im2col && columns <= ops::kMaxSavedColumnFloats) {
       m.saved_columns += 4 * columns;
@@ -122,13 +117,34 @@ StepProfile profile_step(const model::ModelSpec& spec, nn::Sequential& model,
     p.step_ms += ms;
     p.layers.push_back(std::move(t));
   }
-  for (auto& t : p.layers) t.percent = p.step_ms > 0 ? 100.0 * (t.forward_ms + t.backward_ms) / p.step_ms : 0;
+  for (auto& t : p.layers)
+    t.percent = p.step_ms > 0 ? 100.0 * (t.forward_ms + t.backward_ms) / p.step_ms : 0;
 
   int64_t opt_state = 0;
-  for (const auto& slot : optimizer.state()) opt_state += static_cast<int64_t>(slot.tensor->nbytes());
+  for (const auto& slot : optimizer.state())
+    opt_state += static_cast<int64_t>(slot.tensor->nbytes());
   p.memory = step_memory(spec, batch, opt_state, threads);
-  for (int64_t b : {1, 16, 64, 256, 1024}) p.memory_by_batch.push_back(step_memory(spec, b, opt_state, threads));
+  for (int64_t b : {1, 16, 64, 256, 1024})
+    p.memory_by_batch.push_back(step_memory(spec, b, opt_state, threads));
   return p;
+}
+
+TimingStats time_train_step(const model::ModelSpec& spec, nn::Sequential& model,
+                            optim::Optimizer& optimizer, int64_t batch, int warmup, int repeats,
+                            int threads) {
+  const tensor::Shape in = model::input_shape(spec);
+  const int64_t classes = model.output_shape(in)[0];
+  core::Rng rng(spec.training.seed);
+  const tensor::Tensor images = tensor::Tensor::randn({batch, in[0], in[1], in[2]}, rng);
+  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i % classes);
+  train::DataParallelStep step(spec, model, threads);
+  return time_it(
+      [&] {
+        step.run(images, labels);
+        optimizer.step();
+      },
+      warmup, repeats);
 }
 
 }  // namespace tinycnn::profile

@@ -9,6 +9,7 @@
 #include "model/spec.hpp"
 #include "nn/sequential.hpp"
 #include "optim/optimizer.hpp"
+#include "profile/timing.hpp"
 
 namespace tinycnn::profile {
 
@@ -23,9 +24,9 @@ struct LayerTiming {
 struct StepMemory {
   int64_t batch = 0;
   int64_t params = 0, grads = 0, optimizer_state = 0;  // bytes
-  int64_t activations = 0;  // kept for backward: the input and every layer's output
+  int64_t activations = 0;    // kept for backward: the input and every layer's output
   int64_t saved_columns = 0;  // im2col column matrices kept from forward for backward
-  int64_t workspace = 0;    // largest conv scratch (im2col or implicit, backward) of one layer
+  int64_t workspace = 0;      // largest conv scratch (im2col or implicit, backward) of one layer
   int64_t total() const {
     return params + grads + optimizer_state + activations + saved_columns + workspace;
   }
@@ -33,9 +34,9 @@ struct StepMemory {
 
 struct StepProfile {
   std::vector<LayerTiming> layers;
-  double loss_ms = 0;       // forward + backward of the loss
+  double loss_ms = 0;  // forward + backward of the loss
   double optimizer_ms = 0;
-  double step_ms = 0;       // sum of everything above
+  double step_ms = 0;  // sum of everything above
   int repeats = 0;
   StepMemory memory;
   std::vector<StepMemory> memory_by_batch;  // the same for other batch sizes (analytic)
@@ -45,6 +46,13 @@ struct StepProfile {
 StepProfile profile_step(const model::ModelSpec& spec, nn::Sequential& model,
                          optim::Optimizer& optimizer, int64_t batch, int warmup, int repeats,
                          int threads);
+
+// One step as `train` runs it (train::DataParallelStep: the batch split across `threads`, each
+// slice through the whole model, fused layers), then the optimizer step: random inputs from the
+// config's seed, median wall time over `repeats` after `warmup`.
+TimingStats time_train_step(const model::ModelSpec& spec, nn::Sequential& model,
+                            optim::Optimizer& optimizer, int64_t batch, int warmup, int repeats,
+                            int threads);
 
 // Analytic step memory for `batch` (optimizer state from `optimizer_state_bytes`).
 StepMemory step_memory(const model::ModelSpec& spec, int64_t batch, int64_t optimizer_state_bytes,

@@ -23,12 +23,13 @@ core::Rng::State rng_from_string(const std::string& text, const std::string& pat
   std::istringstream in(text);
   core::Rng::State s{};
   in >> s[0] >> s[1] >> s[2] >> s[3];
-  TCNN_CHECK_RUNTIME(in && (in >> std::ws).eof(), path, ": metadata rng: expected 4 integers, got \"",
-                     text, "\"");
+  TCNN_CHECK_RUNTIME(in && (in >> std::ws).eof(), path,
+                     ": metadata rng: expected 4 integers, got \"", text, "\"");
   return s;
 }
 
-int64_t metadata_int(const io::SafetensorsFile& f, const std::string& key, const std::string& path) {
+int64_t metadata_int(const io::SafetensorsFile& f, const std::string& key,
+                     const std::string& path) {
   auto it = f.metadata.find(key);
   TCNN_CHECK_RUNTIME(it != f.metadata.end(), path, ": metadata ", key,
                      " is missing (needed to resume)");
@@ -76,13 +77,12 @@ void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Opti
   std::vector<io::NamedTensor> tensors;
   for (auto& p : model.parameters()) tensors.push_back({p.name, p.var.data()});
   for (auto& slot : optimizer.state()) tensors.push_back({"optimizer." + slot.name, *slot.tensor});
-  const std::map<std::string, std::string> metadata{
-      {"format", kFormat},
-      {"config", config_json},
-      {"epoch", std::to_string(state.epoch)},
-      {"step", std::to_string(state.step)},
-      {"rng", rng_to_string(state.rng)},
-      {"tinycnn_version", TINYCNN_VERSION}};
+  const std::map<std::string, std::string> metadata{{"format", kFormat},
+                                                    {"config", config_json},
+                                                    {"epoch", std::to_string(state.epoch)},
+                                                    {"step", std::to_string(state.step)},
+                                                    {"rng", rng_to_string(state.rng)},
+                                                    {"tinycnn_version", TINYCNN_VERSION}};
   io::write_safetensors(path, tensors, metadata);
 }
 

@@ -3,10 +3,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <exception>
+#include <utility>
 
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
+#include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
 #include "ops/cross_entropy.hpp"
 #include "train/evaluate.hpp"
@@ -34,8 +37,9 @@ DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential&
     TCNN_CHECK(mine.size() == primary.size(), "data-parallel step: replica has ", mine.size(),
                " parameters, the model ", primary.size());
     for (size_t j = 0; j < mine.size(); ++j) {
-      TCNN_CHECK(mine[j].var.shape() == primary[j].var.shape(), "data-parallel step: ",
-                 primary[j].name, " is ", primary[j].var.shape().to_string(), " in the model, ",
+      TCNN_CHECK(mine[j].var.shape() == primary[j].var.shape(),
+                 "data-parallel step: ", primary[j].name, " is ",
+                 primary[j].var.shape().to_string(), " in the model, ",
                  mine[j].var.shape().to_string(), " in the replica");
       mine[j].var.data() = primary[j].var.data();  // the same buffer: one set of weights
     }
@@ -44,14 +48,28 @@ DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential&
 }
 
 StepResult DataParallelStep::run(const data::MnistDataset& data,
-                                 const std::vector<int64_t>& indices, double mean,
-                                 double stddev) {
+                                 const std::vector<int64_t>& indices, double mean, double stddev) {
   return run(static_cast<int64_t>(indices.size()),
              [&](int64_t begin, int64_t end, tensor::Tensor& images, std::vector<int32_t>& labels) {
                data.gather(std::span(indices).subspan(static_cast<size_t>(begin),
                                                       static_cast<size_t>(end - begin)),
                            mean, stddev, images, labels);
              });
+}
+
+StepResult DataParallelStep::run(const tensor::Tensor& images, const std::vector<int32_t>& labels) {
+  const int64_t n = images.dim(0);
+  TCNN_CHECK(static_cast<int64_t>(labels.size()) == n, "data-parallel step: expected ", n,
+             " labels for ", n, " images, got ", labels.size());
+  const int64_t per_image = images.numel() / std::max<int64_t>(n, 1);
+  return run(n, [&](int64_t begin, int64_t end, tensor::Tensor& x, std::vector<int32_t>& y) {
+    std::vector<int64_t> dims = images.shape().dims();
+    dims[0] = end - begin;
+    const tensor::Shape shape(std::move(dims));
+    if (!x.defined() || x.shape() != shape) x = tensor::Tensor::empty(shape);
+    std::copy(images.data() + begin * per_image, images.data() + end * per_image, x.data());
+    y.assign(labels.begin() + begin, labels.begin() + end);
+  });
 }
 
 StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
@@ -83,7 +101,8 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
       const int64_t k = logits.shape()[1];
       for (int64_t i = 0; i < end - begin; ++i) {
         corrects[static_cast<size_t>(t)] +=
-            predicted_class(logits.data().data() + i * k, k) == slice.labels[static_cast<size_t>(i)];
+            kernels::predicted_class(logits.data().data() + i * k, k) ==
+            slice.labels[static_cast<size_t>(i)];
       }
       loss_sums[static_cast<size_t>(t)] =
           static_cast<double>(loss.data()[0]) * static_cast<double>(end - begin);

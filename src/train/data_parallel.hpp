@@ -43,16 +43,18 @@ class DataParallelStep {
   // provides; leaves the batch-mean gradients in `model`'s parameters.
   StepResult run(int64_t n, const Fill& fill);
   // The examples `indices` of `data`, normalised with mean / stddev.
-  StepResult run(const data::MnistDataset& data, const std::vector<int64_t>& indices,
-                 double mean, double stddev);
+  StepResult run(const data::MnistDataset& data, const std::vector<int64_t>& indices, double mean,
+                 double stddev);
+  // A batch already in memory: images [n, C, H, W] and their n labels.
+  StepResult run(const tensor::Tensor& images, const std::vector<int32_t>& labels);
 
   int threads() const { return static_cast<int>(models_.size()); }
   // The primary, then the replicas: for train::evaluate's data-parallel form.
   std::span<nn::Sequential* const> models() const { return models_; }
 
  private:
-  std::vector<nn::Sequential*> models_;                 // [0] the primary
-  std::vector<std::unique_ptr<nn::Sequential>> owned_;  // the replicas
+  std::vector<nn::Sequential*> models_;                       // [0] the primary
+  std::vector<std::unique_ptr<nn::Sequential>> owned_;        // the replicas
   std::vector<std::vector<autograd::NamedVariable>> params_;  // per model, the same order
   // Per thread: its slice's images and labels (reused across steps).
   struct Slice {

@@ -9,20 +9,10 @@
 
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
+#include "kernels/cross_entropy.hpp"
 #include "ops/cross_entropy.hpp"
 
 namespace tinycnn::train {
-
-data::MnistDataset load_split(const model::ModelSpec& spec, const std::string& dir,
-                              const std::string& split, int64_t num_classes, int64_t limit) {
-  return data::MnistDataset({.dir = dir, .split = split, .channels = spec.input.channels,
-                             .height = spec.input.height, .width = spec.input.width,
-                             .num_classes = num_classes, .limit = limit});
-}
-
-int64_t predicted_class(const float* scores, int64_t k) {
-  return std::max_element(scores, scores + k) - scores;
-}
 
 namespace {
 // Loss sum and confusion counts of examples [begin, end), in batches, with `model`.
@@ -49,8 +39,9 @@ Tally tally(nn::Sequential& model, const data::MnistDataset& dataset, const Norm
     r.loss_sum += ops::softmax_cross_entropy(logits, labels).data()[0] * static_cast<double>(n);
     const float* z = logits.data().data();
     for (int64_t i = 0; i < n; ++i) {
-      const int64_t predicted = predicted_class(z + i * num_classes, num_classes);
-      ++r.confusion[static_cast<size_t>(labels[static_cast<size_t>(i)])][static_cast<size_t>(predicted)];
+      const int64_t predicted = kernels::predicted_class(z + i * num_classes, num_classes);
+      ++r.confusion[static_cast<size_t>(labels[static_cast<size_t>(i)])]
+                   [static_cast<size_t>(predicted)];
     }
   }
   return r;
@@ -69,8 +60,8 @@ EvalResult evaluate(std::span<nn::Sequential* const> models, const data::MnistDa
   const int64_t total = dataset.size();
   // One contiguous part of the data set per model, each in its own thread; with one model the
   // kernels split each batch across the threads instead.
-  const int parts = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(models.size()),
-                                                       std::max<int64_t>(total, 1)));
+  const int parts = static_cast<int>(
+      std::min<int64_t>(static_cast<int64_t>(models.size()), std::max<int64_t>(total, 1)));
   std::vector<Tally> tallies(static_cast<size_t>(parts));
   std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
   // batch_size examples in flight in all: the same activation memory as one model's batches.
@@ -111,7 +102,9 @@ EvalResult evaluate(std::span<nn::Sequential* const> models, const data::MnistDa
     const auto& row = r.confusion[static_cast<size_t>(k)];
     const int64_t count = std::accumulate(row.begin(), row.end(), int64_t{0});
     correct += row[static_cast<size_t>(k)];
-    r.per_class_accuracy.push_back(count ? static_cast<double>(row[static_cast<size_t>(k)]) / count : 0.0);
+    r.per_class_accuracy.push_back(count ? static_cast<double>(row[static_cast<size_t>(k)]) /
+                                               static_cast<double>(count)
+                                         : 0.0);
   }
   r.loss = r.examples ? loss_sum / static_cast<double>(r.examples) : 0.0;
   r.accuracy = r.examples ? static_cast<double>(correct) / static_cast<double>(r.examples) : 0.0;

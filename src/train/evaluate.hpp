@@ -7,29 +7,16 @@
 #include <vector>
 
 #include "data/mnist.hpp"
-#include "model/spec.hpp"
 #include "nn/sequential.hpp"
+#include "train/dataset.hpp"
 
 namespace tinycnn::train {
-
-struct Normalization {
-  double mean = 0.1307;
-  double stddev = 0.3081;
-};
-
-// The split ("train" / "t10k") of the MNIST-format files in `dir` that `spec`'s model takes:
-// its input size and channels, its `num_classes` outputs; `limit` > 0 keeps the first examples.
-data::MnistDataset load_split(const model::ModelSpec& spec, const std::string& dir,
-                              const std::string& split, int64_t num_classes, int64_t limit = 0);
-
-// Index of the largest of k scores (the first on ties).
-int64_t predicted_class(const float* scores, int64_t k);
 
 struct EvalResult {
   double loss = 0.0;
   double accuracy = 0.0;
-  std::vector<double> per_class_accuracy;         // K; NaN-free: 0 for classes with no example
-  std::vector<std::vector<int64_t>> confusion;    // K x K
+  std::vector<double> per_class_accuracy;       // K; NaN-free: 0 for classes with no example
+  std::vector<std::vector<int64_t>> confusion;  // K x K
   int64_t examples = 0;
 };
 

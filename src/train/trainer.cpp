@@ -3,27 +3,25 @@
 // epoch's permutation and skips the batches already done, so resume == uninterrupted.
 #include "train/trainer.hpp"
 
-#include <fcntl.h>
 #include <omp.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
 #include "data/mnist.hpp"
 #include "io/atomic_file.hpp"
-#include "io/json_text.hpp"
 #include "model/builder.hpp"
 #include "train/checkpoint.hpp"
+#include "train/curves.hpp"
 #include "train/data_parallel.hpp"
+#include "train/dataset.hpp"
 #include "train/evaluate.hpp"
-#include "train/schedule.hpp"
+#include "train/optimizer_config.hpp"
 
 namespace tinycnn::train {
 
@@ -49,43 +47,6 @@ void remove_stale_temporaries(const std::string& dir) {
   }
 }
 
-// One write() per line with O_APPEND: a process killed mid-run never leaves half a line.
-void append_metrics(const std::string& path, const EpochMetrics& m) {
-  const nlohmann::ordered_json line = {
-      {"epoch", m.epoch},           {"train_loss", m.train_loss},
-      {"train_accuracy", m.train_accuracy}, {"test_loss", m.test_loss},
-      {"test_accuracy", m.test_accuracy},   {"epoch_seconds", m.epoch_seconds},
-      {"eval_seconds", m.eval_seconds},     {"images_per_second", m.images_per_second},
-      {"lr", m.lr}};
-  const std::string text = line.dump() + "\n";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  TCNN_CHECK_RUNTIME(fd >= 0, path, ": cannot open for appending");
-  const ssize_t written = ::write(fd, text.data(), text.size());
-  ::close(fd);
-  TCNN_CHECK_RUNTIME(written == static_cast<ssize_t>(text.size()), path, ": cannot append metrics");
-}
-
-// On resume, keep only the epochs the checkpoint holds: a run stopped after writing an epoch's
-// metrics but before its checkpoint will run that epoch again and append it again.
-void keep_metrics_up_to(const std::string& path, int64_t epoch) {
-  std::ifstream in(path);
-  if (!in) return;
-  std::string kept;
-  for (std::string line; std::getline(in, line);) {
-    nlohmann::json j;
-    try {
-      j = io::parse_json_text(line, path, core::ErrorKind::Runtime);
-    } catch (const core::Error&) {
-      continue;  // a damaged line is dropped with the epochs past the checkpoint
-    }
-    if (j.is_object() && j.contains("epoch") && j["epoch"].is_number_integer() &&
-        j["epoch"].get<int64_t>() <= epoch) {
-      kept += line + "\n";
-    }
-  }
-  io::write_file_atomically(path, kept);
-}
-
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
@@ -93,60 +54,211 @@ void write_text(const std::string& path, const std::string& text) {
   TCNN_CHECK_RUNTIME(out.good(), path, ": cannot write");
 }
 
+// The files of a run in its out dir.
+struct RunFiles {
+  std::string dir, checkpoint, metrics, config, curves;
+};
+
+RunFiles open_out_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  TCNN_CHECK_RUNTIME(std::filesystem::is_directory(dir), dir,
+                     ": cannot create the output directory",
+                     ec ? ": " + ec.message() : std::string());
+  remove_stale_temporaries(dir);
+  return {.dir = dir,
+          .checkpoint = dir + "/checkpoint.safetensors",
+          .metrics = dir + "/metrics.jsonl",
+          .config = dir + "/config.json",
+          .curves = dir + "/curves.svg"};
+}
+
+// The state to start from: a resumed checkpoint's whole state, or the weights of an init
+// checkpoint (or the model as built) with the data-order RNG fresh.
+TrainState start_state(const RunOptions& run, nn::Sequential& model, optim::Optimizer& optimizer,
+                       core::Rng& data_rng) {
+  TrainState state;
+  if (!run.resume.empty()) {
+    state = load_checkpoint(run.resume, model, &optimizer);
+    data_rng.set_state(state.rng);
+    spdlog::info("resuming from {} at epoch {}, step {}", run.resume, state.epoch, state.step);
+    return state;
+  }
+  if (!run.init.empty()) {
+    load_checkpoint(run.init, model, nullptr);
+    spdlog::info("initialised weights from {}", run.init);
+  }
+  state.rng = data_rng.state();
+  return state;
+}
+
+// A fresh run starts metrics.jsonl anew; a resumed one keeps the epochs its checkpoint holds
+// (a run stopped after writing an epoch's metrics but before its checkpoint runs it again).
+void start_logs(const RunFiles& files, const RunOptions& run, const TrainState& state) {
+  if (run.resume.empty()) {
+    if (std::filesystem::exists(files.checkpoint)) spdlog::warn("replacing {}", files.checkpoint);
+    write_text(files.metrics, "");
+  } else {
+    keep_metrics_up_to(files.metrics, state.epoch);
+  }
+  write_text(files.config, run.config_json + "\n");
+}
+
+// What a run's epochs share.
+struct Loop {
+  const model::TrainingSpec& t;
+  const RunOptions& run;
+  const TrainCallbacks& callbacks;
+  const RunFiles& files;
+  nn::Sequential& model;
+  optim::Optimizer& optimizer;
+  DataParallelStep& step;
+  const data::MnistDataset& train_set;
+  const data::MnistDataset& test_set;
+  const Normalization& norm;
+  int64_t num_classes;
+  int64_t batches;
+};
+
+struct EpochTotals {
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  double seconds = 0;
+  bool interrupted = false;  // stopped mid-epoch; the state is saved
+};
+
+bool stop_requested(const TrainCallbacks& callbacks) {
+  return callbacks.stop && callbacks.stop->load();
+}
+
+void report_step(const Loop& loop, const EpochTotals& e, int64_t epoch, int64_t b,
+                 const core::Stopwatch& clock) {
+  if (!loop.callbacks.on_step) return;
+  const double elapsed = clock.seconds();
+  const double ips = elapsed > 0 ? static_cast<double>(e.seen) / elapsed : 0.0;
+  const double remaining = static_cast<double>((loop.batches - b - 1) * loop.t.batch_size +
+                                               (loop.t.epochs - epoch - 1) * loop.train_set.size());
+  const auto seen = static_cast<double>(e.seen);
+  loop.callbacks.on_step({epoch + 1, loop.t.epochs, b + 1, loop.batches, e.loss_sum / seen,
+                          static_cast<double>(e.correct) / seen, ips,
+                          ips > 0 ? remaining / ips : 0});
+}
+
+// The training pass of 0-based `epoch` from the batch `state.step` points at; on a stop
+// request the state is saved with `epoch_rng` (the RNG state this epoch's order came from).
+EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
+                        const std::vector<int64_t>& order, const core::Rng::State& epoch_rng,
+                        TrainState& state) {
+  const model::TrainingSpec& t = loop.t;
+  const int64_t first_batch = std::max<int64_t>(0, state.step - epoch * loop.batches);
+  std::vector<int64_t> batch_indices;
+  EpochTotals e;
+  core::Stopwatch clock;
+  loop.model.set_training(true);
+  for (int64_t b = first_batch; b < loop.batches; ++b) {
+    const int64_t begin = b * t.batch_size;
+    const int64_t end = std::min(begin + t.batch_size, loop.train_set.size());
+    batch_indices.assign(order.begin() + begin, order.begin() + end);
+    const StepResult step =
+        loop.step.run(loop.train_set, batch_indices, loop.norm.mean, loop.norm.stddev);
+    const int64_t n = end - begin;
+    const double loss_value = step.loss_sum / static_cast<double>(n);
+    TCNN_CHECK_RUNTIME(std::isfinite(loss_value), "training diverged at epoch ", epoch + 1,
+                       ", step ", state.step + 1, " (batch ", b + 1, " of ", loop.batches,
+                       "): loss is ", loss_value,
+                       "; the last good checkpoint is kept; lower "
+                       "the learning rate (now ",
+                       lr, ")");
+    loop.optimizer.step();
+    ++state.step;
+    e.loss_sum += step.loss_sum;
+    e.correct += step.correct;
+    e.seen += n;
+    report_step(loop, e, epoch, b, clock);
+    if (stop_requested(loop.callbacks) && b + 1 < loop.batches) {
+      TCNN_CHECK_RUNTIME(all_finite(loop.model), "training diverged at epoch ", epoch + 1,
+                         ": non-finite weights; the last good checkpoint is kept");
+      save_checkpoint(loop.files.checkpoint, loop.model, loop.optimizer,
+                      {.epoch = epoch, .step = state.step, .rng = epoch_rng}, loop.run.config_json);
+      spdlog::warn("interrupted at epoch {}, step {}: saved {}", epoch + 1, state.step,
+                   loop.files.checkpoint);
+      e.interrupted = true;
+      break;
+    }
+  }
+  e.seconds = clock.seconds();
+  return e;
+}
+
+// The test pass after an epoch, then its metrics line, checkpoint and curves.
+EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const EpochTotals& e,
+                          const core::Rng& data_rng, TrainState& state) {
+  core::Stopwatch eval_clock;
+  const EvalResult eval = evaluate(loop.step.models(), loop.test_set, loop.norm, loop.num_classes);
+  const EpochMetrics m{
+      .epoch = epoch + 1,
+      .train_loss = e.seen ? e.loss_sum / static_cast<double>(e.seen) : 0.0,
+      .train_accuracy = e.seen ? static_cast<double>(e.correct) / static_cast<double>(e.seen) : 0.0,
+      .test_loss = eval.loss,
+      .test_accuracy = eval.accuracy,
+      .epoch_seconds = e.seconds,
+      .eval_seconds = eval_clock.seconds(),
+      .images_per_second = e.seconds > 0 ? static_cast<double>(e.seen) / e.seconds : 0.0,
+      .lr = lr};
+  TCNN_CHECK_RUNTIME(all_finite(loop.model) && std::isfinite(eval.loss),
+                     "training diverged at epoch ", epoch + 1, ", step ", state.step,
+                     ": non-finite weights or test loss; the last good checkpoint is kept");
+  state.epoch = epoch + 1;
+  append_metrics(loop.files.metrics, m);  // first: a resume drops it again if no checkpoint came
+  save_checkpoint(loop.files.checkpoint, loop.model, loop.optimizer,
+                  {.epoch = state.epoch, .step = state.step, .rng = data_rng.state()},
+                  loop.run.config_json);
+  // From the whole metrics.jsonl, so a resumed run's chart covers every epoch.
+  io::write_file_atomically(loop.files.curves, render_curves({read_run(loop.files.metrics)}));
+  return m;
+}
+
 }  // namespace
 
 TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                          const TrainCallbacks& callbacks) {
   const model::TrainingSpec& t = spec.training;
-  TCNN_CHECK(run.resume.empty() || run.init.empty(), "--resume and --init exclude each other");
+  TCNN_CHECK(run.resume.empty() || run.init.empty(),
+             "training: expected a checkpoint to resume from or one to take initial weights "
+             "from, not both");
 
   auto model = model::build_model(spec);
   const int64_t num_classes = model->output_shape(model::input_shape(spec))[0];
   auto optimizer = make_optimizer(t.optimizer, model->parameters());
-
-  std::error_code ec;
-  std::filesystem::create_directories(run.out_dir, ec);
-  TCNN_CHECK_RUNTIME(std::filesystem::is_directory(run.out_dir), run.out_dir,
-                     ": cannot create the output directory",
-                     ec ? ": " + ec.message() : std::string());
-  const std::string checkpoint = run.out_dir + "/checkpoint.safetensors";
-  const std::string metrics = run.out_dir + "/metrics.jsonl";
-  remove_stale_temporaries(run.out_dir);
+  const RunFiles files = open_out_dir(run.out_dir);
 
   core::Rng data_rng(t.seed + 1);
-  TrainState state;
-  if (!run.resume.empty()) {
-    state = load_checkpoint(run.resume, *model, optimizer.get());
-    data_rng.set_state(state.rng);
-    spdlog::info("resuming from {} at epoch {}, step {}", run.resume, state.epoch, state.step);
-  } else {
-    if (!run.init.empty()) {
-      load_checkpoint(run.init, *model, nullptr);
-      spdlog::info("initialised weights from {}", run.init);
-    }
-    state.rng = data_rng.state();
-  }
+  TrainState state = start_state(run, *model, *optimizer, data_rng);
 
   const data::MnistDataset train_set =
       load_split(spec, t.data_dir, "train", num_classes, run.limit_train);
-  const data::MnistDataset test_set = load_split(spec, t.data_dir, "t10k", num_classes, run.limit_test);
+  const data::MnistDataset test_set =
+      load_split(spec, t.data_dir, "t10k", num_classes, run.limit_test);
   const Normalization norm{t.normalize_mean, t.normalize_std};
-  const int64_t batches = (train_set.size() + t.batch_size - 1) / t.batch_size;
-
-  if (run.resume.empty()) {
-    if (std::filesystem::exists(checkpoint)) spdlog::warn("replacing {}", checkpoint);
-    write_text(metrics, "");
-  } else {
-    keep_metrics_up_to(metrics, state.epoch);
-  }
-  write_text(run.out_dir + "/config.json", run.config_json + "\n");
+  start_logs(files, run, state);
 
   TrainResult result;
-  result.checkpoint = checkpoint;
+  result.checkpoint = files.checkpoint;
   result.completed_epochs = state.epoch;
-  std::vector<int64_t> order(static_cast<size_t>(train_set.size()));
-  std::vector<int64_t> batch_indices;
   DataParallelStep parallel_step(spec, *model, omp_get_max_threads());
+  const Loop loop{.t = t,
+                  .run = run,
+                  .callbacks = callbacks,
+                  .files = files,
+                  .model = *model,
+                  .optimizer = *optimizer,
+                  .step = parallel_step,
+                  .train_set = train_set,
+                  .test_set = test_set,
+                  .norm = norm,
+                  .num_classes = num_classes,
+                  .batches = (train_set.size() + t.batch_size - 1) / t.batch_size};
+  std::vector<int64_t> order(static_cast<size_t>(train_set.size()));
 
   for (int64_t epoch = state.epoch; epoch < t.epochs; ++epoch) {
     const double lr = learning_rate(t.lr_schedule, t.optimizer.lr, epoch, t.epochs);
@@ -154,75 +266,19 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
     const core::Rng::State epoch_rng = data_rng.state();
     std::iota(order.begin(), order.end(), 0);
     if (t.shuffle) shuffle(order, data_rng);
-    const int64_t first_batch = std::max<int64_t>(0, state.step - epoch * batches);
 
-    core::Stopwatch epoch_clock;
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    model->set_training(true);
-    for (int64_t b = first_batch; b < batches; ++b) {
-      const int64_t begin = b * t.batch_size;
-      const int64_t end = std::min(begin + t.batch_size, train_set.size());
-      batch_indices.assign(order.begin() + begin, order.begin() + end);
-      const StepResult step = parallel_step.run(train_set, batch_indices, norm.mean, norm.stddev);
-      const int64_t n = end - begin;
-      const double loss_value = step.loss_sum / static_cast<double>(n);
-      TCNN_CHECK_RUNTIME(std::isfinite(loss_value), "training diverged at epoch ", epoch + 1,
-                         ", step ", state.step + 1, " (batch ", b + 1, " of ", batches,
-                         "): loss is ", loss_value, "; the last good checkpoint is kept; lower "
-                         "the learning rate (now ", lr, ")");
-      optimizer->step();
-      ++state.step;
-      loss_sum += step.loss_sum;
-      correct += step.correct;
-      seen += n;
-
-      if (callbacks.on_step) {
-        const double elapsed = epoch_clock.seconds();
-        const double ips = elapsed > 0 ? static_cast<double>(seen) / elapsed : 0.0;
-        const double remaining = static_cast<double>((batches - b - 1) * t.batch_size +
-                                                     (t.epochs - epoch - 1) * train_set.size());
-        callbacks.on_step({epoch + 1, t.epochs, b + 1, batches, loss_sum / seen,
-                           static_cast<double>(correct) / seen, ips, ips > 0 ? remaining / ips : 0});
-      }
-      if (callbacks.stop && callbacks.stop->load() && b + 1 < batches) {
-        TCNN_CHECK_RUNTIME(all_finite(*model), "training diverged at epoch ", epoch + 1,
-                           ": non-finite weights; the last good checkpoint is kept");
-        save_checkpoint(checkpoint, *model, *optimizer,
-                        {.epoch = epoch, .step = state.step, .rng = epoch_rng}, run.config_json);
-        spdlog::warn("interrupted at epoch {}, step {}: saved {}", epoch + 1, state.step,
-                     checkpoint);
-        result.interrupted = true;
-        return result;
-      }
+    const EpochTotals totals = train_epoch(loop, epoch, lr, order, epoch_rng, state);
+    if (totals.interrupted) {
+      result.interrupted = true;
+      return result;
     }
-    const double epoch_seconds = epoch_clock.seconds();
-
-    core::Stopwatch eval_clock;
-    const EvalResult eval = evaluate(parallel_step.models(), test_set, norm, num_classes);
-    const EpochMetrics m{.epoch = epoch + 1,
-                         .train_loss = seen ? loss_sum / seen : 0.0,
-                         .train_accuracy = seen ? static_cast<double>(correct) / seen : 0.0,
-                         .test_loss = eval.loss,
-                         .test_accuracy = eval.accuracy,
-                         .epoch_seconds = epoch_seconds,
-                         .eval_seconds = eval_clock.seconds(),
-                         .images_per_second = epoch_seconds > 0 ? seen / epoch_seconds : 0.0,
-                         .lr = lr};
-    TCNN_CHECK_RUNTIME(all_finite(*model) && std::isfinite(eval.loss), "training diverged at epoch ",
-                       epoch + 1, ", step ", state.step,
-                       ": non-finite weights or test loss; the last good checkpoint is kept");
-    state.epoch = epoch + 1;
-    append_metrics(metrics, m);  // first: a resume drops it again if the checkpoint never came
-    save_checkpoint(checkpoint, *model, *optimizer,
-                    {.epoch = state.epoch, .step = state.step, .rng = data_rng.state()},
-                    run.config_json);
+    const EpochMetrics m = finish_epoch(loop, epoch, lr, totals, data_rng, state);
     result.epochs.push_back(m);
     result.completed_epochs = state.epoch;
     result.final_test_accuracy = m.test_accuracy;
     result.best_test_accuracy = std::max(result.best_test_accuracy, m.test_accuracy);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
-    if (callbacks.stop && callbacks.stop->load()) {
+    if (stop_requested(callbacks)) {
       result.interrupted = state.epoch < t.epochs;
       break;
     }

@@ -1,6 +1,7 @@
 // The training loop: seeded shuffle, mini-batches, forward / loss / backward / step, a test
-// pass after every epoch, metrics.jsonl, config.json and an atomically replaced checkpoint
-// after every epoch; resume, init, a NaN/Inf guard and cooperative interruption.
+// pass after every epoch; in the out dir config.json, and after every epoch metrics.jsonl, an
+// atomically replaced checkpoint and curves.svg; resume, init, a NaN/Inf guard and cooperative
+// interruption.
 #pragma once
 
 #include <atomic>
@@ -9,22 +10,17 @@
 #include <vector>
 
 #include "model/spec.hpp"
+#include "train/metrics_log.hpp"
 
 namespace tinycnn::train {
 
 struct RunOptions {
-  std::string out_dir;       // created if missing
-  std::string resume;        // checkpoint to continue from (whole state), or empty
-  std::string init;          // checkpoint to take weights from (fresh run), or empty
-  int64_t limit_train = 0;   // > 0: first N training examples only
+  std::string out_dir;      // created if missing
+  std::string resume;       // checkpoint to continue from (whole state), or empty
+  std::string init;         // checkpoint to take weights from (fresh run), or empty
+  int64_t limit_train = 0;  // > 0: first N training examples only
   int64_t limit_test = 0;
-  std::string config_json;   // the resolved config: out_dir/config.json and checkpoint metadata
-};
-
-struct EpochMetrics {
-  int64_t epoch = 0;  // 1-based
-  double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
-  double epoch_seconds = 0, eval_seconds = 0, images_per_second = 0, lr = 0;
+  std::string config_json;  // the resolved config: out_dir/config.json and checkpoint metadata
 };
 
 struct StepProgress {
@@ -42,12 +38,13 @@ struct TrainResult {
   std::vector<EpochMetrics> epochs;  // those run now
   int64_t completed_epochs = 0;      // in total, resumed ones included
   double final_test_accuracy = 0;
-  double best_test_accuracy = 0;     // over the epochs run now
+  double best_test_accuracy = 0;  // over the epochs run now
   bool interrupted = false;
   std::string checkpoint;
 };
 
 // Throws core::Error: Invalid for bad options, Runtime for data / checkpoint / divergence.
+// Interruption (callbacks.stop) saves the state, mid-epoch too, and returns interrupted.
 TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                          const TrainCallbacks& callbacks);
 

@@ -58,7 +58,7 @@ TEST_F(ProfileCli, ConvJsonHasTheSpecFields) {
     }
   }
   EXPECT_TRUE(doc["cases"][0]["results"].contains("implicit"));  // stride 1
-  EXPECT_FALSE(c["results"].contains("implicit"));                // stride 2: not applicable
+  EXPECT_FALSE(c["results"].contains("implicit"));               // stride 2: not applicable
   EXPECT_EQ(c["results"]["naive"]["workspace_bytes"], 0);
   EXPECT_EQ(c["results"]["im2col"]["workspace_bytes"], 2 * 4 * 3 * 2 * 2 * 2 * 4);
   EXPECT_EQ(c["results"]["im2col"]["weight_bytes"], 6 * 4 * 3 * 2 * 4);
@@ -89,22 +89,25 @@ TEST_F(ProfileCli, SweepWritesAWellFormedChart) {
   const std::string svg((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
-  // 7 series (4 latency, 3 memory), one path each, 6 sizes -> 5 line segments per path.
+  // 9 series (forward and backward of the 3 algorithms, 3 memory), one path each, 6 sizes ->
+  // 5 line segments per path.
   const std::regex path_re("<path [^>]*d=\"M[^\"]*\"");
   int paths = 0;
-  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), path_re); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), path_re);
+       it != std::sregex_iterator(); ++it) {
     ++paths;
     EXPECT_EQ(count(it->str(), " L"), 5) << it->str();
   }
-  EXPECT_EQ(paths, 7);
-  for (const char* label : {"naive forward", "im2col backward", "MiB", "input height = width"}) {
+  EXPECT_EQ(paths, 9);
+  for (const char* label :
+       {"naive forward", "im2col backward", "implicit forward", "MiB", "input height = width"}) {
     EXPECT_NE(svg.find(label), std::string::npos) << label;
   }
 }
 
 TEST_F(ProfileCli, ModelStepPercentagesAddUp) {
-  const RunResult r = run_tinycnn({"profile", "--model", config_, "--batch", "4", "--repeats",
-                                   "2", "--json"});
+  const RunResult r =
+      run_tinycnn({"profile", "--model", config_, "--batch", "4", "--repeats", "2", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
   double percent = 100.0 * (doc["loss_ms"].get<double>() + doc["optimizer_ms"].get<double>()) /

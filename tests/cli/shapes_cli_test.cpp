@@ -61,7 +61,8 @@ TEST(ShapesCli, LeNetJsonDocumentFieldForField) {
 
 TEST(ShapesCli, BatchScalesCostsAndNotParams) {
   const RunResult one = run_tinycnn({"shapes", kLenet, "--json"});
-  const RunResult many = run_tinycnn({"--threads", "1", "shapes", kLenet, "--json", "--batch", "64"});
+  const RunResult many =
+      run_tinycnn({"--threads", "1", "shapes", kLenet, "--json", "--batch", "64"});
   ASSERT_EQ(many.exit_code, 0) << many.err;
   const json a = json::parse(one.out), b = json::parse(many.out);
   EXPECT_EQ(b["batch"], 64);
@@ -155,38 +156,48 @@ INSTANTIATE_TEST_SUITE_P(
                   "layers[0].type: unknown layer type \"conv3d\"; allowed: conv2d"},
         BadConfig{"unknown_layer_key", mutate([](json& c) { c["layers"][0]["kernal_size"] = 5; }),
                   "layers[0].kernal_size: unknown key; allowed: type, out_channels, kernel_size"},
-        BadConfig{"negative_kernel", mutate([](json& c) { c["layers"][3]["kernel_size"] = -1; }),
-                  "layers[3].kernel_size: expected an integer >= 1 or a pair [h, w] of them, got -1"},
+        BadConfig{
+            "negative_kernel", mutate([](json& c) { c["layers"][3]["kernel_size"] = -1; }),
+            "layers[3].kernel_size: expected an integer >= 1 or a pair [h, w] of them, got -1"},
         BadConfig{"zero_kernel", mutate([](json& c) { c["layers"][0]["kernel_size"] = 0; }),
                   "layers[0].kernel_size: expected"},
         BadConfig{"kernel_as_string", mutate([](json& c) { c["layers"][0]["kernel_size"] = "5"; }),
                   "layers[0].kernel_size: expected"},
-        BadConfig{"kernel_one_element", mutate([](json& c) { c["layers"][0]["kernel_size"] = {5}; }),
+        BadConfig{"kernel_one_element",
+                  mutate([](json& c) { c["layers"][0]["kernel_size"] = {5}; }),
                   "layers[0].kernel_size: expected"},
-        BadConfig{"missing_out_channels", mutate([](json& c) { c["layers"][0].erase("out_channels"); }),
+        BadConfig{"missing_out_channels",
+                  mutate([](json& c) { c["layers"][0].erase("out_channels"); }),
                   "layers[0].out_channels: required key is missing"},
         BadConfig{"zero_out_channels", mutate([](json& c) { c["layers"][0]["out_channels"] = 0; }),
                   "layers[0].out_channels: expected an integer in [1, 1048576], got 0"},
-        BadConfig{"fractional_out_channels", mutate([](json& c) { c["layers"][0]["out_channels"] = 2.5; }),
+        BadConfig{"fractional_out_channels",
+                  mutate([](json& c) { c["layers"][0]["out_channels"] = 2.5; }),
                   "layers[0].out_channels: expected an integer"},
-        BadConfig{"huge_out_channels", mutate([](json& c) { c["layers"][0]["out_channels"] = 1e12; }),
+        BadConfig{"huge_out_channels",
+                  mutate([](json& c) { c["layers"][0]["out_channels"] = 1e12; }),
                   "layers[0].out_channels: expected an integer"},
         BadConfig{"zero_stride", mutate([](json& c) { c["layers"][0]["stride"] = 0; }),
                   "layers[0].stride: expected"},
         BadConfig{"negative_padding", mutate([](json& c) { c["layers"][0]["padding"] = -1; }),
                   "layers[0].padding: expected an integer >= 0"},
-        BadConfig{"groups_not_dividing_input", mutate([](json& c) { c["layers"][3]["groups"] = 4; }),
-                  "layers[3].groups: expected a divisor of in_channels 6 and out_channels 16, got 4"},
-        BadConfig{"in_channels_mismatch", mutate([](json& c) { c["layers"][3]["in_channels"] = 3; }),
+        BadConfig{
+            "groups_not_dividing_input", mutate([](json& c) { c["layers"][3]["groups"] = 4; }),
+            "layers[3].groups: expected a divisor of in_channels 6 and out_channels 16, got 4"},
+        BadConfig{"in_channels_mismatch",
+                  mutate([](json& c) { c["layers"][3]["in_channels"] = 3; }),
                   "layers[3].in_channels: expected 6 (inferred from the previous layer), got 3"},
-        BadConfig{"in_features_mismatch", mutate([](json& c) { c["layers"][7]["in_features"] = 256; }),
-                  "layers[7].in_features: expected 400 (inferred from the previous layer), got 256"},
+        BadConfig{
+            "in_features_mismatch", mutate([](json& c) { c["layers"][7]["in_features"] = 256; }),
+            "layers[7].in_features: expected 400 (inferred from the previous layer), got 256"},
         BadConfig{"linear_before_flatten", mutate([](json& c) { c["layers"].erase(6); }),
                   "layers[6].type: linear needs a flat [F] input (add a flatten layer before it)"},
-        BadConfig{"conv_after_flatten",
-                  mutate([](json& c) { c["layers"][7] = {{"type", "conv2d"}, {"out_channels", 2}, {"kernel_size", 1}}; }),
+        BadConfig{"conv_after_flatten", mutate([](json& c) {
+                    c["layers"][7] = {{"type", "conv2d"}, {"out_channels", 2}, {"kernel_size", 1}};
+                  }),
                   "layers[7].type: conv2d needs a [C, H, W] input"},
-        BadConfig{"kernel_larger_than_input", mutate([](json& c) { c["layers"][3]["kernel_size"] = 15; }),
+        BadConfig{"kernel_larger_than_input",
+                  mutate([](json& c) { c["layers"][3]["kernel_size"] = 15; }),
                   "layer 3 (conv2d): conv2d height: kernel 15 is larger than the padded input 14"},
         BadConfig{"pool_padding_over_half", mutate([](json& c) { c["layers"][2]["padding"] = 2; }),
                   "layers[2].padding: expected at most half of kernel_size 2x2, got 2x2"},
@@ -200,7 +211,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "name: required key is missing"},
         BadConfig{"empty_layers", mutate([](json& c) { c["layers"] = json::array(); }),
                   "layers: expected a non-empty array, got an array of 0"},
-        BadConfig{"layers_not_array", mutate([](json& c) { c["layers"] = {{"type", "relu"}}; }),
+        BadConfig{"layers_not_array", mutate([](json& c) {
+                    c["layers"] = {{"type", "relu"}};
+                  }),
                   "layers: expected a non-empty array, got an object"},
         BadConfig{"layer_not_object", mutate([](json& c) { c["layers"][1] = "relu"; }),
                   "layers[1]: expected an object, got \"relu\""},
@@ -210,48 +223,58 @@ INSTANTIATE_TEST_SUITE_P(
                   "training.epochs: expected an integer in [1, 100000], got 0"},
         BadConfig{"negative_batch", mutate([](json& c) { c["training"]["batch_size"] = -1; }),
                   "training.batch_size: expected an integer in [1, 65536], got -1"},
-        BadConfig{"unknown_optimizer", mutate([](json& c) { c["training"]["optimizer"]["type"] = "rmsprop"; }),
+        BadConfig{"unknown_optimizer",
+                  mutate([](json& c) { c["training"]["optimizer"]["type"] = "rmsprop"; }),
                   "training.optimizer.type: expected one of sgd, adam, got \"rmsprop\""},
         BadConfig{"negative_lr", mutate([](json& c) { c["training"]["optimizer"]["lr"] = -0.1; }),
                   "training.optimizer.lr: expected a number in (0, 1e+06], got -0.1"},
-        BadConfig{"adam_key_on_sgd", mutate([](json& c) { c["training"]["optimizer"]["beta1"] = 0.9; }),
+        BadConfig{"adam_key_on_sgd",
+                  mutate([](json& c) { c["training"]["optimizer"]["beta1"] = 0.9; }),
                   "training.optimizer.beta1: unknown key; allowed: type, lr, momentum"},
-        BadConfig{"nesterov_without_momentum",
-                  mutate([](json& c) { c["training"]["optimizer"] = {{"type", "sgd"}, {"nesterov", true}}; }),
+        BadConfig{"nesterov_without_momentum", mutate([](json& c) {
+                    c["training"]["optimizer"] = {{"type", "sgd"}, {"nesterov", true}};
+                  }),
                   "training.optimizer.nesterov: needs momentum > 0"},
         BadConfig{"unknown_conv_algo", mutate([](json& c) { c["training"]["conv_algo"] = "fft"; }),
                   "training.conv_algo: expected one of naive, im2col, implicit, got \"fft\""},
-        BadConfig{"unknown_weight_init", mutate([](json& c) { c["training"]["weight_init"] = "xavier"; }),
+        BadConfig{"unknown_weight_init",
+                  mutate([](json& c) { c["training"]["weight_init"] = "xavier"; }),
                   "training.weight_init: expected one of he_normal, pytorch, got \"xavier\""},
         BadConfig{"unknown_training_key", mutate([](json& c) { c["training"]["epoch"] = 3; }),
                   "training.epoch: unknown key; allowed: dataset, data_dir, epochs"},
-        BadConfig{"step_schedule_without_step_size",
-                  mutate([](json& c) { c["training"]["lr_schedule"] = {{"type", "step"}}; }),
+        BadConfig{"step_schedule_without_step_size", mutate([](json& c) {
+                    c["training"]["lr_schedule"] = {{"type", "step"}};
+                  }),
                   "training.lr_schedule.step_size: required key is missing"},
-        BadConfig{"dropout_p_one",
-                  mutate([](json& c) { c["layers"][8] = {{"type", "dropout"}, {"p", 1.0}}; }),
+        BadConfig{"dropout_p_one", mutate([](json& c) {
+                    c["layers"][8] = {{"type", "dropout"}, {"p", 1.0}};
+                  }),
                   "layers[8].p: expected a number in [0, 0.999], got 1.0"},
         BadConfig{"bias_not_boolean", mutate([](json& c) { c["layers"][0]["bias"] = "yes"; }),
                   "layers[0].bias: expected true or false, got \"yes\""},
-        BadConfig{"last_layer_not_flat",
-                  mutate([](json& c) { c["layers"] = {{{"type", "conv2d"}, {"out_channels", 2}, {"kernel_size", 3}}}; }),
+        BadConfig{"last_layer_not_flat", mutate([](json& c) {
+                    c["layers"] = {{{"type", "conv2d"}, {"out_channels", 2}, {"kernel_size", 3}}};
+                  }),
                   "layers: the last layer must output class scores [K], got [2, 26, 26]"},
         BadConfig{"linear_too_large",
                   mutate([](json& c) { c["layers"][7]["out_features"] = 1048576; }),
                   "layers[7].out_features: layer would have 400 x 1048576 weights"},
         BadConfig{"not_json", text("this is not json"), "bad.json: not valid JSON (byte 2)"},
-        BadConfig{"truncated_json", text("{\"name\": \"lenet5\", \"layers\": ["), "bad.json: not valid JSON"},
+        BadConfig{"truncated_json", text("{\"name\": \"lenet5\", \"layers\": ["),
+                  "bad.json: not valid JSON"},
         BadConfig{"empty_file", text(""), "bad.json: not valid JSON"},
-        BadConfig{"top_level_array", text("[1, 2, 3]"), "config: expected an object, got an array of 3"},
+        BadConfig{"top_level_array", text("[1, 2, 3]"),
+                  "config: expected an object, got an array of 3"},
         BadConfig{"invalid_utf8", text("{\"name\": \"\xff\xfe\"}"), "bad.json: not valid JSON"},
-        BadConfig{"deeply_nested", text("{\"name\": \"x\", \"input\": " + std::string(200000, '[') +
-                                        std::string(200000, ']') + "}"),
+        BadConfig{"deeply_nested",
+                  text("{\"name\": \"x\", \"input\": " + std::string(200000, '[') +
+                       std::string(200000, ']') + "}"),
                   "bad.json: JSON nested deeper than 64 levels"},
         BadConfig{"number_out_of_range", text("{\"name\": \"x\", \"input\": 7e7777}"),
                   "bad.json: not valid JSON (a number out of range)"},
         BadConfig{"duplicate_key", text("{\"name\": \"a\", \"name\": \"b\"}"),
                   "bad.json: key \"name\" appears twice in one object"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_param) { return test_param.param.name; });
 
 TEST(ShapesCli, MissingFileAndDirectory) {
   TempDir dir;

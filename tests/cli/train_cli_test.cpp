@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -27,7 +27,8 @@ json tiny_config(int64_t out_channels = 4) {
     "name": "tiny",
     "input": {"channels": 1, "height": 8, "width": 8},
     "layers": [
-      {"type": "conv2d", "out_channels": )" + std::to_string(out_channels) + R"(, "kernel_size": 3, "padding": 1},
+      {"type": "conv2d", "out_channels": )" +
+                     std::to_string(out_channels) + R"(, "kernel_size": 3, "padding": 1},
       {"type": "relu"},
       {"type": "maxpool2d", "kernel_size": 2},
       {"type": "flatten"},
@@ -76,16 +77,17 @@ TEST_F(TrainCli, OneEpochWritesCheckpointMetricsAndConfig) {
   const RunResult r = run_tinycnn(train_args(out("run"), {"--json"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json summary = json::parse(r.out);
-  for (const char* key : {"model", "epochs", "final_test_accuracy", "best_test_accuracy",
-                          "epoch_seconds", "eval_seconds", "train_images_per_second",
-                          "peak_rss_bytes", "checkpoint"}) {
+  for (const char* key :
+       {"model", "epochs", "final_test_accuracy", "best_test_accuracy", "epoch_seconds",
+        "eval_seconds", "train_images_per_second", "peak_rss_bytes", "checkpoint"}) {
     EXPECT_TRUE(summary.contains(key)) << key;
   }
   EXPECT_EQ(summary["epochs"], 1);
   EXPECT_GT(summary["peak_rss_bytes"].get<int64_t>(), 0);
   const auto lines = metrics_values(out("run"));
   ASSERT_EQ(lines.size(), 1u);
-  for (const char* key : {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr"}) {
+  for (const char* key :
+       {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr"}) {
     EXPECT_TRUE(lines[0].contains(key)) << key;
   }
   const json resolved = json::parse(slurp(out("run") + "/config.json"));
@@ -104,15 +106,17 @@ TEST_F(TrainCli, OneEpochWritesCheckpointMetricsAndConfig) {
 TEST_F(TrainCli, ResumeEqualsUninterruptedBitForBit) {
   ASSERT_EQ(run_tinycnn(train_args(out("a"), {"--threads", "1", "--epochs", "3"})).exit_code, 0);
   ASSERT_EQ(run_tinycnn(train_args(out("b"), {"--threads", "1", "--epochs", "1"})).exit_code, 0);
-  const RunResult r = run_tinycnn(train_args(
-      out("b"), {"--threads", "1", "--epochs", "3", "--resume", out("b") + "/checkpoint.safetensors"}));
+  const RunResult r =
+      run_tinycnn(train_args(out("b"), {"--threads", "1", "--epochs", "3", "--resume",
+                                        out("b") + "/checkpoint.safetensors"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const io::SafetensorsFile a = io::read_safetensors(out("a") + "/checkpoint.safetensors");
   const io::SafetensorsFile b = io::read_safetensors(out("b") + "/checkpoint.safetensors");
   ASSERT_EQ(a.tensors.size(), b.tensors.size());
   for (size_t i = 0; i < a.tensors.size(); ++i) {
     EXPECT_EQ(a.tensors[i].name, b.tensors[i].name);
-    EXPECT_EQ(a.tensors[i].tensor.to_vector(), b.tensors[i].tensor.to_vector()) << a.tensors[i].name;
+    EXPECT_EQ(a.tensors[i].tensor.to_vector(), b.tensors[i].tensor.to_vector())
+        << a.tensors[i].name;
   }
   EXPECT_EQ(a.metadata.at("step"), b.metadata.at("step"));
   EXPECT_EQ(a.metadata.at("rng"), b.metadata.at("rng"));
@@ -133,8 +137,10 @@ TEST_F(TrainCli, InitLoadsWeights) {
   // A tiny learning rate: the weights after one epoch stay where --init put them.
   const RunResult r = run_tinycnn(train_args(out("c"), {"--init", a_ckpt, "--lr", "1e-12"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto a = io::read_safetensors(a_ckpt), c = io::read_safetensors(out("c") + "/checkpoint.safetensors");
-  const auto wa = a.find("layers.0.weight")->to_vector(), wc = c.find("layers.0.weight")->to_vector();
+  const auto a = io::read_safetensors(a_ckpt),
+             c = io::read_safetensors(out("c") + "/checkpoint.safetensors");
+  const auto wa = a.find("layers.0.weight")->to_vector(),
+             wc = c.find("layers.0.weight")->to_vector();
   for (size_t i = 0; i < wa.size(); ++i) EXPECT_NEAR(wa[i], wc[i], 1e-6) << i;
   EXPECT_EQ(c.metadata.at("epoch"), "1");  // a fresh run: its own epoch count
   EXPECT_NE(run_tinycnn(train_args(out("d"), {"--init", a_ckpt, "--resume", a_ckpt})).exit_code, 0);
@@ -147,7 +153,8 @@ TEST_F(TrainCli, CheckpointOfAnotherArchitectureIsRefused) {
   RunResult r = run_tinycnn({"eval", other, "--checkpoint", ckpt, "--data", data_});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("layers.0.weight has shape [4, 1, 3, 3], the config expects [5, 1, 3, 3]"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   r = run_tinycnn({"train", other, "--data", data_, "--out", out("b"), "--resume", ckpt});
   EXPECT_EQ(r.exit_code, 1) << r.err;
 }
@@ -176,7 +183,8 @@ TEST_F(TrainCli, NonFiniteWeightsAndUnwritableOutDirAreRefused) {
 TEST_F(TrainCli, EvalReportsConfusionAndPerClassAccuracy) {
   ASSERT_EQ(run_tinycnn(train_args(out("a"))).exit_code, 0);
   const std::string ckpt = out("a") + "/checkpoint.safetensors";
-  const RunResult r = run_tinycnn({"eval", config_, "--checkpoint", ckpt, "--data", data_, "--json"});
+  const RunResult r =
+      run_tinycnn({"eval", config_, "--checkpoint", ckpt, "--data", data_, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);
   ASSERT_EQ(doc["confusion"].size(), 10u);
@@ -189,7 +197,8 @@ TEST_F(TrainCli, EvalReportsConfusionAndPerClassAccuracy) {
   EXPECT_EQ(doc["per_class_accuracy"].size(), 10u);
   const RunResult table = run_tinycnn({"eval", config_, "--checkpoint", ckpt, "--data", data_});
   EXPECT_NE(table.out.find("accuracy"), std::string::npos);
-  EXPECT_EQ(run_tinycnn({"eval", config_, "--checkpoint", out("nope"), "--data", data_}).exit_code, 1);
+  EXPECT_EQ(run_tinycnn({"eval", config_, "--checkpoint", out("nope"), "--data", data_}).exit_code,
+            1);
 }
 
 TEST_F(TrainCli, MinAccuracyGivesExit3) {
@@ -204,23 +213,27 @@ TEST_F(TrainCli, DivergenceExits1AndKeepsTheLastGoodCheckpoint) {
   ASSERT_EQ(run_tinycnn(train_args(out("a"))).exit_code, 0);
   const std::string ckpt = out("a") + "/checkpoint.safetensors";
   const std::string before = slurp(ckpt);
-  const RunResult r = run_tinycnn(
-      train_args(out("a"), {"--resume", ckpt, "--epochs", "3", "--lr", "1e6"}));
+  const RunResult r =
+      run_tinycnn(train_args(out("a"), {"--resume", ckpt, "--epochs", "3", "--lr", "1e6"}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("error: training diverged at epoch 2, step"), std::string::npos) << r.err;
   EXPECT_EQ(slurp(ckpt), before);
 }
 
 TEST_F(TrainCli, BadDataIsARuntimeError) {
-  write_file(data_ + "/train-images-idx3-ubyte", idx_bytes(2049, {1, 8, 8}, std::vector<uint8_t>(64)));
+  write_file(data_ + "/train-images-idx3-ubyte",
+             idx_bytes(2049, {1, 8, 8}, std::vector<uint8_t>(64)));
   RunResult r = run_tinycnn(train_args(out("a")));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("train-images-idx3-ubyte: expected IDX image magic 2051"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("train-images-idx3-ubyte: expected IDX image magic 2051"), std::string::npos)
+      << r.err;
   write_mnist_split(data_, "train", 16, 6, 6);
   r = run_tinycnn(train_args(out("a")));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("images are 6x6, but the config's input is 8x8"), std::string::npos) << r.err;
-  r = run_tinycnn({"train", config_, "--data", (dir_.path() / "empty").string(), "--out", out("a")});
+  EXPECT_NE(r.err.find("images are 6x6, but the config's input is 8x8"), std::string::npos)
+      << r.err;
+  r = run_tinycnn(
+      {"train", config_, "--data", (dir_.path() / "empty").string(), "--out", out("a")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
 }
@@ -231,7 +244,8 @@ TEST_F(TrainCli, SigintMidRunSavesALoadableCheckpointAndExits130) {
   const int pid = spawn_tinycnn(train_args(run_dir, {"--epochs", "100000", "--batch-size", "8"}),
                                 out("long.out"), out("long.err"));
   // Wait for the first checkpoint, so the signal handler is certainly installed.
-  for (int i = 0; i < 600 && !fs::exists(ckpt); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 600 && !fs::exists(ckpt); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(fs::exists(ckpt)) << slurp(out("long.err"));
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   ::kill(pid, SIGINT);
@@ -246,7 +260,8 @@ TEST_F(TrainCli, SigintMidRunSavesALoadableCheckpointAndExits130) {
 
 int count_paths(const std::string& svg, int points_each) {
   int paths = 0;
-  for (size_t pos = svg.find("<path "); pos != std::string::npos; pos = svg.find("<path ", pos + 1)) {
+  for (size_t pos = svg.find("<path "); pos != std::string::npos;
+       pos = svg.find("<path ", pos + 1)) {
     const std::string path = svg.substr(pos, svg.find("/>", pos) - pos);
     int segments = 0;
     for (size_t l = path.find(" L"); l != std::string::npos; l = path.find(" L", l + 1)) ++segments;
@@ -267,20 +282,24 @@ TEST_F(TrainCli, CurvesAfterEveryEpochAndPlotOfSeveralRuns) {
   }
   ASSERT_EQ(run_tinycnn(train_args(out("b"), {"--epochs", "2", "--seed", "9"})).exit_code, 0);
   const std::string chart = out("both.svg");
-  const RunResult r = run_tinycnn({"plot", out("a") + "/metrics.jsonl", out("b") + "/metrics.jsonl",
-                                   "--out", chart});
+  const RunResult r = run_tinycnn(
+      {"plot", out("a") + "/metrics.jsonl", out("b") + "/metrics.jsonl", "--out", chart});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string both = slurp(chart);
   EXPECT_NE(both.find("a: train"), std::string::npos);
   EXPECT_NE(both.find("b: test"), std::string::npos);
   int paths = 0;
-  for (size_t pos = both.find("<path "); pos != std::string::npos; pos = both.find("<path ", pos + 1)) ++paths;
+  for (size_t pos = both.find("<path "); pos != std::string::npos;
+       pos = both.find("<path ", pos + 1))
+    ++paths;
   EXPECT_EQ(paths, 8);
 }
 
 TEST_F(TrainCli, PlotRefusesBadMetrics) {
-  const std::string bad = dir_.write("metrics.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5, "
-                                     "\"test_loss\": 0.4, \"train_accuracy\": 0.8, \"test_accuracy\": 0.9}\n{oops\n");
+  const std::string bad =
+      dir_.write("metrics.jsonl",
+                 "{\"epoch\": 1, \"train_loss\": 0.5, "
+                 "\"test_loss\": 0.4, \"train_accuracy\": 0.8, \"test_accuracy\": 0.9}\n{oops\n");
   RunResult r = run_tinycnn({"plot", bad, "--out", out("x.svg")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("metrics.jsonl:2: not valid JSON"), std::string::npos) << r.err;
@@ -300,12 +319,14 @@ TEST_F(TrainCli, SigkillAtRandomMomentsNeverBreaksTheCheckpointOrMetrics) {
   const std::string ckpt = run_dir + "/checkpoint.safetensors";
   const std::vector<std::string> args{"--epochs", "100000", "--batch-size", "8"};
   int pid = spawn_tinycnn(train_args(run_dir, args), out("kill.out"), out("kill.err"));
-  for (int i = 0; i < 600 && !fs::exists(ckpt); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 600 && !fs::exists(ckpt); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_TRUE(fs::exists(ckpt)) << slurp(out("kill.err"));
   uint64_t seed = 12345;
   for (int round = 0; round < 20; ++round) {
     seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(seed >> 58)));  // 0-63 ms
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(static_cast<int>(seed >> 58)));  // 0-63 ms
     ::kill(pid, SIGKILL);
     ASSERT_EQ(wait_exit(pid), 128 + SIGKILL);
     const io::SafetensorsFile saved = io::read_safetensors(ckpt);  // throws if torn

@@ -53,7 +53,8 @@ class VizCli : public ::testing::Test {
     w[2 * 9 + 2 * 3 + 2] = -1.0f;
     checkpoint_ = (dir_.path() / "known.safetensors").string();
     io::write_safetensors(checkpoint_,
-                          {{"layers.0.weight", w}, {"layers.0.bias", tensor::Tensor::zeros({4})},
+                          {{"layers.0.weight", w},
+                           {"layers.0.bias", tensor::Tensor::zeros({4})},
                            {"layers.4.weight", tensor::Tensor::zeros({10, 64})},
                            {"layers.4.bias", tensor::Tensor::zeros({10})}},
                           {});

@@ -65,7 +65,8 @@ tensor::Tensor spaced_values(const tensor::Shape& shape, uint64_t seed, float ga
     for (int64_t k = 0; k < t.numel(); ++k) z[static_cast<size_t>(k)] = t[k] == 0.0f;
     return z;
   };
-  const std::vector<bool> base_zeros = opt.output_kinks ? zeros_of(out.data()) : std::vector<bool>{};
+  const std::vector<bool> base_zeros =
+      opt.output_kinks ? zeros_of(out.data()) : std::vector<bool>{};
   int64_t checked = 0, skipped = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     Variable& in = inputs[i];

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "kernels/wide_layout.hpp"
+#include "kernels/conv/wide_layout.hpp"
 
 namespace tinycnn::kernels {
 

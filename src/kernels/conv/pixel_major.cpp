@@ -1,5 +1,5 @@
 // The pixel-major kernels of the implicit convolution: see conv_pixel_major.hpp.
-#include "kernels/conv_pixel_major.hpp"
+#include "kernels/conv/pixel_major.hpp"
 
 #include <algorithm>
 #include <array>
@@ -50,7 +50,6 @@ constexpr std::array<PixelBlock, sizeof...(Cs)> pixel_row(std::integer_sequence<
 constexpr std::array<std::array<PixelBlock, kPixelCols>, kPixelRows> kPixelBlocks = {
     pixel_row<1>(std::make_integer_sequence<int, kPixelCols>{}),
     pixel_row<2>(std::make_integer_sequence<int, kPixelCols>{})};
-
 
 }  // namespace
 

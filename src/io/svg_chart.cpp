@@ -1,12 +1,12 @@
 // SVG line-chart renderer.
-#include "svg_chart.hpp"
+#include "io/svg_chart.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
-namespace tinycnn::cli {
+namespace tinycnn::io {
 
 namespace {
 constexpr double kPanelW = 520, kPanelH = 380, kLeft = 80, kRight = 20, kTop = 40, kBottom = 60;
@@ -16,11 +16,20 @@ std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -82,8 +91,8 @@ void render_panel(std::ostringstream& svg, const ChartPanel& p, double ox) {
     return kTop + h - (v - ymin) / (ymax - ymin) * h;
   };
   svg << "<g font-family=\"sans-serif\" font-size=\"12\">\n";
-  svg << "<text x=\"" << ox + kLeft + w / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">"
-      << escape(p.title) << "</text>\n";
+  svg << "<text x=\"" << ox + kLeft + w / 2
+      << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" << escape(p.title) << "</text>\n";
   for (double t : yticks) {  // horizontal gridlines with labels
     const double y = p.log_y ? kTop + h - (t - ymin) / (ymax - ymin) * h : py(t);
     svg << "<line x1=\"" << ox + kLeft << "\" y1=\"" << y << "\" x2=\"" << ox + kLeft + w
@@ -132,7 +141,8 @@ void render_panel(std::ostringstream& svg, const ChartPanel& p, double ox) {
     svg << "\"/>\n";
     for (auto [x, y] : s.points) {
       if (p.log_y && y <= 0) continue;
-      svg << "<circle cx=\"" << px(x) << "\" cy=\"" << py(y) << "\" r=\"3\" fill=\"" << color << "\"/>\n";
+      svg << "<circle cx=\"" << px(x) << "\" cy=\"" << py(y) << "\" r=\"3\" fill=\"" << color
+          << "\"/>\n";
     }
     const double ly = kTop + 18 + 18 * static_cast<double>(i);
     legend << "<line x1=\"" << ox + kLeft + 10 << "\" y1=\"" << ly - 4 << "\" x2=\""
@@ -156,9 +166,10 @@ std::string render_svg_chart(const std::string& title, const std::vector<ChartPa
       << "<text x=\"" << width / 2 << "\" y=\"" << height - 8
       << "\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"13\" fill=\"#555\">"
       << escape(title) << "</text>\n<g transform=\"translate(0 0)\">\n";
-  for (size_t i = 0; i < panels.size(); ++i) render_panel(svg, panels[i], kPanelW * static_cast<double>(i));
+  for (size_t i = 0; i < panels.size(); ++i)
+    render_panel(svg, panels[i], kPanelW * static_cast<double>(i));
   svg << "</g>\n</svg>\n";
   return svg.str();
 }
 
-}  // namespace tinycnn::cli
+}  // namespace tinycnn::io

@@ -8,9 +8,9 @@
 
 #include <cstdint>
 
+#include "kernels/conv/wide_layout.hpp"
 #include "kernels/geometry.hpp"
 #include "kernels/simd.hpp"
-#include "kernels/wide_layout.hpp"
 
 namespace tinycnn::kernels {
 

@@ -3,21 +3,17 @@
 // order, so results depend on the thread count only through float summation order. The GEMMs
 // are row_gemm.hpp's micro-kernels (the same as the implicit path's) over the column matrix,
 // whose rows are padded with zeros to whole blocks.
-#include "kernels/conv_im2col.hpp"
+#include "kernels/conv/im2col_gemm.hpp"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <vector>
 
-#include "core/error.hpp"
-#include "kernels/conv_implicit.hpp"
-#include "kernels/conv_naive.hpp"
-#include "kernels/elementwise.hpp"
-#include "kernels/im2col.hpp"
+#include "kernels/conv/im2col.hpp"
+#include "kernels/conv/row_gemm.hpp"
+#include "kernels/conv2d.hpp"
 #include "kernels/parallel.hpp"
-#include "kernels/pooling.hpp"
-#include "kernels/row_gemm.hpp"
 #include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {
@@ -142,81 +138,6 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
   sums.sum_lanes(totals.data());
   if (dweight) std::copy(totals.begin(), totals.begin() + g.weight_numel(), dweight);
   if (dbias) std::copy(totals.begin() + g.weight_numel(), totals.end(), dbias);
-}
-
-void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input, const float* weight,
-                    const float* bias, float* output, float* columns, bool relu) {
-  if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {
-    conv2d_implicit_forward(g, input, weight, bias, {.output = output, .relu = relu});
-    return;
-  }
-  if (algo == ConvAlgo::Naive) {
-    conv2d_naive_forward(g, input, weight, bias, output);
-  } else {
-    conv2d_im2col_forward(g, input, weight, bias, output, columns);
-  }
-  if (relu) relu_forward(g.output_numel(), output, output);
-}
-
-void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
-                     const float* weight, const float* doutput, float* dinput, float* dweight,
-                     float* dbias, const float* columns, const float* relu_output) {
-  if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {
-    conv2d_implicit_backward(g, input, weight, {.doutput = doutput, .relu_output = relu_output},
-                             dinput, dweight, dbias);
-    return;
-  }
-  std::vector<float> masked;
-  if (relu_output) {
-    masked.resize(static_cast<size_t>(g.output_numel()));
-    relu_backward(g.output_numel(), relu_output, doutput, masked.data());
-    doutput = masked.data();
-  }
-  if (algo == ConvAlgo::Naive) {
-    conv2d_naive_backward(g, input, weight, doutput, dinput, dweight, dbias);
-  } else {
-    conv2d_im2col_backward(g, input, weight, doutput, dinput, dweight, dbias, columns);
-  }
-}
-
-namespace {
-Pool2dGeometry pool_after(const Conv2dGeometry& g) {
-  return {.batch = g.batch, .channels = g.out_channels, .in_h = g.out_h(), .in_w = g.out_w(),
-          .kernel_h = 2, .kernel_w = 2, .stride_h = 2, .stride_w = 2};
-}
-}  // namespace
-
-void conv2d_relu_pool_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
-                              const float* weight, const float* bias, float* pooled,
-                              int32_t* argmax) {
-  TCNN_CHECK(g.out_h() >= 2 && g.out_w() >= 2, "conv2d + 2x2 pool: expected an output of at "
-             "least 2x2, got ", g.out_h(), "x", g.out_w());
-  if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {
-    conv2d_implicit_forward(g, input, weight, bias, {.pooled = pooled, .argmax = argmax});
-    return;
-  }
-  std::vector<float> output(static_cast<size_t>(g.output_numel()));
-  conv2d_forward(algo, g, input, weight, bias, output.data(), nullptr, true);
-  maxpool2d_forward(pool_after(g), output.data(), pooled, argmax);
-}
-
-void conv2d_relu_pool_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
-                               const float* weight, const float* pooled, const int32_t* argmax,
-                               const float* dpooled, float* dinput, float* dweight, float* dbias) {
-  if (algo == ConvAlgo::Implicit && conv2d_implicit_supported(g)) {
-    conv2d_implicit_backward(
-        g, input, weight, {.dpooled = dpooled, .pooled = pooled, .argmax = argmax}, dinput,
-        dweight, dbias);
-    return;
-  }
-  // The ReLU's mask at each window's maximum is the pooled value's sign.
-  const Pool2dGeometry pg = pool_after(g);
-  const int64_t pooled_n = pg.batch * pg.channels * pg.out_h() * pg.out_w();
-  std::vector<float> masked(static_cast<size_t>(pooled_n));
-  relu_backward(pooled_n, pooled, dpooled, masked.data());
-  std::vector<float> doutput(static_cast<size_t>(g.output_numel()));
-  maxpool2d_backward(pg, masked.data(), argmax, doutput.data());
-  conv2d_backward(algo, g, input, weight, doutput.data(), dinput, dweight, dbias);
 }
 
 }  // namespace tinycnn::kernels

@@ -12,7 +12,8 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const model::OptimizerSpec& spe
                                                  std::vector<autograd::NamedVariable> params);
 
 // Learning rate for 0-based `epoch` of `epochs`: constant; step (x gamma every step_size
-// epochs); cosine (PyTorch's CosineAnnealingLR with T_max = epochs: base * (1 + cos(pi e / E)) / 2).
+// epochs); cosine (PyTorch's CosineAnnealingLR with T_max = epochs: base * (1 + cos(pi e / E)) /
+// 2).
 double learning_rate(const model::LrScheduleSpec& schedule, double base_lr, int64_t epoch,
                      int64_t epochs);
 

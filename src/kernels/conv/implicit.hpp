@@ -19,7 +19,7 @@
 
 #include <cstdint>
 
-#include "kernels/conv_epilogue.hpp"
+#include "kernels/conv/epilogue.hpp"
 #include "kernels/geometry.hpp"
 
 namespace tinycnn::kernels {

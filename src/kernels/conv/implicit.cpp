@@ -2,7 +2,7 @@
 // kernels/row_gemm.hpp's (rows_gemm for forward and dcol, rows_gemm_t for dweight) or the
 // pixel-major kernels'; what is written after it and where the gradient comes from,
 // conv_epilogue's.
-#include "kernels/conv_implicit.hpp"
+#include "kernels/conv/implicit.hpp"
 
 #include <omp.h>
 
@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "kernels/conv_pixel_major.hpp"
+#include "kernels/conv/pixel_major.hpp"
+#include "kernels/conv/row_gemm.hpp"
+#include "kernels/conv/wide_layout.hpp"
 #include "kernels/parallel.hpp"
-#include "kernels/row_gemm.hpp"
 #include "kernels/simd.hpp"
-#include "kernels/wide_layout.hpp"
 
 namespace tinycnn::kernels {
 
@@ -88,8 +88,10 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
                              const float* bias, const ConvOutput& out) {
   TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h, "x",
              g.stride_w);
-  TCNN_CHECK(!out.pooled || (g.out_h() >= 2 && g.out_w() >= 2), "conv2d implicit: a fused 2x2 pool "
-             "needs an output of at least 2x2, got ", g.out_h(), "x", g.out_w());
+  TCNN_CHECK(!out.pooled || (g.out_h() >= 2 && g.out_w() >= 2),
+             "conv2d implicit: a fused 2x2 pool "
+             "needs an output of at least 2x2, got ",
+             g.out_h(), "x", g.out_w());
   const Wide w = make_wide(g);
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = w.cin * g.in_h * g.in_w;
@@ -176,7 +178,8 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
                 Vec* bsums = gsums + w.taps * (w.cout / kLanes);
                 for (int64_t v = 0; v < w.cout / kLanes; ++v) {
                   Vec acc = bsums[v];
-                  for (int64_t q = 0; q < pixels; ++q) acc += simd::load(dt + q * w.cout + v * kLanes);
+                  for (int64_t q = 0; q < pixels; ++q)
+                    acc += simd::load(dt + q * w.cout + v * kLanes);
                   bsums[v] = acc;
                 }
               }

@@ -8,9 +8,6 @@
 // S holds one vector per (m, t): a thread keeps adding images into it and sums the lanes once.
 #pragma once
 
-#include <omp.h>
-
-#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -37,37 +34,5 @@ void rows_gemm_t(int64_t rows, const float* d, int64_t ldd, const float* b, cons
 // For each of `groups` [rows, cols] matrices at a, its transpose [cols, rows], one after another:
 // conv weights [OC, taps] per group -> A operands [taps, OC].
 std::vector<float> transpose_groups(const float* a, int64_t groups, int64_t rows, int64_t cols);
-
-// out[i] = sum over threads t (in order) of the lanes of sums[t*per_thread + i], i < count.
-void sum_lanes_in_thread_order(const simd::Vec* sums, int threads, int64_t per_thread,
-                               int64_t count, float* out);
-
-// Per-thread vector sums of a parallel reduction (the convolutions' dweight and dbias): each
-// thread of a parallel region adds into its own slice of `per_thread` vectors; afterwards the
-// slices are combined in thread order, so a given thread count always gives the same bits.
-class ThreadSums {
- public:
-  explicit ThreadSums(int64_t per_thread)
-      : per_thread_(per_thread),
-        sums_(static_cast<size_t>(omp_get_max_threads() * per_thread), simd::Vec{}) {}
-  // Inside the parallel region: this thread's slice (and the team's size is noted).
-  simd::Vec* mine() {
-    threads_.store(omp_get_num_threads(), std::memory_order_relaxed);
-    return sums_.data() + omp_get_thread_num() * per_thread_;
-  }
-  int threads() const { return threads_.load(std::memory_order_relaxed); }
-  const simd::Vec& at(int thread, int64_t i) const {
-    return sums_[static_cast<size_t>(thread * per_thread_ + i)];
-  }
-  // out[i] (i < per_thread): the lanes of every thread's slice[i], threads in order.
-  void sum_lanes(float* out) const {
-    sum_lanes_in_thread_order(sums_.data(), threads(), per_thread_, per_thread_, out);
-  }
-
- private:
-  int64_t per_thread_;
-  std::vector<simd::Vec> sums_;
-  std::atomic<int> threads_{1};
-};
 
 }  // namespace tinycnn::kernels

@@ -1,5 +1,5 @@
 // The implicit convolution's output and gradient ends; see conv_epilogue.hpp.
-#include "kernels/conv_epilogue.hpp"
+#include "kernels/conv/epilogue.hpp"
 
 #include <algorithm>
 #include <bit>

@@ -1,12 +1,12 @@
 // The two register-blocked micro-kernels of row_gemm.hpp: a block of output rows x vectors of q
 // (or of D rows x taps) stays in registers while the reduction streams through.
-#include "kernels/row_gemm.hpp"
-
-#include "kernels/parallel.hpp"
+#include "kernels/conv/row_gemm.hpp"
 
 #include <algorithm>
 #include <array>
 #include <utility>
+
+#include "kernels/parallel.hpp"
 
 namespace tinycnn::kernels {
 
@@ -22,9 +22,8 @@ constexpr int kTM = simd::kRegisters >= 32 ? 4 : 2;
 constexpr int kTT = 5;
 
 template <int M>
-void rows_gemm_block(int64_t m0, const float* a, int64_t lda, const float* b,
-                     const int64_t* off, int64_t taps, const float* init, float* c,
-                     int64_t ldc, int64_t nq) {
+void rows_gemm_block(int64_t m0, const float* a, int64_t lda, const float* b, const int64_t* off,
+                     int64_t taps, const float* init, float* c, int64_t ldc, int64_t nq) {
   for (int64_t q0 = 0; q0 < nq; q0 += kRowBlock) {
     Vec acc[M][kRowsV];
     for (int i = 0; i < M; ++i) {
@@ -115,12 +114,11 @@ void rows_gemm_t(int64_t rows, const float* d, int64_t ldd, const float* b, cons
     const int64_t m = std::min<int64_t>(kTM, rows - m0);
     for (int64_t t0 = 0; t0 < taps; t0 += kTT) {
       const int64_t t = std::min<int64_t>(kTT, taps - t0);
-      kTBlocks[static_cast<size_t>(m - 1)][static_cast<size_t>(t - 1)](m0, t0, d, ldd, b, off,
-                                                                       taps, nq, s, batch);
+      kTBlocks[static_cast<size_t>(m - 1)][static_cast<size_t>(t - 1)](m0, t0, d, ldd, b, off, taps,
+                                                                       nq, s, batch);
     }
   }
 }
-
 
 std::vector<float> transpose_groups(const float* a, int64_t groups, int64_t rows, int64_t cols) {
   std::vector<float> t(static_cast<size_t>(groups * rows * cols));
@@ -132,17 +130,6 @@ std::vector<float> transpose_groups(const float* a, int64_t groups, int64_t rows
     }
   }
   return t;
-}
-
-void sum_lanes_in_thread_order(const Vec* sums, int threads, int64_t per_thread, int64_t count,
-                               float* out) {
-  // Each out[i] is summed by one thread in the fixed order: the same bits at any thread count.
-#pragma omp parallel for schedule(static) if (count * simd::kLanes >= kParallelMinElements)
-  for (int64_t i = 0; i < count; ++i) {
-    float total = 0.0f;
-    for (int t = 0; t < threads; ++t) total += simd::sum(sums[t * per_thread + i]);
-    out[i] = total;
-  }
 }
 
 }  // namespace tinycnn::kernels

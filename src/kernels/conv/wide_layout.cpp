@@ -1,9 +1,9 @@
 // The wide layout: its geometry and the padded image.
-#include "kernels/wide_layout.hpp"
+#include "kernels/conv/wide_layout.hpp"
 
 #include <algorithm>
 
-#include "kernels/row_gemm.hpp"
+#include "kernels/conv/row_gemm.hpp"
 #include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {

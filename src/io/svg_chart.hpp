@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-namespace tinycnn::cli {
+namespace tinycnn::io {
 
 struct ChartSeries {
   std::string name;
@@ -26,4 +26,4 @@ struct ChartPanel {
 
 std::string render_svg_chart(const std::string& title, const std::vector<ChartPanel>& panels);
 
-}  // namespace tinycnn::cli
+}  // namespace tinycnn::io

@@ -1,6 +1,6 @@
 // Cross-correlation as in PyTorch: out[n,oc,oh,ow] = bias[oc] +
 //   sum_{ic in group, kh, kw} in[n, ic, oh*s - p + kh, ow*s - p + kw] * w[oc, ic', kh, kw].
-#include "kernels/conv_naive.hpp"
+#include "kernels/conv2d_reference.hpp"
 
 #include <algorithm>
 

@@ -1,0 +1,21 @@
+// Training curves: the epochs of one or more runs drawn as one SVG chart (loss and accuracy
+// against epoch; train solid, test dashed; one colour per run when there are several).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "train/metrics_log.hpp"
+
+namespace tinycnn::train {
+
+struct MetricsRun {
+  std::string label;  // the run directory's name
+  std::vector<EpochMetrics> epochs;
+};
+
+// The run of a metrics.jsonl file (train::read_metrics), labelled with its directory's name.
+MetricsRun read_run(const std::string& metrics_path);
+std::string render_curves(const std::vector<MetricsRun>& runs);
+
+}  // namespace tinycnn::train

@@ -1,0 +1,99 @@
+// metrics.jsonl: one JSON object per epoch, written with O_APPEND.
+#include "train/metrics_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+#include "core/error.hpp"
+#include "io/atomic_file.hpp"
+#include "io/json_text.hpp"
+
+namespace tinycnn::train {
+
+namespace {
+// Throws core::Error (Runtime) prefixed with `where` ("file:line").
+EpochMetrics parse_line(const std::string& line, const std::string& where) {
+  const nlohmann::json j = io::parse_json_text(line, where, core::ErrorKind::Runtime);
+  TCNN_CHECK_RUNTIME(j.is_object(), where, ": expected a JSON object per line");
+  EpochMetrics m;
+  TCNN_CHECK_RUNTIME(j.contains("epoch") && j["epoch"].is_number_integer(), where,
+                     ": expected an integer for epoch");
+  m.epoch = j["epoch"].get<int64_t>();
+  const std::pair<const char*, double*> required[] = {{"train_loss", &m.train_loss},
+                                                      {"train_accuracy", &m.train_accuracy},
+                                                      {"test_loss", &m.test_loss},
+                                                      {"test_accuracy", &m.test_accuracy}};
+  for (const auto& [key, dst] : required) {
+    TCNN_CHECK_RUNTIME(j.contains(key) && j[key].is_number(), where, ": expected a number for ",
+                       key);
+    *dst = j[key].get<double>();
+  }
+  const std::pair<const char*, double*> optional[] = {{"epoch_seconds", &m.epoch_seconds},
+                                                      {"eval_seconds", &m.eval_seconds},
+                                                      {"images_per_second", &m.images_per_second},
+                                                      {"lr", &m.lr}};
+  for (const auto& [key, dst] : optional) {
+    if (j.contains(key) && j[key].is_number()) *dst = j[key].get<double>();
+  }
+  return m;
+}
+
+bool blank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
+}  // namespace
+
+void append_metrics(const std::string& path, const EpochMetrics& m) {
+  const nlohmann::ordered_json line = {{"epoch", m.epoch},
+                                       {"train_loss", m.train_loss},
+                                       {"train_accuracy", m.train_accuracy},
+                                       {"test_loss", m.test_loss},
+                                       {"test_accuracy", m.test_accuracy},
+                                       {"epoch_seconds", m.epoch_seconds},
+                                       {"eval_seconds", m.eval_seconds},
+                                       {"images_per_second", m.images_per_second},
+                                       {"lr", m.lr}};
+  const std::string text = line.dump() + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  TCNN_CHECK_RUNTIME(fd >= 0, path, ": cannot open for appending");
+  const ssize_t written = ::write(fd, text.data(), text.size());
+  ::close(fd);
+  TCNN_CHECK_RUNTIME(written == static_cast<ssize_t>(text.size()), path, ": cannot append metrics");
+}
+
+std::vector<EpochMetrics> read_metrics(const std::string& path) {
+  std::error_code ec;
+  TCNN_CHECK_RUNTIME(std::filesystem::is_regular_file(path, ec), path, ": no such file");
+  std::ifstream in(path);
+  TCNN_CHECK_RUNTIME(in.good(), path, ": cannot open for reading");
+  std::vector<EpochMetrics> epochs;
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (blank(line)) continue;
+    epochs.push_back(parse_line(line, path + ":" + std::to_string(line_no)));
+  }
+  TCNN_CHECK_RUNTIME(!epochs.empty(), path, ": holds no epochs");
+  return epochs;
+}
+
+void keep_metrics_up_to(const std::string& path, int64_t epoch) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    if (blank(line)) continue;
+    try {
+      if (parse_line(line, path).epoch <= epoch) kept += line + "\n";
+    } catch (const core::Error&) {
+      // a damaged line is dropped with the epochs past the checkpoint
+    }
+  }
+  io::write_file_atomically(path, kept);
+}
+
+}  // namespace tinycnn::train

@@ -1,0 +1,31 @@
+// metrics.jsonl, the per-epoch log of a run: one JSON object per line (SPEC: epoch, train_loss,
+// train_accuracy, test_loss, test_accuracy, epoch_seconds, eval_seconds, images_per_second, lr),
+// appended one line per write() so a killed process never leaves half a line. Written, read and
+// trimmed here only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tinycnn::train {
+
+struct EpochMetrics {
+  int64_t epoch = 0;  // 1-based
+  double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
+  double epoch_seconds = 0, eval_seconds = 0, images_per_second = 0, lr = 0;
+};
+
+// Throws core::Error (Runtime) naming the file when it cannot be appended to.
+void append_metrics(const std::string& path, const EpochMetrics& m);
+
+// Every epoch of the file. epoch and the losses and accuracies are required, the timings
+// optional (0 when missing). Throws core::Error (Runtime) naming "file:line" for a missing
+// file, a malformed line or a file with no epochs.
+std::vector<EpochMetrics> read_metrics(const std::string& path);
+
+// Keeps the lines of epochs <= `epoch` (a damaged line goes with the epochs past it); a missing
+// file stays missing. Replaces the file atomically.
+void keep_metrics_up_to(const std::string& path, int64_t epoch);
+
+}  // namespace tinycnn::train

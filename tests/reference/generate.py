@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Writes the reference cases in this folder: each op's output and gradients computed by PyTorch.
+
+Every case is one entry of CASES below: the op, its parameters and the shapes of its inputs.
+Inputs, weights and the upstream gradient are drawn from N(0, 1) (times `scale`) with a seed
+derived from the case's name, rounded to 9 decimals, and the op runs in float64; the JSON file
+holds the rounded inputs and PyTorch's results (format: README.md). Re-running it rewrites the
+same files byte for byte.
+
+Usage (Debian's python3-torch):  /usr/bin/python3 tests/reference/generate.py [NAME ...]
+To add a case: append an entry to CASES, run this script, and commit the new JSON file; the op
+tests (tests/ops_reference_test.cpp) pick up every file of a known op by itself.
+"""
+import hashlib
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# name: (op, params, input shape[, extras])
+CASES = {
+    "conv_3x3_pad1": ("conv2d", dict(in_channels=3, out_channels=4, kernel_size=[3, 3], stride=1,
+                                     padding=1, groups=1, bias=True), [2, 3, 7, 6]),
+    "conv_1x1_nobias": ("conv2d", dict(in_channels=5, out_channels=2, kernel_size=[1, 1],
+                                       stride=1, padding=0, groups=1, bias=False), [1, 5, 4, 4]),
+    "conv_depthwise": ("conv2d", dict(in_channels=4, out_channels=4, kernel_size=[3, 3], stride=1,
+                                      padding=1, groups=4, bias=True), [2, 4, 6, 6]),
+    "conv_lenet_c1_small": ("conv2d", dict(in_channels=1, out_channels=6, kernel_size=[5, 5],
+                                           stride=1, padding=2, groups=1, bias=True),
+                            [2, 1, 12, 12]),
+    "conv_stride2_rect_kernel": ("conv2d", dict(in_channels=2, out_channels=3, kernel_size=[3, 2],
+                                                stride=2, padding=0, groups=1, bias=True),
+                                 [1, 2, 9, 7]),
+    "maxpool_2x2": ("maxpool2d", dict(kernel_size=2, stride=2, padding=0), [2, 3, 8, 8]),
+    "maxpool_3x3_s2_p1": ("maxpool2d", dict(kernel_size=3, stride=2, padding=1), [1, 2, 7, 9]),
+    "avgpool_2x2": ("avgpool2d", dict(kernel_size=2, stride=2, padding=0), [2, 3, 8, 6]),
+    "avgpool_3x3_s1_p1": ("avgpool2d", dict(kernel_size=3, stride=1, padding=1), [1, 2, 5, 5]),
+    "linear_5_to_4": ("linear", dict(in_features=5, out_features=4), [3, 5]),
+    "relu": ("relu", {}, [2, 3, 4]),
+    "tanh": ("tanh", {}, [2, 5]),
+    "sigmoid": ("sigmoid", {}, [3, 4]),
+    "xent_4x10": ("softmax_cross_entropy", dict(reduction="mean"), [4, 10]),
+    "xent_large_logits": ("softmax_cross_entropy", dict(reduction="mean"), [3, 10],
+                          {"scale": 50.0}),
+}
+
+
+class Draw:
+    """N(0, 1) tensors from a generator seeded by the case's name, rounded to 9 decimals."""
+
+    def __init__(self, name):
+        seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def normal(self, shape, scale=1.0):
+        x = torch.randn(shape, generator=self.gen, dtype=torch.float64) * scale
+        return torch.round(x * 1e9) / 1e9
+
+    def labels(self, n, k):
+        return torch.randint(0, k, (n,), generator=self.gen)
+
+
+def tensor_json(t):
+    return {"shape": list(t.shape), "data": [round(v, 9) for v in t.detach().flatten().tolist()]}
+
+
+def result_json(t):
+    return {"shape": list(t.shape), "data": t.detach().flatten().tolist()}
+
+
+def conv2d_case(p, x, draw):
+    w = draw.normal([p["out_channels"], p["in_channels"] // p["groups"], *p["kernel_size"]])
+    b = draw.normal([p["out_channels"]]) if p["bias"] else None
+    tensors = {"weight": w}
+    if b is not None:
+        tensors["bias"] = b
+    leaves = [x, w] + ([b] if b is not None else [])
+    for t in leaves:
+        t.requires_grad_(True)
+    y = F.conv2d(x, w, b, stride=p["stride"], padding=p["padding"], groups=p["groups"])
+    grads = {"grad_input": x, "grad_weight": w}
+    if b is not None:
+        grads["grad_bias"] = b
+    return tensors, y, grads
+
+
+def pool_case(op, p, x):
+    x.requires_grad_(True)
+    fn = F.max_pool2d if op == "maxpool2d" else (
+        lambda *a, **k: F.avg_pool2d(*a, **k, count_include_pad=True))
+    y = fn(x, p["kernel_size"], stride=p["stride"], padding=p["padding"])
+    return {}, y, {"grad_input": x}
+
+
+def linear_case(p, x, draw):
+    w = draw.normal([p["out_features"], p["in_features"]])
+    b = draw.normal([p["out_features"]])
+    for t in (x, w, b):
+        t.requires_grad_(True)
+    y = F.linear(x, w, b)
+    return {"weight": w, "bias": b}, y, {"grad_input": x, "grad_weight": w, "grad_bias": b}
+
+
+def activation_case(op, x):
+    x.requires_grad_(True)
+    y = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[op](x)
+    return {}, y, {"grad_input": x}
+
+
+def make_case(name, spec):
+    op, params, shape = spec[:3]
+    extras = spec[3] if len(spec) > 3 else {}
+    draw = Draw(name)
+    x = draw.normal(shape, extras.get("scale", 1.0))
+    doc = {"op": op, "name": name, "params": params, "input": tensor_json(x)}
+    if op == "softmax_cross_entropy":
+        labels = draw.labels(shape[0], shape[1])
+        x.requires_grad_(True)
+        loss = F.cross_entropy(x, labels, reduction=params["reduction"])
+        loss.backward()
+        doc.update(labels=labels.tolist(), loss=loss.item(), grad_input=result_json(x.grad))
+        return doc
+    if op == "conv2d":
+        tensors, y, grads = conv2d_case(params, x, draw)
+    elif op in ("maxpool2d", "avgpool2d"):
+        tensors, y, grads = pool_case(op, params, x)
+    elif op == "linear":
+        tensors, y, grads = linear_case(params, x, draw)
+    else:
+        tensors, y, grads = activation_case(op, x)
+    grad_output = draw.normal(list(y.shape))
+    y.backward(grad_output)
+    doc.update({k: tensor_json(v) for k, v in tensors.items()})
+    doc.update(output=result_json(y), grad_output=tensor_json(grad_output))
+    doc.update({k: result_json(v.grad) for k, v in grads.items()})
+    return doc
+
+
+def main():
+    names = sys.argv[1:] or list(CASES)
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        sys.exit(f"error: unknown case {unknown[0]!r}; the cases are: {', '.join(CASES)}")
+    torch.use_deterministic_algorithms(True)
+    for name in names:
+        doc = make_case(name, CASES[name])
+        path = os.path.join(HERE, name + ".json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(doc, f, separators=(",", ":"))
+            f.write("\n")
+        os.replace(path + ".tmp", path)
+        print(f"wrote {os.path.relpath(path)}")
+
+
+if __name__ == "__main__":
+    main()
