@@ -2,8 +2,8 @@
 """tinycnn vs PyTorch on LeNet-5 / MNIST, measured in one run on this machine.
 
 Runs, alternately, `tinycnn train configs/lenet5.json` and (when Debian's python3-torch is
-installed) the PyTorch anchor ../shared/anchors/pytorch_lenet_mnist.py (or --anchor PATH), each
-for --epochs epochs, --rounds times; then tinycnn once more on one thread. Prints per-run epoch
+installed) the same model in PyTorch, bench/pytorch_lenet5.py, each for --epochs epochs,
+--rounds times; then tinycnn once more on one thread. Prints per-run epoch
 times, and the ratios from medians over all epochs of all rounds: PyTorch time / tinycnn time
 (> 1: tinycnn is faster), 1-thread time / 2-thread time, eval times and peak RSS.
 The machines are shared and noisy: compare only numbers from the same run.
@@ -30,8 +30,7 @@ def parse_args():
     p.add_argument("--tinycnn", default=os.path.join(ROOT, "build/release/apps/tinycnn/tinycnn"))
     p.add_argument("--config", default=os.path.join(ROOT, "configs/lenet5.json"))
     p.add_argument("--data", default=os.path.join(ROOT, "data/mnist"))
-    p.add_argument("--anchor",
-                   default=os.path.join(ROOT, "..", "shared", "anchors", "pytorch_lenet_mnist.py"))
+    p.add_argument("--pytorch-script", default=os.path.join(ROOT, "bench", "pytorch_lenet5.py"))
     p.add_argument("--python", default="/usr/bin/python3",
                    help="the interpreter that has torch (Debian's python3-torch)")
     return p.parse_args()
@@ -51,14 +50,14 @@ def run_tinycnn(a, threads):
 
 
 def torch_available(a):
-    if not (os.path.exists(a.python) and os.path.exists(a.anchor)):
+    if not (os.path.exists(a.python) and os.path.exists(a.pytorch_script)):
         return False
     probe = subprocess.run([a.python, "-c", "import torch"], capture_output=True, check=False)
     return probe.returncode == 0
 
 
 def run_pytorch(a):
-    cmd = [a.python, a.anchor, "--data", a.data, "--epochs", str(a.epochs), "--threads", "2"]
+    cmd = [a.python, a.pytorch_script, "--data", a.data, "--epochs", str(a.epochs), "--threads", "2"]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.exit(f"error: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
@@ -131,11 +130,15 @@ def main():
     if not os.path.exists(a.tinycnn):
         sys.exit(f"error: {a.tinycnn} not found: build first (cmake --build --preset release)")
     with open("/proc/cpuinfo") as f:
-        model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
-    print(f"machine: {model}, {os.cpu_count()} cores; load {open('/proc/loadavg').read().split()[:3]}")
+        cpuinfo = f.read()
+    model = next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines()
+                  if l.startswith("model name")), "?")
+    avx512 = "avx512f" in cpuinfo
+    print(f"machine: {model}, {os.cpu_count()} cores, AVX-512 {'yes' if avx512 else 'no'}; "
+          f"load {open('/proc/loadavg').read().split()[:3]}")
     have_torch = torch_available(a)
     if not have_torch:
-        print(f"PyTorch: skipped (no `import torch` with {a.python}, or no {a.anchor})")
+        print(f"PyTorch: skipped (no `import torch` with {a.python}, or no {a.pytorch_script})")
     print(f"LeNet-5, batch 64, {a.epochs} epochs per run, {a.rounds} rounds, alternating")
 
     ours, theirs = [], []

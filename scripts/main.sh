@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian 12 machine: install what is missing, fetch MNIST, build
+# The first set-up command on a fresh Debian 12 machine: install what is missing, fetch MNIST, build
 # tinycnn (release), and train LeNet-5 (configs/lenet5.json) on MNIST, printing the final test
 # accuracy. The run goes to runs/lenet5/ (checkpoint, metrics.jsonl, config.json).
 set -euo pipefail

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, then builds and runs every test twice —
-# a release build, and a Debug build under AddressSanitizer + UBSan (preset `dev`).
+# The whole test suite: installs what is missing, checks the formatting, then builds (warnings
+# are errors) and runs every test twice — a release build, and a Debug build under
+# AddressSanitizer + UBSan (preset `dev`).
 # Usage: scripts/test.sh            (both)      scripts/test.sh release|dev   (one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+bash scripts/check-format.sh
 presets=("${@:-release dev}")
 for preset in ${presets[*]}; do
   echo "== $preset: build" >&2
-  cmake --preset "$preset" >/dev/null
+  cmake --preset "$preset" -DTINYCNN_WERROR=ON >/dev/null
   log="build/$preset/build.log"
   if ! cmake --build --preset "$preset" >"$log" 2>&1; then
     cat "$log" >&2
     echo "error: $preset build failed (log: $log)" >&2
     exit 1
   fi
-  grep -E 'warning:' "$log" >&2 || true
   echo "== $preset: test" >&2
   ctest --preset "$preset" --timeout 600
 done

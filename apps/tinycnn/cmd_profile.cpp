@@ -63,7 +63,7 @@ ordered_json case_json(const ConvResult& r) {
   ordered_json results = ordered_json::object();
   for (const auto& a : r.results)
     results[std::string(kernels::to_string(a.algo))] = algo_json(a, r.costs);
-  // The case-level speedups compare im2col with naive (SPEC); each result has its own.
+  // The case-level speedups compare im2col with naive (docs/cli.md); each result has its own.
   const AlgoResult* im2col = r.find(kernels::ConvAlgo::Im2col);
   return {{"name", r.c.name},
           {"input_shape", {g.batch, g.in_channels, g.in_h, g.in_w}},

@@ -1,5 +1,5 @@
 // tinycnn's entry point: global options, subcommand wiring, and the one place that turns
-// errors into `error: ...` lines and exit codes (SPEC §1). Subcommands live in cmd_<name>.cpp.
+// errors into `error: ...` lines and exit codes (docs/cli.md). Subcommands live in cmd_<name>.cpp.
 #include <omp.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>

@@ -15,7 +15,7 @@ std::string cpu_model();
 // Keep freed memory in the process (glibc mallopt; call once, first thing in main). A training
 // step frees and reallocates tensors of the same sizes every step; by default glibc returns
 // large blocks to the OS (mmap / trim), so every step page-faults them back in, which costs
-// more than the arithmetic on them here (~10 us per fresh 4 KiB page on these machines).
+// more than the arithmetic on them (docs/performance.md).
 void keep_freed_memory();
 
 }  // namespace tinycnn::core

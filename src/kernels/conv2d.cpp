@@ -111,10 +111,6 @@ Pool2dGeometry pool_after(const Conv2dGeometry& g) {
 void conv2d_relu_pool_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                               const float* weight, const float* bias, float* pooled,
                               int32_t* argmax) {
-  TCNN_CHECK(g.out_h() >= 2 && g.out_w() >= 2,
-             "conv2d + 2x2 pool: expected an output of at "
-             "least 2x2, got ",
-             g.out_h(), "x", g.out_w());
   if (conv2d_algo_used(algo, g) == ConvAlgo::Implicit) {
     conv2d_implicit_forward(g, input, weight, bias, {.pooled = pooled, .argmax = argmax});
     return;

@@ -1,7 +1,7 @@
 // Linear layer as three GEMMs. The forward is OpenBLAS's (single-threaded: the batch is split
 // across threads, so results depend on the thread count, as the convolutions' do); the two
-// backward GEMMs are our own broadcast kernel, 1.8x faster than OpenBLAS at LeNet's fc1 shape
-// for a 32-row slice (14 vs 26 us each, one thread: no packing of the operands); dinput and
+// backward GEMMs are our own broadcast kernel, which needs no packing of the operands and so beats
+// OpenBLAS at the small slices of a data-parallel step (docs/performance.md); dinput and
 // dweight (equal work at any shape: both are batch x in x out) run side by side.
 #include "kernels/linear.hpp"
 

@@ -10,9 +10,9 @@ namespace tinycnn::kernels {
 
 namespace {
 // The common 2x2 / stride 2 / no padding case: every window is inside the image. Selects only,
-// no branches (on real data "is this the max?" is a coin flip; mispredicted branches made the
-// loop 4x slower). A later element wins when it is larger, or NaN while the best so far is not:
-// the first maximum, or the first NaN, as in PyTorch.
+// no branches (on real data "is this the max?" is a coin flip, and a mispredicted branch costs
+// more than the select). A later element wins when it is larger, or NaN while the best so far is
+// not: the first maximum, or the first NaN, as in PyTorch.
 struct Winner {
   float value;
   int32_t offset;  // 0, 1, w, w + 1
@@ -108,8 +108,8 @@ void maxpool2d_forward(const Pool2dGeometry& g, const float* input, float* outpu
         int64_t best_idx = h_lo * g.in_w + w_lo;
         for (int64_t ih = h_lo; ih < h_hi; ++ih) {
           for (int64_t iw = w_lo; iw < w_hi; ++iw) {
-            // Selects, not branches: on real data the comparison is a coin flip, and
-            // mispredicted branches made this loop 5x slower. NaN is taken and then kept.
+            // Selects, not branches: on real data the comparison is a coin flip. NaN is
+            // taken and then kept.
             const float v = in[ih * g.in_w + iw];
             const bool take = (v > best) | (v != v);
             best = take ? v : best;

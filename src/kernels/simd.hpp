@@ -39,8 +39,7 @@ inline Vec splat(float x) { return x - Vec{}; }
 // Keeps v in a register: stops the compiler from folding a load into every use of it (it did so
 // in a register-blocked loop, doubling the loads of an already load-bound kernel).
 // Hides where p points from the optimiser: in a sliding-window loop GCC otherwise carries the
-// overlapping scalars of one iteration into the next (predictive commoning) and spills them,
-// which made the pixel-major dweight 40% slower than the wide one.
+// overlapping scalars of one iteration into the next (predictive commoning) and spills them.
 template <typename T>
 inline const T* opaque(const T* p) {
   asm("" : "+r"(p));
@@ -64,7 +63,7 @@ inline void store(int32_t* p, IVec v) { std::memcpy(p, &v, sizeof v); }
 inline __mmask16 first_lanes(int64_t count) { return static_cast<__mmask16>((1u << count) - 1); }
 #endif
 // The first `count` lanes only (count <= kLanes): a masked store with AVX-512 (a memcpy of a
-// run-time length was a library call, 4% of a training step).
+// run-time length is a library call).
 inline void store_first(float* p, Vec v, int64_t count) {
 #if defined(__AVX512F__)
   _mm512_mask_storeu_ps(p, first_lanes(count), (__m512)v);

@@ -14,6 +14,17 @@ namespace {
 constexpr int64_t kMaxSize = 1 << 20;
 constexpr int64_t kMaxLayerParams = int64_t{1} << 28;  // 1 GiB of float32 weights
 
+// Runs one of nn's option checks, whose message starts with the option's name, and puts the
+// layer's JSON path in front of it ("layers[3].groups: expected ...").
+template <typename Check>
+void checked(const ObjectReader& r, const Check& check) {
+  try {
+    check();
+  } catch (const core::Error& e) {
+    throw core::Error(e.kind(), r.path(e.what()));
+  }
+}
+
 std::unique_ptr<nn::Module> make_conv2d(const ObjectReader& r, const LayerContext& ctx) {
   TCNN_CHECK(ctx.input.rank() == 3, r.path("type"), ": conv2d needs a [C, H, W] input, got ",
              ctx.input.to_string(), " (after flatten?)");
@@ -30,13 +41,11 @@ std::unique_ptr<nn::Module> make_conv2d(const ObjectReader& r, const LayerContex
     TCNN_CHECK(declared == o.in_channels, r.path("in_channels"), ": expected ", o.in_channels,
                " (inferred from the previous layer), got ", declared);
   }
-  TCNN_CHECK(o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0, r.path("groups"),
-             ": expected a divisor of in_channels ", o.in_channels, " and out_channels ",
-             o.out_channels, ", got ", o.groups);
+  checked(r, [&] { nn::check_options(o); });
   o.algo = ctx.default_algo;
   if (r.has("algo")) {
-    o.algo = kernels::conv_algo_from_string(
-        r.string("algo", std::nullopt, {"naive", "im2col", "implicit"}));
+    o.algo =
+        kernels::conv_algo_from_string(r.string("algo", std::nullopt, kernels::conv_algo_names()));
   }
   const int64_t params =
       o.out_channels * (o.in_channels / o.groups) * o.kernel_size[0] * o.kernel_size[1];
@@ -51,9 +60,7 @@ nn::Pool2dOptions pool_options(const ObjectReader& r) {
   o.kernel_size = r.pair("kernel_size", std::nullopt, 1);
   o.stride = r.pair("stride", o.kernel_size, 1);
   o.padding = r.pair("padding", std::array<int64_t, 2>{0, 0}, 0);
-  TCNN_CHECK(2 * o.padding[0] <= o.kernel_size[0] && 2 * o.padding[1] <= o.kernel_size[1],
-             r.path("padding"), ": expected at most half of kernel_size ", o.kernel_size[0], "x",
-             o.kernel_size[1], ", got ", o.padding[0], "x", o.padding[1]);
+  checked(r, [&] { nn::check_options(o); });
   return o;
 }
 

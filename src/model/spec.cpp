@@ -71,8 +71,8 @@ TrainingSpec parse_training(const Json& j) {
   t.batch_size = r.integer("batch_size", 64, 1, 65536);
   t.seed = static_cast<uint64_t>(r.integer("seed", 42, 0, INT64_MAX));
   if (r.has("optimizer")) t.optimizer = parse_optimizer(r.raw("optimizer"));
-  t.conv_algo = kernels::conv_algo_from_string(
-      r.string("conv_algo", "im2col", {"naive", "im2col", "implicit"}));
+  t.conv_algo =
+      kernels::conv_algo_from_string(r.string("conv_algo", "im2col", kernels::conv_algo_names()));
   if (r.has("normalize")) {
     const ObjectReader n(r.raw("normalize"), "training.normalize", {"mean", "std"});
     t.normalize_mean = n.number("mean", 0.1307, -1e6, 1e6);

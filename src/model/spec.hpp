@@ -1,4 +1,4 @@
-// ModelSpec: a config file (SPEC §2) read and checked — name, input, the layer list (each
+// ModelSpec: a config file (docs/config.md) read and checked — name, input, the layer list (each
 // layer's keys are checked when the model is built, see registry.hpp) and the training section.
 #pragma once
 

@@ -10,18 +10,26 @@
 
 namespace tinycnn::nn {
 
-Conv2d::Conv2d(const Conv2dOptions& o, core::Rng& rng) : options_(o) {
-  TCNN_CHECK(o.in_channels > 0, "conv2d: expected in_channels > 0, got ", o.in_channels);
-  TCNN_CHECK(o.out_channels > 0, "conv2d: expected out_channels > 0, got ", o.out_channels);
-  TCNN_CHECK(o.kernel_size[0] > 0 && o.kernel_size[1] > 0, "conv2d: expected kernel_size > 0, got ",
+void check_options(const Conv2dOptions& o) {
+  TCNN_CHECK(o.in_channels > 0, "in_channels: expected > 0, got ", o.in_channels);
+  TCNN_CHECK(o.out_channels > 0, "out_channels: expected > 0, got ", o.out_channels);
+  TCNN_CHECK(o.kernel_size[0] > 0 && o.kernel_size[1] > 0, "kernel_size: expected > 0, got ",
              o.kernel_size[0], "x", o.kernel_size[1]);
-  TCNN_CHECK(o.stride[0] > 0 && o.stride[1] > 0, "conv2d: expected stride > 0, got ", o.stride[0],
-             "x", o.stride[1]);
-  TCNN_CHECK(o.padding[0] >= 0 && o.padding[1] >= 0, "conv2d: expected padding >= 0, got ",
-             o.padding[0], "x", o.padding[1]);
+  TCNN_CHECK(o.stride[0] > 0 && o.stride[1] > 0, "stride: expected > 0, got ", o.stride[0], "x",
+             o.stride[1]);
+  TCNN_CHECK(o.padding[0] >= 0 && o.padding[1] >= 0, "padding: expected >= 0, got ", o.padding[0],
+             "x", o.padding[1]);
   TCNN_CHECK(o.groups > 0 && o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0,
-             "conv2d: groups ", o.groups, " must divide in_channels ", o.in_channels,
-             " and out_channels ", o.out_channels);
+             "groups: expected a divisor of in_channels ", o.in_channels, " and out_channels ",
+             o.out_channels, ", got ", o.groups);
+}
+
+Conv2d::Conv2d(const Conv2dOptions& o, core::Rng& rng) : options_(o) {
+  try {
+    check_options(o);
+  } catch (const core::Error& e) {
+    throw core::Error(e.kind(), std::string("conv2d ") + e.what());
+  }
   const int64_t fan_in = o.in_channels / o.groups * o.kernel_size[0] * o.kernel_size[1];
   Tensor w =
       Tensor::empty({o.out_channels, o.in_channels / o.groups, o.kernel_size[0], o.kernel_size[1]});

@@ -12,6 +12,11 @@
 
 namespace tinycnn::nn {
 
+struct Conv2dOptions;
+// Throws core::Error (Invalid) whose message starts with the option's name ("groups: expected a
+// divisor of in_channels 6 and out_channels 16, got 4"), so a config reader can prefix its path.
+void check_options(const Conv2dOptions& options);
+
 struct Conv2dOptions {
   int64_t in_channels = 0;                   // required
   int64_t out_channels = 0;                  // required

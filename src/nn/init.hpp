@@ -11,7 +11,7 @@ namespace tinycnn::nn {
 
 // How a layer's weight and bias are drawn (config `training.weight_init`).
 enum class WeightInit {
-  HeNormal,  // weights N(0, sqrt(2 / fan_in)), biases zero (SPEC's default)
+  HeNormal,  // weights N(0, sqrt(2 / fan_in)), biases zero (the default, docs/config.md)
   PyTorch,   // PyTorch's nn.Conv2d / nn.Linear default: weights and biases U(-b, b), b =
              // 1/sqrt(fan_in)
 };

@@ -7,16 +7,24 @@
 
 namespace tinycnn::nn {
 
+void check_options(const Pool2dOptions& o) {
+  const auto& k = o.kernel_size;
+  const auto s = o.stride.value_or(k);
+  const auto& p = o.padding;
+  TCNN_CHECK(k[0] > 0 && k[1] > 0, "kernel_size: expected > 0, got ", k[0], "x", k[1]);
+  TCNN_CHECK(s[0] > 0 && s[1] > 0, "stride: expected > 0, got ", s[0], "x", s[1]);
+  TCNN_CHECK(p[0] >= 0 && p[1] >= 0 && 2 * p[0] <= k[0] && 2 * p[1] <= k[1],
+             "padding: expected at most half of kernel_size ", k[0], "x", k[1], ", got ", p[0], "x",
+             p[1]);
+}
+
 Pool2d::Pool2d(Kind kind, const Pool2dOptions& options) : kind_(kind), options_(options) {
   if (!options_.stride) options_.stride = options_.kernel_size;
-  const auto& k = options_.kernel_size;
-  const auto& s = *options_.stride;
-  const auto& p = options_.padding;
-  TCNN_CHECK(k[0] > 0 && k[1] > 0, type(), ": expected kernel_size > 0, got ", k[0], "x", k[1]);
-  TCNN_CHECK(s[0] > 0 && s[1] > 0, type(), ": expected stride > 0, got ", s[0], "x", s[1]);
-  TCNN_CHECK(p[0] >= 0 && p[1] >= 0 && 2 * p[0] <= k[0] && 2 * p[1] <= k[1], type(),
-             ": expected 0 <= padding <= kernel_size/2, got padding ", p[0], "x", p[1],
-             " for kernel ", k[0], "x", k[1]);
+  try {
+    check_options(options_);
+  } catch (const core::Error& e) {
+    throw core::Error(e.kind(), type() + " " + e.what());
+  }
 }
 
 std::string Pool2d::describe() const {

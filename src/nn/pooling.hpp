@@ -9,6 +9,11 @@
 
 namespace tinycnn::nn {
 
+struct Pool2dOptions;
+// Throws core::Error (Invalid) whose message starts with the option's name ("padding: expected at
+// most half of kernel_size 2x2, got 2x2"), so a config reader can prefix its path.
+void check_options(const Pool2dOptions& options);
+
 struct Pool2dOptions {
   std::array<int64_t, 2> kernel_size{2, 2};
   std::optional<std::array<int64_t, 2>> stride = std::nullopt;  // unset: = kernel_size

@@ -1,7 +1,7 @@
-// Checkpoints (SPEC §3): a safetensors file with the model's parameters ("layers.0.weight"),
-// the optimizer's slots ("optimizer.layers.0.weight.momentum") and metadata: format, config,
-// epoch (completed epochs), step (global step count), rng (data-order RNG state at the start
-// of epoch `epoch`) and tinycnn_version. Written atomically.
+// Checkpoints (docs/checkpoint.md): a safetensors file with the model's parameters
+// ("layers.0.weight"), the optimizer's slots ("optimizer.layers.0.weight.momentum") and metadata:
+// format, config, epoch (completed epochs), step (global step count), rng (data-order RNG state at
+// the start of epoch `epoch`) and tinycnn_version. Written atomically.
 #pragma once
 
 #include <string>

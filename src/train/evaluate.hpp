@@ -20,8 +20,8 @@ struct EvalResult {
   int64_t examples = 0;
 };
 
-// Batches of 100: as fast as 1000 here (0.05 s for MNIST's 10k), and a tenth of the activation
-// memory (peak RSS of a LeNet-5 training run: batch 1000 145 MB, 250 77-93 MB, 100 76 MB).
+// Batches of 100 by default: as fast as larger ones, with a fraction of the activation memory
+// (docs/performance.md).
 EvalResult evaluate(nn::Sequential& model, const data::MnistDataset& dataset,
                     const Normalization& norm, int64_t num_classes, int64_t batch_size = 100);
 // The same with copies of one model sharing its weights (DataParallelStep's): each takes a

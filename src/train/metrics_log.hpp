@@ -1,7 +1,7 @@
-// metrics.jsonl, the per-epoch log of a run: one JSON object per line (SPEC: epoch, train_loss,
-// train_accuracy, test_loss, test_accuracy, epoch_seconds, eval_seconds, images_per_second, lr),
-// appended one line per write() so a killed process never leaves half a line. Written, read and
-// trimmed here only.
+// metrics.jsonl, the per-epoch log of a run: one JSON object per line (docs/cli.md: epoch,
+// train_loss, train_accuracy, test_loss, test_accuracy, epoch_seconds, eval_seconds,
+// images_per_second, lr), appended one line per write() so a killed process never leaves half a
+// line. Written, read and trimmed here only.
 #pragma once
 
 #include <cstdint>

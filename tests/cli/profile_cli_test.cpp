@@ -1,4 +1,4 @@
-// `tinycnn profile` run as a process: the SPEC's JSON fields, CSV, a sweep's SVG chart, the
+// `tinycnn profile` run as a process: the documented JSON fields, CSV, a sweep's SVG chart, the
 // per-layer step profile, and usage errors. Small cases and one repeat keep it quick.
 #include <gtest/gtest.h>
 

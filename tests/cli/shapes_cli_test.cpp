@@ -31,7 +31,7 @@ TEST(ShapesCli, LeNetJsonDocumentFieldForField) {
   const RunResult r = run_tinycnn({"shapes", kLenet, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json doc = json::parse(r.out);  // stdout is exactly one JSON document
-  // Hand-computed (SPEC §1): conv OC*OH*OW*C*K*K MACs, bytes = floats * 4.
+  // Hand-computed (docs/cli.md): conv OC*OH*OW*C*K*K MACs, bytes = floats * 4.
   const json expected_layers = json::parse(R"([
     {"index":0,"type":"conv2d","input_shape":[1,28,28],"output_shape":[6,28,28],"params":156,"macs":117600,"flops":235200,"activation_bytes":18816,"workspace_bytes":78400,"receptive_field":5,"jump":1},
     {"index":1,"type":"relu","input_shape":[6,28,28],"output_shape":[6,28,28],"params":0,"macs":0,"flops":0,"activation_bytes":18816,"workspace_bytes":0,"receptive_field":5,"jump":1},

@@ -1,4 +1,4 @@
-// The implicit convolution's output and gradient ends; see conv_epilogue.hpp.
+// The implicit convolution's output and gradient ends; see epilogue.hpp.
 #include "kernels/conv/epilogue.hpp"
 
 #include <algorithm>
@@ -18,8 +18,7 @@ using simd::Vec;
 int64_t pooled_plane(const Wide& w) { return (w.oh / 2) * (w.ow / 2); }
 
 // gradient where key > 0, else 0, without a branch: GCC compiles the float ?: to a compare and
-// jump, and on a ReLU's output the jump mispredicts half the time (it made the scatter below a
-// fifth of a training step).
+// jump, and on a ReLU's output the jump mispredicts half the time.
 inline float where_positive(float key, float gradient) {
   const uint32_t mask = 0u - static_cast<uint32_t>(key > 0.0f);
   return std::bit_cast<float>(std::bit_cast<uint32_t>(gradient) & mask);

@@ -1,4 +1,4 @@
-// The two ends of the implicit convolution (conv_implicit.hpp), one image and group at a time:
+// The two ends of the implicit convolution (implicit.hpp), one image and group at a time:
 // what its forward writes after the GEMM, and where its backward's doutput comes from. Plain:
 // the output [N, OC, OH, OW], ReLU'd when a ReLU is fused in. Pooled: a ReLU and a 2x2 / stride 2
 // max pool fused in, only the pooled output and its argmax written (the full output never is),

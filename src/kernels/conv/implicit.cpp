@@ -1,7 +1,7 @@
-// Implicit-GEMM convolution; see conv_implicit.hpp for the formulas. The arithmetic is
-// kernels/row_gemm.hpp's (rows_gemm for forward and dcol, rows_gemm_t for dweight) or the
+// Implicit-GEMM convolution; see implicit.hpp for the formulas. The arithmetic is
+// row_gemm.hpp's (rows_gemm for forward and dcol, rows_gemm_t for dweight) or the
 // pixel-major kernels'; what is written after it and where the gradient comes from,
-// conv_epilogue's.
+// epilogue.hpp's.
 #include "kernels/conv/implicit.hpp"
 
 #include <omp.h>
@@ -29,10 +29,10 @@ constexpr int64_t kChunk = 16;
 
 // dinput of one image and group from its wide D: dcol[t][q] = sum_m W[m][t] D[m][q] (rows_gemm
 // with the roles of A swapped, into rows with zero margins), then col2im as a gather (no
-// read-modify-write: stores overlapping the next tap's loads stalled store forwarding and cost 3x
-// more): din[c][y][x] = sum_{ky,kx} dcol[(c,ky,kx)][(y+pad_h-ky)*wp + x+pad_w-kx].
-// kDcolRows rows at a time, each channel gathered as soon as its rows are done: the rows are
-// read back while they are still in L1 (all of dcol, 200 KiB for LeNet's conv2, is not).
+// read-modify-write: stores overlapping the next tap's loads stall store forwarding): din[c][y][x]
+// = sum_{ky,kx} dcol[(c,ky,kx)][(y+pad_h-ky)*wp + x+pad_w-kx]. kDcolRows rows at a time, each
+// channel gathered as soon as its rows are done: the rows are read back while they are still in L1
+// (all of dcol, 200 KiB for LeNet's conv2, is not).
 void input_gradient(const Conv2dGeometry& g, const Wide& w, const float* weight, const float* d,
                     float* dcol, float* dimage) {
   const int64_t taps_per_channel = w.taps / w.cin;
@@ -137,7 +137,7 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
   const int64_t group_in = w.cin * g.in_h * g.in_w;
   const PixelDweight pixel_dw = dweight ? select_pixel_dweight(g, w) : nullptr;
   // Per thread, as vectors. Wide path: dweight sums [OC][taps] then dbias sums [OC], each a
-  // vector of lane partials (as conv_im2col's). Pixel-major path: [groups][taps + 1][cout] (the
+  // vector of lane partials (as im2col_gemm's). Pixel-major path: [groups][taps + 1][cout] (the
   // last row dbias), each vector kLanes channels.
   const int64_t sums_per_thread =
       pixel_dw ? g.groups * (w.taps + 1) * (w.cout / kLanes) : g.groups * w.cout * (w.taps + 1);

@@ -1,9 +1,9 @@
-// Implicit-GEMM convolution (stride 1): the GEMM of conv_im2col.hpp with the column matrix never
+// Implicit-GEMM convolution (stride 1): the GEMM of im2col_gemm.hpp with the column matrix never
 // written. Each image is copied once, zero-padded, into P[C][Hp*Wp]; output pixel (oy, ox) is
 // computed at the "wide" index q = oy*Wp + ox, where the im2col row of tap t = (c, ky, kx) is
 // P + off_t, off_t = c*Hp*Wp + ky*Wp + kx, read contiguously from q. Columns ox >= OW of the wide
 // rows are computed and thrown away: the price is Wp/OW extra work (LeNet: 32/28 and 14/10),
-// the gain no column matrix to write and read (it was half of the im2col forward's time).
+// the gain no column matrix to write and read.
 //   forward:  out[co][q] = bias[co] + sum_t W[co][t] P[off_t + q]
 //   dweight:  dW[co][t]  = sum_q D[co][q] P[off_t + q]   (D: doutput in the wide layout, zeros
 //                                                          in the thrown-away columns)
@@ -14,7 +14,7 @@
 // dweight for 3x3 and 5x5 kernels (sums per tap as vectors of channels, no thrown-away columns).
 // Images are split across OpenMP threads in contiguous blocks; dweight partials are summed in
 // thread order, so results depend on the thread count only through float summation order.
-// Shapes and overwrite semantics as conv_naive.hpp. Other strides fall back to im2col + GEMM.
+// Shapes and overwrite semantics as conv2d_reference.hpp. Other strides fall back to im2col + GEMM.
 #pragma once
 
 #include <cstdint>
@@ -26,12 +26,12 @@ namespace tinycnn::kernels {
 
 bool conv2d_implicit_supported(const Conv2dGeometry& g);  // stride 1 in both directions
 
-// Writes `out` (the output, ReLU'd or not, or the pooled output and argmax; conv_epilogue.hpp).
+// Writes `out` (the output, ReLU'd or not, or the pooled output and argmax; epilogue.hpp).
 void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
                              const float* bias, const ConvOutput& out);
 
 // From `grad` (doutput, masked by a fused ReLU's output, or the pooled gradient; see
-// conv_epilogue.hpp); null outputs are skipped.
+// epilogue.hpp); null outputs are skipped.
 void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
                               const ConvGradient& grad, float* dinput, float* dweight,
                               float* dbias);

@@ -1,4 +1,4 @@
-// The pixel-major kernels of the implicit convolution: see conv_pixel_major.hpp.
+// The pixel-major kernels of the implicit convolution: see pixel_major.hpp.
 #include "kernels/conv/pixel_major.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Pixel-major kernels of the implicit convolution (conv_implicit.hpp), for layers whose output
+// Pixel-major kernels of the implicit convolution (implicit.hpp), for layers whose output
 // channels fill whole vectors and whose wide rows throw much away (LeNet's conv2 keeps 10 of 14):
 // only the real pixels are computed, one vector of output channels each, as broadcasts of the
 // input times weight vectors; dweight (3x3 and 5x5 kernels) keeps all its taps' sums in

@@ -1,6 +1,6 @@
-// The wide layout shared by the implicit-GEMM convolution's parts (conv_implicit.cpp,
-// conv_pixel_major.cpp, conv_epilogue.cpp): one group of one image, zero-padded to Hp x Wp, the
-// output pixel (y, x) at the wide index q = y*Wp + x (see conv_implicit.hpp).
+// The wide layout shared by the implicit-GEMM convolution's parts (implicit.cpp,
+// pixel_major.cpp, epilogue.cpp): one group of one image, zero-padded to Hp x Wp, the
+// output pixel (y, x) at the wide index q = y*Wp + x (see implicit.hpp).
 #pragma once
 
 #include <cstdint>
@@ -10,8 +10,8 @@
 
 namespace tinycnn::kernels {
 
-// The gathering col2im (dinput): input rows computed at once (7: LeNet conv2's 14 rows in two
-// blocks, no padded rows; 2-3% of a training step faster than 4 in one A/B run).
+// The gathering col2im (dinput): input rows computed at once, as independent sums (7 splits a
+// 14-row plane into two blocks without padded rows; docs/performance.md).
 inline constexpr int kGatherRows = 7;
 
 // Everything the kernels need about one group of one image, in the wide layout.
