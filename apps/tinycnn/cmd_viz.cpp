@@ -108,6 +108,61 @@ CLI::App* setup_viz(CLI::App& app, VizOptions& o) {
   return cmd;
 }
 
+namespace {
+std::vector<Written> write_all_filters(nn::Sequential& net, const std::string& dir) {
+  std::vector<Written> written;
+  for (const auto& p : net.parameters()) {
+    if (p.var.shape().rank() != 4) continue;  // conv weights only
+    const size_t layer = std::stoul(p.name.substr(std::string("layers.").size()));
+    written.push_back(write_filters(dir, layer, p.var.data()));
+  }
+  return written;
+}
+
+// The outputs of the conv and pool layers for one image ([1, C, H, W] in), and the prediction.
+struct FeatureMaps {
+  std::vector<std::pair<size_t, tensor::Tensor>> maps;  // layer index, [C, H, W]
+  int64_t predicted = 0;
+};
+
+FeatureMaps feature_maps(nn::Sequential& net, const tensor::Tensor& image, int64_t classes) {
+  autograd::NoGradGuard no_grad;
+  net.set_training(false);
+  FeatureMaps f;
+  const autograd::Variable logits =
+      net.forward_visiting(autograd::Variable(image), [&](size_t i, const autograd::Variable& x) {
+        const std::string type = net.layer(i).type();
+        if (type == "conv2d" || type == "maxpool2d" || type == "avgpool2d") {
+          f.maps.emplace_back(i, x.data().reshape({x.shape()[1], x.shape()[2], x.shape()[3]}));
+        }
+      });
+  f.predicted = kernels::predicted_class(logits.data().data(), classes);
+  return f;
+}
+
+void print_written(const VizOptions& o, int32_t label, int64_t predicted,
+                   const std::vector<Written>& written) {
+  if (o.json) {
+    nlohmann::ordered_json files = nlohmann::ordered_json::array();
+    for (const auto& w : written) {
+      files.push_back({{"file", o.out + "/" + w.file}, {"width", w.width}, {"height", w.height}});
+    }
+    std::cout << nlohmann::ordered_json{{"image", o.image},
+                                        {"true_label", label},
+                                        {"predicted", predicted},
+                                        {"files", files}}
+                     .dump()
+              << "\n";
+    return;
+  }
+  std::cout << "test image " << o.image << ": true " << label << ", predicted " << predicted
+            << "\n";
+  for (const auto& w : written) {
+    std::cout << "  " << o.out << "/" << w.file << " (" << w.width << "x" << w.height << ")\n";
+  }
+}
+}  // namespace
+
 int run_viz(const VizOptions& o) {
   const model::ModelSpec spec = model::load_config(o.config);
   auto net = model::build_model(spec);
@@ -121,55 +176,20 @@ int run_viz(const VizOptions& o) {
   TCNN_CHECK_RUNTIME(std::filesystem::is_directory(o.out, ec), o.out,
                      ": cannot create the output directory");
 
-  std::vector<Written> written;
-  for (const auto& p : net->parameters()) {
-    if (p.var.shape().rank() != 4) continue;  // conv weights only
-    const size_t layer = std::stoul(p.name.substr(std::string("layers.").size()));
-    written.push_back(write_filters(o.out, layer, p.var.data()));
-  }
-
-  autograd::NoGradGuard no_grad;
-  net->set_training(false);
+  std::vector<Written> written = write_all_filters(*net, o.out);
   tensor::Tensor image;
   std::vector<int32_t> label;
   test.gather(std::vector<int64_t>{o.image}, spec.training.normalize_mean,
               spec.training.normalize_std, image, label);
-  std::vector<std::pair<size_t, tensor::Tensor>> maps;
-  autograd::Variable x(image);
-  for (size_t i = 0; i < net->size(); ++i) {
-    x = net->layer(i).forward(x);
-    const std::string type = net->layer(i).type();
-    if (type == "conv2d" || type == "maxpool2d" || type == "avgpool2d") {
-      maps.emplace_back(i, x.data().reshape({x.shape()[1], x.shape()[2], x.shape()[3]}));
-    }
-  }
-  const int64_t predicted = kernels::predicted_class(x.data().data(), classes);
+  const FeatureMaps f = feature_maps(*net, image, classes);
   const tensor::Tensor input = image.reshape({1, spec.input.height, spec.input.width});
-  for (const auto& [layer, m] : maps) {
+  for (const auto& [layer, m] : f.maps) {
     const std::string file = "features_" + std::to_string(layer) + "_true" +
-                             std::to_string(label[0]) + "_pred" + std::to_string(predicted) +
+                             std::to_string(label[0]) + "_pred" + std::to_string(f.predicted) +
                              ".png";
     written.push_back(write_features(o.out, file, input, m));
   }
-
-  if (o.json) {
-    nlohmann::ordered_json files = nlohmann::ordered_json::array();
-    for (const auto& w : written) {
-      files.push_back({{"file", o.out + "/" + w.file}, {"width", w.width}, {"height", w.height}});
-    }
-    std::cout << nlohmann::ordered_json{{"image", o.image},
-                                        {"true_label", label[0]},
-                                        {"predicted", predicted},
-                                        {"files", files}}
-                     .dump()
-              << "\n";
-  } else {
-    std::cout << "test image " << o.image << ": true " << label[0] << ", predicted " << predicted
-              << "\n";
-    for (const auto& w : written) {
-      std::cout << "  " << o.out << "/" << w.file << " (" << w.width << "x" << w.height << ")\n";
-    }
-  }
+  print_written(o, label[0], f.predicted, written);
   return kExitOk;
 }
 

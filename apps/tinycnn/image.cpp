@@ -34,11 +34,6 @@ void Image::set(int x, int y, Rgb c) {
   p[0] = c.r, p[1] = c.g, p[2] = c.b;
 }
 
-Rgb Image::at(int x, int y) const {
-  const uint8_t* p = &rgb_[(static_cast<size_t>(y) * width_ + x) * 3];
-  return {p[0], p[1], p[2]};
-}
-
 void Image::fill(int x, int y, int w, int h, Rgb c) {
   for (int j = y; j < y + h; ++j) {
     for (int i = x; i < x + w; ++i) set(i, j, c);

@@ -18,7 +18,6 @@ class Image {
   int width() const { return width_; }
   int height() const { return height_; }
   void set(int x, int y, Rgb c);
-  Rgb at(int x, int y) const;
   void fill(int x, int y, int w, int h, Rgb c);
   // Draws decimal digits (3x5 font) with each font pixel `scale` x `scale` screen pixels.
   void digits(int x, int y, const std::string& text, int scale, Rgb c = {0, 0, 0});

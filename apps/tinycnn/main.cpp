@@ -37,6 +37,38 @@ void setup_logging(const GlobalOptions& options) {
 
 void print_error(const std::string& message) { std::cerr << "error: " << message << '\n'; }
 
+// A usage error is one line, with the help to read: the subcommand's where one was given.
+int usage_error(const CLI::App& app, const CLI::ParseError& e) {
+  std::string help = "tinycnn --help";
+  for (const CLI::App* sub : app.get_subcommands()) help = "tinycnn " + sub->get_name() + " --help";
+  print_error(std::string(e.what()) + " (see " + help + ")");
+  return kExitUsage;
+}
+
+// Runs the parsed subcommand; library errors become one `error:` line and their exit code.
+int run_command(const CLI::App& app, const GlobalOptions& global,
+                const std::vector<std::pair<CLI::App*, std::function<int()>>>& commands) {
+  try {
+    setup_logging(global);
+    if (global.threads > 0) omp_set_num_threads(global.threads);
+    for (const auto& [command, run] : commands) {
+      if (command->parsed()) return run();
+    }
+    std::cout << app.help();
+    return kExitOk;
+  } catch (const tinycnn::core::Error& e) {
+    print_error(e.what());
+    spdlog::debug("thrown at {}", e.where());
+    return e.kind() == tinycnn::core::ErrorKind::Invalid ? kExitUsage : kExitRuntime;
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+    return kExitRuntime;
+  } catch (const std::exception& e) {
+    print_error(e.what());
+    return kExitRuntime;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,28 +109,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    print_error(e.what());
-    std::cerr << "Run with --help for more information.\n";
-    return kExitUsage;
+    return usage_error(app, e);
   }
-
-  try {
-    setup_logging(global);
-    if (global.threads > 0) omp_set_num_threads(global.threads);
-    for (const auto& [command, run] : commands) {
-      if (command->parsed()) return run();
-    }
-    std::cout << app.help();
-    return kExitOk;
-  } catch (const tinycnn::core::Error& e) {
-    print_error(e.what());
-    spdlog::debug("thrown at {}", e.where());
-    return e.kind() == tinycnn::core::ErrorKind::Invalid ? kExitUsage : kExitRuntime;
-  } catch (const std::bad_alloc&) {
-    print_error("out of memory");
-    return kExitRuntime;
-  } catch (const std::exception& e) {
-    print_error(e.what());
-    return kExitRuntime;
-  }
+  return run_command(app, global, commands);
 }

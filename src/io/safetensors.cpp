@@ -70,6 +70,75 @@ SafetensorsFile read_safetensors(const std::string& path) {
   return parse_safetensors(bytes, path);
 }
 
+namespace {
+// Where a tensor's bytes lie in the data section.
+struct Span {
+  uint64_t begin, end;
+  std::string name;
+};
+
+void parse_metadata(const Json& entry, const std::string& path, SafetensorsFile& file) {
+  TCNN_CHECK_RUNTIME(entry.is_object(), path, ": __metadata__ must be an object");
+  for (const auto& [key, value] : entry.items()) {
+    TCNN_CHECK_RUNTIME(value.is_string(), path, ": __metadata__.", key, " must be a string");
+    file.metadata[key] = value.get<std::string>();
+  }
+}
+
+std::vector<int64_t> parse_shape(const Json& shape, uint64_t data_size, const std::string& where,
+                                 uint64_t& numel) {
+  TCNN_CHECK_RUNTIME(shape.is_array() && shape.size() <= 8, where, ": bad shape");
+  std::vector<int64_t> dims;
+  numel = 1;
+  for (const auto& d : shape) {
+    TCNN_CHECK_RUNTIME(d.is_number_unsigned() && d.get<uint64_t>() <= (uint64_t{1} << 32), where,
+                       ": bad shape ", shape.dump());
+    numel *= d.get<uint64_t>();
+    TCNN_CHECK_RUNTIME(numel <= data_size, where, ": shape ", shape.dump(),
+                       " is larger than the file's data");
+    dims.push_back(d.get<int64_t>());
+  }
+  return dims;
+}
+
+// One tensor entry of the header, checked against the data section, and its copy.
+Span parse_tensor(const std::string& name, const Json& entry, std::string_view data,
+                  const std::string& path, SafetensorsFile& file) {
+  const std::string where = path + ": tensor " + name;
+  TCNN_CHECK_RUNTIME(entry.is_object() && entry.contains("dtype") && entry.contains("shape") &&
+                         entry.contains("data_offsets"),
+                     where, ": expected dtype, shape and data_offsets");
+  TCNN_CHECK_RUNTIME(entry["dtype"] == "F32", where, ": expected dtype F32, got ",
+                     entry["dtype"].dump());
+  uint64_t numel = 0;
+  const std::vector<int64_t> dims = parse_shape(entry["shape"], data.size(), where, numel);
+  const Json& offsets = entry["data_offsets"];
+  TCNN_CHECK_RUNTIME(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
+                         offsets[1].is_number_unsigned(),
+                     where, ": bad data_offsets");
+  const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
+  TCNN_CHECK_RUNTIME(begin <= end && end <= data.size(), where, ": data_offsets [", begin, ", ",
+                     end, "] outside the data (", data.size(), " bytes)");
+  TCNN_CHECK_RUNTIME(end - begin == numel * 4, where, ": data_offsets span ", end - begin,
+                     " bytes, shape needs ", numel * 4);
+  tensor::Tensor t = tensor::Tensor::empty(tensor::Shape(dims));
+  if (numel) std::memcpy(t.data(), data.data() + begin, numel * 4);
+  file.tensors.push_back({name, std::move(t)});
+  return {begin, end, name};
+}
+
+// No two tensors share a byte (an empty tensor holds none, so it overlaps nothing).
+void check_no_overlap(std::vector<Span> spans, const std::string& path) {
+  std::erase_if(spans, [](const Span& s) { return s.begin == s.end; });
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i < spans.size(); ++i) {
+    TCNN_CHECK_RUNTIME(spans[i].begin >= spans[i - 1].end, path, ": tensors ", spans[i - 1].name,
+                       " and ", spans[i].name, " overlap");
+  }
+}
+}  // namespace
+
 SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& path) {
   TCNN_CHECK_RUNTIME(bytes.size() >= 8, path, ": truncated: ", bytes.size(),
                      " bytes, expected at least the 8-byte header length");
@@ -81,62 +150,18 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& pat
   const Json header =
       parse_json_text(bytes.substr(8, header_len), path + ": header", core::ErrorKind::Runtime);
   TCNN_CHECK_RUNTIME(header.is_object(), path, ": header must be a JSON object");
-  const uint64_t data_size = bytes.size() - 8 - header_len;
-  const char* data = bytes.data() + 8 + header_len;
+  const std::string_view data = bytes.substr(8 + header_len);
 
   SafetensorsFile file;
-  struct Span {
-    uint64_t begin, end;
-    std::string name;
-  };
   std::vector<Span> spans;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
-      TCNN_CHECK_RUNTIME(entry.is_object(), path, ": __metadata__ must be an object");
-      for (const auto& [key, value] : entry.items()) {
-        TCNN_CHECK_RUNTIME(value.is_string(), path, ": __metadata__.", key, " must be a string");
-        file.metadata[key] = value.get<std::string>();
-      }
-      continue;
+      parse_metadata(entry, path, file);
+    } else {
+      spans.push_back(parse_tensor(name, entry, data, path, file));
     }
-    const std::string where = path + ": tensor " + name;
-    TCNN_CHECK_RUNTIME(entry.is_object() && entry.contains("dtype") && entry.contains("shape") &&
-                           entry.contains("data_offsets"),
-                       where, ": expected dtype, shape and data_offsets");
-    TCNN_CHECK_RUNTIME(entry["dtype"] == "F32", where, ": expected dtype F32, got ",
-                       entry["dtype"].dump());
-    const Json& shape = entry["shape"];
-    TCNN_CHECK_RUNTIME(shape.is_array() && shape.size() <= 8, where, ": bad shape");
-    std::vector<int64_t> dims;
-    uint64_t numel = 1;
-    for (const auto& d : shape) {
-      TCNN_CHECK_RUNTIME(d.is_number_unsigned() && d.get<uint64_t>() <= (uint64_t{1} << 32), where,
-                         ": bad shape ", shape.dump());
-      numel *= d.get<uint64_t>();
-      TCNN_CHECK_RUNTIME(numel <= data_size, where, ": shape ", shape.dump(),
-                         " is larger than the file's data");
-      dims.push_back(d.get<int64_t>());
-    }
-    const Json& offsets = entry["data_offsets"];
-    TCNN_CHECK_RUNTIME(offsets.is_array() && offsets.size() == 2 &&
-                           offsets[0].is_number_unsigned() && offsets[1].is_number_unsigned(),
-                       where, ": bad data_offsets");
-    const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
-    TCNN_CHECK_RUNTIME(begin <= end && end <= data_size, where, ": data_offsets [", begin, ", ",
-                       end, "] outside the data (", data_size, " bytes)");
-    TCNN_CHECK_RUNTIME(end - begin == numel * 4, where, ": data_offsets span ", end - begin,
-                       " bytes, shape needs ", numel * 4);
-    spans.push_back({begin, end, name});
-    tensor::Tensor t = tensor::Tensor::empty(tensor::Shape(dims));
-    if (numel) std::memcpy(t.data(), data + begin, numel * 4);
-    file.tensors.push_back({name, std::move(t)});
   }
-  std::sort(spans.begin(), spans.end(),
-            [](const Span& a, const Span& b) { return a.begin < b.begin; });
-  for (size_t i = 1; i < spans.size(); ++i) {
-    TCNN_CHECK_RUNTIME(spans[i].begin >= spans[i - 1].end, path, ": tensors ", spans[i - 1].name,
-                       " and ", spans[i].name, " overlap");
-  }
+  check_no_overlap(std::move(spans), path);
   return file;
 }
 

@@ -52,11 +52,6 @@ inline void in_register(Vec& v) {
   (void)v;
 #endif
 }
-inline IVec load_int(const int32_t* p) {
-  IVec v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 inline void store(int32_t* p, IVec v) { std::memcpy(p, &v, sizeof v); }
 #if defined(__AVX512F__)
 // The mask of lanes [0, count), count <= kLanes.

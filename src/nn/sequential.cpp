@@ -58,6 +58,16 @@ Variable Sequential::forward(const Variable& input) {
   return x;
 }
 
+Variable Sequential::forward_visiting(const Variable& input,
+                                      const std::function<void(size_t, const Variable&)>& visit) {
+  Variable x = input;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    x = layers_[i]->forward(x);
+    visit(i, x);
+  }
+  return x;
+}
+
 std::vector<NamedVariable> Sequential::parameters() {
   std::vector<NamedVariable> params;
   for (size_t i = 0; i < layers_.size(); ++i) {

@@ -2,6 +2,7 @@
 // checkpoint and PyTorch layout. output_shape() checks every layer and names the failing one.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -20,6 +21,10 @@ class Sequential : public Module {
   // Throws core::Error "layer 3 (conv2d): ..." at the first layer that rejects its input.
   Shape output_shape(const Shape& input) const override;
   Variable forward(const Variable& input) override;
+  // Layer by layer (nothing fused), `visit(index, output)` after each: what a layer computed,
+  // for pictures and diagnostics.
+  Variable forward_visiting(const Variable& input,
+                            const std::function<void(size_t, const Variable&)>& visit);
   std::vector<NamedVariable> parameters() override;
   void set_training(bool training) override;
 

@@ -72,11 +72,51 @@ StepResult DataParallelStep::run(const tensor::Tensor& images, const std::vector
   });
 }
 
+StepResult DataParallelStep::run_slice(int t, int64_t begin, int64_t end, int64_t n,
+                                       const Fill& fill) {
+  Slice& slice = slices_[static_cast<size_t>(t)];
+  fill(begin, end, slice.images, slice.labels);
+  TCNN_CHECK(slice.images.defined() && slice.images.dim(0) == end - begin &&
+                 static_cast<int64_t>(slice.labels.size()) == end - begin,
+             "data-parallel step: the batch source gave the wrong number of examples");
+  nn::Sequential& model = *models_[static_cast<size_t>(t)];
+  for (auto& p : params_[static_cast<size_t>(t)]) p.var.zero_grad();
+  model.set_training(true);
+  autograd::Variable logits = model.forward(autograd::Variable(slice.images));
+  autograd::Variable loss = ops::softmax_cross_entropy(logits, slice.labels);
+  const int64_t k = logits.shape()[1];
+  StepResult r;
+  for (int64_t i = 0; i < end - begin; ++i) {
+    r.correct += kernels::predicted_class(logits.data().data() + i * k, k) ==
+                 slice.labels[static_cast<size_t>(i)];
+  }
+  r.loss_sum = static_cast<double>(loss.data()[0]) * static_cast<double>(end - begin);
+  // The slice's mean loss weighted by its share: the gradients sum to the batch mean's.
+  autograd::backward(loss, {}, static_cast<float>(end - begin) / static_cast<float>(n));
+  return r;
+}
+
+void DataParallelStep::sum_gradients(int t, int nt) {
+  // primary gradient += replica 1's + replica 2's ..., each thread a block of every tensor.
+  for (size_t j = 0; j < params_[0].size(); ++j) {
+    tensor::Tensor& total = params_[0][j].var.grad();
+    if (!total.defined()) continue;
+    const int64_t size = total.numel();
+    const int64_t b0 = size * t / nt, b1 = size * (t + 1) / nt;
+    float* dst = total.data();
+    for (int r = 1; r < nt; ++r) {
+      const tensor::Tensor& part = params_[static_cast<size_t>(r)][j].var.grad();
+      if (!part.defined()) continue;
+      const float* src = part.data();
+      for (int64_t i = b0; i < b1; ++i) dst[i] += src[i];
+    }
+  }
+}
+
 StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
   TCNN_CHECK(n > 0, "data-parallel step: expected a non-empty batch");
   const int team = static_cast<int>(std::min<int64_t>(threads(), n));
-  std::vector<double> loss_sums(static_cast<size_t>(team), 0.0);
-  std::vector<int64_t> corrects(static_cast<size_t>(team), 0);
+  std::vector<StepResult> results(static_cast<size_t>(team));
   std::vector<std::exception_ptr> errors(static_cast<size_t>(team));
   int used = team;
 
@@ -87,49 +127,14 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
 #pragma omp single
     used = nt;
     try {
-      Slice& slice = slices_[static_cast<size_t>(t)];
-      const int64_t begin = n * t / nt, end = n * (t + 1) / nt;
-      fill(begin, end, slice.images, slice.labels);
-      TCNN_CHECK(slice.images.defined() && slice.images.dim(0) == end - begin &&
-                     static_cast<int64_t>(slice.labels.size()) == end - begin,
-                 "data-parallel step: the batch source gave the wrong number of examples");
-      nn::Sequential& model = *models_[static_cast<size_t>(t)];
-      for (auto& p : params_[static_cast<size_t>(t)]) p.var.zero_grad();
-      model.set_training(true);
-      autograd::Variable logits = model.forward(autograd::Variable(slice.images));
-      autograd::Variable loss = ops::softmax_cross_entropy(logits, slice.labels);
-      const int64_t k = logits.shape()[1];
-      for (int64_t i = 0; i < end - begin; ++i) {
-        corrects[static_cast<size_t>(t)] +=
-            kernels::predicted_class(logits.data().data() + i * k, k) ==
-            slice.labels[static_cast<size_t>(i)];
-      }
-      loss_sums[static_cast<size_t>(t)] =
-          static_cast<double>(loss.data()[0]) * static_cast<double>(end - begin);
-      // The slice's mean loss weighted by its share: the gradients sum to the batch mean's.
-      autograd::backward(loss, {}, static_cast<float>(end - begin) / static_cast<float>(n));
+      results[static_cast<size_t>(t)] = run_slice(t, n * t / nt, n * (t + 1) / nt, n, fill);
     } catch (...) {
       errors[static_cast<size_t>(t)] = std::current_exception();
     }
 #pragma omp barrier
     bool failed = false;
     for (const auto& e : errors) failed = failed || e != nullptr;
-    if (!failed) {
-      // primary gradient += replica 1's + replica 2's ..., each thread a block of every tensor.
-      for (size_t j = 0; j < params_[0].size(); ++j) {
-        tensor::Tensor& total = params_[0][j].var.grad();
-        if (!total.defined()) continue;
-        const int64_t size = total.numel();
-        const int64_t b0 = size * t / nt, b1 = size * (t + 1) / nt;
-        float* dst = total.data();
-        for (int r = 1; r < nt; ++r) {
-          const tensor::Tensor& part = params_[static_cast<size_t>(r)][j].var.grad();
-          if (!part.defined()) continue;
-          const float* src = part.data();
-          for (int64_t i = b0; i < b1; ++i) dst[i] += src[i];
-        }
-      }
-    }
+    if (!failed) sum_gradients(t, nt);
   }
 
   for (const auto& e : errors) {
@@ -137,8 +142,8 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
   }
   StepResult result;
   for (int t = 0; t < used; ++t) {
-    result.loss_sum += loss_sums[static_cast<size_t>(t)];
-    result.correct += corrects[static_cast<size_t>(t)];
+    result.loss_sum += results[static_cast<size_t>(t)].loss_sum;
+    result.correct += results[static_cast<size_t>(t)].correct;
   }
   return result;
 }

@@ -53,6 +53,11 @@ class DataParallelStep {
   std::span<nn::Sequential* const> models() const { return models_; }
 
  private:
+  // Thread t's slice [begin, end) of the n examples: filled, forward, loss, backward.
+  StepResult run_slice(int t, int64_t begin, int64_t end, int64_t n, const Fill& fill);
+  // Thread t of nt adds its block of every replica's gradients into the primary's.
+  void sum_gradients(int t, int nt);
+
   std::vector<nn::Sequential*> models_;                       // [0] the primary
   std::vector<std::unique_ptr<nn::Sequential>> owned_;        // the replicas
   std::vector<std::vector<autograd::NamedVariable>> params_;  // per model, the same order

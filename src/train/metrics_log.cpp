@@ -4,10 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "core/error.hpp"
@@ -29,10 +30,16 @@ EpochMetrics parse_line(const std::string& line, const std::string& where) {
                                                       {"train_accuracy", &m.train_accuracy},
                                                       {"test_loss", &m.test_loss},
                                                       {"test_accuracy", &m.test_accuracy}};
+  TCNN_CHECK_RUNTIME(m.epoch >= 1, where, ": epoch: expected an integer >= 1, got ", m.epoch);
   for (const auto& [key, dst] : required) {
     TCNN_CHECK_RUNTIME(j.contains(key) && j[key].is_number(), where, ": expected a number for ",
                        key);
     *dst = j[key].get<double>();
+    // Accuracies are fractions, losses non-negative: anything else is not a run's log.
+    const bool accuracy = std::string_view(key).ends_with("accuracy");
+    TCNN_CHECK_RUNTIME(std::isfinite(*dst) && *dst >= 0 && (!accuracy || *dst <= 1), where, ": ",
+                       key, ": expected ", accuracy ? "a number in [0, 1]" : "a finite number >= 0",
+                       ", got ", *dst);
   }
   const std::pair<const char*, double*> optional[] = {{"epoch_seconds", &m.epoch_seconds},
                                                       {"eval_seconds", &m.eval_seconds},

@@ -127,6 +127,68 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
   }
 }
 
+namespace {
+// One thread's buffers for conv2d_implicit_backward: up to `chunk` images' padded inputs (pc)
+// and gradients — wide (dc, for dinput and the wide dweight) or transposed (dtc, for the
+// pixel-major dweight) — side by side, so the dweight kernels keep their sums in registers
+// across them (same additions, same order as image by image).
+struct BackwardScratch {
+  int64_t chunk, d_floats, pixels;
+  bool wide_d;
+  std::vector<float> pc, dc, dcol, dtc;
+  BackwardScratch(const Wide& w, int64_t images, bool dweight, bool dinput, bool pixel_dw)
+      : chunk(std::min(kChunk, images)),
+        d_floats(w.cout * w.nq),
+        pixels(w.oh * w.ow),
+        wide_d(dinput || !pixel_dw),
+        pc(dweight ? static_cast<size_t>(chunk * w.p_floats) : 0, 0.0f),
+        dc(wide_d ? static_cast<size_t>(chunk * d_floats) : 0, 0.0f),
+        dcol(dinput ? static_cast<size_t>(w.taps * w.dcol_stride) : 0, 0.0f),
+        dtc(pixel_dw ? static_cast<size_t>(chunk * pixels * w.cout) : 0) {}
+};
+
+// dbias sums of one image's transposed gradient dt [pixels][cout], one vector of channels each,
+// in a register (adding into memory made one chain of store-to-load round trips).
+void add_dbias_pixel_major(const Wide& w, int64_t pixels, const float* dt, Vec* bsums) {
+  for (int64_t v = 0; v < w.cout / kLanes; ++v) {
+    Vec acc = bsums[v];
+    for (int64_t q = 0; q < pixels; ++q) acc += simd::load(dt + q * w.cout + v * kLanes);
+    bsums[v] = acc;
+  }
+}
+
+// dbias sums of one image's wide gradient d [cout][nq], a vector of lane partials per channel.
+void add_dbias_wide(const Wide& w, const float* d, Vec* bsums) {
+  for (int64_t m = 0; m < w.cout; ++m) {
+    Vec acc{};
+    for (int64_t q = 0; q < w.nq; q += kLanes) acc += simd::load(d + m * w.nq + q);
+    bsums[m] += acc;
+  }
+}
+
+// Pixel-major sums [groups][taps + 1][cout] of every thread, in thread order, into dweight
+// [OC][taps] and dbias [OC]. Float i of a thread's slice: lane i % kLanes of its vector i / kLanes.
+void reduce_pixel_major(const Conv2dGeometry& g, const Wide& w, const ThreadSums& sums,
+                        float* dweight, float* dbias) {
+  auto f = [&](int th, int64_t i) { return sums.at(th, i / kLanes)[i % kLanes]; };
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    for (int64_t t = 0; t <= w.taps; ++t) {
+      for (int64_t m = 0; m < w.cout; ++m) {
+        float total = 0.0f;
+        for (int th = 0; th < sums.threads(); ++th) {
+          total += f(th, (grp * (w.taps + 1) + t) * w.cout + m);
+        }
+        if (t < w.taps) {
+          dweight[(grp * w.cout + m) * w.taps + t] = total;
+        } else if (dbias) {
+          dbias[grp * w.cout + m] = total;
+        }
+      }
+    }
+  }
+}
+}  // namespace
+
 void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
                               const ConvGradient& grad, float* dinput, float* dweight,
                               float* dbias) {
@@ -139,8 +201,9 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
   // Per thread, as vectors. Wide path: dweight sums [OC][taps] then dbias sums [OC], each a
   // vector of lane partials (as im2col_gemm's). Pixel-major path: [groups][taps + 1][cout] (the
   // last row dbias), each vector kLanes channels.
+  const int64_t group_sums = pixel_dw ? (w.taps + 1) * (w.cout / kLanes) : w.cout * w.taps;
   const int64_t sums_per_thread =
-      pixel_dw ? g.groups * (w.taps + 1) * (w.cout / kLanes) : g.groups * w.cout * (w.taps + 1);
+      pixel_dw ? g.groups * group_sums : g.groups * w.cout * (w.taps + 1);
   ThreadSums sums(sums_per_thread);
 
 #pragma omp parallel
@@ -148,61 +211,37 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
       Vec* my_sums = sums.mine();
-      // Up to kChunk images' P and D side by side, so rows_gemm_t keeps its sums in registers
-      // across them (same additions, same order as image by image).
-      const int64_t chunk = std::min(kChunk, block.end - block.begin);
-      const int64_t d_floats = w.cout * w.nq;
-      std::vector<float> pc(dweight ? static_cast<size_t>(chunk * w.p_floats) : 0, 0.0f);
-      const bool wide_d = dinput || !pixel_dw;  // the wide D serves dinput and wide dweight
-      std::vector<float> dc(wide_d ? static_cast<size_t>(chunk * d_floats) : 0, 0.0f);
-      std::vector<float> dcol(dinput ? static_cast<size_t>(w.taps * w.dcol_stride) : 0, 0.0f);
-      const int64_t pixels = w.oh * w.ow;
-      std::vector<float> dtc(pixel_dw ? static_cast<size_t>(chunk * pixels * w.cout) : 0);
+      BackwardScratch s(w, block.end - block.begin, dweight, dinput, pixel_dw);
       for (int64_t grp = 0; grp < g.groups; ++grp) {
-        // This group's dweight sums (pixel-major: with its dbias row).
-        Vec* gsums =
-            my_sums + grp * (pixel_dw ? (w.taps + 1) * (w.cout / kLanes) : w.cout * w.taps);
-        for (int64_t n0 = block.begin; n0 < block.end; n0 += chunk) {
-          const int64_t count = std::min(chunk, block.end - n0);
+        Vec* gsums = my_sums + grp * group_sums;  // this group's dweight sums
+        for (int64_t n0 = block.begin; n0 < block.end; n0 += s.chunk) {
+          const int64_t count = std::min(s.chunk, block.end - n0);
           for (int64_t i = 0; i < count; ++i) {
             const int64_t n = n0 + i;
-            float* d = wide_d ? dc.data() + i * d_floats : nullptr;
+            float* d = s.wide_d ? s.dc.data() + i * s.d_floats : nullptr;
             const int64_t plane0 = n * g.out_channels + grp * w.cout;
-            if (wide_d) wide_gradient(w, grad, plane0, d);
+            if (s.wide_d) wide_gradient(w, grad, plane0, d);
             if (pixel_dw) {
-              float* dt = dtc.data() + i * pixels * w.cout;
+              float* dt = s.dtc.data() + i * s.pixels * w.cout;
               pixel_gradient(w, grad, plane0, dt);
-              if (dbias) {
-                // In a register per vector of channels (adding into memory made one chain of
-                // store-to-load round trips), the same additions in the same order.
-                Vec* bsums = gsums + w.taps * (w.cout / kLanes);
-                for (int64_t v = 0; v < w.cout / kLanes; ++v) {
-                  Vec acc = bsums[v];
-                  for (int64_t q = 0; q < pixels; ++q)
-                    acc += simd::load(dt + q * w.cout + v * kLanes);
-                  bsums[v] = acc;
-                }
-              }
+              if (dbias) add_dbias_pixel_major(w, s.pixels, dt, gsums + w.taps * (w.cout / kLanes));
             } else if (dbias) {
-              for (int64_t m = 0; m < w.cout; ++m) {
-                Vec acc{};
-                for (int64_t q = 0; q < w.nq; q += kLanes) acc += simd::load(d + m * w.nq + q);
-                my_sums[g.out_channels * w.taps + grp * w.cout + m] += acc;
-              }
+              add_dbias_wide(w, d, my_sums + g.out_channels * w.taps + grp * w.cout);
             }
             if (dweight) {
-              pad_image(g, w, input + n * image_size + grp * group_in, pc.data() + i * w.p_floats);
+              pad_image(g, w, input + n * image_size + grp * group_in,
+                        s.pc.data() + i * w.p_floats);
             }
             if (dinput) {
-              input_gradient(g, w, weight + grp * w.cout * w.taps, d, dcol.data(),
+              input_gradient(g, w, weight + grp * w.cout * w.taps, d, s.dcol.data(),
                              dinput + n * image_size + grp * group_in);
             }
           }
           if (pixel_dw) {
-            pixel_dw(w, pc.data(), count, dtc.data(), gsums);
+            pixel_dw(w, s.pc.data(), count, s.dtc.data(), gsums);
           } else if (dweight) {
-            rows_gemm_t(w.cout, dc.data(), w.nq, pc.data(), w.off.data(), w.taps, w.nq, gsums,
-                        {.count = count, .d_stride = d_floats, .b_stride = w.p_floats});
+            rows_gemm_t(w.cout, s.dc.data(), w.nq, s.pc.data(), w.off.data(), w.taps, w.nq, gsums,
+                        {.count = count, .d_stride = s.d_floats, .b_stride = w.p_floats});
           }
         }
       }
@@ -210,24 +249,7 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
   }
 
   if (pixel_dw) {
-    // Threads in order; sums [groups][taps + 1][cout] -> dweight [OC][taps], dbias [OC].
-    // Float i of a thread's slice: lane i % kLanes of its vector i / kLanes.
-    auto f = [&](int th, int64_t i) { return sums.at(th, i / kLanes)[i % kLanes]; };
-    for (int64_t grp = 0; grp < g.groups; ++grp) {
-      for (int64_t t = 0; t <= w.taps; ++t) {
-        for (int64_t m = 0; m < w.cout; ++m) {
-          float total = 0.0f;
-          for (int th = 0; th < sums.threads(); ++th) {
-            total += f(th, (grp * (w.taps + 1) + t) * w.cout + m);
-          }
-          if (t < w.taps) {
-            dweight[(grp * w.cout + m) * w.taps + t] = total;
-          } else if (dbias) {
-            dbias[grp * w.cout + m] = total;
-          }
-        }
-      }
-    }
+    reduce_pixel_major(g, w, sums, dweight, dbias);
     return;
   }
   // Wide path: lanes summed per thread, then threads in order; the sums are dweight's layout
