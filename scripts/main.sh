@@ -14,4 +14,4 @@ if ! cmake --build --preset release --target tinycnn_cli >build/release/build.lo
   echo "error: build failed" >&2
   exit 1
 fi
-./build/release/apps/tinycnn/tinycnn train configs/lenet5.json --min-accuracy 0.99
+./build/release/apps/tinycnn/tinycnn train configs/lenet5.json --force --min-accuracy 0.99

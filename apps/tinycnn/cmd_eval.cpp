@@ -1,15 +1,18 @@
 // `tinycnn eval CONFIG --checkpoint FILE`: test loss, accuracy, per-class accuracy and the
 // confusion matrix of a trained model.
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "core/error.hpp"
+#include "flags.hpp"
 #include "format.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "train/checkpoint.hpp"
 #include "train/evaluate.hpp"
+#include "train/memory_check.hpp"
 
 namespace tinycnn::cli {
 
@@ -19,22 +22,27 @@ CLI::App* setup_eval(CLI::App& app, EvalOptions& o) {
   cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint (safetensors)")->required();
   cmd->add_option("--data", o.data, "Directory with the IDX files (training.data_dir)");
   cmd->add_option("--limit-test", o.limit_test, "Use only the first N test examples")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kCount);
   cmd->add_option("--min-accuracy", o.min_accuracy, "Exit 3 if the test accuracy is below A")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(kFraction);
   cmd->add_flag("--json", o.json, "Print one JSON document on stdout");
   return cmd;
 }
 
 int run_eval(const EvalOptions& o) {
   const model::ModelSpec spec = model::load_config(o.config);
+  const std::string data_dir = o.data.value_or(spec.training.data_dir);
+  train::check_memory(train::estimate_memory(spec, train::Purpose::Evaluation, 100,
+                                             train::split_bytes(data_dir, "t10k")),
+                      "evaluating " + spec.name);
   auto net = model::build_model(spec);
   train::load_checkpoint(o.checkpoint, *net, nullptr);
   const int64_t k = net->output_shape(model::input_shape(spec))[0];
-  const data::MnistDataset test =
-      train::load_split(spec, o.data.value_or(spec.training.data_dir), "t10k", k, o.limit_test);
+  const data::MnistDataset test = train::load_split(spec, data_dir, "t10k", k, o.limit_test);
   const train::EvalResult r =
       train::evaluate(*net, test, {spec.training.normalize_mean, spec.training.normalize_std}, k);
+  TCNN_CHECK_RUNTIME(std::isfinite(r.loss), o.checkpoint, ": the test loss is ", r.loss,
+                     ": expected a finite loss (the weights overflow the model's outputs)");
 
   if (o.json) {
     nlohmann::ordered_json doc = {{"test_loss", r.loss},

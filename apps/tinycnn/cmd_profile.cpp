@@ -22,6 +22,7 @@
 #include "profile/conv_profile.hpp"
 #include "profile/step_profile.hpp"
 #include "profile/timing.hpp"
+#include "train/memory_check.hpp"
 #include "train/optimizer_config.hpp"
 
 namespace tinycnn::cli {
@@ -328,9 +329,11 @@ void print_memory_table(const profile::StepProfile& p, int64_t batch) {
 
 int run_model(const ProfileOptions& o) {
   const model::ModelSpec spec = model::load_config(o.model);
+  const int64_t batch = o.batch > 0 ? o.batch : spec.training.batch_size;
+  train::check_memory(train::estimate_memory(spec, train::Purpose::Training, batch, 0),
+                      "profiling " + spec.name);
   auto net = model::build_model(spec);
   auto optimizer = train::make_optimizer(spec.training.optimizer, net->parameters());
-  const int64_t batch = o.batch > 0 ? o.batch : spec.training.batch_size;
   const int threads = omp_get_max_threads();
   const profile::StepProfile p =
       profile::profile_step(spec, *net, *optimizer, batch, o.warmup, o.repeats, threads);

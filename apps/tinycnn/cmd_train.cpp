@@ -14,9 +14,11 @@
 #include "core/error.hpp"
 #include "core/sysinfo.hpp"
 #include "core/timer.hpp"
+#include "flags.hpp"
 #include "format.hpp"
 #include "kernels/conv2d.hpp"
 #include "model/spec.hpp"
+#include "train/run_dir.hpp"
 #include "train/trainer.hpp"
 
 namespace tinycnn::cli {
@@ -38,13 +40,13 @@ model::ModelSpec resolve(const TrainOptions& o) {
   model::Json& t = config["training"];
   if (!t.is_object()) t = model::Json::object();
   if (o.data) t["data_dir"] = *o.data;
-  if (o.epochs) t["epochs"] = *o.epochs;
-  if (o.batch_size) t["batch_size"] = *o.batch_size;
-  if (o.seed) t["seed"] = *o.seed;
+  if (o.epochs) t["epochs"] = number_flag("--epochs", *o.epochs);
+  if (o.batch_size) t["batch_size"] = number_flag("--batch-size", *o.batch_size);
+  if (o.seed) t["seed"] = number_flag("--seed", *o.seed);
   if (o.conv_algo) t["conv_algo"] = *o.conv_algo;
   if (o.lr) {
     if (!t.contains("optimizer")) t["optimizer"] = model::Json::object();
-    t["optimizer"]["lr"] = *o.lr;
+    t["optimizer"]["lr"] = number_flag("--lr", *o.lr);
   }
   try {
     return model::parse_config(config);
@@ -117,6 +119,17 @@ void print_summary(const train::TrainResult& r, const model::ModelSpec& spec, bo
                 human_bytes(core::peak_rss_bytes()).c_str(), r.checkpoint.c_str());
   std::cout << line;
 }
+
+// run_training, with the command-line way out of a refused out dir added to its message.
+train::TrainResult train_or_explain(const model::ModelSpec& spec, const train::RunOptions& run,
+                                    const train::TrainCallbacks& callbacks) {
+  try {
+    return train::run_training(spec, run, callbacks);
+  } catch (const train::ExistingRun& e) {
+    throw core::Error(e.kind(), std::string(e.what()) + " (--resume " + run.out_dir +
+                                    "/checkpoint.safetensors continues it, --force replaces it)");
+  }
+}
 }  // namespace
 
 CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
@@ -134,11 +147,12 @@ CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
   cmd->add_option("--init", o.init, "Start from a checkpoint's weights (fresh run)")
       ->excludes(resume);
   cmd->add_option("--limit-train", o.limit_train, "Use only the first N training examples")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kCount);
   cmd->add_option("--limit-test", o.limit_test, "Use only the first N test examples")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kCount);
   cmd->add_option("--min-accuracy", o.min_accuracy, "Exit 3 if the final test accuracy is below A")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(kFraction);
+  cmd->add_flag("--force", o.force, "A fresh run may replace the run already in --out");
   cmd->add_flag("--json", o.json, "Print one JSON summary on stdout");
   return cmd;
 }
@@ -150,7 +164,8 @@ int run_train(const TrainOptions& o, bool quiet) {
                         .init = o.init,
                         .limit_train = o.limit_train,
                         .limit_test = o.limit_test,
-                        .config_json = spec.source.dump(2)};
+                        .config_json = spec.source.dump(2),
+                        .replace = o.force};
 
   const bool bar = !quiet && ::isatty(STDERR_FILENO);
   ProgressBar progress;
@@ -169,7 +184,7 @@ int run_train(const TrainOptions& o, bool quiet) {
   ::signal(SIGINT, on_stop_signal);
   ::signal(SIGTERM, on_stop_signal);
 
-  const train::TrainResult result = train::run_training(spec, run, callbacks);
+  const train::TrainResult result = train_or_explain(spec, run, callbacks);
   if (bar) progress.finish_line();
   print_summary(result, spec, o.json);
   if (result.interrupted) return kExitInterrupted;

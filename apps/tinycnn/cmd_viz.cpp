@@ -18,6 +18,7 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "data/mnist.hpp"
+#include "flags.hpp"
 #include "image.hpp"
 #include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
@@ -102,7 +103,7 @@ CLI::App* setup_viz(CLI::App& app, VizOptions& o) {
   cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint (safetensors)")->required();
   cmd->add_option("--out", o.out, "Directory for the PNG files")->required();
   cmd->add_option("--image", o.image, "Index of the test image for the feature maps (default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kCount);
   cmd->add_option("--data", o.data, "Directory with the IDX files (training.data_dir)");
   cmd->add_flag("--json", o.json, "List the files written as one JSON document");
   return cmd;

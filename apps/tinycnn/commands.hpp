@@ -27,11 +27,12 @@ int run_shapes(const ShapesOptions& options);
 
 struct TrainOptions {
   std::string config;
+  // Config overrides, as text: the config's parser checks them (flags.hpp).
   std::optional<std::string> data;
-  std::optional<int64_t> epochs;
-  std::optional<int64_t> batch_size;
-  std::optional<double> lr;
-  std::optional<int64_t> seed;
+  std::optional<std::string> epochs;
+  std::optional<std::string> batch_size;
+  std::optional<std::string> lr;
+  std::optional<std::string> seed;
   std::optional<std::string> conv_algo;
   std::string out;  // default runs/<model name>
   std::string resume;
@@ -39,6 +40,7 @@ struct TrainOptions {
   int64_t limit_train = 0;
   int64_t limit_test = 0;
   std::optional<double> min_accuracy;
+  bool force = false;  // a fresh run may replace the run in --out
   bool json = false;
 };
 CLI::App* setup_train(CLI::App& app, TrainOptions& options);

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "io/atomic_file.hpp"
 
 namespace tinycnn::cli {
 
@@ -21,10 +22,22 @@ uint8_t channel(float t) {
 }
 }  // namespace
 
+namespace {
+// Checked before anything is allocated.
+size_t checked_bytes(int64_t width, int64_t height) {
+  check_image_size(width, height, "image");
+  return static_cast<size_t>(width * height * 3);
+}
+}  // namespace
+
+void check_image_size(int64_t width, int64_t height, const std::string& what) {
+  TCNN_CHECK(width > 0 && height > 0 && width <= kMaxImageSide && height <= kMaxImageSide, what,
+             ": the picture would be ", width, "x", height, " pixels; expected at most ",
+             kMaxImageSide, "x", kMaxImageSide);
+}
+
 Image::Image(int width, int height, Rgb background)
-    : width_(width), height_(height), rgb_(static_cast<size_t>(width) * height * 3) {
-  TCNN_CHECK(width > 0 && height > 0 && width <= 16384 && height <= 16384, "image size ", width,
-             "x", height, " out of range");
+    : width_(width), height_(height), rgb_(checked_bytes(width, height)) {
   fill(0, 0, width, height, background);
 }
 
@@ -58,8 +71,15 @@ int digits_width(const std::string& text, int scale) {
 }
 
 void Image::write_png(const std::string& path) const {
-  const int ok = stbi_write_png(path.c_str(), width_, height_, 3, rgb_.data(), width_ * 3);
-  TCNN_CHECK_RUNTIME(ok != 0, path, ": cannot write the PNG file");
+  // Encoded in memory, then written like every other file: every write checked, atomically.
+  std::string png;
+  const auto append = [](void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data),
+                                               static_cast<size_t>(size));
+  };
+  const int ok = stbi_write_png_to_func(append, &png, width_, height_, 3, rgb_.data(), width_ * 3);
+  TCNN_CHECK_RUNTIME(ok != 0 && !png.empty(), path, ": cannot encode the PNG image");
+  io::write_file_atomically(path, png);
 }
 
 Rgb diverging(float v, float scale) {

@@ -8,6 +8,11 @@
 
 namespace tinycnn::cli {
 
+inline constexpr int64_t kMaxImageSide = 16384;
+// Throws core::Error (Invalid) naming `what` when a width x height picture is empty or larger
+// than kMaxImageSide on a side: callers check their sizes before computing anything.
+void check_image_size(int64_t width, int64_t height, const std::string& what);
+
 struct Rgb {
   uint8_t r, g, b;
 };

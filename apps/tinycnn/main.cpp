@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <iostream>
@@ -45,6 +48,18 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e) {
   return kExitUsage;
 }
 
+// A result that could not be written is a failure, not a success with nothing to show.
+int check_stdout(int code) {
+  errno = 0;
+  std::cout.flush();
+  const bool flushed = std::fflush(stdout) == 0;
+  if (flushed && std::cout.good() && !std::ferror(stdout)) return code;
+  const int why = errno;
+  print_error(std::string("cannot write to standard output: ") +
+              (why ? std::strerror(why) : "write failed"));
+  return kExitRuntime;
+}
+
 // Runs the parsed subcommand; library errors become one `error:` line and their exit code.
 int run_command(const CLI::App& app, const GlobalOptions& global,
                 const std::vector<std::pair<CLI::App*, std::function<int()>>>& commands) {
@@ -52,10 +67,10 @@ int run_command(const CLI::App& app, const GlobalOptions& global,
     setup_logging(global);
     if (global.threads > 0) omp_set_num_threads(global.threads);
     for (const auto& [command, run] : commands) {
-      if (command->parsed()) return run();
+      if (command->parsed()) return check_stdout(run());
     }
     std::cout << app.help();
-    return kExitOk;
+    return check_stdout(kExitOk);
   } catch (const tinycnn::core::Error& e) {
     print_error(e.what());
     spdlog::debug("thrown at {}", e.where());

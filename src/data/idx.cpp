@@ -16,8 +16,9 @@ class IdxFile {
  public:
   explicit IdxFile(const std::string& path) : path_(path) {
     std::error_code ec;
-    TCNN_CHECK_RUNTIME(std::filesystem::is_regular_file(path, ec), path,
-                       ": no such file (run data/fetch_mnist.sh, or pass --data DIR)");
+    TCNN_CHECK_RUNTIME(
+        std::filesystem::is_regular_file(path, ec), path,
+        ": no such file (data/fetch_mnist.sh fetches MNIST; training.data_dir names the folder)");
     size_ = static_cast<int64_t>(std::filesystem::file_size(path, ec));
     TCNN_CHECK_RUNTIME(!ec, path, ": cannot read its size");
     in_.open(path, std::ios::binary);

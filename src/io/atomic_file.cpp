@@ -2,11 +2,13 @@
 #include "io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 #include "core/error.hpp"
 
@@ -24,10 +26,43 @@ void write_all(int fd, const std::string& contents, const std::string& path) {
     done += static_cast<size_t>(n);
   }
 }
+constexpr std::string_view kMark = ".tinycnn-tmp-";
+
+// The pid in a temporary's name ".<file>.tinycnn-tmp-<pid>", or 0 when the name is not one.
+pid_t temporary_pid(const std::string& name) {
+  const auto mark = name.rfind(kMark);
+  if (name.empty() || name[0] != '.' || mark == std::string::npos || mark == 0) return 0;
+  const std::string digits = name.substr(mark + kMark.size());
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return 0;
+  }
+  return static_cast<pid_t>(std::stol(digits));
+}
+
+bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 }  // namespace
 
+std::string temporary_path(const std::string& path) {
+  const std::filesystem::path p(path);
+  std::string name = ".";  // appended piece by piece: g++ 12 warns falsely on a + chain here
+  name.append(p.filename().string()).append(kMark).append(std::to_string(::getpid()));
+  return (p.parent_path() / name).string();
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const pid_t pid = temporary_pid(entry.path().filename().string());
+    if (pid <= 0 || process_alive(pid) || !entry.is_regular_file(ec)) continue;
+    if (std::filesystem::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
+}
+
 void write_file_atomically(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  const std::string tmp = temporary_path(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   TCNN_CHECK_RUNTIME(fd >= 0, tmp, ": cannot create: ", os_error());
   try {

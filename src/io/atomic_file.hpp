@@ -1,11 +1,21 @@
-// Atomic file replacement: write to "<path>.tmp-<pid>", flush and fsync it, rename over
-// <path>, fsync the directory. A crash leaves either the old file or the new one.
+// Atomic file replacement: write to a temporary beside the file, ".<name>.tinycnn-tmp-<pid>",
+// check every write, fsync it, rename it over <path>, fsync the directory. A crash leaves either
+// the old file or the new one, and perhaps the temporary, which remove_stale_temporaries clears.
 #pragma once
 
 #include <string>
 
 namespace tinycnn::io {
 
+// Throws core::Error (Runtime) naming the file when any step fails; the temporary is removed.
 void write_file_atomically(const std::string& path, const std::string& contents);
+
+// The temporary write_file_atomically uses for `path` in this process.
+std::string temporary_path(const std::string& path);
+
+// Removes the temporaries in `dir` that write_file_atomically left behind in processes that are
+// gone (by name: ".<file>.tinycnn-tmp-<pid>" with no process <pid>); nothing else. Returns how
+// many it removed.
+int remove_stale_temporaries(const std::string& dir);
 
 }  // namespace tinycnn::io

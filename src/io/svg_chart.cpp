@@ -118,13 +118,13 @@ Frame fit_frame(const ChartPanel& p, double ox) {
 // Gridlines with their labels, the plot's border and the axis labels.
 void draw_axes(std::ostringstream& svg, const ChartPanel& p, const Frame& f) {
   const double left = f.ox + kLeft;
-  svg << "<text x=\"" << left + f.w / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">"
+  svg << "<text x=\"" << left + f.w / 2 << "\" y=\"24\" class=\"c\" font-size=\"15\">"
       << escape(p.title) << "</text>\n";
   for (double t : f.yticks) {  // horizontal gridlines with labels
     const double y = f.py_axis(t);
     svg << "<line x1=\"" << left << "\" y1=\"" << y << "\" x2=\"" << left + f.w << "\" y2=\"" << y
         << "\" stroke=\"#ddd\"/>\n";
-    svg << "<text x=\"" << left - 6 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">"
+    svg << "<text x=\"" << left - 6 << "\" y=\"" << y + 4 << "\" class=\"r\">"
         << (p.log_y ? number(std::pow(10, t)) : number(t)) << "</text>\n";
   }
   std::vector<double> xs;
@@ -139,15 +139,15 @@ void draw_axes(std::ostringstream& svg, const ChartPanel& p, const Frame& f) {
   for (double x : xs) {  // vertical gridlines at the data's x values
     svg << "<line x1=\"" << f.px(x) << "\" y1=\"" << kTop << "\" x2=\"" << f.px(x) << "\" y2=\""
         << kTop + f.h << "\" stroke=\"#eee\"/>\n";
-    svg << "<text x=\"" << f.px(x) << "\" y=\"" << kTop + f.h + 18 << "\" text-anchor=\"middle\">"
-        << number(x) << "</text>\n";
+    svg << "<text x=\"" << f.px(x) << "\" y=\"" << kTop + f.h + 18 << "\" class=\"c\">" << number(x)
+        << "</text>\n";
   }
   svg << "<rect x=\"" << left << "\" y=\"" << kTop << "\" width=\"" << f.w << "\" height=\"" << f.h
       << "\" fill=\"none\" stroke=\"#333\"/>\n";
-  svg << "<text x=\"" << left + f.w / 2 << "\" y=\"" << kPanelH - 18 << "\" text-anchor=\"middle\">"
+  svg << "<text x=\"" << left + f.w / 2 << "\" y=\"" << kPanelH - 18 << "\" class=\"c\">"
       << escape(p.x_label) << "</text>\n";
   svg << "<text transform=\"translate(" << f.ox + 18 << " " << kTop + f.h / 2
-      << ") rotate(-90)\" text-anchor=\"middle\">" << escape(p.y_label) << "</text>\n";
+      << ") rotate(-90)\" class=\"c\">" << escape(p.y_label) << "</text>\n";
 }
 
 // Each series as a path with a dot per point, and the legend over them.
@@ -203,9 +203,10 @@ std::string render_svg_chart(const std::string& title, const std::vector<ChartPa
   svg << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
       << "\" viewBox=\"0 0 " << width << " " << height << "\">\n"
+      << "<style>.c{text-anchor:middle}.r{text-anchor:end}</style>\n"
       << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       << "<text x=\"" << width / 2 << "\" y=\"" << height - 8
-      << "\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"13\" fill=\"#555\">"
+      << "\" class=\"c\" font-family=\"sans-serif\" font-size=\"13\" fill=\"#555\">"
       << escape(title) << "</text>\n<g transform=\"translate(0 0)\">\n";
   for (size_t i = 0; i < panels.size(); ++i)
     render_panel(svg, panels[i], kPanelW * static_cast<double>(i));

@@ -10,7 +10,8 @@ tensor::Shape input_shape(const ModelSpec& spec) {
   return {spec.input.channels, spec.input.height, spec.input.width};
 }
 
-std::unique_ptr<nn::Sequential> build_model(const ModelSpec& spec, const LayerObserver& observe) {
+std::unique_ptr<nn::Sequential> build_model(const ModelSpec& spec, const LayerObserver& observe,
+                                            Weights weights) {
   auto model = std::make_unique<nn::Sequential>();
   core::Rng rng(spec.training.seed);
   tensor::Shape shape = input_shape(spec);
@@ -18,11 +19,12 @@ std::unique_ptr<nn::Sequential> build_model(const ModelSpec& spec, const LayerOb
     const LayerSpec& layer = spec.layers[i];
     const LayerType& type = find_layer_type(layer.type, layer.path);
     const ObjectReader reader(layer.json, layer.path, type.keys);
-    const LayerContext ctx{.input = shape,
-                           .rng = rng,
-                           .default_algo = spec.training.conv_algo,
-                           .init = spec.training.weight_init,
-                           .seed = spec.training.seed * 1000003u + i};
+    const LayerContext ctx{
+        .input = shape,
+        .rng = rng,
+        .default_algo = spec.training.conv_algo,
+        .init = weights == Weights::None ? nn::WeightInit::None : spec.training.weight_init,
+        .seed = spec.training.seed * 1000003u + i};
     std::unique_ptr<nn::Module> module = type.make(reader, ctx);
     tensor::Shape out;
     try {

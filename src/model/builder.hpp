@@ -18,7 +18,11 @@ tensor::Shape input_shape(const ModelSpec& spec);  // [C, H, W]
 
 // Weights are He-normal from Rng(spec.training.seed). Errors name the JSON path or the layer
 // ("layer 3 (conv2d): ..."); layers before the failing one have been reported to `observe`.
+// With Weights::None the layers hold no weights: their shapes and costs are known, nothing runs
+// (shape analysis of models that may not fit in memory).
+enum class Weights { Initialised, None };
 std::unique_ptr<nn::Sequential> build_model(const ModelSpec& spec,
-                                            const LayerObserver& observe = {});
+                                            const LayerObserver& observe = {},
+                                            Weights weights = Weights::Initialised);
 
 }  // namespace tinycnn::model

@@ -1,6 +1,7 @@
 // Config parsing: structure, input, training section. Layer keys are the registry's business.
 #include "model/spec.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -84,6 +85,16 @@ TrainingSpec parse_training(const Json& j) {
       nn::weight_init_from_string(r.string("weight_init", "he_normal", {"he_normal", "pytorch"}));
   return t;
 }
+
+// The default out dir is runs/<name>: the name must stay one path component.
+bool is_file_name(const std::string& name) {
+  if (name.empty() || name.size() > 128 || name == "." || name == "..") return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f || c == '/' || c == '\\';
+  });
+}
+
 }  // namespace
 
 ModelSpec parse_config(const Json& config) {
@@ -91,9 +102,9 @@ ModelSpec parse_config(const Json& config) {
   ModelSpec spec;
   spec.source = config;
   spec.name = r.string("name", std::nullopt);
-  TCNN_CHECK(!spec.name.empty() && spec.name.size() <= 128 &&
-                 spec.name.find_first_of("/\\\n\r\t") == std::string::npos,
-             "name: expected 1-128 characters without slashes or control characters, got ",
+  TCNN_CHECK(is_file_name(spec.name),
+             "name: expected a plain file name (1-128 characters, not . or .., without slashes "
+             "or control characters), got ",
              describe_json(r.raw("name")));
   spec.input = parse_input(r.raw("input"));
   const Json& layers = r.raw("layers");

@@ -68,7 +68,8 @@ int64_t ModelTrace::total_activation_bytes() const {
 }
 
 ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
-  TCNN_CHECK(batch >= 1 && batch <= (1 << 20), "--batch: expected 1..1048576, got ", batch);
+  TCNN_CHECK(batch >= 1 && batch <= (1 << 20), "shape trace: expected a batch of 1..1048576, got ",
+             batch);
   ModelTrace trace;
   trace.name = spec.name;
   trace.batch = batch;
@@ -84,7 +85,7 @@ ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
     c.description = layer.describe();
     c.input = in;
     c.output = out;
-    for (const auto& p : layer.parameters()) c.params += p.var.data().numel();
+    c.params = layer.parameter_count();
     c.activation_bytes = checked_mul(checked_mul(out.numel(), batch, "activation"), 4, "bytes");
     if (const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer)) {
       add_conv_costs(*conv, in, out, batch, c, field);
@@ -105,7 +106,7 @@ ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
   };
 
   try {
-    build_model(spec, observe);
+    build_model(spec, observe, Weights::None);
   } catch (const core::Error& e) {
     trace.error = e.what();
   }

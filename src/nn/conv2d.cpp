@@ -30,6 +30,7 @@ Conv2d::Conv2d(const Conv2dOptions& o, core::Rng& rng) : options_(o) {
   } catch (const core::Error& e) {
     throw core::Error(e.kind(), std::string("conv2d ") + e.what());
   }
+  if (o.init == WeightInit::None) return;
   const int64_t fan_in = o.in_channels / o.groups * o.kernel_size[0] * o.kernel_size[1];
   Tensor w =
       Tensor::empty({o.out_channels, o.in_channels / o.groups, o.kernel_size[0], o.kernel_size[1]});
@@ -67,6 +68,12 @@ Shape Conv2d::output_shape(const Shape& input) const {
   return {options_.out_channels, oh, ow};
 }
 
+int64_t Conv2d::parameter_count() const {
+  const auto& o = options_;
+  return o.out_channels * (o.in_channels / o.groups) * o.kernel_size[0] * o.kernel_size[1] +
+         (o.bias ? o.out_channels : 0);
+}
+
 Variable Conv2d::forward(const Variable& input) {
   return ops::conv2d(input, weight_, bias_, params(false));
 }
@@ -80,6 +87,7 @@ Variable Conv2d::forward_relu_pool2x2(const Variable& input) {
 }
 
 ops::Conv2dParams Conv2d::params(bool relu) const {
+  TCNN_CHECK(weight_.defined(), "conv2d: built without weights (shape analysis only)");
   return {.stride_h = options_.stride[0],
           .stride_w = options_.stride[1],
           .pad_h = options_.padding[0],
@@ -90,6 +98,7 @@ ops::Conv2dParams Conv2d::params(bool relu) const {
 }
 
 std::vector<NamedVariable> Conv2d::parameters() {
+  if (!weight_.defined()) return {};  // built for shape analysis only
   std::vector<NamedVariable> params{{"weight", weight_}};
   if (bias_.defined()) params.push_back({"bias", bias_});
   return params;

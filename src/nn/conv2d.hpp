@@ -45,6 +45,7 @@ class Conv2d : public Module {
   // maxpool2d): the pooled output.
   Variable forward_relu_pool2x2(const Variable& input);
   std::vector<NamedVariable> parameters() override;
+  int64_t parameter_count() const override;
 
   const Conv2dOptions& options() const { return options_; }
   Variable& weight() { return weight_; }

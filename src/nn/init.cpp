@@ -17,7 +17,15 @@ WeightInit weight_init_from_string(std::string_view name) {
 }
 
 const char* to_string(WeightInit init) {
-  return init == WeightInit::PyTorch ? "pytorch" : "he_normal";
+  switch (init) {
+    case WeightInit::HeNormal:
+      return "he_normal";
+    case WeightInit::PyTorch:
+      return "pytorch";
+    case WeightInit::None:
+      return "none";
+  }
+  return "?";
 }
 
 void he_normal_(tensor::Tensor& weight, int64_t fan_in, core::Rng& rng) {

@@ -14,6 +14,8 @@ enum class WeightInit {
   HeNormal,  // weights N(0, sqrt(2 / fan_in)), biases zero (the default, docs/config.md)
   PyTorch,   // PyTorch's nn.Conv2d / nn.Linear default: weights and biases U(-b, b), b =
              // 1/sqrt(fan_in)
+  None,      // no weights at all: the layer knows its shapes and costs but cannot run
+             // (shape analysis, where a model's weights may not even fit in memory)
 };
 
 // "he_normal" | "pytorch"; throws on anything else.

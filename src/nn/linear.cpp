@@ -10,6 +10,7 @@ namespace tinycnn::nn {
 Linear::Linear(const LinearOptions& o, core::Rng& rng) : options_(o) {
   TCNN_CHECK(o.in_features > 0, "linear: expected in_features > 0, got ", o.in_features);
   TCNN_CHECK(o.out_features > 0, "linear: expected out_features > 0, got ", o.out_features);
+  if (o.init == WeightInit::None) return;
   Tensor w = Tensor::empty({o.out_features, o.in_features});
   Tensor b = o.bias ? Tensor::zeros({o.out_features}) : Tensor();
   init_parameters(o.init, w, o.bias ? &b : nullptr, o.in_features, rng);
@@ -30,9 +31,17 @@ Shape Linear::output_shape(const Shape& input) const {
   return {options_.out_features};
 }
 
-Variable Linear::forward(const Variable& input) { return ops::linear(input, weight_, bias_); }
+int64_t Linear::parameter_count() const {
+  return options_.out_features * options_.in_features + (options_.bias ? options_.out_features : 0);
+}
+
+Variable Linear::forward(const Variable& input) {
+  TCNN_CHECK(weight_.defined(), "linear: built without weights (shape analysis only)");
+  return ops::linear(input, weight_, bias_);
+}
 
 std::vector<NamedVariable> Linear::parameters() {
+  if (!weight_.defined()) return {};  // built for shape analysis only
   std::vector<NamedVariable> params{{"weight", weight_}};
   if (bias_.defined()) params.push_back({"bias", bias_});
   return params;

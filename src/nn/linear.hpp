@@ -25,6 +25,7 @@ class Linear : public Module {
   Shape output_shape(const Shape& input) const override;
   Variable forward(const Variable& input) override;
   std::vector<NamedVariable> parameters() override;
+  int64_t parameter_count() const override;
 
   const LinearOptions& options() const { return options_; }
   Variable& weight() { return weight_; }

@@ -3,6 +3,7 @@
 // forward() takes the batched input. parameters() names the layer's own Variables ("weight").
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ class Module {
   virtual Shape output_shape(const Shape& input) const = 0;
   virtual Variable forward(const Variable& input) = 0;
   virtual std::vector<NamedVariable> parameters() { return {}; }
+  // How many parameter values the layer has, from its options (known without the weights).
+  virtual int64_t parameter_count() const { return 0; }
   virtual void set_training(bool training) { training_ = training; }
   bool training() const { return training_; }
 

@@ -77,12 +77,14 @@ void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Opti
   std::vector<io::NamedTensor> tensors;
   for (auto& p : model.parameters()) tensors.push_back({p.name, p.var.data()});
   for (auto& slot : optimizer.state()) tensors.push_back({"optimizer." + slot.name, *slot.tensor});
-  const std::map<std::string, std::string> metadata{{"format", kFormat},
-                                                    {"config", config_json},
-                                                    {"epoch", std::to_string(state.epoch)},
-                                                    {"step", std::to_string(state.step)},
-                                                    {"rng", rng_to_string(state.rng)},
-                                                    {"tinycnn_version", TINYCNN_VERSION}};
+  std::map<std::string, std::string> metadata{{"format", kFormat},
+                                              {"config", config_json},
+                                              {"epoch", std::to_string(state.epoch)},
+                                              {"step", std::to_string(state.step)},
+                                              {"rng", rng_to_string(state.rng)},
+                                              {"tinycnn_version", TINYCNN_VERSION}};
+  if (state.batch_size > 0) metadata["batch_size"] = std::to_string(state.batch_size);
+  if (state.train_examples > 0) metadata["train_examples"] = std::to_string(state.train_examples);
   io::write_safetensors(path, tensors, metadata);
 }
 
@@ -117,6 +119,10 @@ TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
   state.rng = rng_from_string(rng->second, path);
   TCNN_CHECK_RUNTIME(state.rng[0] | state.rng[1] | state.rng[2] | state.rng[3], path,
                      ": metadata rng: the all-zero state is invalid");
+  if (file.metadata.count("batch_size")) state.batch_size = metadata_int(file, "batch_size", path);
+  if (file.metadata.count("train_examples")) {
+    state.train_examples = metadata_int(file, "train_examples", path);
+  }
   optimizer->set_step_count(state.step);
   return state;
 }

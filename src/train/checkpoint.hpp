@@ -16,6 +16,8 @@ struct TrainState {
   int64_t epoch = 0;  // completed epochs
   int64_t step = 0;   // optimizer steps taken in total
   core::Rng::State rng{};
+  // Of the run that saved it (0: not recorded): a resume must see the same batches.
+  int64_t batch_size = 0, train_examples = 0;
 };
 
 void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Optimizer& optimizer,

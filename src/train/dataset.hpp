@@ -20,4 +20,8 @@ struct Normalization {
 data::MnistDataset load_split(const model::ModelSpec& spec, const std::string& dir,
                               const std::string& split, int64_t num_classes, int64_t limit = 0);
 
+// The bytes of a split's files in `dir` as they are on disk (0 for missing ones): what reading
+// it will hold in memory.
+int64_t split_bytes(const std::string& dir, const std::string& split);
+
 }  // namespace tinycnn::train

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -54,7 +56,7 @@ EpochMetrics parse_line(const std::string& line, const std::string& where) {
 bool blank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
 }  // namespace
 
-void append_metrics(const std::string& path, const EpochMetrics& m) {
+MetricsMark append_metrics(const std::string& path, const EpochMetrics& m) {
   const nlohmann::ordered_json line = {{"epoch", m.epoch},
                                        {"train_loss", m.train_loss},
                                        {"train_accuracy", m.train_accuracy},
@@ -66,10 +68,23 @@ void append_metrics(const std::string& path, const EpochMetrics& m) {
                                        {"lr", m.lr}};
   const std::string text = line.dump() + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  TCNN_CHECK_RUNTIME(fd >= 0, path, ": cannot open for appending");
+  TCNN_CHECK_RUNTIME(fd >= 0, path, ": cannot open for appending: ", std::strerror(errno));
+  const off_t before = ::lseek(fd, 0, SEEK_END);
   const ssize_t written = ::write(fd, text.data(), text.size());
+  const int write_errno = written < 0 ? errno : ENOSPC;
+  const bool synced = written == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   ::close(fd);
-  TCNN_CHECK_RUNTIME(written == static_cast<ssize_t>(text.size()), path, ": cannot append metrics");
+  if (!synced && before >= 0 && ::truncate(path.c_str(), before) != 0) {
+    // a partial line stays; a resume's keep_metrics_up_to drops it
+  }
+  TCNN_CHECK_RUNTIME(synced, path, ": cannot append metrics: ", std::strerror(write_errno));
+  return {static_cast<int64_t>(before)};
+}
+
+void roll_back_metrics(const std::string& path, const MetricsMark& mark) {
+  if (::truncate(path.c_str(), static_cast<off_t>(mark.size)) != 0) {
+    // the error on its way says what failed, and a resume trims the file
+  }
 }
 
 std::vector<EpochMetrics> read_metrics(const std::string& path) {

@@ -16,8 +16,16 @@ struct EpochMetrics {
   double epoch_seconds = 0, eval_seconds = 0, images_per_second = 0, lr = 0;
 };
 
-// Throws core::Error (Runtime) naming the file when it cannot be appended to.
-void append_metrics(const std::string& path, const EpochMetrics& m);
+// Where a file ended before an append.
+struct MetricsMark {
+  int64_t size = 0;
+};
+
+// Throws core::Error (Runtime) naming the file when it cannot be appended to; returns the
+// file's size before the line.
+MetricsMark append_metrics(const std::string& path, const EpochMetrics& m);
+// Cuts the file back to `mark` (best effort: it is called while another error is on its way).
+void roll_back_metrics(const std::string& path, const MetricsMark& mark);
 
 // Every epoch of the file. epoch and the losses and accuracies are required, the timings
 // optional (0 when missing). Throws core::Error (Runtime) naming "file:line" for a missing

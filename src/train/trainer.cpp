@@ -21,30 +21,17 @@
 #include "train/data_parallel.hpp"
 #include "train/dataset.hpp"
 #include "train/evaluate.hpp"
+#include "train/memory_check.hpp"
 #include "train/optimizer_config.hpp"
+#include "train/run_dir.hpp"
 
 namespace tinycnn::train {
 
 namespace {
+constexpr int64_t kMaxEpochs = 100000;  // training.epochs' bound
+
 void shuffle(std::vector<int64_t>& order, core::Rng& rng) {
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.uniform_int(i)]);
-}
-
-// A process killed while replacing a file atomically (checkpoint, curves, metrics on resume)
-// leaves "<file>.tmp-<pid>" behind; the file itself is intact (the rename never happened).
-// The out dir is tinycnn's own, so such leftovers are cleared at the next start.
-void remove_stale_temporaries(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    const auto mark = name.rfind(".tmp-");
-    if (mark == std::string::npos || mark + 5 == name.size() ||
-        name.find_first_not_of("0123456789", mark + 5) != std::string::npos) {
-      continue;
-    }
-    std::filesystem::remove(entry.path(), ec);
-    spdlog::debug("removed the stale temporary file {}", entry.path().string());
-  }
 }
 
 void write_text(const std::string& path, const std::string& text) {
@@ -59,18 +46,12 @@ struct RunFiles {
   std::string dir, checkpoint, metrics, config, curves;
 };
 
-RunFiles open_out_dir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  TCNN_CHECK_RUNTIME(std::filesystem::is_directory(dir), dir,
-                     ": cannot create the output directory",
-                     ec ? ": " + ec.message() : std::string());
-  remove_stale_temporaries(dir);
-  return {.dir = dir,
-          .checkpoint = dir + "/checkpoint.safetensors",
-          .metrics = dir + "/metrics.jsonl",
-          .config = dir + "/config.json",
-          .curves = dir + "/curves.svg"};
+RunFiles run_files(const RunDir& dir) {
+  return {.dir = dir.dir(),
+          .checkpoint = dir.file("checkpoint.safetensors"),
+          .metrics = dir.file("metrics.jsonl"),
+          .config = dir.file("config.json"),
+          .curves = dir.file("curves.svg")};
 }
 
 // The state to start from: a resumed checkpoint's whole state, or the weights of an init
@@ -96,7 +77,8 @@ TrainState start_state(const RunOptions& run, nn::Sequential& model, optim::Opti
 // (a run stopped after writing an epoch's metrics but before its checkpoint runs it again).
 void start_logs(const RunFiles& files, const RunOptions& run, const TrainState& state) {
   if (run.resume.empty()) {
-    if (std::filesystem::exists(files.checkpoint)) spdlog::warn("replacing {}", files.checkpoint);
+    if (std::filesystem::exists(files.checkpoint))
+      spdlog::warn("replacing the run in {}", files.dir);
     write_text(files.metrics, "");
   } else {
     keep_metrics_up_to(files.metrics, state.epoch);
@@ -126,6 +108,33 @@ struct EpochTotals {
   double seconds = 0;
   bool interrupted = false;  // stopped mid-epoch; the state is saved
 };
+
+TrainState saved_state(const Loop& loop, int64_t epoch, int64_t step, const core::Rng::State& rng) {
+  return {.epoch = epoch,
+          .step = step,
+          .rng = rng,
+          .batch_size = loop.t.batch_size,
+          .train_examples = loop.train_set.size()};
+}
+
+// A resumed state must continue the same sequence of batches: the same batch size and
+// training set as the run that saved it, and a step inside its epoch.
+void check_resume_position(const std::string& path, const TrainState& s, const Loop& loop) {
+  TCNN_CHECK_RUNTIME(s.batch_size == 0 || s.batch_size == loop.t.batch_size, path,
+                     ": saved by a run with batch_size ", s.batch_size, "; resuming with ",
+                     loop.t.batch_size, " would not continue it (expected the same batch size)");
+  TCNN_CHECK_RUNTIME(s.train_examples == 0 || s.train_examples == loop.train_set.size(), path,
+                     ": saved by a run on ", s.train_examples, " training examples; resuming on ",
+                     loop.train_set.size(),
+                     " would not continue it (expected the same training set and limit)");
+  TCNN_CHECK_RUNTIME(s.epoch <= kMaxEpochs, path, ": metadata epoch ", s.epoch,
+                     ": expected at most ", kMaxEpochs);
+  const int64_t first = s.epoch * loop.batches;
+  TCNN_CHECK_RUNTIME(s.step >= first && s.step < first + loop.batches, path, ": metadata step ",
+                     s.step, " does not lie in epoch ", s.epoch + 1, " (steps ", first, "..",
+                     first + loop.batches - 1, " at ", loop.batches,
+                     " batches per epoch): expected the checkpoint of this training run");
+}
 
 bool stop_requested(const TrainCallbacks& callbacks) {
   return callbacks.stop && callbacks.stop->load();
@@ -179,7 +188,7 @@ EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
       TCNN_CHECK_RUNTIME(all_finite(loop.model), "training diverged at epoch ", epoch + 1,
                          ": non-finite weights; the last good checkpoint is kept");
       save_checkpoint(loop.files.checkpoint, loop.model, loop.optimizer,
-                      {.epoch = epoch, .step = state.step, .rng = epoch_rng}, loop.run.config_json);
+                      saved_state(loop, epoch, state.step, epoch_rng), loop.run.config_json);
       spdlog::warn("interrupted at epoch {}, step {}: saved {}", epoch + 1, state.step,
                    loop.files.checkpoint);
       e.interrupted = true;
@@ -209,15 +218,36 @@ EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const Epoc
                      "training diverged at epoch ", epoch + 1, ", step ", state.step,
                      ": non-finite weights or test loss; the last good checkpoint is kept");
   state.epoch = epoch + 1;
-  append_metrics(loop.files.metrics, m);  // first: a resume drops it again if no checkpoint came
-  save_checkpoint(loop.files.checkpoint, loop.model, loop.optimizer,
-                  {.epoch = state.epoch, .step = state.step, .rng = data_rng.state()},
-                  loop.run.config_json);
+  // The checkpoint is the commit point: the epoch's metrics line goes first and is taken back
+  // if the checkpoint cannot be written (a killed process's line is dropped on resume).
+  const MetricsMark mark = append_metrics(loop.files.metrics, m);
+  try {
+    save_checkpoint(loop.files.checkpoint, loop.model, loop.optimizer,
+                    saved_state(loop, state.epoch, state.step, data_rng.state()),
+                    loop.run.config_json);
+  } catch (...) {
+    roll_back_metrics(loop.files.metrics, mark);
+    throw;
+  }
   // From the whole metrics.jsonl, so a resumed run's chart covers every epoch.
   io::write_file_atomically(loop.files.curves, render_curves({read_run(loop.files.metrics)}));
   return m;
 }
 
+// A resume of a run that has all its epochs already: its test accuracy, nothing written.
+TrainResult evaluate_only(const Loop& loop, const TrainState& state, const std::string& path) {
+  spdlog::info("nothing to do: {} holds epoch {} of {}; evaluating it", path, state.epoch,
+               loop.t.epochs);
+  const EvalResult eval = evaluate(loop.step.models(), loop.test_set, loop.norm, loop.num_classes);
+  TCNN_CHECK_RUNTIME(std::isfinite(eval.loss), path, ": the test loss is ", eval.loss,
+                     ": expected a finite loss (the weights overflow)");
+  TrainResult result;
+  result.checkpoint = path;
+  result.completed_epochs = state.epoch;
+  result.final_test_accuracy = eval.accuracy;
+  result.best_test_accuracy = eval.accuracy;
+  return result;
+}
 }  // namespace
 
 TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
@@ -227,10 +257,15 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
              "training: expected a checkpoint to resume from or one to take initial weights "
              "from, not both");
 
+  check_memory(estimate_memory(spec, Purpose::Training, t.batch_size,
+                               split_bytes(t.data_dir, "train") + split_bytes(t.data_dir, "t10k")),
+               "training " + spec.name);
   auto model = model::build_model(spec);
   const int64_t num_classes = model->output_shape(model::input_shape(spec))[0];
   auto optimizer = make_optimizer(t.optimizer, model->parameters());
-  const RunFiles files = open_out_dir(run.out_dir);
+  const RunDir out_dir(run.out_dir);  // held until the run returns
+  if (run.resume.empty()) out_dir.require_fresh(run.replace);
+  const RunFiles files = run_files(out_dir);
 
   core::Rng data_rng(t.seed + 1);
   TrainState state = start_state(run, *model, *optimizer, data_rng);
@@ -240,7 +275,6 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
   const data::MnistDataset test_set =
       load_split(spec, t.data_dir, "t10k", num_classes, run.limit_test);
   const Normalization norm{t.normalize_mean, t.normalize_std};
-  start_logs(files, run, state);
 
   TrainResult result;
   result.checkpoint = files.checkpoint;
@@ -258,6 +292,9 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                   .norm = norm,
                   .num_classes = num_classes,
                   .batches = (train_set.size() + t.batch_size - 1) / t.batch_size};
+  if (!run.resume.empty()) check_resume_position(run.resume, state, loop);
+  if (state.epoch >= t.epochs) return evaluate_only(loop, state, run.resume);
+  start_logs(files, run, state);
   std::vector<int64_t> order(static_cast<size_t>(train_set.size()));
 
   for (int64_t epoch = state.epoch; epoch < t.epochs; ++epoch) {

@@ -350,7 +350,8 @@ TEST_F(TrainCli, SigkillAtRandomMomentsNeverBreaksTheCheckpointOrMetrics) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(metrics_values(run_dir).size(), static_cast<size_t>(epoch + 1));
   for (const auto& entry : fs::directory_iterator(run_dir)) {
-    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+    EXPECT_EQ(entry.path().filename().string().find(".tinycnn-tmp-"), std::string::npos)
+        << entry.path();
   }
 }
 

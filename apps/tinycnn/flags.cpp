@@ -1,0 +1,40 @@
+// Command-line value checks.
+#include "flags.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "core/error.hpp"
+
+namespace tinycnn::cli {
+
+nlohmann::json number_flag(const std::string& flag, const std::string& text) {
+  const nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  TCNN_CHECK(!value.is_discarded() && value.is_number(), flag, ": expected a number, got '", text,
+             "'");
+  return value;
+}
+
+const CLI::Validator kFraction(
+    [](std::string& text) -> std::string {
+      const nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
+      if (v.is_discarded() || !v.is_number() || !(v.get<double>() >= 0.0) ||
+          !(v.get<double>() <= 1.0)) {
+        return "expected a number in [0, 1], got '" + text + "'";
+      }
+      return {};
+    },
+    "A in [0, 1]");
+
+const CLI::Validator kCount(
+    [](std::string& text) -> std::string {
+      const nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
+      const bool ok = !v.is_discarded() &&
+                      (v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t{INT64_MAX}
+                                              : v.is_number_integer() && v.get<int64_t>() >= 0);
+      return ok ? std::string() : "expected a whole number >= 0, got '" + text + "'";
+    },
+    "N >= 0");
+
+}  // namespace tinycnn::cli
