@@ -1,13 +1,20 @@
-// io: safetensors round trip and rejection of malformed files; atomic replace.
+// io: safetensors round trip and rejection of malformed files; atomic replace and its
+// temporaries; SVG charts of any values.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
 #include "io/safetensors.hpp"
+#include "io/svg_chart.hpp"
 #include "support/idx_writer.hpp"
 
 namespace tinycnn::io {
@@ -119,6 +126,57 @@ TEST_F(SafetensorsTest, AtomicReplaceKeepsOneCompleteFile) {
   std::string s((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(s, "new contents");
   EXPECT_THROW(write_file_atomically(path("no/such/dir/f"), "x"), core::Error);
+}
+
+TEST_F(SafetensorsTest, AnEmptyTensorOverlapsNothing) {
+  // [0, 0] beside [0, 16] and [16, 16]: the layout allows zero-length tensors anywhere.
+  const std::string file = raw("empty",
+                               R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},)"
+                               R"("b":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                               R"("c":{"dtype":"F32","shape":[2,0],"data_offsets":[16,16]}})",
+                               16);
+  const SafetensorsFile f = read_safetensors(file);
+  ASSERT_EQ(f.tensors.size(), 3u);
+  EXPECT_EQ(f.find("a")->numel(), 0);
+  EXPECT_EQ(f.find("b")->numel(), 4);
+  expect_refused(raw("overlap",
+                     R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                     R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                     12),
+                 "overlap");
+}
+
+TEST_F(SafetensorsTest, OnlyDeadProcessesTemporariesAreStale) {
+  testing::write_file(path(".f.tinycnn-tmp-999999999"), "dead");
+  testing::write_file(path(".f.tinycnn-tmp-" + std::to_string(::getpid())), "alive");
+  testing::write_file(path("thesis.tmp-2024"), "a user's");
+  testing::write_file(path("f.tinycnn-tmp-999999999"), "not hidden: not ours");
+  EXPECT_EQ(remove_stale_temporaries(dir_.string()), 1);
+  EXPECT_FALSE(std::filesystem::exists(path(".f.tinycnn-tmp-999999999")));
+  EXPECT_TRUE(std::filesystem::exists(path(".f.tinycnn-tmp-" + std::to_string(::getpid()))));
+  EXPECT_TRUE(std::filesystem::exists(path("thesis.tmp-2024")));
+  EXPECT_TRUE(std::filesystem::exists(path("f.tinycnn-tmp-999999999")));
+  EXPECT_EQ(temporary_path(path("f")), path(".f.tinycnn-tmp-" + std::to_string(::getpid())));
+}
+
+TEST(SvgChart, AnyValuesGiveAFiniteChart) {
+  // Huge, nearly equal, non-finite and log-scale non-positive values: no crash, no endless tick
+  // loop, and no NaN or Inf in the drawing.
+  const double inf = std::numeric_limits<double>::infinity();
+  for (const auto& points :
+       std::vector<std::vector<std::pair<double, double>>>{{{1, 1e308}, {2, 1e308}},
+                                                           {{1, 1e15}, {2, 1e15 + 0.16}},
+                                                           {{1, inf}, {2, std::nan("")}, {3, 5}},
+                                                           {{1e300, 1}, {1e300, 2}},
+                                                           {}}) {
+    for (bool log_y : {false, true}) {
+      const std::string svg = render_svg_chart(
+          "t", {{"p", "x", "y", log_y, {{"s", points, false, 0}, {"t", {{1, -1}}, true, 1}}}});
+      EXPECT_NE(svg.find("</svg>"), std::string::npos);
+      EXPECT_EQ(svg.find("nan"), std::string::npos) << svg;
+      EXPECT_EQ(svg.find("inf"), std::string::npos) << svg;
+    }
+  }
 }
 
 }  // namespace

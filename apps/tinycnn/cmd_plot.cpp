@@ -15,6 +15,7 @@ CLI::App* setup_plot(CLI::App& app, PlotOptions& o) {
 }
 
 int run_plot(const PlotOptions& o) {
+  io::check_writable(o.out);
   std::vector<train::MetricsRun> runs;
   for (const auto& path : o.metrics) runs.push_back(train::read_run(path));
   io::write_file_atomically(o.out, train::render_curves(runs));

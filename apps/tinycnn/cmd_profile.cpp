@@ -219,6 +219,7 @@ void print_conv_json(const std::vector<ConvResult>& results, double peak, int th
 }
 
 int run_conv(const ProfileOptions& o) {
+  if (!o.plot.empty()) io::check_writable(o.plot);  // before the sweep, not after it
   const std::vector<profile::ConvCase> cases = conv_cases(o);
   const int threads = omp_get_max_threads();
   // The FMA probe runs twice: first it also absorbs the start-up period in which the BLAS

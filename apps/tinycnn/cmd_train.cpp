@@ -136,10 +136,12 @@ CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
   CLI::App* cmd = app.add_subcommand("train", "Train a model config on MNIST-format data");
   cmd->add_option("config", o.config, "Model config (JSON)")->required();
   cmd->add_option("--data", o.data, "Directory with the four IDX files (training.data_dir)");
-  cmd->add_option("--epochs", o.epochs, "Total epochs (training.epochs)");
-  cmd->add_option("--batch-size", o.batch_size, "Mini-batch size (training.batch_size)");
-  cmd->add_option("--lr", o.lr, "Learning rate (training.optimizer.lr)");
-  cmd->add_option("--seed", o.seed, "Seed for weights and data order (training.seed)");
+  cmd->add_option("--epochs", o.epochs, "Total epochs (training.epochs)")->check(kNumber);
+  cmd->add_option("--batch-size", o.batch_size, "Mini-batch size (training.batch_size)")
+      ->check(kNumber);
+  cmd->add_option("--lr", o.lr, "Learning rate (training.optimizer.lr)")->check(kNumber);
+  cmd->add_option("--seed", o.seed, "Seed for weights and data order (training.seed)")
+      ->check(kNumber);
   cmd->add_option("--conv-algo", o.conv_algo, "Convolution algorithm (training.conv_algo)")
       ->check(CLI::IsMember(kernels::conv_algo_names()));
   cmd->add_option("--out", o.out, "Output directory (default runs/<model name>)");

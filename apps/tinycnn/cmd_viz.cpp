@@ -23,6 +23,7 @@
 #include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
+#include "model/trace.hpp"
 #include "train/checkpoint.hpp"
 #include "train/dataset.hpp"
 
@@ -35,19 +36,36 @@ int kernel_scale(int64_t kh, int64_t kw) {
   return static_cast<int>(std::clamp<int64_t>(60 / std::max(kh, kw), 1, 16));
 }
 
+// The filter sheet of a conv weight [OC, IC, KH, KW]: one tile per output (rows) and input
+// (columns) channel, channel numbers in the margins.
+struct FilterSheet {
+  int scale, tile_w, tile_h, left, top;
+  int64_t width, height;
+};
+
+FilterSheet filter_sheet(const tensor::Shape& w) {
+  FilterSheet f{};
+  f.scale = kernel_scale(w[2], w[3]);
+  f.tile_w = static_cast<int>(w[3]) * f.scale;
+  f.tile_h = static_cast<int>(w[2]) * f.scale;
+  f.left = digits_width(std::to_string(w[0] - 1), kLabelScale) + 6;
+  f.top = 5 * kLabelScale + 6;
+  f.width = f.left + w[1] * (f.tile_w + kGap);
+  f.height = f.top + w[0] * (f.tile_h + kGap);
+  return f;
+}
+
 struct Written {
   std::string file;
   int width, height;
 };
 
 Written write_filters(const std::string& dir, size_t layer, const tensor::Tensor& w) {
-  const int oc = static_cast<int>(w.dim(0)), ic = static_cast<int>(w.dim(1));
-  const int kh = static_cast<int>(w.dim(2)), kw = static_cast<int>(w.dim(3));
-  const int s = kernel_scale(kh, kw);
-  const int tile_w = kw * s, tile_h = kh * s;
-  const int left = digits_width(std::to_string(oc - 1), kLabelScale) + 6;
-  const int top = 5 * kLabelScale + 6;
-  Image img(left + ic * (tile_w + kGap), top + oc * (tile_h + kGap), {235, 235, 235});
+  const int ic = static_cast<int>(w.dim(1)), kh = static_cast<int>(w.dim(2));
+  const int oc = static_cast<int>(w.dim(0)), kw = static_cast<int>(w.dim(3));
+  const FilterSheet f = filter_sheet(w.shape());
+  const int s = f.scale, tile_w = f.tile_w, tile_h = f.tile_h, left = f.left, top = f.top;
+  Image img(static_cast<int>(f.width), static_cast<int>(f.height), {235, 235, 235});
   float scale = 0;
   for (int64_t i = 0; i < w.numel(); ++i) scale = std::max(scale, std::abs(w[i]));
   for (int c = 0; c < ic; ++c)
@@ -68,6 +86,14 @@ Written write_filters(const std::string& dir, size_t layer, const tensor::Tensor
   const std::string file = "filters_" + std::to_string(layer) + ".png";
   img.write_png(dir + "/" + file);
   return {file, img.width(), img.height()};
+}
+
+// A sheet of feature maps: the input and `channels` maps, kColumns tiles a row.
+void check_feature_sheet(int64_t channels, const std::string& what) {
+  const int64_t tiles = channels + 1, cols = std::min<int64_t>(kColumns, tiles);
+  const int64_t rows = (tiles + cols - 1) / cols;
+  check_image_size(kTileGap + cols * (kTile + kTileGap), kTileGap + rows * (kTile + kTileGap),
+                   what + ", " + std::to_string(channels) + " maps,");
 }
 
 // maps: [C, H, W] of one image; the input image [1, H0, W0] goes first.
@@ -110,6 +136,20 @@ CLI::App* setup_viz(CLI::App& app, VizOptions& o) {
 }
 
 namespace {
+// Every picture's size, before anything is loaded, computed or drawn.
+void check_picture_sizes(const model::ModelSpec& spec, nn::Sequential& net) {
+  for (const auto& p : net.parameters()) {
+    if (p.var.shape().rank() != 4) continue;  // conv weights only
+    const FilterSheet f = filter_sheet(p.var.shape());
+    check_image_size(f.width, f.height, p.name + " filters (" + p.var.shape().to_string() + ")");
+  }
+  for (const auto& l : model::trace_model(spec, 1).layers) {
+    if (l.type == "conv2d" || l.type == "maxpool2d" || l.type == "avgpool2d") {
+      check_feature_sheet(l.output[0], "layer " + std::to_string(l.index) + " feature maps");
+    }
+  }
+}
+
 std::vector<Written> write_all_filters(nn::Sequential& net, const std::string& dir) {
   std::vector<Written> written;
   for (const auto& p : net.parameters()) {
@@ -167,6 +207,7 @@ void print_written(const VizOptions& o, int32_t label, int64_t predicted,
 int run_viz(const VizOptions& o) {
   const model::ModelSpec spec = model::load_config(o.config);
   auto net = model::build_model(spec);
+  check_picture_sizes(spec, *net);
   train::load_checkpoint(o.checkpoint, *net, nullptr);
   const int64_t classes = net->output_shape(model::input_shape(spec))[0];
   const data::MnistDataset test =

@@ -16,6 +16,14 @@ nlohmann::json number_flag(const std::string& flag, const std::string& text) {
   return value;
 }
 
+const CLI::Validator kNumber(
+    [](std::string& text) -> std::string {
+      const nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
+      return !v.is_discarded() && v.is_number() ? std::string()
+                                                : "expected a number, got '" + text + "'";
+    },
+    "NUMBER");
+
 const CLI::Validator kFraction(
     [](std::string& text) -> std::string {
       const nlohmann::json v = nlohmann::json::parse(text, nullptr, false);

@@ -50,6 +50,18 @@ std::string temporary_path(const std::string& path) {
   return (p.parent_path() / name).string();
 }
 
+void check_writable(const std::string& path) {
+  std::error_code ec;
+  TCNN_CHECK_RUNTIME(!path.empty() && !std::filesystem::is_directory(path, ec), path,
+                     ": expected a file name, got a directory");
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+  TCNN_CHECK_RUNTIME(std::filesystem::is_directory(dir, ec), path, ": the folder ", dir,
+                     " does not exist");
+  TCNN_CHECK_RUNTIME(::access(dir.c_str(), W_OK) == 0, path, ": cannot write in ", dir, ": ",
+                     os_error());
+}
+
 int remove_stale_temporaries(const std::string& dir) {
   int removed = 0;
   std::error_code ec;

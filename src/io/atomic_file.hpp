@@ -10,6 +10,11 @@ namespace tinycnn::io {
 // Throws core::Error (Runtime) naming the file when any step fails; the temporary is removed.
 void write_file_atomically(const std::string& path, const std::string& contents);
 
+// Throws core::Error (Runtime) naming the path unless write_file_atomically could create it
+// now: its folder exists and is writable, and the path is not a folder. For checking an output
+// path before the work that produces its contents.
+void check_writable(const std::string& path);
+
 // The temporary write_file_atomically uses for `path` in this process.
 std::string temporary_path(const std::string& path);
 

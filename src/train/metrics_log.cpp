@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <utility>
@@ -90,16 +91,27 @@ void roll_back_metrics(const std::string& path, const MetricsMark& mark) {
 std::vector<EpochMetrics> read_metrics(const std::string& path) {
   std::error_code ec;
   TCNN_CHECK_RUNTIME(std::filesystem::is_regular_file(path, ec), path, ": no such file");
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   TCNN_CHECK_RUNTIME(in.good(), path, ": cannot open for reading");
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  TCNN_CHECK_RUNTIME(!in.bad(), path, ": cannot read");
+  return parse_metrics(text, path);
+}
+
+std::vector<EpochMetrics> parse_metrics(std::string_view text, const std::string& what) {
   std::vector<EpochMetrics> epochs;
   int line_no = 0;
-  for (std::string line; std::getline(in, line);) {
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string line(text.substr(begin, end - begin));
+    begin = end + 1;
     ++line_no;
     if (blank(line)) continue;
-    epochs.push_back(parse_line(line, path + ":" + std::to_string(line_no)));
+    epochs.push_back(parse_line(line, what + ":" + std::to_string(line_no)));
   }
-  TCNN_CHECK_RUNTIME(!epochs.empty(), path, ": holds no epochs");
+  TCNN_CHECK_RUNTIME(!epochs.empty(), what, ": holds no epochs");
   return epochs;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tinycnn::train {
@@ -31,6 +32,8 @@ void roll_back_metrics(const std::string& path, const MetricsMark& mark);
 // optional (0 when missing). Throws core::Error (Runtime) naming "file:line" for a missing
 // file, a malformed line or a file with no epochs.
 std::vector<EpochMetrics> read_metrics(const std::string& path);
+// The same from text already in memory; `what` names it in errors (as "what:line").
+std::vector<EpochMetrics> parse_metrics(std::string_view text, const std::string& what);
 
 // Keeps the lines of epochs <= `epoch` (a damaged line goes with the epochs past it); a missing
 // file stays missing. Replaces the file atomically.

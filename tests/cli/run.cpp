@@ -53,19 +53,24 @@ std::string TempDir::write(const std::string& name, const std::string& contents)
   return p.string();
 }
 
-RunResult run_tinycnn(const std::vector<std::string>& args) {
+RunResult run_tinycnn(const std::vector<std::string>& args) { return run_tinycnn(args, {}); }
+
+RunResult run_tinycnn(const std::vector<std::string>& args, const RunSetup& setup) {
   TempDir dir;
   std::ostringstream command;
+  if (setup.file_size_blocks > 0)
+    command << "trap '' XFSZ; ulimit -f " << setup.file_size_blocks << "; ";
   command << quote(TINYCNN_BIN);
   for (const auto& a : args) command << ' ' << quote(a);
-  command << " >" << quote((dir.path() / "out").string()) << " 2>"
-          << quote((dir.path() / "err").string()) << " </dev/null";
+  const std::string out =
+      setup.stdout_path.empty() ? (dir.path() / "out").string() : setup.stdout_path;
+  command << " >" << quote(out) << " 2>" << quote((dir.path() / "err").string()) << " </dev/null";
   const std::string cmd = command.str();
   const int status = std::system(cmd.c_str());
   if (status == -1) throw std::runtime_error("cannot run " + cmd);
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(dir.path() / "out");
+  if (setup.stdout_path.empty()) r.out = slurp(dir.path() / "out");
   r.err = slurp(dir.path() / "err");
   return r;
 }

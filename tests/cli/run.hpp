@@ -1,6 +1,7 @@
 // Runs the tinycnn binary as a process and captures exit code, stdout and stderr.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -14,6 +15,15 @@ struct RunResult {
 };
 
 RunResult run_tinycnn(const std::vector<std::string>& args);
+
+// How to run it: a limit on the size of every file it writes (in 512-byte blocks, the shell's
+// `ulimit -f`, with SIGXFSZ ignored so that a write beyond it fails as on a full disk), and
+// stdout to a given file (e.g. /dev/full) instead of being captured.
+struct RunSetup {
+  int64_t file_size_blocks = 0;  // 0: no limit
+  std::string stdout_path;       // empty: captured in RunResult::out
+};
+RunResult run_tinycnn(const std::vector<std::string>& args, const RunSetup& setup);
 
 // Starts tinycnn in the background (stdout/stderr to the given files); returns its pid.
 int spawn_tinycnn(const std::vector<std::string>& args, const std::string& out_path,

@@ -1,0 +1,20 @@
+// libFuzzer target: arbitrary bytes as a metrics.jsonl file, parsed and drawn as `tinycnn plot`
+// draws it (the reader validates every value; the chart must cope with whatever it accepts).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "train/curves.hpp"
+#include "train/metrics_log.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  try {
+    tinycnn::train::MetricsRun run{.label = "fuzz",
+                                   .epochs = tinycnn::train::parse_metrics(text, "fuzz")};
+    (void)tinycnn::train::render_curves({run, run});
+  } catch (const tinycnn::core::Error&) {
+  }
+  return 0;
+}
