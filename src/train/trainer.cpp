@@ -8,7 +8,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <numeric>
 
 #include "core/error.hpp"
@@ -32,13 +31,6 @@ constexpr int64_t kMaxEpochs = 100000;  // training.epochs' bound
 
 void shuffle(std::vector<int64_t>& order, core::Rng& rng) {
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.uniform_int(i)]);
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.flush();
-  TCNN_CHECK_RUNTIME(out.good(), path, ": cannot write");
 }
 
 // The files of a run in its out dir.
@@ -79,11 +71,11 @@ void start_logs(const RunFiles& files, const RunOptions& run, const TrainState& 
   if (run.resume.empty()) {
     if (std::filesystem::exists(files.checkpoint))
       spdlog::warn("replacing the run in {}", files.dir);
-    write_text(files.metrics, "");
+    io::write_file_atomically(files.metrics, "");
   } else {
     keep_metrics_up_to(files.metrics, state.epoch);
   }
-  write_text(files.config, run.config_json + "\n");
+  io::write_file_atomically(files.config, run.config_json + "\n");
 }
 
 // What a run's epochs share.
