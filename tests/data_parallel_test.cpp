@@ -13,6 +13,7 @@
 
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
+#include "data/idx.hpp"
 #include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
 #include "ops/cross_entropy.hpp"
@@ -45,9 +46,7 @@ class DataParallelTest : public ::testing::Test {
     testing::write_mnist_split(dir_.string(), "train", 50, 12, 12);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  data::MnistDataset dataset() const {
-    return data::MnistDataset({.dir = dir_.string(), .split = "train", .height = 12, .width = 12});
-  }
+  data::Dataset dataset() const { return data::read_idx_split(dir_.string(), "train", 10); }
   std::filesystem::path dir_;
 };
 
@@ -58,11 +57,11 @@ struct Reference {
   std::vector<tensor::Tensor> grads;
 };
 
-Reference plain_step(nn::Sequential& model, const data::MnistDataset& data,
+Reference plain_step(nn::Sequential& model, const data::Dataset& data,
                      const std::vector<int64_t>& indices) {
   tensor::Tensor images;
   std::vector<int32_t> labels;
-  data.gather(indices, 0.1307, 0.3081, images, labels);
+  data.gather(indices, data::Normalization{}, images, labels);
   for (auto& p : model.parameters()) p.var.zero_grad();
   autograd::Variable logits = model.forward(autograd::Variable(images));
   autograd::Variable loss = ops::softmax_cross_entropy(logits, labels);
@@ -77,7 +76,7 @@ Reference plain_step(nn::Sequential& model, const data::MnistDataset& data,
 }
 
 TEST_F(DataParallelTest, SlicesGiveThePlainStepsLossCountsAndGradients) {
-  const data::MnistDataset data = dataset();
+  const data::Dataset data = dataset();
   const model::ModelSpec spec = small_spec();
   auto reference_model = model::build_model(spec);
   for (int threads : {1, 2, 3}) {
@@ -86,7 +85,7 @@ TEST_F(DataParallelTest, SlicesGiveThePlainStepsLossCountsAndGradients) {
           std::vector<int64_t>{17, 2}, std::vector<int64_t>{21}}) {   // fewer examples than threads
       auto model = model::build_model(spec);
       DataParallelStep step(spec, *model, threads);
-      const StepResult got = step.run(data, batch, 0.1307, 0.3081);
+      const StepResult got = step.run(data, batch, data::Normalization{});
       const Reference want = plain_step(*reference_model, data, batch);
       SCOPED_TRACE("threads " + std::to_string(threads) + ", batch of " +
                    std::to_string(batch.size()));
@@ -99,7 +98,7 @@ TEST_F(DataParallelTest, SlicesGiveThePlainStepsLossCountsAndGradients) {
             << params[j].name;
       }
       // Twice: the gradients are zeroed, not accumulated, between steps.
-      step.run(data, batch, 0.1307, 0.3081);
+      step.run(data, batch, data::Normalization{});
       for (size_t j = 0; j < params.size(); ++j) {
         EXPECT_TRUE(testing::all_close(params[j].var.grad(), want.grads[j], 1e-4, 1e-6))
             << params[j].name << " (second step)";
@@ -109,7 +108,7 @@ TEST_F(DataParallelTest, SlicesGiveThePlainStepsLossCountsAndGradients) {
 }
 
 TEST_F(DataParallelTest, ReplicasSeeThePrimarysWeightsAfterAnUpdate) {
-  const data::MnistDataset data = dataset();
+  const data::Dataset data = dataset();
   const model::ModelSpec spec = small_spec();
   auto model = model::build_model(spec), reference_model = model::build_model(spec);
   DataParallelStep step(spec, *model, 2);
@@ -121,7 +120,7 @@ TEST_F(DataParallelTest, ReplicasSeeThePrimarysWeightsAfterAnUpdate) {
     }
   }
   const std::vector<int64_t> batch{0, 1, 2, 3, 4, 5, 6, 7};
-  step.run(data, batch, 0.1307, 0.3081);
+  step.run(data, batch, data::Normalization{});
   const Reference want = plain_step(*reference_model, data, batch);
   const auto params = model->parameters();
   for (size_t j = 0; j < params.size(); ++j) {
@@ -131,23 +130,23 @@ TEST_F(DataParallelTest, ReplicasSeeThePrimarysWeightsAfterAnUpdate) {
 }
 
 TEST_F(DataParallelTest, AnErrorInASliceIsThrownNotACrash) {
-  const data::MnistDataset data = dataset();
+  const data::Dataset data = dataset();
   const model::ModelSpec spec = small_spec();
   auto model = model::build_model(spec);
   DataParallelStep step(spec, *model, 2);
   // Index 50 is past the 50 examples: the second slice's gather fails.
-  EXPECT_THROW(step.run(data, {0, 1, 2, 50}, 0.1307, 0.3081), core::Error);
-  EXPECT_THROW(step.run(data, {}, 0.1307, 0.3081), core::Error);
+  EXPECT_THROW(step.run(data, {0, 1, 2, 50}, data::Normalization{}), core::Error);
+  EXPECT_THROW(step.run(data, {}, data::Normalization{}), core::Error);
   // And the step still works afterwards.
-  EXPECT_NO_THROW(step.run(data, {0, 1, 2, 3}, 0.1307, 0.3081));
+  EXPECT_NO_THROW(step.run(data, {0, 1, 2, 3}, data::Normalization{}));
 }
 
 TEST_F(DataParallelTest, EvaluateOverReplicasCountsAsOneModel) {
-  const data::MnistDataset data = dataset();
+  const data::Dataset data = dataset();
   const model::ModelSpec spec = small_spec();
   auto model = model::build_model(spec);
   DataParallelStep step(spec, *model, 3);
-  const Normalization norm;
+  const data::Normalization norm;
   const EvalResult one = evaluate(*model, data, norm, 10, 7);
   const EvalResult many = evaluate(step.models(), data, norm, 10, 7);
   EXPECT_EQ(many.confusion, one.confusion);

@@ -1,12 +1,16 @@
 // data: the IDX reader rejects every malformed file with a Runtime error naming the file;
-// MnistDataset checks the split against the model and normalises batches.
+// datasets hold splits as bytes and normalise (and augment) batches.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "core/error.hpp"
+#include "data/cifar10.hpp"
+#include "data/dataset.hpp"
 #include "data/idx.hpp"
-#include "data/mnist.hpp"
 #include "support/idx_writer.hpp"
 
 namespace tinycnn::data {
@@ -94,39 +98,156 @@ TEST_F(DataTest, RejectsMalformedLabelFiles) {
   expect_error([&] { read_idx_labels(path); }, path, "truncated header");
 }
 
-TEST_F(DataTest, DatasetChecksCountsAndImageSize) {
+TEST_F(DataTest, SplitChecksCounts) {
   const std::string dir = dir_.string();
   testing::write_mnist_split(dir, "train", 5, 6, 7);
-  DatasetOptions o{.dir = dir, .split = "train", .height = 6, .width = 7};
-  MnistDataset ds(o);
+  const Dataset ds = read_idx_split(dir, "train", 10);
   EXPECT_EQ(ds.size(), 5);
+  EXPECT_EQ(ds.height(), 6);
+  EXPECT_EQ(ds.width(), 7);
   EXPECT_EQ(ds.label(3), 3);
-
-  o.height = 28;
-  o.width = 28;
-  expect_error([&] { MnistDataset{o}; }, "train-images-idx3-ubyte",
-               "images are 6x7, but the config's input is 28x28");
-
   write_file(dir + "/train-labels-idx1-ubyte", idx_bytes(2049, {4}, {0, 1, 2, 3}));
-  o.height = 6;
-  o.width = 7;
-  expect_error([&] { MnistDataset{o}; }, "train-labels-idx1-ubyte", "has 4 labels, but");
+  expect_error([&] { read_idx_split(dir, "train", 10); }, "train-labels-idx1-ubyte",
+               "has 4 labels, but");
 }
 
 TEST_F(DataTest, LimitAndNormalisedGather) {
   const std::string dir = dir_.string();
   testing::write_mnist_split(dir, "t10k", 20, 2, 2);
-  MnistDataset ds({.dir = dir, .split = "t10k", .height = 2, .width = 2, .limit = 3});
+  Dataset ds = read_idx_split(dir, "t10k", 10);
+  ds.keep_first(3);
   EXPECT_EQ(ds.size(), 3);
   tensor::Tensor images;
   std::vector<int32_t> labels;
-  ds.gather(std::vector<int64_t>{2, 0}, 0.5, 0.25, images, labels);
+  ds.gather(std::vector<int64_t>{2, 0}, {.mean = {0.5}, .stddev = {0.25}}, images, labels);
   EXPECT_EQ(images.shape(), tensor::Shape({2, 1, 2, 2}));
   EXPECT_EQ(labels, (std::vector<int32_t>{2, 0}));
   // image 2, pixel 1 = (2*7 + 1) = 15 -> (15/255 - 0.5) / 0.25
   EXPECT_NEAR(images[1], (15.0 / 255.0 - 0.5) / 0.25, 1e-6);
   EXPECT_NEAR(images[4], (0.0 - 0.5) / 0.25, 1e-6);
-  EXPECT_THROW(ds.gather(std::vector<int64_t>{3}, 0.0, 1.0, images, labels), core::Error);
+  EXPECT_THROW(ds.gather(std::vector<int64_t>{3}, Normalization{}, images, labels), core::Error);
+}
+
+TEST_F(DataTest, GzipFilesReadAsThePlainOnes) {
+  const std::string dir = dir_.string();
+  testing::write_mnist_split(dir, "train", 9, 4, 5);
+  const Dataset plain = read_idx_split(dir, "train", 10);
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"}) {
+    const std::string p = dir + "/" + name;
+    std::ifstream in(p, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    write_file(p + ".gz", testing::gzip_bytes(bytes));
+    std::filesystem::remove(p);
+  }
+  const Dataset gz = read_idx_split(dir, "train", 10);
+  ASSERT_EQ(gz.size(), plain.size());
+  EXPECT_TRUE(std::equal(plain.image(0), plain.image(0) + 9 * 20, gz.image(0)));
+  EXPECT_EQ(gz.label(8), plain.label(8));
+  EXPECT_NE(gz.source().find(".gz"), std::string::npos);
+}
+
+TEST_F(DataTest, BadGzipFilesAreNamed) {
+  const std::string good = idx_bytes(2051, {2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  const std::string gz = testing::gzip_bytes(good);
+  const auto truncated = file("t.gz", gz.substr(0, gz.size() / 2));
+  expect_error([&] { read_idx_images(truncated); }, truncated, "");
+  std::string corrupt = gz;
+  for (size_t i = 12; i < corrupt.size() - 8; ++i) corrupt[i] = static_cast<char>(~corrupt[i]);
+  const auto bad = file("c.gz", corrupt);
+  expect_error([&] { read_idx_images(bad); }, bad, "");
+  // A header announcing more (or fewer) images than the stream holds.
+  const auto lying = file("l.gz", testing::gzip_bytes(idx_bytes(2051, {1000000, 28, 28}, {1, 2})));
+  expect_error([&] { read_idx_images(lying); }, lying, "truncated");
+  const auto trailing = file("x.gz", testing::gzip_bytes(good + "extra"));
+  expect_error([&] { read_idx_images(trailing); }, trailing, "trailing bytes");
+}
+
+TEST_F(DataTest, CifarRecordsAreChwWithTheirLabels) {
+  std::vector<uint8_t> pixels;
+  std::vector<int32_t> labels;
+  parse_cifar10_batch(testing::cifar_batch_bytes(2, /*red=*/true), "red.bin", 10, pixels, labels);
+  ASSERT_EQ(pixels.size(), 2u * 3072);
+  EXPECT_EQ(labels, (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(pixels[0], 255);  // channel 0 (red) first
+  EXPECT_EQ(pixels[1023], 255);
+  EXPECT_EQ(pixels[1024], 0);    // then green
+  EXPECT_EQ(pixels[3072], 255);  // the next record's red
+  std::string bad = testing::cifar_batch_bytes(3);
+  bad[3073] = 10;
+  expect_error([&] { parse_cifar10_batch(bad, "b.bin", 10, pixels, labels); }, "b.bin",
+               "record 1 has label 10, expected 0..9");
+  expect_error([&] { parse_cifar10_batch(bad.substr(1), "s.bin", 10, pixels, labels); }, "s.bin",
+               "expected a whole number of 3073-byte records");
+  expect_error(
+      [&] { parse_cifar10_batch(testing::cifar_batch_bytes(6), "k.bin", 5, pixels, labels); },
+      "k.bin", "has label 5, expected 0..4");
+}
+
+TEST_F(DataTest, CifarSplitsAndClassNames) {
+  const std::string dir = dir_.string();
+  testing::write_cifar10(dir, 4, 3);
+  write_file(dir + "/batches.meta.txt",
+             "airplane\nautomobile\nbird\ncat\ndeer\n\ndog\nfrog\nhorse\nship\ntruck\n\n");
+  const Dataset train = read_cifar10_split(dir, true, 10);
+  EXPECT_EQ(train.size(), 20);
+  EXPECT_EQ(train.channels(), 3);
+  EXPECT_EQ(train.height(), 32);
+  ASSERT_EQ(train.classes().size(), 10u);
+  EXPECT_EQ(train.classes()[5], "dog");
+  EXPECT_EQ(read_cifar10_split(dir, false, 10).size(), 3);
+  std::filesystem::remove(dir + "/data_batch_3.bin");
+  expect_error([&] { read_cifar10_split(dir, true, 10); }, "data_batch_3.bin", "no such file");
+}
+
+TEST_F(DataTest, PerChannelNormalisation) {
+  std::vector<uint8_t> pixels(2 * 3 * 4, 51);  // 51 / 255 = 0.2
+  const Dataset ds("mem", 3, 2, 2, pixels, {0, 1});
+  tensor::Tensor images;
+  std::vector<int32_t> labels;
+  ds.gather(std::vector<int64_t>{1}, {.mean = {0.1, 0.2, 0.3}, .stddev = {0.5, 0.25, 0.1}}, images,
+            labels);
+  EXPECT_NEAR(images[0], (0.2 - 0.1) / 0.5, 1e-6);
+  EXPECT_NEAR(images[4], 0.0, 1e-6);
+  EXPECT_NEAR(images[8], (0.2 - 0.3) / 0.1, 1e-5);
+  EXPECT_THROW(
+      ds.gather(std::vector<int64_t>{0}, {.mean = {0.1, 0.2}, .stddev = {1.0}}, images, labels),
+      core::Error);
+}
+
+TEST_F(DataTest, AugmentationIsAFunctionOfSeedEpochAndExample) {
+  // 1 channel, 4x4, pixel value = 10 * (row + 1) + column: a crop shifts, a flip mirrors, the
+  // padding is black.
+  std::vector<uint8_t> pixels;
+  for (int i = 0; i < 8; ++i) {
+    for (int y = 0; y < 4; ++y) {
+      for (int x = 0; x < 4; ++x) pixels.push_back(static_cast<uint8_t>(10 * (y + 1) + x));
+    }
+  }
+  const Dataset ds("mem", 1, 4, 4, pixels, std::vector<int32_t>(8, 0));
+  const Normalization raw{.mean = {0.0}, .stddev = {1.0 / 255.0}};  // pixel values as they are
+  const Augment augment{.crop_padding = 2, .horizontal_flip = true, .seed = 5};
+  tensor::Tensor a, b, c;
+  std::vector<int32_t> labels;
+  const std::vector<int64_t> all{0, 1, 2, 3, 4, 5, 6, 7};
+  ds.gather(all, raw, augment, 3, a, labels);
+  ds.gather(std::vector<int64_t>{5, 2}, raw, augment, 3, b, labels);  // another batch, same draws
+  for (int64_t p = 0; p < 16; ++p) {
+    EXPECT_EQ(b[p], a[5 * 16 + p]);
+    EXPECT_EQ(b[16 + p], a[2 * 16 + p]);
+  }
+  ds.gather(all, raw, augment, 4, c, labels);  // another epoch: other draws
+  bool differs = false, shifted = false;
+  for (int64_t p = 0; p < a.numel(); ++p) differs = differs || a[p] != c[p];
+  for (int64_t i = 0; i < 8; ++i) {
+    // Every output value is black or a pixel of the image, and some are moved.
+    for (int64_t p = 0; p < 16; ++p) {
+      const float v = a[i * 16 + p];
+      EXPECT_TRUE(v == 0.0f || (v >= 10.0f && v <= 43.0f)) << v;
+      shifted = shifted || v != pixels[static_cast<size_t>(p)];
+    }
+  }
+  EXPECT_TRUE(differs);
+  EXPECT_TRUE(shifted);
 }
 
 }  // namespace

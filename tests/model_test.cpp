@@ -23,7 +23,7 @@ TEST(Config, LeNetParsesWithTrainingSection) {
   EXPECT_EQ(spec.training.batch_size, 64);
   EXPECT_EQ(spec.training.optimizer.type, "sgd");
   EXPECT_DOUBLE_EQ(spec.training.optimizer.momentum, 0.95);
-  EXPECT_DOUBLE_EQ(spec.training.normalize_mean, 0.1307);
+  EXPECT_EQ(spec.training.normalize_mean, std::vector<double>{0.1307});
 }
 
 TEST(Config, EveryShippedConfigBuildsAndTraces) {

@@ -32,15 +32,15 @@ CLI::App* setup_eval(CLI::App& app, EvalOptions& o) {
 int run_eval(const EvalOptions& o) {
   const model::ModelSpec spec = model::load_config(o.config);
   const std::string data_dir = o.data.value_or(spec.training.data_dir);
-  train::check_memory(train::estimate_memory(spec, train::Purpose::Evaluation, 100,
-                                             train::split_bytes(data_dir, "t10k")),
+  train::check_memory(train::estimate_memory(
+                          spec, train::Purpose::Evaluation, 100,
+                          train::split_bytes(spec.training.dataset, data_dir, train::Split::Test)),
                       "evaluating " + spec.name);
   auto net = model::build_model(spec);
   train::load_checkpoint(o.checkpoint, *net, nullptr);
   const int64_t k = net->output_shape(model::input_shape(spec))[0];
-  const data::MnistDataset test = train::load_split(spec, data_dir, "t10k", k, o.limit_test);
-  const train::EvalResult r =
-      train::evaluate(*net, test, {spec.training.normalize_mean, spec.training.normalize_std}, k);
+  const data::Dataset test = train::load_split(spec, data_dir, train::Split::Test, k, o.limit_test);
+  const train::EvalResult r = train::evaluate(*net, test, train::normalization(spec.training), k);
   TCNN_CHECK_RUNTIME(std::isfinite(r.loss), o.checkpoint, ": the test loss is ", r.loss,
                      ": expected a finite loss (the weights overflow the model's outputs)");
 

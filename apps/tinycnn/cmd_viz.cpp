@@ -17,7 +17,7 @@
 #include "autograd/engine.hpp"
 #include "commands.hpp"
 #include "core/error.hpp"
-#include "data/mnist.hpp"
+#include "data/dataset.hpp"
 #include "flags.hpp"
 #include "image.hpp"
 #include "kernels/cross_entropy.hpp"
@@ -210,8 +210,8 @@ int run_viz(const VizOptions& o) {
   check_picture_sizes(spec, *net);
   train::load_checkpoint(o.checkpoint, *net, nullptr);
   const int64_t classes = net->output_shape(model::input_shape(spec))[0];
-  const data::MnistDataset test =
-      train::load_split(spec, o.data.value_or(spec.training.data_dir), "t10k", classes);
+  const data::Dataset test =
+      train::load_split(spec, o.data.value_or(spec.training.data_dir), train::Split::Test, classes);
   TCNN_CHECK(o.image < test.size(), "--image: expected 0..", test.size() - 1, ", got ", o.image);
   std::error_code ec;
   std::filesystem::create_directories(o.out, ec);
@@ -221,8 +221,7 @@ int run_viz(const VizOptions& o) {
   std::vector<Written> written = write_all_filters(*net, o.out);
   tensor::Tensor image;
   std::vector<int32_t> label;
-  test.gather(std::vector<int64_t>{o.image}, spec.training.normalize_mean,
-              spec.training.normalize_std, image, label);
+  test.gather(std::vector<int64_t>{o.image}, train::normalization(spec.training), image, label);
   const FeatureMaps f = feature_maps(*net, image, classes);
   const tensor::Tensor input = image.reshape({1, spec.input.height, spec.input.width});
   for (const auto& [layer, m] : f.maps) {

@@ -1,10 +1,13 @@
-// IDX reader: validate the header against the file size, then read the payload in one go.
+// IDX reader: validate the header against the file size, then read the payload (plain or gzip).
 #include "data/idx.hpp"
 
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <utility>
 
 #include "core/error.hpp"
+#include "data/byte_source.hpp"
 
 namespace tinycnn::data {
 
@@ -14,54 +17,59 @@ constexpr uint32_t kLabelsMagic = 2049;
 
 class IdxFile {
  public:
-  explicit IdxFile(const std::string& path) : path_(path) {
-    std::error_code ec;
-    TCNN_CHECK_RUNTIME(
-        std::filesystem::is_regular_file(path, ec), path,
-        ": no such file (data/fetch_mnist.sh fetches MNIST; training.data_dir names the folder)");
-    size_ = static_cast<int64_t>(std::filesystem::file_size(path, ec));
-    TCNN_CHECK_RUNTIME(!ec, path, ": cannot read its size");
-    in_.open(path, std::ios::binary);
-    TCNN_CHECK_RUNTIME(in_.good(), path, ": cannot open for reading");
-  }
-
-  int64_t size() const { return size_; }
+  explicit IdxFile(const std::string& path) : source_(ByteSource::open(path)) {}
 
   uint32_t read_u32(const char* field) {
     unsigned char b[4];
-    in_.read(reinterpret_cast<char*>(b), 4);
-    TCNN_CHECK_RUNTIME(in_.gcount() == 4, path_, ": truncated header: cannot read the ", field,
-                       " (file is ", size_, " bytes)");
+    TCNN_CHECK_RUNTIME(source_->read(b, 4) == 4, path(), ": truncated header: cannot read the ",
+                       field, size_text());
     return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
   }
 
   // The file must hold exactly header + count * item_bytes bytes. Compared by division, so
-  // header dimensions near 2^32 cannot overflow the product.
+  // header dimensions near 2^32 cannot overflow the product. A compressed file's size is known
+  // only once it is read: read_payload checks it then.
   void expect_size(int64_t header, int64_t count, int64_t item_bytes) {
-    const int64_t available = size_ - header;
+    const std::optional<int64_t> size = source_->size();
+    if (!size) return;
+    const int64_t available = *size - header;
     const bool exact =
         available >= 0 && available % item_bytes == 0 && available / item_bytes == count;
     if (exact) return;
     const bool too_short = available < 0 || available / item_bytes < count;
-    TCNN_CHECK_RUNTIME(false, path_, ": its header announces ", count, " item(s) of ", item_bytes,
-                       " byte(s) after a ", header, "-byte header, but the file is ", size_,
+    TCNN_CHECK_RUNTIME(false, path(), ": its header announces ", count, " item(s) of ", item_bytes,
+                       " byte(s) after a ", header, "-byte header, but the file is ", *size,
                        " bytes", too_short ? " (truncated)" : " (trailing bytes)");
   }
 
+  // Exactly `bytes` bytes, then the end of the file. Read in chunks into a growing buffer, so a
+  // compressed file whose header lies costs only what really decompresses.
   std::vector<uint8_t> read_payload(int64_t bytes) {
-    std::vector<uint8_t> data(static_cast<size_t>(bytes));
-    in_.read(reinterpret_cast<char*>(data.data()), bytes);
-    TCNN_CHECK_RUNTIME(in_.gcount() == bytes, path_, ": read ", in_.gcount(), " of ", bytes,
-                       " payload bytes");
+    constexpr int64_t kChunk = int64_t{16} << 20;
+    std::vector<uint8_t> data;
+    int64_t done = 0;
+    while (done < bytes) {
+      const int64_t want = std::min(kChunk, bytes - done);
+      data.resize(static_cast<size_t>(done + want));
+      const int64_t got = source_->read(data.data() + done, want);
+      done += got;
+      TCNN_CHECK_RUNTIME(got == want, path(), ": truncated: the header announces ", bytes,
+                         " payload bytes, the file holds ", done);
+    }
+    uint8_t extra = 0;
+    TCNN_CHECK_RUNTIME(source_->read(&extra, 1) == 0, path(),
+                       ": trailing bytes after the header's ", bytes, " payload bytes");
     return data;
   }
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return source_->path(); }
 
  private:
-  std::string path_;
-  std::ifstream in_;
-  int64_t size_ = 0;
+  std::string size_text() const {
+    const std::optional<int64_t> size = source_->size();
+    return size ? " (file is " + std::to_string(*size) + " bytes)" : std::string();
+  }
+  std::unique_ptr<ByteSource> source_;
 };
 }  // namespace
 
@@ -97,6 +105,21 @@ IdxLabels read_idx_labels(const std::string& path, int64_t num_classes) {
                        num_classes - 1);
   }
   return labels;
+}
+
+Dataset read_idx_split(const std::string& dir, const std::string& split, int64_t num_classes) {
+  TCNN_CHECK(split == "train" || split == "t10k", "IDX split: expected train or t10k, got ", split);
+  const std::string images_path = find_data_file(dir, split + "-images-idx3-ubyte");
+  const std::string labels_path = find_data_file(dir, split + "-labels-idx1-ubyte");
+  IdxImages images = read_idx_images(images_path);
+  IdxLabels labels = read_idx_labels(labels_path, num_classes);
+  TCNN_CHECK_RUNTIME(static_cast<int64_t>(labels.labels.size()) == images.count, labels_path,
+                     ": has ", labels.labels.size(), " labels, but ", images_path, " has ",
+                     images.count, " images");
+  TCNN_CHECK_RUNTIME(images.count > 0, images_path, ": holds no images");
+  std::vector<int32_t> wide(labels.labels.begin(), labels.labels.end());
+  return Dataset(images_path, 1, images.rows, images.cols, std::move(images.pixels),
+                 std::move(wide));
 }
 
 }  // namespace tinycnn::data

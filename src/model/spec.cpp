@@ -2,6 +2,7 @@
 #include "model/spec.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -61,25 +62,81 @@ LrScheduleSpec parse_schedule(const Json& j) {
   return s;
 }
 
-TrainingSpec parse_training(const Json& j) {
-  const ObjectReader r(j, "training",
-                       {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer",
-                        "conv_algo", "normalize", "shuffle", "lr_schedule", "weight_init"});
+// training.normalize's mean or std: a number, or a list of one per input channel.
+std::vector<double> per_channel(const ObjectReader& r, const std::string& key,
+                                std::vector<double> fallback, int64_t channels, double min,
+                                bool min_exclusive) {
+  if (!r.has(key)) return fallback;
+  const Json& v = r.raw(key);
+  const std::string path = r.path(key);
+  const auto check = [&](const Json& x) {
+    TCNN_CHECK(x.is_number() && std::isfinite(x.get<double>()) &&
+                   (min_exclusive ? x.get<double>() > min : x.get<double>() >= min),
+               path, ": expected a number ", min_exclusive ? "> " : ">= ", min, ", got ",
+               describe_json(x));
+    return x.get<double>();
+  };
+  if (!v.is_array()) return {check(v)};
+  TCNN_CHECK(static_cast<int64_t>(v.size()) == channels, path, ": expected ", channels,
+             " values (one per input channel), got ", v.size());
+  std::vector<double> out;
+  for (const auto& x : v) out.push_back(check(x));
+  return out;
+}
+
+struct DatasetDefaults {
+  const char* data_dir;
+  std::vector<double> mean, stddev;
+};
+
+DatasetDefaults dataset_defaults(const std::string& dataset) {
+  if (dataset == "mnist") return {"data/mnist", {0.1307}, {0.3081}};
+  if (dataset == "fashion-mnist") return {"/usr/share/datasets/fashion-mnist", {0.2860}, {0.3530}};
+  if (dataset == "cifar10") {
+    return {"data/cifar10", {0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}};
+  }
+  return {dataset == "idx" ? "data/idx" : "data/image_folder", {0.0}, {1.0}};
+}
+
+TrainingSpec parse_training(const Json& j, int64_t channels) {
+  const ObjectReader r(
+      j, "training",
+      {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer", "conv_algo", "normalize",
+       "shuffle", "lr_schedule", "weight_init", "augment"});
   TrainingSpec t;
-  t.dataset = r.string("dataset", "mnist", {"mnist", "fashion-mnist"});
-  t.data_dir = r.string("data_dir", "data/mnist");
+  t.dataset =
+      r.string("dataset", "mnist", {"mnist", "fashion-mnist", "idx", "cifar10", "image_folder"});
+  const DatasetDefaults defaults = dataset_defaults(t.dataset);
+  t.data_dir = r.string("data_dir", defaults.data_dir);
   t.epochs = r.integer("epochs", 10, 1, 100000);
   t.batch_size = r.integer("batch_size", 64, 1, 65536);
   t.seed = static_cast<uint64_t>(r.integer("seed", 42, 0, INT64_MAX));
   if (r.has("optimizer")) t.optimizer = parse_optimizer(r.raw("optimizer"));
   t.conv_algo =
       kernels::conv_algo_from_string(r.string("conv_algo", "im2col", kernels::conv_algo_names()));
+  t.normalize_mean = defaults.mean;
+  t.normalize_std = defaults.stddev;
   if (r.has("normalize")) {
     const ObjectReader n(r.raw("normalize"), "training.normalize", {"mean", "std"});
-    t.normalize_mean = n.number("mean", 0.1307, -1e6, 1e6);
-    t.normalize_std = n.number("std", 0.3081, 0.0, 1e6, true);
+    t.normalize_mean = per_channel(n, "mean", defaults.mean, channels, -1e6, false);
+    t.normalize_std = per_channel(n, "std", defaults.stddev, channels, 0.0, true);
+  }
+  for (const auto* values : {&t.normalize_mean, &t.normalize_std}) {
+    TCNN_CHECK(values->size() == 1 || static_cast<int64_t>(values->size()) == channels,
+               "training.normalize: the ", t.dataset, " defaults have ", values->size(),
+               " values, the input has ", channels,
+               " channel(s): give one mean and std, or one "
+               "per channel");
   }
   t.shuffle = r.boolean("shuffle", true);
+  if (r.has("augment")) {
+    const ObjectReader a(r.raw("augment"), "training.augment", {"random_crop", "horizontal_flip"});
+    if (a.has("random_crop")) {
+      const ObjectReader c(a.raw("random_crop"), "training.augment.random_crop", {"padding"});
+      t.augment_crop_padding = c.integer("padding", std::nullopt, 0, 1 << 16);
+    }
+    t.augment_flip = a.boolean("horizontal_flip", false);
+  }
   if (r.has("lr_schedule")) t.lr_schedule = parse_schedule(r.raw("lr_schedule"));
   t.weight_init =
       nn::weight_init_from_string(r.string("weight_init", "he_normal", {"he_normal", "pytorch"}));
@@ -119,7 +176,7 @@ ModelSpec parse_config(const Json& config) {
                layer.contains("type") ? describe_json(layer.at("type")) : "nothing");
     spec.layers.push_back({layer.at("type").get<std::string>(), path, layer});
   }
-  if (r.has("training")) spec.training = parse_training(r.raw("training"));
+  if (r.has("training")) spec.training = parse_training(r.raw("training"), spec.input.channels);
   return spec;
 }
 

@@ -49,9 +49,12 @@ struct TrainingSpec {
   uint64_t seed = 42;
   OptimizerSpec optimizer;
   kernels::ConvAlgo conv_algo = kernels::ConvAlgo::Im2col;
-  double normalize_mean = 0.1307;
-  double normalize_std = 0.3081;
+  // One per input channel, or one for all (the data set's defaults: docs/config.md).
+  std::vector<double> normalize_mean{0.1307};
+  std::vector<double> normalize_std{0.3081};
   bool shuffle = true;
+  int64_t augment_crop_padding = 0;  // training.augment.random_crop.padding (0: no crop)
+  bool augment_flip = false;         // training.augment.horizontal_flip
   LrScheduleSpec lr_schedule;
   nn::WeightInit weight_init = nn::WeightInit::HeNormal;
 };

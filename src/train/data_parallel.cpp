@@ -47,13 +47,14 @@ DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential&
   slices_.resize(static_cast<size_t>(threads));
 }
 
-StepResult DataParallelStep::run(const data::MnistDataset& data,
-                                 const std::vector<int64_t>& indices, double mean, double stddev) {
+StepResult DataParallelStep::run(const data::Dataset& data, const std::vector<int64_t>& indices,
+                                 const data::Normalization& norm, const data::Augment& augment,
+                                 int64_t epoch) {
   return run(static_cast<int64_t>(indices.size()),
              [&](int64_t begin, int64_t end, tensor::Tensor& images, std::vector<int32_t>& labels) {
                data.gather(std::span(indices).subspan(static_cast<size_t>(begin),
                                                       static_cast<size_t>(end - begin)),
-                           mean, stddev, images, labels);
+                           norm, augment, epoch, images, labels);
              });
 }
 

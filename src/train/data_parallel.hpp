@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "autograd/variable.hpp"
-#include "data/mnist.hpp"
+#include "data/dataset.hpp"
 #include "model/spec.hpp"
 #include "nn/sequential.hpp"
 #include "tensor/tensor.hpp"
@@ -42,9 +42,10 @@ class DataParallelStep {
   // Zeroes every gradient, then forward + backward of a batch of n examples that `fill`
   // provides; leaves the batch-mean gradients in `model`'s parameters.
   StepResult run(int64_t n, const Fill& fill);
-  // The examples `indices` of `data`, normalised with mean / stddev.
-  StepResult run(const data::MnistDataset& data, const std::vector<int64_t>& indices, double mean,
-                 double stddev);
+  // The examples `indices` of `data`, normalised, and augmented as `augment` says for `epoch`.
+  StepResult run(const data::Dataset& data, const std::vector<int64_t>& indices,
+                 const data::Normalization& norm, const data::Augment& augment = {},
+                 int64_t epoch = 0);
   // A batch already in memory: images [n, C, H, W] and their n labels.
   StepResult run(const tensor::Tensor& images, const std::vector<int32_t>& labels);
 

@@ -1,27 +1,73 @@
-// Data sets for a config's model.
+// Data sets for a config's model: the reader by training.dataset, then the checks against the
+// model's input.
 #include "train/dataset.hpp"
 
+#include <algorithm>
 #include <filesystem>
+
+#include "core/error.hpp"
+#include "data/cifar10.hpp"
+#include "data/idx.hpp"
 
 namespace tinycnn::train {
 
-data::MnistDataset load_split(const model::ModelSpec& spec, const std::string& dir,
-                              const std::string& split, int64_t num_classes, int64_t limit) {
-  return data::MnistDataset({.dir = dir,
-                             .split = split,
-                             .channels = spec.input.channels,
-                             .height = spec.input.height,
-                             .width = spec.input.width,
-                             .num_classes = num_classes,
-                             .limit = limit});
+namespace {
+const std::vector<std::string> kFashionClasses{"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                               "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                               "Bag",         "Ankle boot"};
+
+data::Dataset read_split(const model::TrainingSpec& t, const std::string& dir, Split split,
+                         int64_t num_classes) {
+  const bool train = split == Split::Train;
+  if (t.dataset == "cifar10") return data::read_cifar10_split(dir, train, num_classes);
+  // mnist, fashion-mnist and idx: IDX files; the first two have the digits' 10 labels.
+  const bool ten = t.dataset == "mnist" || t.dataset == "fashion-mnist";
+  data::Dataset d = data::read_idx_split(dir, train ? "train" : "t10k",
+                                         ten ? std::min<int64_t>(num_classes, 10) : num_classes);
+  if (t.dataset == "fashion-mnist") d.set_classes(kFashionClasses);
+  return d;
+}
+}  // namespace
+
+data::Dataset load_split(const model::ModelSpec& spec, const std::string& dir, Split split,
+                         int64_t num_classes, int64_t limit) {
+  data::Dataset d = read_split(spec.training, dir, split, num_classes);
+  const auto& in = spec.input;
+  TCNN_CHECK_RUNTIME(d.channels() == in.channels, d.source(), ": images have ", d.channels(),
+                     " channel(s), but the config's input has ", in.channels);
+  TCNN_CHECK_RUNTIME(d.height() == in.height && d.width() == in.width, d.source(), ": images are ",
+                     d.height(), "x", d.width(), ", but the config's input is ", in.height, "x",
+                     in.width);
+  d.check_labels(num_classes);
+  d.keep_first(limit);
+  return d;
 }
 
-int64_t split_bytes(const std::string& dir, const std::string& split) {
+data::Normalization normalization(const model::TrainingSpec& t) {
+  return {.mean = t.normalize_mean, .stddev = t.normalize_std};
+}
+
+int64_t split_bytes(const std::string& dataset, const std::string& dir, Split split) {
+  std::vector<std::string> names;
+  const bool train = split == Split::Train;
+  if (dataset == "cifar10") {
+    if (train) {
+      for (int i = 1; i <= 5; ++i) names.push_back("data_batch_" + std::to_string(i) + ".bin");
+    } else {
+      names.push_back("test_batch.bin");
+    }
+  } else {
+    const std::string prefix = train ? "train" : "t10k";
+    names = {prefix + "-images-idx3-ubyte", prefix + "-labels-idx1-ubyte"};
+  }
   int64_t sum = 0;
   std::error_code ec;
-  for (const char* kind : {"-images-idx3-ubyte", "-labels-idx1-ubyte"}) {
-    const auto size = std::filesystem::file_size(dir + "/" + split + kind, ec);
-    if (!ec) sum += static_cast<int64_t>(size);
+  for (const auto& name : names) {
+    for (const std::string& path : {dir + "/" + name, dir + "/" + name + ".gz"}) {
+      const auto size = std::filesystem::file_size(path, ec);
+      // A compressed file holds about a quarter of what it decompresses to, for these images.
+      if (!ec) sum += static_cast<int64_t>(size) * (path.ends_with(".gz") ? 4 : 1);
+    }
   }
   return sum;
 }

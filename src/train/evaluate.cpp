@@ -21,7 +21,7 @@ struct Tally {
   std::vector<std::vector<int64_t>> confusion;
 };
 
-Tally tally(nn::Sequential& model, const data::MnistDataset& dataset, const Normalization& norm,
+Tally tally(nn::Sequential& model, const data::Dataset& dataset, const data::Normalization& norm,
             int64_t num_classes, int64_t batch_size, int64_t begin, int64_t end) {
   autograd::NoGradGuard no_grad;  // per thread
   Tally r;
@@ -34,7 +34,7 @@ Tally tally(nn::Sequential& model, const data::MnistDataset& dataset, const Norm
     const int64_t n = std::min(batch_size, end - start);
     indices.resize(static_cast<size_t>(n));
     std::iota(indices.begin(), indices.end(), start);
-    dataset.gather(indices, norm.mean, norm.stddev, images, labels);
+    dataset.gather(indices, norm, images, labels);
     const autograd::Variable logits = model.forward(autograd::Variable(images));
     r.loss_sum += ops::softmax_cross_entropy(logits, labels).data()[0] * static_cast<double>(n);
     const float* z = logits.data().data();
@@ -48,14 +48,14 @@ Tally tally(nn::Sequential& model, const data::MnistDataset& dataset, const Norm
 }
 }  // namespace
 
-EvalResult evaluate(nn::Sequential& model, const data::MnistDataset& dataset,
-                    const Normalization& norm, int64_t num_classes, int64_t batch_size) {
+EvalResult evaluate(nn::Sequential& model, const data::Dataset& dataset,
+                    const data::Normalization& norm, int64_t num_classes, int64_t batch_size) {
   nn::Sequential* one[] = {&model};
   return evaluate(one, dataset, norm, num_classes, batch_size);
 }
 
-EvalResult evaluate(std::span<nn::Sequential* const> models, const data::MnistDataset& dataset,
-                    const Normalization& norm, int64_t num_classes, int64_t batch_size) {
+EvalResult evaluate(std::span<nn::Sequential* const> models, const data::Dataset& dataset,
+                    const data::Normalization& norm, int64_t num_classes, int64_t batch_size) {
   TCNN_CHECK(!models.empty(), "evaluate: expected at least one model");
   const int64_t total = dataset.size();
   // One contiguous part of the data set per model, each in its own thread; with one model the

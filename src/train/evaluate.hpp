@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "data/mnist.hpp"
+#include "data/dataset.hpp"
 #include "nn/sequential.hpp"
 #include "train/dataset.hpp"
 
@@ -22,13 +22,13 @@ struct EvalResult {
 
 // Batches of 100 by default: as fast as larger ones, with a fraction of the activation memory
 // (docs/performance.md).
-EvalResult evaluate(nn::Sequential& model, const data::MnistDataset& dataset,
-                    const Normalization& norm, int64_t num_classes, int64_t batch_size = 100);
+EvalResult evaluate(nn::Sequential& model, const data::Dataset& dataset,
+                    const data::Normalization& norm, int64_t num_classes, int64_t batch_size = 100);
 // The same with copies of one model sharing its weights (DataParallelStep's): each takes a
 // contiguous part of the data set on its own thread, in batches of batch_size / models (the
 // same memory in flight). The counts are the same as with one model;
 // the loss sums in another order.
-EvalResult evaluate(std::span<nn::Sequential* const> models, const data::MnistDataset& dataset,
-                    const Normalization& norm, int64_t num_classes, int64_t batch_size = 100);
+EvalResult evaluate(std::span<nn::Sequential* const> models, const data::Dataset& dataset,
+                    const data::Normalization& norm, int64_t num_classes, int64_t batch_size = 100);
 
 }  // namespace tinycnn::train

@@ -12,7 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
-#include "data/mnist.hpp"
+#include "data/dataset.hpp"
 #include "io/atomic_file.hpp"
 #include "model/builder.hpp"
 #include "train/checkpoint.hpp"
@@ -87,9 +87,10 @@ struct Loop {
   nn::Sequential& model;
   optim::Optimizer& optimizer;
   DataParallelStep& step;
-  const data::MnistDataset& train_set;
-  const data::MnistDataset& test_set;
-  const Normalization& norm;
+  const data::Dataset& train_set;
+  const data::Dataset& test_set;
+  const data::Normalization& norm;
+  const data::Augment& augment;
   int64_t num_classes;
   int64_t batches;
 };
@@ -161,7 +162,7 @@ EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
     const int64_t end = std::min(begin + t.batch_size, loop.train_set.size());
     batch_indices.assign(order.begin() + begin, order.begin() + end);
     const StepResult step =
-        loop.step.run(loop.train_set, batch_indices, loop.norm.mean, loop.norm.stddev);
+        loop.step.run(loop.train_set, batch_indices, loop.norm, loop.augment, epoch);
     const int64_t n = end - begin;
     const double loss_value = step.loss_sum / static_cast<double>(n);
     TCNN_CHECK_RUNTIME(std::isfinite(loss_value), "training diverged at epoch ", epoch + 1,
@@ -250,7 +251,8 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
              "from, not both");
 
   check_memory(estimate_memory(spec, Purpose::Training, t.batch_size,
-                               split_bytes(t.data_dir, "train") + split_bytes(t.data_dir, "t10k")),
+                               split_bytes(t.dataset, t.data_dir, Split::Train) +
+                                   split_bytes(t.dataset, t.data_dir, Split::Test)),
                "training " + spec.name);
   auto model = model::build_model(spec);
   const int64_t num_classes = model->output_shape(model::input_shape(spec))[0];
@@ -262,11 +264,13 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
   core::Rng data_rng(t.seed + 1);
   TrainState state = start_state(run, *model, *optimizer, data_rng);
 
-  const data::MnistDataset train_set =
-      load_split(spec, t.data_dir, "train", num_classes, run.limit_train);
-  const data::MnistDataset test_set =
-      load_split(spec, t.data_dir, "t10k", num_classes, run.limit_test);
-  const Normalization norm{t.normalize_mean, t.normalize_std};
+  const data::Dataset train_set =
+      load_split(spec, t.data_dir, Split::Train, num_classes, run.limit_train);
+  const data::Dataset test_set =
+      load_split(spec, t.data_dir, Split::Test, num_classes, run.limit_test);
+  const data::Normalization norm = normalization(t);
+  const data::Augment augment{
+      .crop_padding = t.augment_crop_padding, .horizontal_flip = t.augment_flip, .seed = t.seed};
 
   TrainResult result;
   result.checkpoint = files.checkpoint;
@@ -282,6 +286,7 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                   .train_set = train_set,
                   .test_set = test_set,
                   .norm = norm,
+                  .augment = augment,
                   .num_classes = num_classes,
                   .batches = (train_set.size() + t.batch_size - 1) / t.batch_size};
   if (!run.resume.empty()) check_resume_position(run.resume, state, loop);

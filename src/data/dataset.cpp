@@ -1,0 +1,135 @@
+// Dataset storage and batch gathering.
+#include "data/dataset.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/error.hpp"
+
+namespace tinycnn::data {
+
+namespace {
+// (p / 255 - mean) / std as one multiply-add per pixel, per channel.
+struct ChannelMap {
+  std::vector<float> scale, shift;
+  ChannelMap(const Normalization& norm, int64_t channels, const std::string& source) {
+    const auto n = static_cast<size_t>(channels);
+    TCNN_CHECK((norm.mean.size() == 1 || norm.mean.size() == n) &&
+                   (norm.stddev.size() == 1 || norm.stddev.size() == n),
+               "normalize: expected one mean and std, or one per channel (", channels, ") of ",
+               source, ", got ", norm.mean.size(), " and ", norm.stddev.size());
+    for (size_t c = 0; c < n; ++c) {
+      const double mean = norm.mean[norm.mean.size() == 1 ? 0 : c];
+      const double stddev = norm.stddev[norm.stddev.size() == 1 ? 0 : c];
+      scale.push_back(static_cast<float>(1.0 / (255.0 * stddev)));
+      shift.push_back(static_cast<float>(-mean / stddev));
+    }
+  }
+};
+
+// A draw for (seed, epoch, example): splitmix64 of their mix, so no state is shared between
+// examples, threads or processes.
+uint64_t mix(uint64_t seed, int64_t epoch, int64_t example) {
+  uint64_t z = seed ^ (static_cast<uint64_t>(epoch) * 0x9E3779B97F4A7C15ULL) ^
+               (static_cast<uint64_t>(example) * 0xD1B54A32D192ED03ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+Dataset::Dataset(std::string source, int64_t channels, int64_t height, int64_t width,
+                 std::vector<uint8_t> pixels, std::vector<int32_t> labels,
+                 std::vector<std::string> classes)
+    : source_(std::move(source)),
+      count_(static_cast<int64_t>(labels.size())),
+      channels_(channels),
+      height_(height),
+      width_(width),
+      pixels_(std::move(pixels)),
+      labels_(std::move(labels)),
+      classes_(std::move(classes)) {
+  TCNN_CHECK_RUNTIME(channels_ > 0 && height_ > 0 && width_ > 0, source_,
+                     ": expected images of at least 1x1 pixels and 1 channel, got ", channels_, "x",
+                     height_, "x", width_);
+  TCNN_CHECK_RUNTIME(count_ > 0, source_, ": holds no examples");
+  TCNN_CHECK_RUNTIME(static_cast<int64_t>(pixels_.size()) == count_ * image_bytes(), source_, ": ",
+                     pixels_.size(), " pixel bytes for ", count_, " images of ", channels_, "x",
+                     height_, "x", width_);
+}
+
+void Dataset::keep_first(int64_t n) {
+  if (n <= 0 || n >= count_) return;
+  count_ = n;
+  pixels_.resize(static_cast<size_t>(n * image_bytes()));
+  pixels_.shrink_to_fit();
+  labels_.resize(static_cast<size_t>(n));
+  labels_.shrink_to_fit();
+}
+
+void Dataset::check_labels(int64_t num_classes) const {
+  for (int64_t i = 0; i < count_; ++i) {
+    const int32_t l = labels_[static_cast<size_t>(i)];
+    TCNN_CHECK_RUNTIME(l >= 0 && l < num_classes, source_, ": label ", i, " is ", l,
+                       ", expected 0..", num_classes - 1, " (the model has ", num_classes,
+                       " outputs)");
+  }
+}
+
+void Dataset::gather(std::span<const int64_t> indices, const Normalization& norm,
+                     tensor::Tensor& images, std::vector<int32_t>& labels) const {
+  gather(indices, norm, Augment{}, 0, images, labels);
+}
+
+void Dataset::gather(std::span<const int64_t> indices, const Normalization& norm,
+                     const Augment& augment, int64_t epoch, tensor::Tensor& images,
+                     std::vector<int32_t>& labels) const {
+  const int64_t n = static_cast<int64_t>(indices.size());
+  const int64_t plane = height_ * width_;
+  const tensor::Shape shape({n, channels_, height_, width_});
+  if (!images.defined() || images.shape() != shape) images = tensor::Tensor::empty(shape);
+  labels.resize(static_cast<size_t>(n));
+  const ChannelMap map(norm, channels_, source_);
+  const int64_t pad = augment.crop_padding;
+  for (int64_t b = 0; b < n; ++b) {
+    const int64_t i = indices[static_cast<size_t>(b)];
+    TCNN_CHECK(i >= 0 && i < count_, "dataset index ", i, " out of range 0..", count_ - 1);
+    labels[static_cast<size_t>(b)] = labels_[static_cast<size_t>(i)];
+    const uint8_t* src = image(i);
+    float* dst = images.data() + b * channels_ * plane;
+    if (!augment.any()) {
+      for (int64_t c = 0; c < channels_; ++c) {
+        const float scale = map.scale[static_cast<size_t>(c)];
+        const float shift = map.shift[static_cast<size_t>(c)];
+        for (int64_t p = 0; p < plane; ++p) {
+          dst[c * plane + p] = static_cast<float>(src[c * plane + p]) * scale + shift;
+        }
+      }
+      continue;
+    }
+    // Crop the zero-padded image at (dy, dx) in [0, 2 pad], then flip: out(y, x) reads
+    // src(y + dy - pad, x' + dx - pad) with x' = W - 1 - x when flipped; black outside.
+    const uint64_t draw = mix(augment.seed, epoch, i);
+    const int64_t span = 2 * pad + 1;
+    const int64_t dy = pad > 0 ? static_cast<int64_t>(draw % static_cast<uint64_t>(span)) : 0;
+    const int64_t dx =
+        pad > 0 ? static_cast<int64_t>((draw >> 16) % static_cast<uint64_t>(span)) : 0;
+    const bool flip = augment.horizontal_flip && ((draw >> 40) & 1);
+    for (int64_t c = 0; c < channels_; ++c) {
+      const float scale = map.scale[static_cast<size_t>(c)];
+      const float shift = map.shift[static_cast<size_t>(c)];
+      for (int64_t y = 0; y < height_; ++y) {
+        const int64_t sy = y + dy - pad;
+        float* row = dst + c * plane + y * width_;
+        for (int64_t x = 0; x < width_; ++x) {
+          const int64_t sx = (flip ? width_ - 1 - x : x) + dx - pad;
+          const bool inside = sy >= 0 && sy < height_ && sx >= 0 && sx < width_;
+          const uint8_t p = inside ? src[c * plane + sy * width_ + sx] : uint8_t{0};
+          row[x] = static_cast<float>(p) * scale + shift;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace tinycnn::data
