@@ -37,18 +37,22 @@ int run_eval(const EvalOptions& o) {
                           train::split_bytes(spec.training.dataset, data_dir, train::Split::Test)),
                       "evaluating " + spec.name);
   auto net = model::build_model(spec);
-  train::load_checkpoint(o.checkpoint, *net, nullptr);
+  const train::TrainState saved = train::load_checkpoint(o.checkpoint, *net, nullptr);
   const int64_t k = net->output_shape(model::input_shape(spec))[0];
   const data::Dataset test = train::load_split(spec, data_dir, train::Split::Test, k, o.limit_test);
   const train::EvalResult r = train::evaluate(*net, test, train::normalization(spec.training), k);
   TCNN_CHECK_RUNTIME(std::isfinite(r.loss), o.checkpoint, ": the test loss is ", r.loss,
                      ": expected a finite loss (the weights overflow the model's outputs)");
 
+  // The classes' names: the data set's (or the config's), else the checkpoint's.
+  const std::vector<std::string>& names = test.classes().empty() ? saved.classes : test.classes();
+  const bool named = static_cast<int64_t>(names.size()) == k;
   if (o.json) {
     nlohmann::ordered_json doc = {{"test_loss", r.loss},
                                   {"test_accuracy", r.accuracy},
                                   {"per_class_accuracy", r.per_class_accuracy},
                                   {"confusion", r.confusion}};
+    if (named) doc["classes"] = names;
     std::cout << doc.dump() << "\n";
   } else {
     char line[128];
@@ -58,9 +62,12 @@ int run_eval(const EvalOptions& o) {
     std::vector<std::string> header{"true \\ predicted"};
     for (int64_t j = 0; j < k; ++j) header.push_back(std::to_string(j));
     header.push_back("accuracy");
-    TextTable table(header, std::vector<bool>(header.size(), true));
+    std::vector<bool> right(header.size(), true);
+    right[0] = !named;
+    TextTable table(header, right);
     for (int64_t i = 0; i < k; ++i) {
-      std::vector<std::string> row{std::to_string(i)};
+      std::vector<std::string> row{std::to_string(i) +
+                                   (named ? " " + names[static_cast<size_t>(i)] : "")};
       for (int64_t j = 0; j < k; ++j) row.push_back(std::to_string(r.confusion[i][j]));
       std::snprintf(line, sizeof line, "%.2f%%", 100 * r.per_class_accuracy[i]);
       row.push_back(line);

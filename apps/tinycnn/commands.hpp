@@ -72,6 +72,16 @@ struct ProfileOptions {
 CLI::App* setup_profile(CLI::App& app, ProfileOptions& options);
 int run_profile(const ProfileOptions& options);
 
+struct PredictOptions {
+  std::string config;
+  std::string checkpoint;
+  std::vector<std::string> images;
+  int64_t top = 3;
+  bool json = false;
+};
+CLI::App* setup_predict(CLI::App& app, PredictOptions& options);
+int run_predict(const PredictOptions& options);
+
 struct PlotOptions {
   std::vector<std::string> metrics;
   std::string out;

@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
   TrainOptions train;
   EvalOptions eval;
   ProfileOptions profile;
+  PredictOptions predict;
   PlotOptions plot;
   VizOptions viz;
   const std::vector<std::pair<CLI::App*, std::function<int()>>> commands{
@@ -111,6 +112,7 @@ int main(int argc, char** argv) {
       {setup_train(app, train), [&] { return run_train(train, global.quiet); }},
       {setup_eval(app, eval), [&] { return run_eval(eval); }},
       {setup_profile(app, profile), [&] { return run_profile(profile); }},
+      {setup_predict(app, predict), [&] { return run_predict(predict); }},
       {setup_plot(app, plot), [&] { return run_plot(plot); }},
       {setup_viz(app, viz), [&] { return run_viz(viz); }},
   };

@@ -102,7 +102,7 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
   const ObjectReader r(
       j, "training",
       {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer", "conv_algo", "normalize",
-       "shuffle", "lr_schedule", "weight_init", "augment"});
+       "shuffle", "lr_schedule", "weight_init", "augment", "classes", "resize"});
   TrainingSpec t;
   t.dataset =
       r.string("dataset", "mnist", {"mnist", "fashion-mnist", "idx", "cifar10", "image_folder"});
@@ -137,6 +137,17 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
     }
     t.augment_flip = a.boolean("horizontal_flip", false);
   }
+  if (r.has("classes")) {
+    const Json& names = r.raw("classes");
+    TCNN_CHECK(names.is_array() && !names.empty(),
+               "training.classes: expected a list of class names, got ", describe_json(names));
+    for (size_t i = 0; i < names.size(); ++i) {
+      TCNN_CHECK(names[i].is_string() && !names[i].get<std::string>().empty(), "training.classes[",
+                 i, "]: expected a non-empty name, got ", describe_json(names[i]));
+      t.classes.push_back(names[i].get<std::string>());
+    }
+  }
+  t.resize = r.boolean("resize", false);
   if (r.has("lr_schedule")) t.lr_schedule = parse_schedule(r.raw("lr_schedule"));
   t.weight_init =
       nn::weight_init_from_string(r.string("weight_init", "he_normal", {"he_normal", "pytorch"}));

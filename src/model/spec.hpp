@@ -55,6 +55,8 @@ struct TrainingSpec {
   bool shuffle = true;
   int64_t augment_crop_padding = 0;  // training.augment.random_crop.padding (0: no crop)
   bool augment_flip = false;         // training.augment.horizontal_flip
+  std::vector<std::string> classes;  // training.classes: names of the K outputs (or empty)
+  bool resize = false;               // training.resize: image files resized to the input
   LrScheduleSpec lr_schedule;
   nn::WeightInit weight_init = nn::WeightInit::HeNormal;
 };

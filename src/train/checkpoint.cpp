@@ -2,10 +2,12 @@
 #include "train/checkpoint.hpp"
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
 #include "core/error.hpp"
+#include "io/json_text.hpp"
 #include "io/safetensors.hpp"
 
 namespace tinycnn::train {
@@ -44,6 +46,20 @@ int64_t metadata_int(const io::SafetensorsFile& f, const std::string& key,
                                                     ": expected a non-negative integer, got \"" +
                                                     it->second + "\"");
   }
+}
+
+std::vector<std::string> metadata_classes(const io::SafetensorsFile& f, const std::string& path) {
+  auto it = f.metadata.find("classes");
+  if (it == f.metadata.end()) return {};
+  const nlohmann::json names =
+      io::parse_json_text(it->second, path + ": metadata classes", core::ErrorKind::Runtime);
+  std::vector<std::string> out;
+  TCNN_CHECK_RUNTIME(names.is_array(), path, ": metadata classes: expected a JSON list of names");
+  for (const auto& n : names) {
+    TCNN_CHECK_RUNTIME(n.is_string(), path, ": metadata classes: expected names, got ", n.dump());
+    out.push_back(n.get<std::string>());
+  }
+  return out;
 }
 
 bool finite(const tensor::Tensor& t) {
@@ -85,6 +101,7 @@ void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Opti
                                               {"tinycnn_version", TINYCNN_VERSION}};
   if (state.batch_size > 0) metadata["batch_size"] = std::to_string(state.batch_size);
   if (state.train_examples > 0) metadata["train_examples"] = std::to_string(state.train_examples);
+  if (!state.classes.empty()) metadata["classes"] = nlohmann::json(state.classes).dump();
   io::write_safetensors(path, tensors, metadata);
 }
 
@@ -103,6 +120,7 @@ TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
     }
   }
   TrainState state;
+  state.classes = metadata_classes(file, path);
   if (!optimizer) return state;
 
   auto format = file.metadata.find("format");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/rng.hpp"
 #include "nn/sequential.hpp"
@@ -18,6 +19,7 @@ struct TrainState {
   core::Rng::State rng{};
   // Of the run that saved it (0: not recorded): a resume must see the same batches.
   int64_t batch_size = 0, train_examples = 0;
+  std::vector<std::string> classes;  // the outputs' names, where known (metadata "classes")
 };
 
 void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Optimizer& optimizer,

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "data/cifar10.hpp"
 #include "data/idx.hpp"
+#include "data/image_folder.hpp"
 
 namespace tinycnn::train {
 
@@ -16,10 +17,18 @@ const std::vector<std::string> kFashionClasses{"T-shirt/top", "Trouser",   "Pull
                                                "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                                "Bag",         "Ankle boot"};
 
-data::Dataset read_split(const model::TrainingSpec& t, const std::string& dir, Split split,
-                         int64_t num_classes) {
+data::Dataset read_split(const model::TrainingSpec& t, const model::InputSpec& input,
+                         const std::string& dir, Split split, int64_t num_classes) {
   const bool train = split == Split::Train;
   if (t.dataset == "cifar10") return data::read_cifar10_split(dir, train, num_classes);
+  if (t.dataset == "image_folder") {
+    return data::read_image_folder(dir, train ? "train" : "test",
+                                   {.channels = input.channels,
+                                    .height = input.height,
+                                    .width = input.width,
+                                    .resize = t.resize,
+                                    .num_classes = num_classes});
+  }
   // mnist, fashion-mnist and idx: IDX files; the first two have the digits' 10 labels.
   const bool ten = t.dataset == "mnist" || t.dataset == "fashion-mnist";
   data::Dataset d = data::read_idx_split(dir, train ? "train" : "t10k",
@@ -31,7 +40,7 @@ data::Dataset read_split(const model::TrainingSpec& t, const std::string& dir, S
 
 data::Dataset load_split(const model::ModelSpec& spec, const std::string& dir, Split split,
                          int64_t num_classes, int64_t limit) {
-  data::Dataset d = read_split(spec.training, dir, split, num_classes);
+  data::Dataset d = read_split(spec.training, spec.input, dir, split, num_classes);
   const auto& in = spec.input;
   TCNN_CHECK_RUNTIME(d.channels() == in.channels, d.source(), ": images have ", d.channels(),
                      " channel(s), but the config's input has ", in.channels);
@@ -39,6 +48,12 @@ data::Dataset load_split(const model::ModelSpec& spec, const std::string& dir, S
                      d.height(), "x", d.width(), ", but the config's input is ", in.height, "x",
                      in.width);
   d.check_labels(num_classes);
+  if (!spec.training.classes.empty()) {
+    TCNN_CHECK(static_cast<int64_t>(spec.training.classes.size()) == num_classes,
+               "training.classes: expected ", num_classes, " names (the model's outputs), got ",
+               spec.training.classes.size());
+    d.set_classes(spec.training.classes);  // the config's names win over the data set's
+  }
   d.keep_first(limit);
   return d;
 }

@@ -107,7 +107,8 @@ TrainState saved_state(const Loop& loop, int64_t epoch, int64_t step, const core
           .step = step,
           .rng = rng,
           .batch_size = loop.t.batch_size,
-          .train_examples = loop.train_set.size()};
+          .train_examples = loop.train_set.size(),
+          .classes = loop.train_set.classes()};
 }
 
 // A resumed state must continue the same sequence of batches: the same batch size and

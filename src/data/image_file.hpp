@@ -1,0 +1,29 @@
+// Image files (PNG, JPEG, BMP, PGM/PPM — whatever stb_image decodes) as planar bytes [C][H][W],
+// converted to the model's channels with stb's conventions: 1 = luminance
+// (77 R + 150 G + 29 B) >> 8, 2 = luminance + alpha, 3 = RGB (a grey image replicated),
+// 4 = RGBA. Other channel counts cannot be read from image files. And bilinear resizing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tinycnn::data {
+
+struct Image {
+  int64_t channels = 0, height = 0, width = 0;
+  std::vector<uint8_t> pixels;  // [C][H][W]
+};
+
+// Throws core::Error (Runtime) naming the file when it cannot be decoded, and (Invalid) for a
+// channel count image files do not have.
+Image read_image_file(const std::string& path, int64_t channels);
+
+// The image resized to height x width, bilinearly (pixel centres aligned, edges clamped).
+Image resize_bilinear(const Image& image, int64_t height, int64_t width);
+
+// The image as the model takes it: `height` x `width`, resized when `resize`, otherwise an error
+// naming `path` and both sizes when they differ.
+Image fit_image(Image image, int64_t height, int64_t width, bool resize, const std::string& path);
+
+}  // namespace tinycnn::data

@@ -1,0 +1,204 @@
+// Image files run as processes: a folder of PNG / BMP / JPEG images trained on, `predict` on
+// image files (the same probabilities as the model gives them through the data set's path),
+// the channel conversions, resizing, and every bad folder or file named in one line.
+#include <gtest/gtest.h>
+#include <stb_image_write.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "autograd/engine.hpp"
+#include "core/error.hpp"
+#include "data/dataset.hpp"
+#include "data/image_file.hpp"
+#include "data/image_folder.hpp"
+#include "io/safetensors.hpp"
+#include "model/builder.hpp"
+#include "run.hpp"
+#include "train/checkpoint.hpp"
+#include "train/dataset.hpp"
+
+namespace tinycnn::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// An RGB image, h x w, of class k: red, green or blue stripes with a little variation.
+void write_image(const std::string& path, int k, int variant, int h = 8, int w = 8) {
+  std::vector<uint8_t> rgb(static_cast<size_t>(h * w * 3));
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const bool on = c == k && (y + variant) % 2 == 0;
+        rgb[static_cast<size_t>((y * w + x) * 3 + c)] = static_cast<uint8_t>(on ? 250 : 10 + x);
+      }
+    }
+  }
+  const std::string ext = fs::path(path).extension().string();
+  int ok = 0;
+  if (ext == ".png") ok = stbi_write_png(path.c_str(), w, h, 3, rgb.data(), w * 3);
+  if (ext == ".bmp") ok = stbi_write_bmp(path.c_str(), w, h, 3, rgb.data());
+  if (ext == ".jpg") ok = stbi_write_jpg(path.c_str(), w, h, 3, rgb.data(), 95);
+  ASSERT_NE(ok, 0) << path;
+}
+
+json folder_config() {
+  return json::parse(R"({
+    "name": "folder",
+    "input": {"channels": 3, "height": 8, "width": 8},
+    "layers": [
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+      {"type": "relu"},
+      {"type": "maxpool2d", "kernel_size": 2},
+      {"type": "flatten"},
+      {"type": "linear", "out_features": 3}
+    ],
+    "training": {"dataset": "image_folder", "epochs": 3, "batch_size": 4, "seed": 1,
+                 "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9}}
+  })");
+}
+
+class ImageCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = path("images");
+    const char* classes[] = {"blue_ones", "Red", "green"};  // sorted: Red, blue_ones, green
+    const int channel[] = {2, 0, 1};
+    for (const char* split : {"train", "test"}) {
+      for (int k = 0; k < 3; ++k) {
+        const std::string dir = root_ + "/" + split + "/" + classes[k];
+        fs::create_directories(dir);
+        for (int v = 0; v < 4; ++v) {
+          const char* ext = v == 1 ? ".bmp" : v == 2 ? ".jpg" : ".png";
+          write_image(dir + "/img" + std::to_string(v) + ext, channel[k], v);
+        }
+      }
+    }
+    dir_.write("images/train/Red/.hidden", "not an image, ignored");
+    config_ = dir_.write("folder.json", folder_config().dump());
+  }
+  std::string path(const std::string& name) const { return (dir_.path() / name).string(); }
+  RunResult train(const std::string& config, const std::string& out) {
+    return run_tinycnn({"train", config, "--data", root_, "--out", out});
+  }
+  TempDir dir_;
+  std::string root_, config_;
+};
+
+TEST_F(ImageCli, AFolderTrainsWithItsClassNames) {
+  const RunResult r = train(config_, path("run"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto ckpt = io::read_safetensors(path("run/checkpoint.safetensors"));
+  EXPECT_EQ(json::parse(ckpt.metadata.at("classes")),
+            json::parse(R"(["Red", "blue_ones", "green"])"));  // byte-wise sorted
+  const RunResult e = run_tinycnn({"eval", config_, "--data", root_, "--checkpoint",
+                                   path("run/checkpoint.safetensors"), "--json"});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_EQ(json::parse(e.out)["classes"][1], "blue_ones");
+}
+
+TEST_F(ImageCli, PredictGivesTheModelsProbabilitiesThroughTheDataPath) {
+  ASSERT_EQ(train(config_, path("run")).exit_code, 0);
+  const std::string a = root_ + "/test/green/img0.png", b = root_ + "/test/Red/img3.png";
+  const RunResult r =
+      run_tinycnn({"predict", config_, "--checkpoint", path("run/checkpoint.safetensors"), a, b,
+                   "--top", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json p = json::parse(r.out)["predictions"];
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0]["file"], a);
+  ASSERT_EQ(p[0]["top"].size(), 2u);
+  EXPECT_EQ(p[0]["probabilities"].size(), 3u);
+  // The same images through the data set and the model, as eval sees them.
+  const model::ModelSpec spec = model::parse_config(folder_config());
+  auto net = model::build_model(spec);
+  train::load_checkpoint(path("run/checkpoint.safetensors"), *net, nullptr);
+  const data::Dataset test = train::load_split(spec, root_, train::Split::Test, 3);
+  tensor::Tensor images;
+  std::vector<int32_t> labels;
+  test.gather(std::vector<int64_t>{8, 3}, train::normalization(spec.training), images, labels);
+  autograd::NoGradGuard no_grad;
+  net->set_training(false);
+  const auto logits = net->forward(autograd::Variable(images)).data();
+  for (int f = 0; f < 2; ++f) {
+    double sum = 0;
+    for (int c = 0; c < 3; ++c) sum += std::exp(static_cast<double>(logits[f * 3 + c]));
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_NEAR(p[f]["probabilities"][c].get<double>(),
+                  std::exp(static_cast<double>(logits[f * 3 + c])) / sum, 1e-6);
+    }
+    EXPECT_GE(p[f]["top"][0]["probability"].get<double>(),
+              p[f]["top"][1]["probability"].get<double>());
+  }
+  EXPECT_EQ(p[0]["top"][0]["name"],
+            json::parse(R"(["Red", "blue_ones", "green"])")[p[0]["top"][0]["class"].get<int>()]);
+  // Text output names the classes too.
+  const RunResult t =
+      run_tinycnn({"predict", config_, "--checkpoint", path("run/checkpoint.safetensors"), a});
+  EXPECT_EQ(t.exit_code, 0);
+  EXPECT_NE(t.out.find("class "), std::string::npos) << t.out;
+}
+
+TEST_F(ImageCli, PredictNamesAFileItCannotDecodeAndPrintsNothing) {
+  ASSERT_EQ(train(config_, path("run")).exit_code, 0);
+  const std::string bad = dir_.write("bad.png", "not a png");
+  const RunResult r =
+      run_tinycnn({"predict", config_, "--checkpoint", path("run/checkpoint.safetensors"),
+                   root_ + "/test/green/img0.png", bad});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("bad.png: cannot decode as an image"), std::string::npos) << r.err;
+}
+
+TEST_F(ImageCli, ConversionsAndResizing) {
+  const std::string red = path("red.png");
+  const std::vector<uint8_t> px(4 * 4 * 3, 0);
+  std::vector<uint8_t> rgb = px;
+  for (size_t i = 0; i < rgb.size(); i += 3) rgb[i] = 255;
+  ASSERT_NE(stbi_write_png(red.c_str(), 4, 4, 3, rgb.data(), 12), 0);
+  const data::Image colour = data::read_image_file(red, 3);
+  EXPECT_EQ(colour.pixels[0], 255);                                     // channel 0 is red
+  EXPECT_EQ(colour.pixels[16], 0);                                      // green plane
+  EXPECT_EQ(data::read_image_file(red, 1).pixels[0], (77 * 255) >> 8);  // luminance
+  EXPECT_THROW(data::read_image_file(red, 5), core::Error);
+  const data::Image half = data::resize_bilinear(colour, 2, 2);
+  EXPECT_EQ(half.pixels[0], 255);
+  EXPECT_EQ(half.pixels.size(), 12u);
+  // A folder of other-sized images: refused, or resized with training.resize.
+  write_image(root_ + "/train/green/big.png", 1, 0, 16, 16);
+  RunResult r = train(config_, path("a"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("big.png: the image is 16x16, the config's input is 8x8"), std::string::npos)
+      << r.err;
+  json config = folder_config();
+  config["training"]["resize"] = true;
+  r = train(dir_.write("resize.json", config.dump()), path("b"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(ImageCli, BadFoldersGetOneLineNamingThem) {
+  const auto expect_refused = [&](const std::string& what) {
+    const RunResult r = train(config_, path("x"));
+    EXPECT_EQ(r.exit_code, 1) << what;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+  };
+  dir_.write("images/train/Red/notes.txt", "hello");
+  expect_refused("notes.txt: cannot decode as an image");
+  fs::remove(root_ + "/train/Red/notes.txt");
+  fs::create_directories(root_ + "/train/zebra");
+  expect_refused("4 class folders, but the model has 3 outputs");
+  fs::create_directories(root_ + "/test/zebra");
+  json config = folder_config();
+  config["layers"][4]["out_features"] = 4;
+  const RunResult empty = train(dir_.write("four.json", config.dump()), path("y"));
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.err.find("zebra: holds no images"), std::string::npos) << empty.err;
+  fs::remove(root_ + "/train/zebra");
+  expect_refused("class folders differ from train/'s");
+}
+
+}  // namespace
+}  // namespace tinycnn::testing
