@@ -16,7 +16,7 @@ if ! cmake --build --preset fuzz >"$log" 2>&1; then
   exit 1
 fi
 mkdir -p build/fuzz/findings
-for target in config safetensors idx metrics; do
+for target in config safetensors idx metrics datasets; do
   work="build/fuzz/corpus-$target"
   rm -rf "$work"
   cp -r "tests/fuzz/corpus/$target" "$work"

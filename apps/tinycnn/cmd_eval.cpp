@@ -20,7 +20,9 @@ CLI::App* setup_eval(CLI::App& app, EvalOptions& o) {
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a checkpoint on the test set");
   cmd->add_option("config", o.config, "Model config (JSON)")->required();
   cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint (safetensors)")->required();
-  cmd->add_option("--data", o.data, "Directory with the IDX files (training.data_dir)");
+  cmd->add_option("--data", o.data, "Directory with the data set's files (training.data_dir)");
+  cmd->add_option("--dataset", o.dataset, "Data set kind (training.dataset)")
+      ->check(CLI::IsMember({"mnist", "fashion-mnist", "idx", "cifar10", "image_folder"}));
   cmd->add_option("--limit-test", o.limit_test, "Use only the first N test examples")
       ->check(kCount);
   cmd->add_option("--min-accuracy", o.min_accuracy, "Exit 3 if the test accuracy is below A")
@@ -30,8 +32,9 @@ CLI::App* setup_eval(CLI::App& app, EvalOptions& o) {
 }
 
 int run_eval(const EvalOptions& o) {
-  const model::ModelSpec spec = model::load_config(o.config);
-  const std::string data_dir = o.data.value_or(spec.training.data_dir);
+  const model::ModelSpec spec =
+      resolve_config(o.config, [&](model::Json& t) { apply_data_flags(t, o.dataset, o.data); });
+  const std::string& data_dir = spec.training.data_dir;
   train::check_memory(train::estimate_memory(
                           spec, train::Purpose::Evaluation, 100,
                           train::split_bytes(spec.training.dataset, data_dir, train::Split::Test)),

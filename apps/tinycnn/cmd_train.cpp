@@ -33,26 +33,19 @@ extern "C" void on_stop_signal(int) {
   ::signal(SIGTERM, SIG_DFL);
 }
 
-// The config with the command line's overrides written into its training section, checked by
-// the same parser as the file itself.
+// The config with the command line's overrides written into its training section.
 model::ModelSpec resolve(const TrainOptions& o) {
-  model::Json config = model::load_config(o.config).source;
-  model::Json& t = config["training"];
-  if (!t.is_object()) t = model::Json::object();
-  if (o.data) t["data_dir"] = *o.data;
-  if (o.epochs) t["epochs"] = number_flag("--epochs", *o.epochs);
-  if (o.batch_size) t["batch_size"] = number_flag("--batch-size", *o.batch_size);
-  if (o.seed) t["seed"] = number_flag("--seed", *o.seed);
-  if (o.conv_algo) t["conv_algo"] = *o.conv_algo;
-  if (o.lr) {
-    if (!t.contains("optimizer")) t["optimizer"] = model::Json::object();
-    t["optimizer"]["lr"] = number_flag("--lr", *o.lr);
-  }
-  try {
-    return model::parse_config(config);
-  } catch (const core::Error& e) {
-    throw core::Error(e.kind(), o.config + " with the command-line options: " + e.what());
-  }
+  return resolve_config(o.config, [&](model::Json& t) {
+    apply_data_flags(t, o.dataset, o.data);
+    if (o.epochs) t["epochs"] = number_flag("--epochs", *o.epochs);
+    if (o.batch_size) t["batch_size"] = number_flag("--batch-size", *o.batch_size);
+    if (o.seed) t["seed"] = number_flag("--seed", *o.seed);
+    if (o.conv_algo) t["conv_algo"] = *o.conv_algo;
+    if (o.lr) {
+      if (!t.contains("optimizer")) t["optimizer"] = model::Json::object();
+      t["optimizer"]["lr"] = number_flag("--lr", *o.lr);
+    }
+  });
 }
 
 std::string duration(double seconds) {
@@ -135,7 +128,9 @@ train::TrainResult train_or_explain(const model::ModelSpec& spec, const train::R
 CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
   CLI::App* cmd = app.add_subcommand("train", "Train a model config on MNIST-format data");
   cmd->add_option("config", o.config, "Model config (JSON)")->required();
-  cmd->add_option("--data", o.data, "Directory with the four IDX files (training.data_dir)");
+  cmd->add_option("--data", o.data, "Directory with the data set's files (training.data_dir)");
+  cmd->add_option("--dataset", o.dataset, "Data set kind (training.dataset)")
+      ->check(CLI::IsMember({"mnist", "fashion-mnist", "idx", "cifar10", "image_folder"}));
   cmd->add_option("--epochs", o.epochs, "Total epochs (training.epochs)")->check(kNumber);
   cmd->add_option("--batch-size", o.batch_size, "Mini-batch size (training.batch_size)")
       ->check(kNumber);

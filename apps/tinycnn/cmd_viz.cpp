@@ -37,7 +37,8 @@ int kernel_scale(int64_t kh, int64_t kw) {
 }
 
 // The filter sheet of a conv weight [OC, IC, KH, KW]: one tile per output (rows) and input
-// (columns) channel, channel numbers in the margins.
+// (columns) channel, channel numbers in the margins; with 3 input channels (an RGB image's
+// first layer) one more column shows each filter in colour.
 struct FilterSheet {
   int scale, tile_w, tile_h, left, top;
   int64_t width, height;
@@ -50,7 +51,7 @@ FilterSheet filter_sheet(const tensor::Shape& w) {
   f.tile_h = static_cast<int>(w[2]) * f.scale;
   f.left = digits_width(std::to_string(w[0] - 1), kLabelScale) + 6;
   f.top = 5 * kLabelScale + 6;
-  f.width = f.left + w[1] * (f.tile_w + kGap);
+  f.width = f.left + (w[1] + (w[1] == 3 ? 1 : 0)) * (f.tile_w + kGap);
   f.height = f.top + w[0] * (f.tile_h + kGap);
   return f;
 }
@@ -82,6 +83,18 @@ Written write_filters(const std::string& dir, size_t layer, const tensor::Tensor
         }
       }
     }
+    if (ic != 3) continue;
+    // In colour: each channel's weight from [-scale, scale] to [0, 255].
+    const int x0 = left + ic * (tile_w + kGap);
+    const auto level = [&](int c, int y, int x) {
+      const float v = scale > 0 ? w[((o * ic + c) * kh + y) * kw + x] / scale : 0.0f;
+      return static_cast<uint8_t>(std::lround(127.5f * (std::clamp(v, -1.0f, 1.0f) + 1.0f)));
+    };
+    for (int y = 0; y < kh; ++y) {
+      for (int x = 0; x < kw; ++x) {
+        img.fill(x0 + x * s, y0 + y * s, s, s, {level(0, y, x), level(1, y, x), level(2, y, x)});
+      }
+    }
   }
   const std::string file = "filters_" + std::to_string(layer) + ".png";
   img.write_png(dir + "/" + file);
@@ -96,7 +109,8 @@ void check_feature_sheet(int64_t channels, const std::string& what) {
                    what + ", " + std::to_string(channels) + " maps,");
 }
 
-// maps: [C, H, W] of one image; the input image [1, H0, W0] goes first.
+// maps: [C, H, W] of one image; the input image [C0, H0, W0] goes first, in colour when it has
+// 3 channels (one stretch over all of them), else its first channel in grey.
 Written write_features(const std::string& dir, const std::string& file, const tensor::Tensor& input,
                        const tensor::Tensor& maps) {
   const int channels = static_cast<int>(maps.dim(0));
@@ -114,7 +128,22 @@ Written write_features(const std::string& dir, const std::string& file, const te
         img.fill(x0 + x * s, y0 + y * s, s, s, grey(plane[y * w + x], *lo, *hi));
     }
   };
-  draw(0, input.data(), static_cast<int>(input.dim(1)), static_cast<int>(input.dim(2)));
+  const int ih = static_cast<int>(input.dim(1)), iw = static_cast<int>(input.dim(2));
+  if (input.dim(0) == 3) {
+    const int s = std::max(1, kTile / std::max(ih, iw));
+    const auto [lo, hi] = std::minmax_element(input.data(), input.data() + input.numel());
+    const auto level = [&](int c, int y, int x) {
+      return grey(input[(c * ih + y) * iw + x], *lo, *hi).r;
+    };
+    for (int y = 0; y < ih; ++y) {
+      for (int x = 0; x < iw; ++x) {
+        img.fill(kTileGap + (kTile - iw * s) / 2 + x * s, kTileGap + (kTile - ih * s) / 2 + y * s,
+                 s, s, {level(0, y, x), level(1, y, x), level(2, y, x)});
+      }
+    }
+  } else {
+    draw(0, input.data(), ih, iw);
+  }
   const int h = static_cast<int>(maps.dim(1)), w = static_cast<int>(maps.dim(2));
   for (int c = 0; c < channels; ++c) draw(c + 1, maps.data() + c * h * w, h, w);
   img.write_png(dir + "/" + file);
@@ -223,7 +252,8 @@ int run_viz(const VizOptions& o) {
   std::vector<int32_t> label;
   test.gather(std::vector<int64_t>{o.image}, train::normalization(spec.training), image, label);
   const FeatureMaps f = feature_maps(*net, image, classes);
-  const tensor::Tensor input = image.reshape({1, spec.input.height, spec.input.width});
+  const tensor::Tensor input =
+      image.reshape({spec.input.channels, spec.input.height, spec.input.width});
   for (const auto& [layer, m] : f.maps) {
     const std::string file = "features_" + std::to_string(layer) + "_true" +
                              std::to_string(label[0]) + "_pred" + std::to_string(f.predicted) +

@@ -28,6 +28,7 @@ int run_shapes(const ShapesOptions& options);
 struct TrainOptions {
   std::string config;
   // Config overrides, as text: the config's parser checks them (flags.hpp).
+  std::optional<std::string> dataset;
   std::optional<std::string> data;
   std::optional<std::string> epochs;
   std::optional<std::string> batch_size;
@@ -49,6 +50,7 @@ int run_train(const TrainOptions& options, bool quiet);
 struct EvalOptions {
   std::string config;
   std::string checkpoint;
+  std::optional<std::string> dataset;
   std::optional<std::string> data;
   int64_t limit_test = 0;
   std::optional<double> min_accuracy;

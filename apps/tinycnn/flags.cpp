@@ -16,6 +16,28 @@ nlohmann::json number_flag(const std::string& flag, const std::string& text) {
   return value;
 }
 
+model::ModelSpec resolve_config(const std::string& path,
+                                const std::function<void(model::Json& training)>& apply) {
+  model::Json config = model::load_config(path).source;
+  model::Json& t = config["training"];
+  if (!t.is_object()) t = model::Json::object();
+  apply(t);
+  try {
+    return model::parse_config(config);
+  } catch (const core::Error& e) {
+    throw core::Error(e.kind(), path + " with the command-line options: " + e.what());
+  }
+}
+
+void apply_data_flags(model::Json& training, const std::optional<std::string>& dataset,
+                      const std::optional<std::string>& data) {
+  if (dataset) {
+    training["dataset"] = *dataset;
+    training.erase("data_dir");
+  }
+  if (data) training["data_dir"] = *data;
+}
+
 const CLI::Validator kNumber(
     [](std::string& text) -> std::string {
       const nlohmann::json v = nlohmann::json::parse(text, nullptr, false);

@@ -4,8 +4,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+
+#include "model/spec.hpp"
 
 namespace tinycnn::cli {
 
@@ -15,6 +19,15 @@ nlohmann::json number_flag(const std::string& flag, const std::string& text);
 
 // Text that is a JSON number: not "", "nan" or "12abc" (its range is the config's to check).
 extern const CLI::Validator kNumber;
+// The config at `path` with `apply` writing the command line's overrides into its training
+// section, checked by the same parser as the file ("<path> with the command-line options: ...").
+model::ModelSpec resolve_config(const std::string& path,
+                                const std::function<void(model::Json& training)>& apply);
+// --dataset and --data into a training section: a data set named without --data takes its own
+// default folder, not the config's.
+void apply_data_flags(model::Json& training, const std::optional<std::string>& dataset,
+                      const std::optional<std::string>& data);
+
 // A fraction in [0, 1], finite (CLI::Range lets NaN through).
 extern const CLI::Validator kFraction;
 // A count >= 0 that fits an int64_t.

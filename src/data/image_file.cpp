@@ -17,6 +17,13 @@ Image read_image_file(const std::string& path, int64_t channels) {
              "grey + alpha, RGB, RGBA), the config's input has ",
              channels);
   int w = 0, h = 0, in_file = 0;
+  // The header's size first: a hostile file must not make the decoder allocate gigabytes.
+  TCNN_CHECK_RUNTIME(stbi_info(path.c_str(), &w, &h, &in_file) == 1, path,
+                     ": cannot decode as an image (",
+                     stbi_failure_reason() ? stbi_failure_reason() : "unknown", ")");
+  TCNN_CHECK_RUNTIME(w > 0 && h > 0 && w <= kMaxImageSide && h <= kMaxImageSide, path,
+                     ": the image is ", w, "x", h, " pixels, expected at most ", kMaxImageSide,
+                     " on a side");
   const std::unique_ptr<stbi_uc, void (*)(void*)> data(
       stbi_load(path.c_str(), &w, &h, &in_file, static_cast<int>(channels)), stbi_image_free);
   TCNN_CHECK_RUNTIME(data != nullptr, path, ": cannot decode as an image (",

@@ -10,6 +10,9 @@
 
 namespace tinycnn::data {
 
+// Larger image files are refused before they are decoded.
+inline constexpr int kMaxImageSide = 16384;
+
 struct Image {
   int64_t channels = 0, height = 0, width = 0;
   std::vector<uint8_t> pixels;  // [C][H][W]

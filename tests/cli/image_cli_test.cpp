@@ -2,6 +2,7 @@
 // image files (the same probabilities as the model gives them through the data set's path),
 // the channel conversions, resizing, and every bad folder or file named in one line.
 #include <gtest/gtest.h>
+#include <stb_image.h>
 #include <stb_image_write.h>
 
 #include <cmath>
@@ -139,6 +140,33 @@ TEST_F(ImageCli, PredictGivesTheModelsProbabilitiesThroughTheDataPath) {
       run_tinycnn({"predict", config_, "--checkpoint", path("run/checkpoint.safetensors"), a});
   EXPECT_EQ(t.exit_code, 0);
   EXPECT_NE(t.out.find("class "), std::string::npos) << t.out;
+}
+
+TEST_F(ImageCli, VizDrawsAColourModelInColour) {
+  ASSERT_EQ(train(config_, path("run")).exit_code, 0);
+  const RunResult r =
+      run_tinycnn({"viz", config_, "--checkpoint", path("run/checkpoint.safetensors"), "--data",
+                   root_, "--out", path("viz"), "--image", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto coloured = [](const std::string& png) {
+    int w = 0, h = 0, n = 0;
+    unsigned char* p = stbi_load(png.c_str(), &w, &h, &n, 3);
+    EXPECT_NE(p, nullptr) << png;
+    int count = 0;
+    for (int i = 0; p && i < w * h; ++i) {
+      const int red = p[3 * i], green = p[3 * i + 1], blue = p[3 * i + 2];
+      // Neither grey nor the diverging map's blue-white-red (which has g == b or r == g).
+      count += red != green && green != blue && red != blue;
+    }
+    stbi_image_free(p);
+    return count;
+  };
+  EXPECT_GT(coloured(path("viz/filters_0.png")), 0);  // the colour column
+  for (const auto& e : fs::directory_iterator(path("viz"))) {
+    if (e.path().filename().string().starts_with("features_0_")) {
+      EXPECT_GT(coloured(e.path().string()), 0) << e.path();  // the input tile
+    }
+  }
 }
 
 TEST_F(ImageCli, PredictNamesAFileItCannotDecodeAndPrintsNothing) {
