@@ -115,17 +115,34 @@ void Dataset::gather(std::span<const int64_t> indices, const Normalization& norm
     const int64_t dx =
         pad > 0 ? static_cast<int64_t>((draw >> 16) % static_cast<uint64_t>(span)) : 0;
     const bool flip = augment.horizontal_flip && ((draw >> 40) & 1);
+    // Per output row: the source row, and the run of x whose source column lies inside the
+    // image (sx = x + dx - pad, mirrored when flipped); outside it the padding's black.
+    const int64_t x_lo = std::clamp<int64_t>(pad - dx, 0, width_);
+    const int64_t x_hi = std::clamp<int64_t>(width_ + pad - dx, 0, width_);
     for (int64_t c = 0; c < channels_; ++c) {
       const float scale = map.scale[static_cast<size_t>(c)];
       const float shift = map.shift[static_cast<size_t>(c)];
       for (int64_t y = 0; y < height_; ++y) {
-        const int64_t sy = y + dy - pad;
         float* row = dst + c * plane + y * width_;
-        for (int64_t x = 0; x < width_; ++x) {
-          const int64_t sx = (flip ? width_ - 1 - x : x) + dx - pad;
-          const bool inside = sy >= 0 && sy < height_ && sx >= 0 && sx < width_;
-          const uint8_t p = inside ? src[c * plane + sy * width_ + sx] : uint8_t{0};
-          row[x] = static_cast<float>(p) * scale + shift;
+        const int64_t sy = y + dy - pad;
+        if (sy < 0 || sy >= height_ || x_lo >= x_hi) {
+          std::fill(row, row + width_, shift);
+          continue;
+        }
+        const uint8_t* in = src + c * plane + sy * width_;
+        // Unflipped: row[x] = in[x + dx - pad] for x in [x_lo, x_hi). Flipped, the crop's row
+        // is reversed: row[x] = crop[W - 1 - x].
+        // (restrict: bytes may alias floats, which would keep these loops scalar)
+        float* __restrict out = flip ? row + width_ - x_hi : row + x_lo;
+        std::fill(row, row + width_, shift);
+        const uint8_t* __restrict from = in + x_lo + dx - pad;
+        const int64_t run = x_hi - x_lo;
+        if (flip) {
+          for (int64_t k = 0; k < run; ++k) {
+            out[run - 1 - k] = static_cast<float>(from[k]) * scale + shift;
+          }
+        } else {
+          for (int64_t k = 0; k < run; ++k) out[k] = static_cast<float>(from[k]) * scale + shift;
         }
       }
     }
