@@ -43,12 +43,25 @@ void parse_cifar10_batch(const std::string& bytes, const std::string& what, int6
 void read_cifar10_batch(const std::string& path, int64_t num_classes, std::vector<uint8_t>& pixels,
                         std::vector<int32_t>& labels) {
   const auto source = ByteSource::open(path);
-  std::string bytes(static_cast<size_t>(source->size().value_or(0)), '\0');
-  const int64_t got =
-      source->read(reinterpret_cast<uint8_t*>(bytes.data()), static_cast<int64_t>(bytes.size()));
-  TCNN_CHECK_RUNTIME(got == static_cast<int64_t>(bytes.size()), path, ": read ", got, " of ",
-                     bytes.size(), " bytes");
-  parse_cifar10_batch(bytes, path, num_classes, pixels, labels);
+  const int64_t size = source->size().value_or(0);
+  TCNN_CHECK_RUNTIME(size > 0 && size % kCifarRecordBytes == 0, path, ": ", size,
+                     " bytes, expected a whole number of ", kCifarRecordBytes,
+                     "-byte records (a label byte and a 3x32x32 image)");
+  // Blocks of records, each checked and appended: the file is never held twice.
+  constexpr int64_t kBlock = 1024;
+  std::string block;
+  pixels.reserve(pixels.size() +
+                 static_cast<size_t>(size / kCifarRecordBytes * (kCifarRecordBytes - 1)));
+  for (int64_t done = 0; done < size;) {
+    const int64_t want = std::min(kBlock * kCifarRecordBytes, size - done);
+    block.resize(static_cast<size_t>(want));
+    const int64_t got = source->read(reinterpret_cast<uint8_t*>(block.data()), want);
+    TCNN_CHECK_RUNTIME(got == want, path, ": read ", done + got, " of ", size, " bytes");
+    const std::string where =
+        path + " (from record " + std::to_string(done / kCifarRecordBytes) + ")";
+    parse_cifar10_batch(block, where, num_classes, pixels, labels);
+    done += want;
+  }
 }
 
 Dataset read_cifar10_split(const std::string& dir, bool train, int64_t num_classes) {
@@ -60,6 +73,10 @@ Dataset read_cifar10_split(const std::string& dir, bool train, int64_t num_class
   }
   std::vector<uint8_t> pixels;
   std::vector<int32_t> labels;
+  std::error_code ec;
+  int64_t total = 0;
+  for (const auto& f : files) total += static_cast<int64_t>(std::filesystem::file_size(f, ec));
+  if (!ec) pixels.reserve(static_cast<size_t>(total / kCifarRecordBytes * (kCifarRecordBytes - 1)));
   for (const auto& f : files) read_cifar10_batch(f, num_classes, pixels, labels);
   std::vector<std::string> classes = read_class_names(dir);
   TCNN_CHECK_RUNTIME(classes.empty() || static_cast<int64_t>(classes.size()) == 10,
