@@ -14,28 +14,13 @@
 #include "io/safetensors.hpp"
 #include "run.hpp"
 #include "support/idx_writer.hpp"
+#include "tiny_run.hpp"
 
 namespace tinycnn::testing {
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-json tiny_config() {
-  return json::parse(R"({
-    "name": "tiny",
-    "input": {"channels": 1, "height": 8, "width": 8},
-    "layers": [
-      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
-      {"type": "relu"},
-      {"type": "maxpool2d", "kernel_size": 2},
-      {"type": "flatten"},
-      {"type": "linear", "out_features": 10}
-    ],
-    "training": {"epochs": 2, "batch_size": 32, "seed": 7,
-                 "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9}}
-  })");
-}
 
 std::string metrics_line(int epoch, double train_accuracy) {
   return json{{"epoch", epoch},
@@ -51,24 +36,10 @@ int count_lines(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
 
-class Hardening : public ::testing::Test {
+class Hardening : public TinyRun {
  protected:
-  void SetUp() override {
-    data_ = (dir_.path() / "data").string();
-    fs::create_directories(data_);
-    write_mnist_split(data_, "train", 256, 8, 8);
-    write_mnist_split(data_, "t10k", 64, 8, 8);
-    config_ = dir_.write("tiny.json", tiny_config().dump());
-  }
   std::vector<std::string> train(const std::string& out, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"train", config_, "--data", data_, "--out", out};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
-  }
-  std::string path(const std::string& name) const { return (dir_.path() / name).string(); }
-  static std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
+    return train_args(out, std::move(extra));
   }
   // A trained run of `epochs` epochs in `out`; returns its checkpoint.
   std::string trained(const std::string& out, int epochs = 1) {
@@ -85,8 +56,6 @@ class Hardening : public ::testing::Test {
     io::write_safetensors(out, f.tensors, f.metadata);
     return out;
   }
-  TempDir dir_;
-  std::string data_, config_;
 };
 
 // 1, 2: plot on huge, non-finite or nearly equal huge values crashed or never finished.

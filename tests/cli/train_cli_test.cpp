@@ -14,6 +14,7 @@
 #include "io/safetensors.hpp"
 #include "run.hpp"
 #include "support/idx_writer.hpp"
+#include "tiny_run.hpp"
 
 namespace tinycnn::testing {
 namespace {
@@ -21,43 +22,9 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-// conv 3x3 -> relu -> pool -> flatten -> linear 10 on 8x8 images.
-json tiny_config(int64_t out_channels = 4) {
-  return json::parse(R"({
-    "name": "tiny",
-    "input": {"channels": 1, "height": 8, "width": 8},
-    "layers": [
-      {"type": "conv2d", "out_channels": )" +
-                     std::to_string(out_channels) + R"(, "kernel_size": 3, "padding": 1},
-      {"type": "relu"},
-      {"type": "maxpool2d", "kernel_size": 2},
-      {"type": "flatten"},
-      {"type": "linear", "out_features": 10}
-    ],
-    "training": {"epochs": 1, "batch_size": 32, "seed": 7,
-                 "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9}}
-  })");
-}
-
-class TrainCli : public ::testing::Test {
+class TrainCli : public TinyRun {
  protected:
-  void SetUp() override {
-    data_ = (dir_.path() / "data").string();
-    fs::create_directories(data_);
-    write_mnist_split(data_, "train", 256, 8, 8);
-    write_mnist_split(data_, "t10k", 64, 8, 8);
-    config_ = dir_.write("tiny.json", tiny_config().dump());
-  }
-  std::vector<std::string> train_args(const std::string& out, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"train", config_, "--data", data_, "--out", out};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return args;
-  }
   std::string out(const std::string& name) const { return (dir_.path() / name).string(); }
-  static std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-  }
   // metrics.jsonl without the timing fields, which differ run to run.
   static std::vector<json> metrics_values(const std::string& dir) {
     std::vector<json> lines;
@@ -69,8 +36,6 @@ class TrainCli : public ::testing::Test {
     }
     return lines;
   }
-  TempDir dir_;
-  std::string data_, config_;
 };
 
 TEST_F(TrainCli, OneEpochWritesCheckpointMetricsAndConfig) {
