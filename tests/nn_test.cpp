@@ -14,6 +14,7 @@
 #include "nn/simple_layers.hpp"
 #include "nn/spatial.hpp"
 #include "ops/cross_entropy.hpp"
+#include "support/gradcheck.hpp"
 
 namespace tinycnn::nn {
 namespace {
@@ -146,6 +147,14 @@ TEST(Layers, BadOptionsAndShapesAreErrorsNotCrashes) {
   Conv2d conv(Conv2dOptions{.in_channels = 2, .out_channels = 2, .kernel_size = {3, 3}}, rng);
   Variable image(Tensor::zeros({1, 3, 5, 5}));
   EXPECT_THROW(conv.forward(image), core::Error);
+}
+
+TEST(GlobalAvgPool2d, ShapesAndFiniteDifferenceGradients) {
+  GlobalAvgPool2d pool;
+  EXPECT_EQ(pool.output_shape({3, 5, 7}), Shape({3, 1, 1}));
+  EXPECT_THROW(pool.output_shape({15}), core::Error);
+  std::vector<Variable> inputs{Variable(testing::spaced_values({2, 3, 5, 7}, 3), true)};
+  EXPECT_TRUE(testing::gradcheck([&](const auto& v) { return pool.forward(v[0]); }, inputs));
 }
 
 TEST(Spatial, FormulaAndTruncationWarning) {

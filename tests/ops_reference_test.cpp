@@ -6,6 +6,7 @@
 #include <string>
 
 #include "autograd/engine.hpp"
+#include "nn/pooling.hpp"
 #include "ops/activation.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
@@ -121,6 +122,16 @@ std::vector<std::string> pool_cases() {
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, PoolReference, ::testing::ValuesIn(pool_cases()),
                          [](const auto& test_param) { return test_param.param; });
+
+TEST(GlobalAvgPoolReference, ForwardAndGradientMatchPyTorch) {
+  const Reference ref = Reference::load("global_avgpool_rect");
+  nn::GlobalAvgPool2d pool;
+  Variable input(ref.tensor("input"), true);
+  Variable out = pool.forward(input);
+  EXPECT_TRUE(all_close(out.data(), ref.tensor("output"), kRtol, kAtol));
+  backward_with(out, ref.tensor("grad_output"));
+  EXPECT_TRUE(all_close(input.grad(), ref.tensor("grad_input"), kRtol, kAtol));
+}
 
 TEST(LinearReference, ForwardAndGradientsMatchPyTorch) {
   const Reference ref = Reference::load("linear_5_to_4");

@@ -126,7 +126,7 @@ train::TrainResult train_or_explain(const model::ModelSpec& spec, const train::R
 }  // namespace
 
 CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
-  CLI::App* cmd = app.add_subcommand("train", "Train a model config on MNIST-format data");
+  CLI::App* cmd = app.add_subcommand("train", "Train a model config on its data set");
   cmd->add_option("config", o.config, "Model config (JSON)")->required();
   cmd->add_option("--data", o.data, "Directory with the data set's files (training.data_dir)");
   cmd->add_option("--dataset", o.dataset, "Data set kind (training.dataset)")

@@ -79,6 +79,11 @@ std::unique_ptr<nn::Module> make_avgpool2d(const ObjectReader& r, const LayerCon
   return std::make_unique<nn::AvgPool2d>(pool_options(r));
 }
 
+std::unique_ptr<nn::Module> make_global_avgpool2d(const ObjectReader& r, const LayerContext& ctx) {
+  require_spatial(r, ctx, "global_avgpool2d");
+  return std::make_unique<nn::GlobalAvgPool2d>();
+}
+
 std::unique_ptr<nn::Module> make_linear(const ObjectReader& r, const LayerContext& ctx) {
   TCNN_CHECK(ctx.input.rank() == 1, r.path("type"),
              ": linear needs a flat [F] input (add a flatten layer before it), got ",
@@ -126,6 +131,7 @@ const std::vector<LayerType>& layer_types() {
        make_conv2d},
       {"maxpool2d", {"type", "kernel_size", "stride", "padding"}, make_maxpool2d},
       {"avgpool2d", {"type", "kernel_size", "stride", "padding"}, make_avgpool2d},
+      {"global_avgpool2d", {"type"}, make_global_avgpool2d},
       {"linear", {"type", "out_features", "bias", "in_features"}, make_linear},
       {"flatten", {"type"}, make_flatten},
       {"relu", {"type"}, make_relu},

@@ -91,6 +91,11 @@ ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
       add_conv_costs(*conv, in, out, batch, c, field);
     } else if (const auto* pool = dynamic_cast<const nn::Pool2d*>(&layer)) {
       add_pool_costs(*pool, in, c, field);
+    } else if (dynamic_cast<const nn::GlobalAvgPool2d*>(&layer)) {
+      // A pool whose window and stride are the whole map.
+      c.arithmetic = {{in[1], in[1], in[1], 0}, {in[2], in[2], in[2], 0}};
+      field.rf += (in[1] - 1) * field.jump;
+      field.jump *= in[1];
     } else if (dynamic_cast<const nn::Linear*>(&layer)) {
       c.macs = checked_mul(checked_mul(in[0], out[0], "macs"), batch, "macs");
       if (!field.flat) {

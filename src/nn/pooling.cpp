@@ -60,4 +60,20 @@ Variable Pool2d::forward(const Variable& input) {
   return kind_ == Kind::Max ? ops::maxpool2d(input, params) : ops::avgpool2d(input, params);
 }
 
+Shape GlobalAvgPool2d::output_shape(const Shape& input) const {
+  TCNN_CHECK(input.rank() == 3, type(), ": expected input [C, H, W], got ", input.to_string());
+  return {input[0], 1, 1};
+}
+
+Variable GlobalAvgPool2d::forward(const Variable& input) {
+  const Shape& s = input.shape();
+  TCNN_CHECK(s.rank() == 4, type(), ": expected input [N, C, H, W], got ", s.to_string());
+  return ops::avgpool2d(input, {.kernel_h = s[2],
+                                .kernel_w = s[3],
+                                .stride_h = s[2],
+                                .stride_w = s[3],
+                                .pad_h = 0,
+                                .pad_w = 0});
+}
+
 }  // namespace tinycnn::nn

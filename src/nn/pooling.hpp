@@ -39,6 +39,15 @@ class Pool2d : public Module {
   Pool2dOptions options_;  // stride always set after construction
 };
 
+// The mean of each channel's whole map: [C, H, W] -> [C, 1, 1] (PyTorch's AdaptiveAvgPool2d(1));
+// an average pool whose window and stride are the input's size, taken at forward time.
+class GlobalAvgPool2d : public Module {
+ public:
+  std::string type() const override { return "global_avgpool2d"; }
+  Shape output_shape(const Shape& input) const override;
+  Variable forward(const Variable& input) override;
+};
+
 class MaxPool2d : public Pool2d {
  public:
   explicit MaxPool2d(const Pool2dOptions& options) : Pool2d(Kind::Max, options) {}

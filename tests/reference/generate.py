@@ -39,6 +39,7 @@ CASES = {
     "maxpool_3x3_s2_p1": ("maxpool2d", dict(kernel_size=3, stride=2, padding=1), [1, 2, 7, 9]),
     "avgpool_2x2": ("avgpool2d", dict(kernel_size=2, stride=2, padding=0), [2, 3, 8, 6]),
     "avgpool_3x3_s1_p1": ("avgpool2d", dict(kernel_size=3, stride=1, padding=1), [1, 2, 5, 5]),
+    "global_avgpool_rect": ("global_avgpool2d", {}, [2, 3, 5, 7]),
     "linear_5_to_4": ("linear", dict(in_features=5, out_features=4), [3, 5]),
     "relu": ("relu", {}, [2, 3, 4]),
     "tanh": ("tanh", {}, [2, 5]),
@@ -128,6 +129,9 @@ def make_case(name, spec):
         tensors, y, grads = conv2d_case(params, x, draw)
     elif op in ("maxpool2d", "avgpool2d"):
         tensors, y, grads = pool_case(op, params, x)
+    elif op == "global_avgpool2d":
+        x.requires_grad_(True)
+        tensors, y, grads = {}, F.adaptive_avg_pool2d(x, 1), {"grad_input": x}
     elif op == "linear":
         tensors, y, grads = linear_case(params, x, draw)
     else:
