@@ -131,9 +131,10 @@ Written write_features(const std::string& dir, const std::string& file, const te
   const int ih = static_cast<int>(input.dim(1)), iw = static_cast<int>(input.dim(2));
   if (input.dim(0) == 3) {
     const int s = std::max(1, kTile / std::max(ih, iw));
-    const auto [lo, hi] = std::minmax_element(input.data(), input.data() + input.numel());
+    const auto range = std::minmax_element(input.data(), input.data() + input.numel());
+    const float lo = *range.first, hi = *range.second;  // (a lambda may not capture bindings)
     const auto level = [&](int c, int y, int x) {
-      return grey(input[(c * ih + y) * iw + x], *lo, *hi).r;
+      return grey(input[(c * ih + y) * iw + x], lo, hi).r;
     };
     for (int y = 0; y < ih; ++y) {
       for (int x = 0; x < iw; ++x) {
