@@ -47,6 +47,9 @@ class IdxFile {
   std::vector<uint8_t> read_payload(int64_t bytes) {
     constexpr int64_t kChunk = int64_t{16} << 20;
     std::vector<uint8_t> data;
+    // A plain file's size is checked already: hold the payload once, without regrowing. A
+    // compressed one reserves at most a few chunks ahead of what really decompresses.
+    data.reserve(static_cast<size_t>(source_->size() ? bytes : std::min(bytes, 4 * kChunk)));
     int64_t done = 0;
     while (done < bytes) {
       const int64_t want = std::min(kChunk, bytes - done);
