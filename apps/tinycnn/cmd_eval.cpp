@@ -22,7 +22,7 @@ CLI::App* setup_eval(CLI::App& app, EvalOptions& o) {
   cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint (safetensors)")->required();
   cmd->add_option("--data", o.data, "Directory with the data set's files (training.data_dir)");
   cmd->add_option("--dataset", o.dataset, "Data set kind (training.dataset)")
-      ->check(CLI::IsMember({"mnist", "fashion-mnist", "idx", "cifar10", "image_folder"}));
+      ->check(CLI::IsMember(model::dataset_names()));
   cmd->add_option("--limit-test", o.limit_test, "Use only the first N test examples")
       ->check(kCount);
   cmd->add_option("--min-accuracy", o.min_accuracy, "Exit 3 if the test accuracy is below A")

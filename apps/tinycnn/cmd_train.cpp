@@ -130,7 +130,7 @@ CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
   cmd->add_option("config", o.config, "Model config (JSON)")->required();
   cmd->add_option("--data", o.data, "Directory with the data set's files (training.data_dir)");
   cmd->add_option("--dataset", o.dataset, "Data set kind (training.dataset)")
-      ->check(CLI::IsMember({"mnist", "fashion-mnist", "idx", "cifar10", "image_folder"}));
+      ->check(CLI::IsMember(model::dataset_names()));
   cmd->add_option("--epochs", o.epochs, "Total epochs (training.epochs)")->check(kNumber);
   cmd->add_option("--batch-size", o.batch_size, "Mini-batch size (training.batch_size)")
       ->check(kNumber);

@@ -104,8 +104,7 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
       {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer", "conv_algo", "normalize",
        "shuffle", "lr_schedule", "weight_init", "augment", "classes", "resize"});
   TrainingSpec t;
-  t.dataset =
-      r.string("dataset", "mnist", {"mnist", "fashion-mnist", "idx", "cifar10", "image_folder"});
+  t.dataset = r.string("dataset", "mnist", dataset_names());
   const DatasetDefaults defaults = dataset_defaults(t.dataset);
   t.data_dir = r.string("data_dir", defaults.data_dir);
   t.epochs = r.integer("epochs", 10, 1, 100000);
@@ -164,6 +163,12 @@ bool is_file_name(const std::string& name) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& dataset_names() {
+  static const std::vector<std::string> names{"mnist", "fashion-mnist", "idx", "cifar10",
+                                              "image_folder"};
+  return names;
+}
 
 ModelSpec parse_config(const Json& config) {
   const ObjectReader r(config, "", {"name", "input", "layers", "training"});

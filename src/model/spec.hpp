@@ -69,6 +69,9 @@ struct ModelSpec {
   Json source;  // the config as read
 };
 
+// The training.dataset kinds, in the order the docs list them.
+const std::vector<std::string>& dataset_names();
+
 // Checks the structure, the input and the training section. Errors name the JSON path.
 ModelSpec parse_config(const Json& config);
 // Reads and parses a file; errors are prefixed with the file name ("configs/x.json: ...").
