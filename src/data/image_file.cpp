@@ -24,6 +24,8 @@ Image read_image_file(const std::string& path, int64_t channels) {
   TCNN_CHECK_RUNTIME(w > 0 && h > 0 && w <= kMaxImageSide && h <= kMaxImageSide, path,
                      ": the image is ", w, "x", h, " pixels, expected at most ", kMaxImageSide,
                      " on a side");
+  TCNN_CHECK_RUNTIME(int64_t{w} * h <= kMaxImagePixels, path, ": the image is ", w, "x", h, " = ",
+                     int64_t{w} * h, " pixels, expected at most ", kMaxImagePixels);
   const std::unique_ptr<stbi_uc, void (*)(void*)> data(
       stbi_load(path.c_str(), &w, &h, &in_file, static_cast<int>(channels)), stbi_image_free);
   TCNN_CHECK_RUNTIME(data != nullptr, path, ": cannot decode as an image (",

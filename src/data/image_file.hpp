@@ -10,8 +10,10 @@
 
 namespace tinycnn::data {
 
-// Larger image files are refused before they are decoded.
+// Larger image files are refused before they are decoded: a header of a few bytes can claim a
+// picture of gigabytes (stb_image fills a truncated BMP).
 inline constexpr int kMaxImageSide = 16384;
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 24;  // 4096 x 4096
 
 struct Image {
   int64_t channels = 0, height = 0, width = 0;

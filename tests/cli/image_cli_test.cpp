@@ -180,6 +180,25 @@ TEST_F(ImageCli, PredictNamesAFileItCannotDecodeAndPrintsNothing) {
   EXPECT_NE(r.err.find("bad.png: cannot decode as an image"), std::string::npos) << r.err;
 }
 
+TEST_F(ImageCli, AHeaderClaimingTooManyPixelsIsRefusedBeforeDecoding) {
+  // 64 bytes of BMP claiming 11778 x 14857 (each side under the side limit): stb_image would fill
+  // 525 MB for it.
+  const std::string bytes = {0x42, 0x4d, 0x3e, 0x00, 0x00, 0x00, 0x00,       0x00, 0x00, 0x00, 0x36,
+                             0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00,       0x02, 0x2e, 0x00, 0x00,
+                             0x09, 0x3a, 0x00, 0x00, 0x01, 0x00, 0x18,       0x00, 0x00, 0x00, 0x00,
+                             0x00, 0x13, 0x0b, 0x00, 0x00, 0x00, char(0xf6), 0x00, 0x00};
+  const std::string bmp = dir_.write("huge.bmp", bytes);
+  try {
+    (void)data::read_image_file(bmp, 3);
+    FAIL() << "decoded";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("huge.bmp: the image is 11778x14857 = 174985746 pixels, "
+                                         "expected at most 16777216"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(ImageCli, ConversionsAndResizing) {
   const std::string red = path("red.png");
   const std::vector<uint8_t> px(4 * 4 * 3, 0);
