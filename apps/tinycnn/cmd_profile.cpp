@@ -259,7 +259,7 @@ ordered_json memory_json(const profile::StepMemory& m) {
 size_t slowest_layer(const profile::StepProfile& p) {
   size_t slowest = 0;
   for (size_t i = 0; i < p.layers.size(); ++i) {
-    if (p.layers[i].percent > p.layers[slowest].percent) slowest = i;
+    if (p.layers[i].depth == 0 && p.layers[i].percent > p.layers[slowest].percent) slowest = i;
   }
   return slowest;
 }
@@ -269,6 +269,8 @@ void print_model_json(const model::ModelSpec& spec, const profile::StepProfile& 
   ordered_json layers = ordered_json::array();
   for (const auto& l : p.layers) {
     layers.push_back({{"index", l.index},
+                      {"name", l.name},
+                      {"depth", l.depth},
                       {"type", l.type},
                       {"forward_ms", l.forward_ms},
                       {"backward_ms", l.backward_ms},
@@ -297,8 +299,9 @@ void print_layer_table(const profile::StepProfile& p, int64_t batch) {
   TextTable t({"#", "layer", "forward ms", "backward ms", "% of step", "GFLOP/s"},
               {true, false, true, true, true, true});
   for (const auto& l : p.layers) {
-    t.add({std::to_string(l.index), l.description, fmt("%.3f", l.forward_ms),
-           fmt("%.3f", l.backward_ms), fmt("%.1f%%", l.percent),
+    t.add({std::to_string(l.index),
+           std::string(static_cast<size_t>(2 * l.depth), ' ') + l.description,
+           fmt("%.3f", l.forward_ms), fmt("%.3f", l.backward_ms), fmt("%.1f%%", l.percent),
            l.gflops > 0 ? fmt("%.1f", l.gflops) : ""});
   }
   t.add({"", "softmax cross-entropy", "", "", fmt("%.1f%%", 100 * p.loss_ms / p.step_ms), ""});

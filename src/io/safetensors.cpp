@@ -41,8 +41,16 @@ const tensor::Tensor* SafetensorsFile::find(const std::string& name) const {
   return nullptr;
 }
 
+const NamedInts* SafetensorsFile::find_ints(const std::string& name) const {
+  for (const auto& t : ints) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+                       const std::map<std::string, std::string>& metadata,
+                       const std::vector<NamedInts>& ints) {
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
@@ -53,6 +61,13 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
                       {"data_offsets", {offset, offset + t.tensor.nbytes()}}};
     offset += t.tensor.nbytes();
   }
+  for (const auto& t : ints) {
+    TCNN_CHECK(!header.contains(t.name), "safetensors: duplicate tensor name ", t.name);
+    const uint64_t bytes = t.values.size() * 8;
+    header[t.name] = {
+        {"dtype", "I64"}, {"shape", t.dims}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // align the data to 8 bytes
   std::string out(8, '\0');
@@ -61,6 +76,9 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
   out += text;
   for (const auto& t : tensors) {
     out.append(reinterpret_cast<const char*>(t.tensor.data()), t.tensor.nbytes());
+  }
+  for (const auto& t : ints) {
+    out.append(reinterpret_cast<const char*>(t.values.data()), t.values.size() * 8);
   }
   write_file_atomically(path, out);
 }
@@ -108,8 +126,10 @@ Span parse_tensor(const std::string& name, const Json& entry, std::string_view d
   TCNN_CHECK_RUNTIME(entry.is_object() && entry.contains("dtype") && entry.contains("shape") &&
                          entry.contains("data_offsets"),
                      where, ": expected dtype, shape and data_offsets");
-  TCNN_CHECK_RUNTIME(entry["dtype"] == "F32", where, ": expected dtype F32, got ",
-                     entry["dtype"].dump());
+  TCNN_CHECK_RUNTIME(entry["dtype"] == "F32" || entry["dtype"] == "I64", where,
+                     ": expected dtype F32 or I64, got ", entry["dtype"].dump());
+  const bool i64 = entry["dtype"] == "I64";
+  const uint64_t width = i64 ? 8 : 4;
   uint64_t numel = 0;
   const std::vector<int64_t> dims = parse_shape(entry["shape"], data.size(), where, numel);
   const Json& offsets = entry["data_offsets"];
@@ -119,8 +139,14 @@ Span parse_tensor(const std::string& name, const Json& entry, std::string_view d
   const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
   TCNN_CHECK_RUNTIME(begin <= end && end <= data.size(), where, ": data_offsets [", begin, ", ",
                      end, "] outside the data (", data.size(), " bytes)");
-  TCNN_CHECK_RUNTIME(end - begin == numel * 4, where, ": data_offsets span ", end - begin,
-                     " bytes, shape needs ", numel * 4);
+  TCNN_CHECK_RUNTIME(end - begin == numel * width, where, ": data_offsets span ", end - begin,
+                     " bytes, shape needs ", numel * width);
+  if (i64) {
+    std::vector<int64_t> values(numel);
+    if (numel) std::memcpy(values.data(), data.data() + begin, numel * 8);
+    file.ints.push_back({name, dims, std::move(values)});
+    return {begin, end, name};
+  }
   tensor::Tensor t = tensor::Tensor::empty(tensor::Shape(dims));
   if (numel) std::memcpy(t.data(), data.data() + begin, numel * 4);
   file.tensors.push_back({name, std::move(t)});

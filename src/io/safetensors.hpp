@@ -1,7 +1,8 @@
 // safetensors files: 8-byte little-endian header length N, N bytes of JSON header
 // ({"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...,
 //   "__metadata__": {"key": "value"}}), then the raw little-endian data.
-// tinycnn reads and writes float32 only. Reading validates everything against the file size
+// tinycnn reads and writes F32 tensors and I64 ones (counters such as batch norm's
+// num_batches_tracked, usually of shape []). Reading validates everything against the file size
 // before allocating: header bounds, JSON, dtype, shapes, offsets (in range, exact size, no
 // overlap), names; failures are ErrorKind::Runtime naming the file.
 #pragma once
@@ -20,16 +21,25 @@ struct NamedTensor {
   tensor::Tensor tensor;
 };
 
+struct NamedInts {
+  std::string name;
+  std::vector<int64_t> dims;  // [] for a scalar
+  std::vector<int64_t> values;
+};
+
 struct SafetensorsFile {
-  std::vector<NamedTensor> tensors;  // sorted by name
+  std::vector<NamedTensor> tensors;  // F32, sorted by name
+  std::vector<NamedInts> ints;       // I64, sorted by name
   std::map<std::string, std::string> metadata;
 
   const tensor::Tensor* find(const std::string& name) const;
+  const NamedInts* find_ints(const std::string& name) const;
 };
 
 // Writes atomically (see atomic_file.hpp): readers see the old file or the new, never a part.
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
-                       const std::map<std::string, std::string>& metadata);
+                       const std::map<std::string, std::string>& metadata,
+                       const std::vector<NamedInts>& ints = {});
 SafetensorsFile read_safetensors(const std::string& path);
 // The same from bytes already in memory; `what` names them in errors.
 SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& what);

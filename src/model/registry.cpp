@@ -3,9 +3,11 @@
 #include "model/registry.hpp"
 
 #include "core/error.hpp"
+#include "nn/batchnorm.hpp"
 #include "nn/conv2d.hpp"
 #include "nn/linear.hpp"
 #include "nn/pooling.hpp"
+#include "nn/residual.hpp"
 #include "nn/simple_layers.hpp"
 
 namespace tinycnn::model {
@@ -84,6 +86,49 @@ std::unique_ptr<nn::Module> make_global_avgpool2d(const ObjectReader& r, const L
   return std::make_unique<nn::GlobalAvgPool2d>();
 }
 
+std::unique_ptr<nn::Module> make_batchnorm(const ObjectReader& r, const LayerContext& ctx,
+                                           bool spatial) {
+  if (spatial) {
+    require_spatial(r, ctx, "batchnorm2d");
+  } else {
+    TCNN_CHECK(ctx.input.rank() == 1, r.path("type"),
+               ": batchnorm1d needs a flat [F] input (batchnorm2d takes [C, H, W]), got ",
+               ctx.input.to_string());
+  }
+  nn::BatchNormOptions o;
+  o.features = ctx.input[0];
+  o.spatial = spatial;
+  o.eps = r.number("eps", 1e-5, 1e-12, 1.0);
+  o.momentum = r.number("momentum", 0.1, 0.0, 1.0);
+  o.affine = r.boolean("affine", true);
+  o.allocate = ctx.init != nn::WeightInit::None;
+  checked(r, [&] { nn::check_options(o); });
+  return std::make_unique<nn::BatchNorm>(o);
+}
+std::unique_ptr<nn::Module> make_batchnorm2d(const ObjectReader& r, const LayerContext& ctx) {
+  return make_batchnorm(r, ctx, true);
+}
+std::unique_ptr<nn::Module> make_batchnorm1d(const ObjectReader& r, const LayerContext& ctx) {
+  return make_batchnorm(r, ctx, false);
+}
+
+std::unique_ptr<nn::Module> make_residual(const ObjectReader& r, const LayerContext& ctx) {
+  auto block = std::make_unique<nn::Residual>();
+  const tensor::Shape main =
+      ctx.build_branch(parse_layer_list(r.raw("layers"), r.path("layers"), false), block->main());
+  tensor::Shape shortcut = ctx.input;
+  if (r.has("shortcut")) {
+    shortcut = ctx.build_branch(parse_layer_list(r.raw("shortcut"), r.path("shortcut"), true),
+                                block->shortcut());
+  }
+  TCNN_CHECK(main == shortcut, r.path("type"), ": residual block: its layers give ",
+             main.to_string(), ", its ", block->shortcut().empty() ? "identity " : "",
+             "shortcut gives ", shortcut.to_string(),
+             "; they must match (a shortcut of a 1x1 conv2d with the layers' stride and channels "
+             "matches them)");
+  return block;
+}
+
 std::unique_ptr<nn::Module> make_linear(const ObjectReader& r, const LayerContext& ctx) {
   TCNN_CHECK(ctx.input.rank() == 1, r.path("type"),
              ": linear needs a flat [F] input (add a flatten layer before it), got ",
@@ -133,6 +178,9 @@ const std::vector<LayerType>& layer_types() {
       {"avgpool2d", {"type", "kernel_size", "stride", "padding"}, make_avgpool2d},
       {"global_avgpool2d", {"type"}, make_global_avgpool2d},
       {"linear", {"type", "out_features", "bias", "in_features"}, make_linear},
+      {"batchnorm2d", {"type", "eps", "momentum", "affine"}, make_batchnorm2d},
+      {"batchnorm1d", {"type", "eps", "momentum", "affine"}, make_batchnorm1d},
+      {"residual", {"type", "layers", "shortcut"}, make_residual},
       {"flatten", {"type"}, make_flatten},
       {"relu", {"type"}, make_relu},
       {"tanh", {"type"}, make_tanh},

@@ -3,6 +3,7 @@
 // in_features from the input shape, and constructs the nn module. No self-registration.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,8 +11,10 @@
 #include "core/rng.hpp"
 #include "kernels/conv2d.hpp"
 #include "model/json_reader.hpp"
+#include "model/spec.hpp"
 #include "nn/init.hpp"
 #include "nn/module.hpp"
+#include "nn/sequential.hpp"
 
 namespace tinycnn::model {
 
@@ -21,6 +24,8 @@ struct LayerContext {
   kernels::ConvAlgo default_algo;  // training.conv_algo unless the layer says "algo"
   nn::WeightInit init;             // training.weight_init
   uint64_t seed;                   // for layers with their own random stream (dropout)
+  // Builds a block's branch from this layer's input into `into`; returns its output shape.
+  std::function<tensor::Shape(const std::vector<LayerSpec>&, nn::Sequential& into)> build_branch;
 };
 
 using LayerFactory = std::unique_ptr<nn::Module> (*)(const ObjectReader&, const LayerContext&);

@@ -170,6 +170,23 @@ const std::vector<std::string>& dataset_names() {
   return names;
 }
 
+std::vector<LayerSpec> parse_layer_list(const Json& layers, const std::string& path,
+                                        bool allow_empty) {
+  TCNN_CHECK(layers.is_array() && (allow_empty || !layers.empty()), path, ": expected ",
+             allow_empty ? "an array" : "a non-empty array", ", got ", describe_json(layers));
+  std::vector<LayerSpec> out;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string where = path + "[" + std::to_string(i) + "]";
+    const Json& layer = layers[i];
+    TCNN_CHECK(layer.is_object(), where, ": expected an object, got ", describe_json(layer));
+    TCNN_CHECK(layer.contains("type") && layer.at("type").is_string(), where,
+               ".type: expected a layer type string, got ",
+               layer.contains("type") ? describe_json(layer.at("type")) : "nothing");
+    out.push_back({layer.at("type").get<std::string>(), where, layer});
+  }
+  return out;
+}
+
 ModelSpec parse_config(const Json& config) {
   const ObjectReader r(config, "", {"name", "input", "layers", "training"});
   ModelSpec spec;
@@ -180,18 +197,7 @@ ModelSpec parse_config(const Json& config) {
              "or control characters), got ",
              describe_json(r.raw("name")));
   spec.input = parse_input(r.raw("input"));
-  const Json& layers = r.raw("layers");
-  TCNN_CHECK(layers.is_array() && !layers.empty(), "layers: expected a non-empty array, got ",
-             describe_json(layers));
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const std::string path = "layers[" + std::to_string(i) + "]";
-    const Json& layer = layers[i];
-    TCNN_CHECK(layer.is_object(), path, ": expected an object, got ", describe_json(layer));
-    TCNN_CHECK(layer.contains("type") && layer.at("type").is_string(), path,
-               ".type: expected a layer type string, got ",
-               layer.contains("type") ? describe_json(layer.at("type")) : "nothing");
-    spec.layers.push_back({layer.at("type").get<std::string>(), path, layer});
-  }
+  spec.layers = parse_layer_list(r.raw("layers"), "layers", false);
   if (r.has("training")) spec.training = parse_training(r.raw("training"), spec.input.channels);
   return spec;
 }

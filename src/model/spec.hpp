@@ -72,6 +72,11 @@ struct ModelSpec {
 // The training.dataset kinds, in the order the docs list them.
 const std::vector<std::string>& dataset_names();
 
+// A JSON array of layer objects at `path` ("layers", "layers[3].shortcut"): each an object with
+// a "type" string (its other keys are checked when the layer is built).
+std::vector<LayerSpec> parse_layer_list(const Json& layers, const std::string& path,
+                                        bool allow_empty);
+
 // Checks the structure, the input and the training section. Errors name the JSON path.
 ModelSpec parse_config(const Json& config);
 // Reads and parses a file; errors are prefixed with the file name ("configs/x.json: ...").

@@ -2,12 +2,15 @@
 // Receptive field r and jump j per layer: r' = r + (k - 1) * j, j' = j * s (height axis).
 #include "model/trace.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/shape.hpp"
 #include "model/builder.hpp"
 #include "nn/conv2d.hpp"
 #include "nn/linear.hpp"
 #include "nn/pooling.hpp"
+#include "nn/residual.hpp"
 
 namespace tinycnn::model {
 
@@ -21,7 +24,7 @@ struct FieldState {
 };
 
 void add_conv_costs(const nn::Conv2d& conv, const tensor::Shape& in, const tensor::Shape& out,
-                    int64_t batch, LayerCost& c, FieldState& f) {
+                    int64_t batch, LayerCost& c) {
   const auto& o = conv.options();
   const int64_t k = o.kernel_size[0] * o.kernel_size[1];
   const int64_t out_pixels = out[1] * out[2];
@@ -39,17 +42,47 @@ void add_conv_costs(const nn::Conv2d& conv, const tensor::Shape& in, const tenso
     c.separable_macs =
         checked_mul(in[0] * k + in[0] * o.out_channels, out_pixels * batch, "separable macs");
   }
-  f.rf += (o.kernel_size[0] - 1) * f.jump;
-  f.jump *= o.stride[0];
 }
 
-void add_pool_costs(const nn::Pool2d& pool, const tensor::Shape& in, LayerCost& c, FieldState& f) {
-  const auto k = pool.kernel_size(), s = pool.stride(), p = pool.padding();
-  c.arithmetic = {{in[1], k[0], s[0], p[0]}, {in[2], k[1], s[1], p[1]}};
-  f.rf += (k[0] - 1) * f.jump;
-  f.jump *= s[0];
+// Receptive field and jump, walking the rows in order from `f`; a block takes the larger of
+// what its two branches make of the same input.
+void assign_fields(std::vector<LayerCost>& rows, FieldState& f) {
+  for (LayerCost& c : rows) {
+    if (c.type == "residual") {
+      FieldState main = f, shortcut = f;
+      assign_fields(c.layers, main);
+      assign_fields(c.shortcut, shortcut);
+      f.rf = std::max(main.rf, shortcut.rf);
+      f.jump = std::max(main.jump, shortcut.jump);
+      f.flat = main.flat || shortcut.flat;
+    } else if (!c.arithmetic.empty()) {  // conv, pooling, global pooling: along the height
+      f.rf += (c.arithmetic[0].kernel - 1) * f.jump;
+      f.jump *= c.arithmetic[0].stride;
+    } else if (c.type == "linear" && !f.flat) {
+      // A dense layer sees its whole (flattened) input: the field grows to the last map.
+      f.rf += (f.spatial_h - 1) * f.jump;
+      f.flat = true;
+    }
+    if (c.output.rank() == 3) f.spatial_h = c.output[1];
+    c.receptive_field = f.rf;
+    c.jump = f.jump;
+  }
+}
+
+void add_rows(const std::vector<LayerCost>& rows, std::vector<const LayerCost*>& out) {
+  for (const auto& r : rows) {
+    out.push_back(&r);
+    add_rows(r.layers, out);
+    add_rows(r.shortcut, out);
+  }
 }
 }  // namespace
+
+std::vector<const LayerCost*> flatten_rows(const std::vector<LayerCost>& rows) {
+  std::vector<const LayerCost*> out;
+  add_rows(rows, out);
+  return out;
+}
 
 int64_t ModelTrace::total_params() const {
   int64_t sum = 0;
@@ -74,13 +107,15 @@ ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
   trace.name = spec.name;
   trace.batch = batch;
   trace.input = input_shape(spec);
-  FieldState field;
-  field.spatial_h = spec.input.height;
 
-  auto observe = [&](size_t index, nn::Module& layer, const tensor::Shape& in,
+  // Rows arrive with a block's layers before the block: they wait one level down.
+  std::vector<std::vector<std::pair<std::string, LayerCost>>> pending(1);
+  auto observe = [&](const LayerSite& site, nn::Module& layer, const tensor::Shape& in,
                      const tensor::Shape& out) {
     LayerCost c;
-    c.index = index;
+    c.index = site.index;
+    c.name = site.name;
+    c.depth = site.depth;
     c.type = layer.type();
     c.description = layer.describe();
     c.input = in;
@@ -88,26 +123,29 @@ ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
     c.params = layer.parameter_count();
     c.activation_bytes = checked_mul(checked_mul(out.numel(), batch, "activation"), 4, "bytes");
     if (const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer)) {
-      add_conv_costs(*conv, in, out, batch, c, field);
+      add_conv_costs(*conv, in, out, batch, c);
     } else if (const auto* pool = dynamic_cast<const nn::Pool2d*>(&layer)) {
-      add_pool_costs(*pool, in, c, field);
+      const auto k = pool->kernel_size(), s = pool->stride(), p = pool->padding();
+      c.arithmetic = {{in[1], k[0], s[0], p[0]}, {in[2], k[1], s[1], p[1]}};
     } else if (dynamic_cast<const nn::GlobalAvgPool2d*>(&layer)) {
       // A pool whose window and stride are the whole map.
       c.arithmetic = {{in[1], in[1], in[1], 0}, {in[2], in[2], in[2], 0}};
-      field.rf += (in[1] - 1) * field.jump;
-      field.jump *= in[1];
     } else if (dynamic_cast<const nn::Linear*>(&layer)) {
       c.macs = checked_mul(checked_mul(in[0], out[0], "macs"), batch, "macs");
-      if (!field.flat) {
-        // A dense layer sees its whole (flattened) input: the field grows to the last map.
-        field.rf += (field.spatial_h - 1) * field.jump;
-        field.flat = true;
+    } else if (dynamic_cast<const nn::Residual*>(&layer)) {
+      const auto depth = static_cast<size_t>(site.depth);
+      if (pending.size() > depth + 1) {
+        for (auto& [branch, row] : pending[depth + 1]) {
+          c.macs += row.macs;
+          c.activation_bytes += row.activation_bytes;
+          (branch == "shortcut" ? c.shortcut : c.layers).push_back(std::move(row));
+        }
+        pending[depth + 1].clear();
       }
     }
-    if (out.rank() == 3) field.spatial_h = out[1];
-    c.receptive_field = field.rf;
-    c.jump = field.jump;
-    trace.layers.push_back(std::move(c));
+    const auto depth = static_cast<size_t>(site.depth);
+    if (pending.size() <= depth) pending.resize(depth + 1);
+    pending[depth].emplace_back(site.branch, std::move(c));
   };
 
   try {
@@ -115,6 +153,10 @@ ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
   } catch (const core::Error& e) {
     trace.error = e.what();
   }
+  for (auto& [branch, row] : pending[0]) trace.layers.push_back(std::move(row));
+  FieldState field;
+  field.spatial_h = spec.input.height;
+  assign_fields(trace.layers, field);
   return trace;
 }
 

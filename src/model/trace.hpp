@@ -1,6 +1,8 @@
 // The shape and cost trace behind `tinycnn shapes`: per layer, the shapes, the output-size
 // arithmetic, parameters, MACs, activation and im2col workspace bytes, receptive field and jump.
-// Analytic only: nothing is run. Costs are for the whole batch; params are per model.
+// Analytic only: nothing is run. Costs are for the whole batch; params are per model. A residual
+// block's row holds its branches' rows; its params, MACs and activation bytes are theirs summed
+// (plus its own output for the activations), its receptive field and jump the larger branch's.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +16,9 @@
 namespace tinycnn::model {
 
 struct LayerCost {
-  size_t index = 0;
+  size_t index = 0;                        // in its list (the model's, or a block's branch)
+  std::string name;                        // "layers.3.shortcut.0", the checkpoint's prefix
+  int depth = 0;                           // 0 for the model's own layers
   std::string type;                        // "conv2d"
   std::string description;                 // "conv2d(1->6, k=5x5, p=2x2)"
   tensor::Shape input, output;             // per example
@@ -29,20 +33,24 @@ struct LayerCost {
   // a depthwise-separable replacement (depthwise KxK + pointwise 1x1).
   int64_t dense_params = 0;
   int64_t separable_params = 0;
-  int64_t separable_macs = 0;  // batch
+  int64_t separable_macs = 0;               // batch
+  std::vector<LayerCost> layers, shortcut;  // a residual block's branches
 };
 
 struct ModelTrace {
   std::string name;
   int64_t batch = 1;
   tensor::Shape input;
-  std::vector<LayerCost> layers;
-  std::string error;  // set when a layer is impossible; layers holds those before it
+  std::vector<LayerCost> layers;  // the model's own layers; blocks hold theirs
+  std::string error;              // set when a layer is impossible; layers holds those before it
 
   int64_t total_params() const;
   int64_t total_macs() const;
   int64_t total_activation_bytes() const;
 };
+
+// Every row, parents before their blocks' rows (pre-order), for tables of all layers.
+std::vector<const LayerCost*> flatten_rows(const std::vector<LayerCost>& rows);
 
 // Never throws for a bad layer (it records the error); throws for batch < 1.
 ModelTrace trace_model(const ModelSpec& spec, int64_t batch);

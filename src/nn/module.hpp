@@ -1,9 +1,12 @@
 // Module: one layer of a network. output_shape() validates an input shape (per example, without
 // the batch: [C, H, W] or [F]) and says what comes out, so a bad model fails at build time.
-// forward() takes the batched input. parameters() names the layer's own Variables ("weight").
+// forward() takes the batched input. parameters() names the layer's Variables ("weight"), buffers()
+// its other state (batch norm's running statistics); a block's children are named by the
+// prefix of their parameters ("layers.0", "shortcut.0"), so the model is a tree.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,19 @@ using autograd::NamedVariable;
 using autograd::Variable;
 using tensor::Shape;
 using tensor::Tensor;
+
+// State that is saved and loaded but not trained: float tensors, or one int64 counter.
+struct NamedBuffer {
+  std::string name;
+  tensor::Tensor* f32 = nullptr;
+  int64_t* i64 = nullptr;
+};
+
+class Module;
+struct NamedChild {
+  std::string name;  // "layers.3"
+  Module* module;
+};
 
 class Module {
  public:
@@ -28,6 +44,9 @@ class Module {
   virtual Shape output_shape(const Shape& input) const = 0;
   virtual Variable forward(const Variable& input) = 0;
   virtual std::vector<NamedVariable> parameters() { return {}; }
+  virtual std::vector<NamedBuffer> buffers() { return {}; }
+  // A block's layers (empty for a plain layer); their parameters are named under these names.
+  virtual std::vector<NamedChild> children() { return {}; }
   // How many parameter values the layer has, from its options (known without the weights).
   virtual int64_t parameter_count() const { return 0; }
   virtual void set_training(bool training) { training_ = training; }
@@ -36,5 +55,10 @@ class Module {
  private:
   bool training_ = true;
 };
+
+// Every layer under `root` (not root itself), parents before their children, with its full name
+// ("layers.3.shortcut.0") and depth (0 for root's children).
+void walk(Module& root,
+          const std::function<void(const std::string& name, Module& layer, int depth)>& visit);
 
 }  // namespace tinycnn::nn

@@ -1,14 +1,16 @@
 // Sequential container.
 #include "nn/sequential.hpp"
 
-#include <array>
-
 #include "core/error.hpp"
 #include "nn/conv2d.hpp"
-#include "nn/pooling.hpp"
-#include "nn/simple_layers.hpp"
+#include "nn/residual.hpp"
 
 namespace tinycnn::nn {
+
+void Sequential::add(std::unique_ptr<Module> layer) {
+  layers_.push_back(std::move(layer));
+  planned_ = false;
+}
 
 Shape Sequential::output_shape(const Shape& input) const {
   Shape shape = input;
@@ -23,37 +25,32 @@ Shape Sequential::output_shape(const Shape& input) const {
   return shape;
 }
 
-namespace {
-bool is_relu(const Module* m) {
-  const auto* a = dynamic_cast<const Activation*>(m);
-  return a && a->kind() == Activation::Kind::Relu;
+const std::vector<FusedStep>& Sequential::plan() {
+  if (!planned_) {
+    plan_ = plan_fusion(layers_);
+    planned_ = true;
+  }
+  return plan_;
 }
-bool is_max_pool_2x2(const Module* m) {
-  const auto* p = dynamic_cast<const MaxPool2d*>(m);
-  using Pair = std::array<int64_t, 2>;
-  return p && p->kernel_size() == Pair{2, 2} && p->stride() == Pair{2, 2} &&
-         p->padding() == Pair{0, 0};
-}
-}  // namespace
 
 Variable Sequential::forward(const Variable& input) {
-  // conv2d + relu (+ a 2x2 / stride 2 maxpool2d) run as one fused op: the same values, and the
-  // layers stay separate everywhere else (shapes, parameters, viz, the per-layer profile).
-  auto at = [&](size_t i) { return i < layers_.size() ? layers_[i].get() : nullptr; };
   Variable x = input;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    auto* conv = dynamic_cast<Conv2d*>(layers_[i].get());
-    if (conv && is_relu(at(i + 1))) {
-      if (is_max_pool_2x2(at(i + 2))) {
-        x = conv->forward_relu_pool2x2(x);
-        i += 2;
-      } else {
-        x = conv->forward_relu(x);
-        i += 1;
-      }
-      continue;
+  for (const FusedStep& step : plan()) {
+    Module& first = *layers_[step.first];
+    switch (step.kind) {
+      case FusedStep::Kind::Layer:
+        x = first.forward(x);
+        break;
+      case FusedStep::Kind::ConvRelu:
+        x = static_cast<Conv2d&>(first).forward_relu(x);
+        break;
+      case FusedStep::Kind::ConvReluPool:
+        x = static_cast<Conv2d&>(first).forward_relu_pool2x2(x);
+        break;
+      case FusedStep::Kind::ResidualRelu:
+        x = static_cast<Residual&>(first).forward_relu(x);
+        break;
     }
-    x = layers_[i]->forward(x);
   }
   return x;
 }
@@ -68,14 +65,32 @@ Variable Sequential::forward_visiting(const Variable& input,
   return x;
 }
 
+std::vector<NamedChild> Sequential::children() {
+  std::vector<NamedChild> out;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    out.push_back({prefix_ + "." + std::to_string(i), layers_[i].get()});
+  }
+  return out;
+}
+
 std::vector<NamedVariable> Sequential::parameters() {
   std::vector<NamedVariable> params;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    for (auto& p : layers_[i]->parameters()) {
-      params.push_back({"layers." + std::to_string(i) + "." + p.name, p.var});
+  for (const NamedChild& child : children()) {
+    for (auto& p : child.module->parameters()) {
+      params.push_back({child.name + "." + p.name, p.var});
     }
   }
   return params;
+}
+
+std::vector<NamedBuffer> Sequential::buffers() {
+  std::vector<NamedBuffer> out;
+  for (const NamedChild& child : children()) {
+    for (auto& b : child.module->buffers()) {
+      out.push_back({child.name + "." + b.name, b.f32, b.i64});
+    }
+  }
+  return out;
 }
 
 void Sequential::set_training(bool training) {

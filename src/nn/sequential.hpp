@@ -1,21 +1,28 @@
-// Sequential: layers applied in order. Parameters are named "layers.<index>.<name>", the
-// checkpoint and PyTorch layout. output_shape() checks every layer and names the failing one.
+// Sequential: layers applied in order. Parameters are named "<prefix>.<index>.<name>" (prefix
+// "layers" for a model: the checkpoint and PyTorch layout; a residual block's branches are
+// Sequentials named "layers" and "shortcut"). output_shape() checks every layer and names the
+// failing one. forward() runs the fusion plan (fusion.hpp), made once when first needed.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "nn/fusion.hpp"
 #include "nn/module.hpp"
 
 namespace tinycnn::nn {
 
 class Sequential : public Module {
  public:
-  void add(std::unique_ptr<Module> layer) { layers_.push_back(std::move(layer)); }
+  explicit Sequential(std::string prefix = "layers") : prefix_(std::move(prefix)) {}
+  void add(std::unique_ptr<Module> layer);
   size_t size() const { return layers_.size(); }
+  bool empty() const { return layers_.empty(); }
   Module& layer(size_t index) { return *layers_.at(index); }
   const Module& layer(size_t index) const { return *layers_.at(index); }
+  const std::string& prefix() const { return prefix_; }
 
   std::string type() const override { return "sequential"; }
   // Throws core::Error "layer 3 (conv2d): ..." at the first layer that rejects its input.
@@ -25,11 +32,17 @@ class Sequential : public Module {
   // for pictures and diagnostics.
   Variable forward_visiting(const Variable& input,
                             const std::function<void(size_t, const Variable&)>& visit);
+  const std::vector<FusedStep>& plan();
   std::vector<NamedVariable> parameters() override;
+  std::vector<NamedBuffer> buffers() override;
+  std::vector<NamedChild> children() override;
   void set_training(bool training) override;
 
  private:
+  std::string prefix_;
   std::vector<std::unique_ptr<Module>> layers_;
+  std::vector<FusedStep> plan_;
+  bool planned_ = false;
 };
 
 }  // namespace tinycnn::nn

@@ -204,33 +204,33 @@ std::vector<ConvCase> default_conv_cases() {
 
 std::vector<ModelConv> model_convs(const model::ModelSpec& spec, int64_t batch) {
   std::vector<ModelConv> convs;
-  model::build_model(
-      spec, [&](size_t index, nn::Module& layer, const tensor::Shape& in, const tensor::Shape&) {
-        const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer);
-        if (!conv) return;
-        const auto& o = conv->options();
-        convs.push_back({index,
-                         {.batch = batch,
-                          .in_channels = in[0],
-                          .in_h = in[1],
-                          .in_w = in[2],
-                          .out_channels = o.out_channels,
-                          .kernel_h = o.kernel_size[0],
-                          .kernel_w = o.kernel_size[1],
-                          .stride_h = o.stride[0],
-                          .stride_w = o.stride[1],
-                          .pad_h = o.padding[0],
-                          .pad_w = o.padding[1],
-                          .groups = o.groups},
-                         o.algo});
-      });
+  model::build_model(spec, [&](const model::LayerSite& site, nn::Module& layer,
+                               const tensor::Shape& in, const tensor::Shape&) {
+    const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer);
+    if (!conv) return;
+    const auto& o = conv->options();
+    convs.push_back({site.name,
+                     {.batch = batch,
+                      .in_channels = in[0],
+                      .in_h = in[1],
+                      .in_w = in[2],
+                      .out_channels = o.out_channels,
+                      .kernel_h = o.kernel_size[0],
+                      .kernel_w = o.kernel_size[1],
+                      .stride_h = o.stride[0],
+                      .stride_w = o.stride[1],
+                      .pad_h = o.padding[0],
+                      .pad_w = o.padding[1],
+                      .groups = o.groups},
+                     o.algo});
+  });
   return convs;
 }
 
 std::vector<ConvCase> model_conv_cases(const model::ModelSpec& spec, int64_t batch) {
   std::vector<ConvCase> cases;
   for (const auto& conv : model_convs(spec, batch)) {
-    cases.push_back({spec.name + ".layers." + std::to_string(conv.index), conv.g});
+    cases.push_back({spec.name + "." + conv.name, conv.g});
   }
   return cases;
 }

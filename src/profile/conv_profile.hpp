@@ -70,7 +70,7 @@ ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& options);
 std::vector<ConvCase> default_conv_cases();
 // A model's conv layers as the kernels see them at `batch`, with each layer's algorithm.
 struct ModelConv {
-  size_t index;  // layer index in the config
+  std::string name;  // the layer's name in the model ("layers.3.layers.0")
   kernels::Conv2dGeometry g;
   kernels::ConvAlgo algo;
 };

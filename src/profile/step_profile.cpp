@@ -1,5 +1,6 @@
-// Per-layer step timing: forward is timed layer by layer; backward through the engine's
-// per-node timer, with nodes mapped back to the layer whose forward created them.
+// Per-layer step timing: forward is timed layer by layer (into residual blocks); backward
+// through the engine's per-node timer, with nodes mapped back to the layer whose forward created
+// them.
 #include "profile/step_profile.hpp"
 
 #include <algorithm>
@@ -12,6 +13,8 @@
 #include "kernels/conv2d.hpp"
 #include "model/builder.hpp"
 #include "model/trace.hpp"
+#include "nn/residual.hpp"
+#include "ops/add.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
 #include "profile/conv_profile.hpp"
@@ -50,69 +53,110 @@ StepMemory step_memory(const model::ModelSpec& spec, int64_t batch, int64_t opti
 }
 
 namespace {
-// Per-repeat timings of one step, in milliseconds.
+// Per-repeat timings of one step, in milliseconds, per row of the model's tree (pre-order: a
+// block's row, then its layers', then its shortcut's).
 struct StepSamples {
-  std::vector<std::vector<double>> fwd, bwd;  // [layer][repeat]
+  std::vector<std::vector<double>> fwd, bwd;  // [row][repeat]
   std::vector<double> loss, optimizer;
 };
 
-// One step, layer by layer: forward timed per layer, backward through the engine's per-node
-// timer (each node charged to the layer whose forward made it, the rest to the loss).
-void time_one_step(nn::Sequential& model, optim::Optimizer& optimizer, const tensor::Tensor& images,
-                   const std::vector<int32_t>& labels, StepSamples* record) {
-  const size_t n_layers = model.size();
-  optimizer.zero_grad();
+// One step's clock: per row, forward and backward seconds; which row made which graph node.
+struct RowClock {
+  std::vector<double> fwd, bwd;
+  std::vector<size_t> parent;  // kNoParent for the model's own layers
   std::unordered_map<const autograd::Node*, size_t> owner;
+  static constexpr size_t kNoParent = SIZE_MAX;
+};
+
+// Forward of `layer` timed as row `next` (a block's branches as the rows after it), unfused.
+autograd::Variable timed_forward(nn::Module& layer, const autograd::Variable& x, size_t parent,
+                                 size_t& next, RowClock& clock) {
+  const size_t row = next++;
+  TCNN_CHECK(row < clock.fwd.size(), "profile: the model has more layers than its trace");
+  clock.parent[row] = parent;
+  core::Stopwatch watch;
+  autograd::Variable y;
+  if (auto* block = dynamic_cast<nn::Residual*>(&layer)) {
+    autograd::Variable main = x, shortcut = x;
+    for (size_t j = 0; j < block->main().size(); ++j) {
+      main = timed_forward(block->main().layer(j), main, row, next, clock);
+    }
+    for (size_t j = 0; j < block->shortcut().size(); ++j) {
+      shortcut = timed_forward(block->shortcut().layer(j), shortcut, row, next, clock);
+    }
+    y = ops::add(main, shortcut);
+  } else {
+    y = layer.forward(x);
+  }
+  clock.fwd[row] = watch.seconds();
+  if (y.defined() && y.grad_fn()) clock.owner.emplace(y.grad_fn().get(), row);
+  return y;
+}
+
+// One step, layer by layer: forward timed per row, backward through the engine's per-node
+// timer (each node charged to the row whose forward made it, the rest to the loss); a block's
+// times include its layers'.
+void time_one_step(nn::Sequential& model, size_t rows, optim::Optimizer& optimizer,
+                   const tensor::Tensor& images, const std::vector<int32_t>& labels,
+                   StepSamples* record) {
+  optimizer.zero_grad();
+  RowClock clock{.fwd = std::vector<double>(rows, 0.0),
+                 .bwd = std::vector<double>(rows, 0.0),
+                 .parent = std::vector<size_t>(rows, RowClock::kNoParent),
+                 .owner = {}};
   autograd::Variable x(images);
-  std::vector<double> layer_fwd(n_layers, 0.0), layer_bwd(n_layers, 0.0);
-  for (size_t i = 0; i < n_layers; ++i) {
-    core::Stopwatch clock;
-    x = model.layer(i).forward(x);
-    layer_fwd[i] = clock.seconds();
-    if (x.defined() && x.grad_fn()) owner.emplace(x.grad_fn().get(), i);
+  size_t next = 0;
+  for (size_t i = 0; i < model.size(); ++i) {
+    x = timed_forward(model.layer(i), x, RowClock::kNoParent, next, clock);
   }
   core::Stopwatch loss_clock;
   autograd::Variable loss = ops::softmax_cross_entropy(x, labels);
   double loss_time = loss_clock.seconds();
   autograd::backward(loss, [&](const autograd::Node& node, double seconds) {
-    auto it = owner.find(&node);
-    if (it != owner.end()) {
-      layer_bwd[it->second] += seconds;
+    auto it = clock.owner.find(&node);
+    if (it != clock.owner.end()) {
+      clock.bwd[it->second] += seconds;
     } else {
       loss_time += seconds;
     }
   });
+  for (size_t r = rows; r-- > 0;) {  // children come after their block: fold them in
+    if (clock.parent[r] != RowClock::kNoParent) clock.bwd[clock.parent[r]] += clock.bwd[r];
+  }
   core::Stopwatch opt_clock;
   optimizer.step();
   if (!record) return;
   record->optimizer.push_back(opt_clock.seconds() * 1e3);
   record->loss.push_back(loss_time * 1e3);
-  for (size_t i = 0; i < n_layers; ++i) {
-    record->fwd[i].push_back(layer_fwd[i] * 1e3);
-    record->bwd[i].push_back(layer_bwd[i] * 1e3);
+  for (size_t r = 0; r < rows; ++r) {
+    record->fwd[r].push_back(clock.fwd[r] * 1e3);
+    record->bwd[r].push_back(clock.bwd[r] * 1e3);
   }
 }
 
-// The medians per layer, their GFLOP/s and shares of the step.
-void summarise(const StepSamples& samples, const nn::Sequential& model,
-               const model::ModelTrace& trace, StepProfile& p) {
+// The medians per row, their GFLOP/s and shares of the step.
+void summarise(const StepSamples& samples, const std::vector<const model::LayerCost*>& rows,
+               StepProfile& p) {
   p.loss_ms = median(samples.loss);
   p.optimizer_ms = median(samples.optimizer);
   p.step_ms = p.loss_ms + p.optimizer_ms;
-  for (size_t i = 0; i < model.size(); ++i) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const model::LayerCost& c = *rows[r];
     LayerTiming t;
-    t.index = i;
-    t.type = model.layer(i).type();
-    t.description = model.layer(i).describe();
-    t.forward_ms = median(samples.fwd[i]);
-    t.backward_ms = median(samples.bwd[i]);
+    t.index = c.index;
+    t.name = c.name;
+    t.depth = c.depth;
+    t.type = c.type;
+    t.description = c.description;
+    t.forward_ms = median(samples.fwd[r]);
+    t.backward_ms = median(samples.bwd[r]);
     // Backward of conv / linear costs two forward passes (dinput and dweight), one for the
     // first layer, whose input needs no gradient.
-    const double flops_fwd = 2.0 * static_cast<double>(trace.layers[i].macs);
-    const double flops = flops_fwd * (i == 0 ? 2.0 : 3.0);
+    const double flops_fwd = 2.0 * static_cast<double>(c.macs);
+    const double flops = flops_fwd * (r == 0 ? 2.0 : 3.0);
     const double ms = t.forward_ms + t.backward_ms;
     t.gflops = ms > 0 ? flops / (ms * 1e6) : 0.0;
-    p.step_ms += ms;
+    if (c.depth == 0) p.step_ms += ms;
     p.layers.push_back(std::move(t));
   }
   for (auto& t : p.layers)
@@ -132,17 +176,18 @@ StepProfile profile_step(const model::ModelSpec& spec, nn::Sequential& model,
   std::vector<int32_t> labels(static_cast<size_t>(batch));
   for (auto& l : labels) l = static_cast<int32_t>(rng.uniform_int(static_cast<uint64_t>(classes)));
 
-  StepSamples samples{.fwd = std::vector<std::vector<double>>(model.size()),
-                      .bwd = std::vector<std::vector<double>>(model.size()),
+  const std::vector<const model::LayerCost*> rows = model::flatten_rows(trace.layers);
+  StepSamples samples{.fwd = std::vector<std::vector<double>>(rows.size()),
+                      .bwd = std::vector<std::vector<double>>(rows.size()),
                       .loss = {},
                       .optimizer = {}};
   model.set_training(true);
   for (int r = 0; r < warmup + repeats; ++r) {
-    time_one_step(model, optimizer, images, labels, r >= warmup ? &samples : nullptr);
+    time_one_step(model, rows.size(), optimizer, images, labels, r >= warmup ? &samples : nullptr);
   }
   StepProfile p;
   p.repeats = repeats;
-  summarise(samples, model, trace, p);
+  summarise(samples, rows, p);
 
   int64_t opt_state = 0;
   for (const auto& slot : optimizer.state())

@@ -13,8 +13,11 @@
 
 namespace tinycnn::profile {
 
+// A row per layer of the model's tree, pre-order; a block's times include its layers'.
 struct LayerTiming {
-  size_t index = 0;
+  size_t index = 0;  // in its list
+  std::string name;  // "layers.3.layers.0"
+  int depth = 0;     // 0 for the model's own layers
   std::string type, description;
   double forward_ms = 0, backward_ms = 0;  // medians over the repeats
   double percent = 0;                      // of the whole step
@@ -36,7 +39,7 @@ struct StepProfile {
   std::vector<LayerTiming> layers;
   double loss_ms = 0;  // forward + backward of the loss
   double optimizer_ms = 0;
-  double step_ms = 0;  // sum of everything above
+  double step_ms = 0;  // the model's own layers, the loss and the optimizer
   int repeats = 0;
   StepMemory memory;
   std::vector<StepMemory> memory_by_batch;  // the same for other batch sizes (analytic)

@@ -85,13 +85,21 @@ bool all_finite(nn::Sequential& model) {
   for (auto& p : model.parameters()) {
     if (!finite(p.var.data())) return false;
   }
+  for (auto& b : model.buffers()) {
+    if (b.f32 && !finite(*b.f32)) return false;
+  }
   return true;
 }
 
 void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Optimizer& optimizer,
                      const TrainState& state, const std::string& config_json) {
   std::vector<io::NamedTensor> tensors;
+  std::vector<io::NamedInts> ints;
   for (auto& p : model.parameters()) tensors.push_back({p.name, p.var.data()});
+  for (auto& b : model.buffers()) {
+    if (b.f32) tensors.push_back({b.name, *b.f32});
+    if (b.i64) ints.push_back({b.name, {}, {*b.i64}});
+  }
   for (auto& slot : optimizer.state()) tensors.push_back({"optimizer." + slot.name, *slot.tensor});
   std::map<std::string, std::string> metadata{{"format", kFormat},
                                               {"config", config_json},
@@ -102,7 +110,7 @@ void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Opti
   if (state.batch_size > 0) metadata["batch_size"] = std::to_string(state.batch_size);
   if (state.train_examples > 0) metadata["train_examples"] = std::to_string(state.train_examples);
   if (!state.classes.empty()) metadata["classes"] = nlohmann::json(state.classes).dump();
-  io::write_safetensors(path, tensors, metadata);
+  io::write_safetensors(path, tensors, metadata, ints);
 }
 
 TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
@@ -113,9 +121,25 @@ TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
     copy_checked(file, p.name, p.var.data(), path, "parameter");
     expected.insert(p.name);
   }
-  for (const auto& t : file.tensors) {
-    if (t.name.rfind("layers.", 0) == 0) {
-      TCNN_CHECK_RUNTIME(expected.count(t.name), path, ": has tensor ", t.name,
+  for (auto& b : model.buffers()) {
+    if (b.f32) copy_checked(file, b.name, *b.f32, path, "buffer");
+    if (b.i64) {
+      const io::NamedInts* src = file.find_ints(b.name);
+      TCNN_CHECK_RUNTIME(src != nullptr, path, ": buffer ", b.name,
+                         " is missing (a checkpoint of another model?)");
+      TCNN_CHECK_RUNTIME(src->values.size() == 1 && src->values[0] >= 0, path, ": ", b.name,
+                         ": expected one non-negative I64 value, got ", src->values.size(),
+                         " values");
+      *b.i64 = src->values[0];
+    }
+    expected.insert(b.name);
+  }
+  std::vector<std::string> names;
+  for (const auto& t : file.tensors) names.push_back(t.name);
+  for (const auto& t : file.ints) names.push_back(t.name);
+  for (const auto& name : names) {
+    if (name.rfind("layers.", 0) == 0) {
+      TCNN_CHECK_RUNTIME(expected.count(name), path, ": has tensor ", name,
                          " that the config's model does not (a checkpoint of another model?)");
     }
   }

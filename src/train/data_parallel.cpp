@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
+#include "nn/batchnorm.hpp"
 #include "ops/cross_entropy.hpp"
 #include "train/evaluate.hpp"
 
@@ -43,6 +44,19 @@ DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential&
                  mine[j].var.shape().to_string(), " in the replica");
       mine[j].var.data() = primary[j].var.data();  // the same buffer: one set of weights
     }
+    auto buffers = owned_.back()->buffers();
+    const auto primary_buffers = model.buffers();
+    TCNN_CHECK(buffers.size() == primary_buffers.size(), "data-parallel step: replica has ",
+               buffers.size(), " buffers, the model ", primary_buffers.size());
+    for (size_t j = 0; j < buffers.size(); ++j) {
+      if (buffers[j].f32) *buffers[j].f32 = *primary_buffers[j].f32;  // shared running statistics
+    }
+  }
+  for (size_t t = 0; t < models_.size(); ++t) {
+    nn::walk(*models_[t], [&](const std::string&, nn::Module& layer, int) {
+      if (auto* bn = dynamic_cast<nn::BatchNorm*>(&layer))
+        bn->attach(&reducer_, static_cast<int>(t));
+    });
   }
   slices_.resize(static_cast<size_t>(threads));
 }
@@ -120,17 +134,24 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
   std::vector<StepResult> results(static_cast<size_t>(team));
   std::vector<std::exception_ptr> errors(static_cast<size_t>(team));
   int used = team;
+  reducer_.begin(team);
 
 #pragma omp parallel num_threads(team)
   {
     const int t = omp_get_thread_num();
     const int nt = omp_get_num_threads();
 #pragma omp single
-    used = nt;
+    {
+      used = nt;
+      if (nt != team) reducer_.begin(nt);  // fewer threads than asked: the slices follow
+    }
     try {
       results[static_cast<size_t>(t)] = run_slice(t, n * t / nt, n * (t + 1) / nt, n, fill);
+    } catch (const kernels::SliceAborted&) {
+      // Another slice failed first; its error is the one to report.
     } catch (...) {
       errors[static_cast<size_t>(t)] = std::current_exception();
+      reducer_.abort();
     }
 #pragma omp barrier
     bool failed = false;

@@ -5,7 +5,10 @@
 // fork and two barriers instead of one parallel region per op, and the bookkeeping between the
 // kernels (graph, allocation, loss) runs on both cores. Inside a slice the kernels run on their
 // thread alone (OpenMP does not nest), OpenBLAS too (its OpenMP build sees the parallel region).
-// The same thread count gives the same bits; one thread is exactly the plain step.
+// The same thread count gives the same bits; one thread is exactly the plain step. Batch norm's
+// statistics are the whole batch's: its layers reduce across the slices through one
+// SliceReducer (a barrier in the middle of forward and backward, partials added in slice order),
+// and the replicas share the primary's running statistics, which only the primary updates.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,7 @@
 
 #include "autograd/variable.hpp"
 #include "data/dataset.hpp"
+#include "kernels/slice_reducer.hpp"
 #include "model/spec.hpp"
 #include "nn/sequential.hpp"
 #include "tensor/tensor.hpp"
@@ -62,6 +66,7 @@ class DataParallelStep {
   std::vector<nn::Sequential*> models_;                       // [0] the primary
   std::vector<std::unique_ptr<nn::Sequential>> owned_;        // the replicas
   std::vector<std::vector<autograd::NamedVariable>> params_;  // per model, the same order
+  kernels::SliceReducer reducer_;
   // Per thread: its slice's images and labels (reused across steps).
   struct Slice {
     tensor::Tensor images;

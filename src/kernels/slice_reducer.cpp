@@ -1,0 +1,58 @@
+// Slice reducer; see slice_reducer.hpp.
+#include "kernels/slice_reducer.hpp"
+
+#include <algorithm>
+
+namespace tinycnn::kernels {
+
+SliceAborted::SliceAborted()
+    : core::Error(core::ErrorKind::Runtime, "another slice of the batch failed") {}
+
+void SliceReducer::begin(int slices) {
+  TCNN_CHECK(slices >= 1, "slice reducer: expected at least 1 slice, got ", slices);
+  const std::lock_guard lock(mutex_);
+  slices_ = slices;
+  arrived_ = 0;
+  aborted_ = false;
+  for (auto& parts : parts_) parts.resize(static_cast<size_t>(slices));
+}
+
+void SliceReducer::all_reduce(int slice, std::span<double> values) {
+  if (slices_ == 1) return;
+  size_t parity = 0;
+  {
+    std::unique_lock lock(mutex_);
+    if (aborted_) throw SliceAborted();
+    parity = generation_ & 1;
+    parts_[parity][static_cast<size_t>(slice)].assign(values.begin(), values.end());
+    if (++arrived_ == slices_) {
+      arrived_ = 0;
+      ++generation_;
+      arrived_all_.notify_all();
+    } else {
+      const uint64_t mine = generation_;
+      arrived_all_.wait(lock, [&] { return generation_ != mine || aborted_; });
+      if (generation_ == mine) throw SliceAborted();
+    }
+  }
+  // The other parity's buffers are the next call's; these stay untouched until every slice has
+  // reached that next call, so reading them unlocked is safe.
+  const auto& parts = parts_[parity];
+  for (const auto& p : parts) {
+    TCNN_CHECK(p.size() == values.size(), "slice reducer: slices reduced ", p.size(), " and ",
+               values.size(), " values in the same call");
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    double sum = 0;
+    for (const auto& p : parts) sum += p[i];
+    values[i] = sum;
+  }
+}
+
+void SliceReducer::abort() {
+  const std::lock_guard lock(mutex_);
+  aborted_ = true;
+  arrived_all_.notify_all();
+}
+
+}  // namespace tinycnn::kernels

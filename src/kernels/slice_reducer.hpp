@@ -1,0 +1,46 @@
+// Sums across the slices of one data-parallel step, in the middle of forward and backward.
+// The threads of a step each run their slice of the batch through their own replica of the
+// model; an op whose result depends on the whole batch (batch norm's statistics) calls
+// all_reduce() from every slice at the same point. Each slice's partial sums are combined in
+// slice order, so every slice gets the same bits and a given slice count always gives the same
+// result. One barrier per call: the partials are double-buffered by call parity.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace tinycnn::kernels {
+
+// Thrown in the slices still waiting when another slice failed (the other's error is the cause).
+class SliceAborted : public core::Error {
+ public:
+  SliceAborted();
+};
+
+class SliceReducer {
+ public:
+  // Before the step's threads start: how many slices take part (1: all_reduce does nothing).
+  void begin(int slices);
+  int slices() const { return slices_; }
+  // Collective: every slice calls it with the same number of values, in the same order of
+  // calls. On return `values` holds the sum over slices 0..slices-1, added in that order.
+  void all_reduce(int slice, std::span<double> values);
+  // A slice failed: the others' waiting calls (and later ones) throw SliceAborted.
+  void abort();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable arrived_all_;
+  int slices_ = 1;
+  int arrived_ = 0;
+  uint64_t generation_ = 0;
+  bool aborted_ = false;
+  std::vector<std::vector<double>> parts_[2];  // [parity][slice]
+};
+
+}  // namespace tinycnn::kernels

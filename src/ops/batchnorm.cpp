@@ -1,0 +1,104 @@
+// Batch-norm op. Saves the input (already held by the graph) and the per-channel mean and
+// inverse standard deviation; the normalised values are recomputed in backward.
+#include "ops/batchnorm.hpp"
+
+#include <cmath>
+#include <vector>
+
+#include "autograd/engine.hpp"
+#include "core/error.hpp"
+#include "kernels/batchnorm.hpp"
+
+namespace tinycnn::ops {
+
+using tensor::Tensor;
+
+namespace {
+class BatchNormNode : public autograd::Node {
+ public:
+  BatchNormNode(const Variable& input, const Variable& weight, const Variable& bias,
+                const kernels::BatchNormShape& shape, std::vector<double> mean,
+                std::vector<double> invstd, const BatchNormParams& params, int64_t count)
+      : Node({input, weight, bias}),
+        shape_(shape),
+        mean_(std::move(mean)),
+        invstd_(std::move(invstd)),
+        params_(params),
+        count_(count) {}
+  const char* name() const override { return "batchnorm"; }
+  std::vector<Tensor> backward(const Tensor& doutput) override {
+    const Variable& input = inputs()[0];
+    const Variable& weight = inputs()[1];
+    const Variable& bias = inputs()[2];
+    Tensor dinput, dweight, dbias;
+    if (input.requires_grad()) dinput = Tensor::empty(input.shape());
+    if (weight.requires_grad()) dweight = Tensor::empty(weight.shape());
+    if (bias.requires_grad()) dbias = Tensor::empty(bias.shape());
+    kernels::batchnorm_backward(
+        shape_, input.data().data(), doutput.data(), mean_, invstd_,
+        weight.defined() ? weight.data().data() : nullptr, params_.training, count_,
+        params_.reducer, params_.slice, dinput.defined() ? dinput.data() : nullptr,
+        dweight.defined() ? dweight.data() : nullptr, dbias.defined() ? dbias.data() : nullptr);
+    return {dinput, dweight, dbias};
+  }
+
+ private:
+  kernels::BatchNormShape shape_;
+  std::vector<double> mean_, invstd_;
+  BatchNormParams params_;
+  int64_t count_;
+};
+}  // namespace
+
+Variable batch_norm(const Variable& input, const Variable& weight, const Variable& bias,
+                    BatchNormRunning& running, const BatchNormParams& params) {
+  const tensor::Shape& in = input.shape();
+  TCNN_CHECK(in.rank() == 2 || in.rank() == 4,
+             "batch norm: expected input [N, C, H, W] or [N, F], got ", in.to_string());
+  const kernels::BatchNormShape shape{
+      .batch = in[0], .channels = in[1], .spatial = in.rank() == 4 ? in[2] * in[3] : 1};
+  const auto channels = static_cast<size_t>(shape.channels);
+  TCNN_CHECK(running.mean.numel() == shape.channels && running.var.numel() == shape.channels,
+             "batch norm: running statistics of ", running.mean.numel(), " channels, input has ",
+             shape.channels);
+  for (const Variable* p : {&weight, &bias}) {
+    TCNN_CHECK(!p->defined() || p->data().numel() == shape.channels, "batch norm: a parameter of ",
+               p->data().numel(), " values for ", shape.channels, " channels");
+  }
+  std::vector<double> mean, var;
+  int64_t count = shape.batch * shape.spatial;
+  if (params.training) {
+    count = kernels::batchnorm_statistics(shape, input.data().data(), params.reducer, params.slice,
+                                          mean, var);
+    TCNN_CHECK(count > 1, "batch norm: expected more than 1 value per channel when training, got ",
+               count, " (input ", in.to_string(), ")");
+    if (params.update_running) {
+      const double m = params.momentum;
+      const double unbiased = static_cast<double>(count) / static_cast<double>(count - 1);
+      for (size_t c = 0; c < channels; ++c) {
+        float& rm = running.mean.data()[c];
+        float& rv = running.var.data()[c];
+        rm = static_cast<float>((1 - m) * rm + m * mean[c]);
+        rv = static_cast<float>((1 - m) * rv + m * var[c] * unbiased);
+      }
+      if (running.batches_tracked) ++*running.batches_tracked;
+    }
+  } else {
+    mean.assign(running.mean.data(), running.mean.data() + shape.channels);
+    var.assign(running.var.data(), running.var.data() + shape.channels);
+  }
+  std::vector<double> invstd(channels);
+  for (size_t c = 0; c < channels; ++c) invstd[c] = 1.0 / std::sqrt(var[c] + params.eps);
+  Tensor output = Tensor::empty(in);
+  kernels::batchnorm_normalize(shape, input.data().data(), mean, invstd,
+                               weight.defined() ? weight.data().data() : nullptr,
+                               bias.defined() ? bias.data().data() : nullptr, output.data());
+  std::shared_ptr<autograd::Node> node;
+  if (autograd::should_record({&input, &weight, &bias})) {
+    node = std::make_shared<BatchNormNode>(input, weight, bias, shape, std::move(mean),
+                                           std::move(invstd), params, count);
+  }
+  return autograd::make_result(std::move(output), std::move(node));
+}
+
+}  // namespace tinycnn::ops

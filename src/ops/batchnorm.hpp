@@ -1,0 +1,36 @@
+// Batch normalisation as an autograd op over [N, C, H, W] (batchnorm2d) or [N, F] (batchnorm1d),
+// PyTorch's semantics: in training, the batch's mean and biased variance (over every slice of a
+// data-parallel step when `reducer` has more than one) normalise the input, and the running
+// statistics move towards them (unbiased variance); in eval, the running statistics do.
+#pragma once
+
+#include <cstdint>
+
+#include "autograd/variable.hpp"
+#include "kernels/slice_reducer.hpp"
+
+namespace tinycnn::ops {
+
+using autograd::Variable;
+
+struct BatchNormRunning {
+  tensor::Tensor mean, var;  // [C]
+  int64_t* batches_tracked = nullptr;
+};
+
+struct BatchNormParams {
+  double eps = 1e-5;
+  double momentum = 0.1;
+  bool training = true;
+  // The running statistics are updated by one slice only (the replicas share them).
+  bool update_running = true;
+  kernels::SliceReducer* reducer = nullptr;
+  int slice = 0;
+};
+
+// weight / bias (γ / β, [C]) may be undefined (affine = false). Throws in training when there
+// is one value per channel (a batch of one 1x1 map), like PyTorch.
+Variable batch_norm(const Variable& input, const Variable& weight, const Variable& bias,
+                    BatchNormRunning& running, const BatchNormParams& params);
+
+}  // namespace tinycnn::ops
