@@ -6,8 +6,11 @@
 #include <string>
 
 #include "autograd/engine.hpp"
+#include "model/builder.hpp"
+#include "nn/batchnorm.hpp"
 #include "nn/pooling.hpp"
 #include "ops/activation.hpp"
+#include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
 #include "ops/linear.hpp"
@@ -132,6 +135,100 @@ TEST(GlobalAvgPoolReference, ForwardAndGradientMatchPyTorch) {
   backward_with(out, ref.tensor("grad_output"));
   EXPECT_TRUE(all_close(input.grad(), ref.tensor("grad_input"), kRtol, kAtol));
 }
+
+class BatchNormReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BatchNormReference, ForwardGradientsAndRunningStatisticsMatchPyTorch) {
+  const Reference ref = Reference::load(GetParam());
+  const auto& p = ref.params();
+  Variable input(ref.tensor("input"), true);
+  Variable weight, bias;
+  if (p.at("affine").get<bool>()) {
+    weight = Variable(ref.tensor("weight"), true);
+    bias = Variable(ref.tensor("bias"), true);
+  }
+  int64_t tracked = 0;
+  BatchNormRunning running{.mean = ref.tensor("running_mean").clone(),
+                           .var = ref.tensor("running_var").clone(),
+                           .batches_tracked = &tracked};
+  const BatchNormParams params{.eps = p.at("eps").get<double>(),
+                               .momentum = p.at("momentum").get<double>(),
+                               .training = p.at("training").get<bool>()};
+  Variable out = batch_norm(input, weight, bias, running, params);
+  EXPECT_TRUE(all_close(out.data(), ref.tensor("output"), kRtol, kAtol));
+  EXPECT_TRUE(all_close(running.mean, ref.tensor("running_mean_after"), kRtol, kAtol));
+  EXPECT_TRUE(all_close(running.var, ref.tensor("running_var_after"), kRtol, kAtol));
+  EXPECT_EQ(tracked, params.training ? 1 : 0);
+  backward_with(out, ref.tensor("grad_output"));
+  EXPECT_TRUE(all_close(input.grad(), ref.tensor("grad_input"), kRtol, kAtol));
+  if (weight.defined()) {
+    EXPECT_TRUE(all_close(weight.grad(), ref.tensor("grad_weight"), kRtol, kAtol));
+    EXPECT_TRUE(all_close(bias.grad(), ref.tensor("grad_bias"), kRtol, kAtol));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, BatchNormReference,
+                         ::testing::Values("batchnorm2d_train", "batchnorm2d_eval",
+                                           "batchnorm2d_noaffine", "batchnorm1d_train"),
+                         [](const auto& test_param) { return test_param.param; });
+
+TEST(BatchNormReference, OneValuePerChannelInTrainingIsAnError) {
+  Variable input(Tensor::zeros({1, 3, 1, 1}), true);
+  BatchNormRunning running{.mean = Tensor::zeros({3}), .var = Tensor::full({3}, 1.0f)};
+  try {
+    (void)batch_norm(input, {}, {}, running, {});
+    FAIL() << "no error";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected more than 1 value per channel when training"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(batch_norm(input, {}, {}, running, {.training = false}));
+}
+
+// Residual blocks (identity and projection shortcuts, nested) built from config layers, with
+// PyTorch's weights put in by their checkpoint names: values, every gradient, the running
+// statistics after one training-mode forward.
+class BlockReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BlockReference, ForwardGradientsAndRunningStatisticsMatchPyTorch) {
+  const Reference ref = Reference::load(GetParam());
+  const Tensor x = ref.tensor("input");
+  nlohmann::json layers = ref.params().at("layers");
+  layers.push_back({{"type", "flatten"}});
+  const model::ModelSpec spec = model::parse_config(
+      {{"name", "block"},
+       {"input", {{"channels", x.dim(1)}, {"height", x.dim(2)}, {"width", x.dim(3)}}},
+       {"layers", layers}});
+  auto net = model::build_model(spec);
+  size_t matched = 0;
+  for (auto& param : net->parameters()) {
+    ASSERT_TRUE(ref.has(param.name)) << param.name;
+    param.var.data() = ref.tensor(param.name);
+    ++matched;
+  }
+  EXPECT_GT(matched, 0u);
+  net->set_training(true);
+  Variable input(x, true);
+  Variable out = net->forward(input);
+  const Tensor expected = ref.tensor("output");
+  EXPECT_TRUE(all_close(out.data(), expected.reshape(out.shape()), kRtol, kAtol));
+  backward_with(out, ref.tensor("grad_output").reshape(out.shape()));
+  EXPECT_TRUE(all_close(input.grad(), ref.tensor("grad_input"), kRtol, kAtol));
+  for (auto& param : net->parameters()) {
+    EXPECT_TRUE(all_close(param.var.grad(), ref.tensor("grad." + param.name), kRtol, kAtol))
+        << param.name;
+  }
+  for (auto& buffer : net->buffers()) {
+    if (!buffer.f32) continue;
+    EXPECT_TRUE(all_close(*buffer.f32, ref.tensor("running." + buffer.name), kRtol, kAtol))
+        << buffer.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, BlockReference,
+                         ::testing::Values("residual_projection", "residual_nested_identity"),
+                         [](const auto& test_param) { return test_param.param; });
 
 TEST(LinearReference, ForwardAndGradientsMatchPyTorch) {
   const Reference ref = Reference::load("linear_5_to_4");

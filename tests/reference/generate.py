@@ -44,6 +44,31 @@ CASES = {
     "relu": ("relu", {}, [2, 3, 4]),
     "tanh": ("tanh", {}, [2, 5]),
     "sigmoid": ("sigmoid", {}, [3, 4]),
+    "batchnorm2d_train": ("batchnorm2d", dict(eps=1e-5, momentum=0.1, affine=True, training=True),
+                          [4, 3, 5, 5], {"scale": 2.0}),
+    "batchnorm2d_eval": ("batchnorm2d", dict(eps=1e-5, momentum=0.1, affine=True, training=False),
+                         [2, 3, 4, 4]),
+    "batchnorm2d_noaffine": ("batchnorm2d", dict(eps=1e-3, momentum=0.3, affine=False,
+                                                 training=True), [3, 2, 3, 4]),
+    "batchnorm1d_train": ("batchnorm1d", dict(eps=1e-5, momentum=0.1, affine=True, training=True),
+                          [6, 5]),
+    # Residual blocks built from config layers (the input's shape is the block's input).
+    "residual_projection": ("block", dict(layers=[
+        {"type": "residual",
+         "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "stride": 2,
+                     "padding": 1, "bias": False}, {"type": "batchnorm2d"}, {"type": "relu"},
+                    {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+                    {"type": "batchnorm2d"}],
+         "shortcut": [{"type": "conv2d", "out_channels": 4, "kernel_size": 1, "stride": 2,
+                       "bias": False}, {"type": "batchnorm2d"}]},
+        {"type": "relu"}]), [2, 3, 6, 6]),
+    "residual_nested_identity": ("block", dict(layers=[
+        {"type": "residual",
+         "layers": [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1},
+                    {"type": "residual",
+                     "layers": [{"type": "conv2d", "out_channels": 2, "kernel_size": 1},
+                                {"type": "tanh"}]}]},
+        {"type": "global_avgpool2d"}]), [2, 2, 4, 5]),
     "xent_4x10": ("softmax_cross_entropy", dict(reduction="mean"), [4, 10]),
     "xent_large_logits": ("softmax_cross_entropy", dict(reduction="mean"), [3, 10],
                           {"scale": 50.0}),
@@ -112,11 +137,80 @@ def activation_case(op, x):
     return {}, y, {"grad_input": x}
 
 
+def batchnorm_case(p, x, draw):
+    channels = x.shape[1]
+    running_mean = draw.normal([channels])
+    running_var = draw.normal([channels]).abs() + 0.5
+    weight = draw.normal([channels]) if p["affine"] else None
+    bias = draw.normal([channels]) if p["affine"] else None
+    tensors = {"running_mean": running_mean.clone(), "running_var": running_var.clone()}
+    grads = {"grad_input": x}
+    if weight is not None:
+        tensors.update(weight=weight, bias=bias)
+        grads.update(grad_weight=weight, grad_bias=bias)
+    for t in grads.values():
+        t.requires_grad_(True)
+    y = F.batch_norm(x, running_mean, running_var, weight, bias, training=p["training"],
+                     momentum=p["momentum"], eps=p["eps"])
+    extra = {"running_mean_after": result_json(running_mean),
+             "running_var_after": result_json(running_var)}
+    return tensors, y, grads, extra
+
+
+class Residual(torch.nn.Module):
+    def __init__(self, layers, shortcut):
+        super().__init__()
+        self.layers, self.shortcut = layers, shortcut
+
+    def forward(self, x):
+        return self.layers(x) + self.shortcut(x)
+
+
+def build_layers(specs, c):
+    """The PyTorch equivalent of a config's layer list (the layer types the block cases use)."""
+    nn = torch.nn
+    out = []
+    for spec in specs:
+        t = spec["type"]
+        if t == "conv2d":
+            out.append(nn.Conv2d(c, spec["out_channels"], spec["kernel_size"], spec.get("stride", 1),
+                                 spec.get("padding", 0), bias=spec.get("bias", True)))
+            c = spec["out_channels"]
+        elif t == "batchnorm2d":
+            out.append(nn.BatchNorm2d(c))
+        elif t == "residual":
+            main, c_out = build_layers(spec["layers"], c)
+            out.append(Residual(main, build_layers(spec.get("shortcut", []), c)[0]))
+            c = c_out
+        else:
+            out.append({"relu": nn.ReLU, "tanh": nn.Tanh,
+                        "global_avgpool2d": lambda: nn.AdaptiveAvgPool2d(1)}[t]())
+    return nn.Sequential(*out), c
+
+
+def block_case(p, x, draw):
+    model, _ = build_layers(p["layers"], x.shape[1])
+    model = model.double().train()
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for t in params.values():
+            t.copy_(draw.normal(list(t.shape)))
+    x.requires_grad_(True)
+    y = model(x)
+    tensors = {"layers." + k: v for k, v in params.items()}
+    grads = {"grad_input": x}
+    grads.update({"grad.layers." + k: v for k, v in params.items()})
+    extra = {"running.layers." + k: result_json(v) for k, v in model.named_buffers()
+             if not k.endswith("num_batches_tracked")}
+    return tensors, y, grads, extra
+
+
 def make_case(name, spec):
     op, params, shape = spec[:3]
     extras = spec[3] if len(spec) > 3 else {}
     draw = Draw(name)
     x = draw.normal(shape, extras.get("scale", 1.0))
+    extra_results = {}
     doc = {"op": op, "name": name, "params": params, "input": tensor_json(x)}
     if op == "softmax_cross_entropy":
         labels = draw.labels(shape[0], shape[1])
@@ -134,6 +228,10 @@ def make_case(name, spec):
         tensors, y, grads = {}, F.adaptive_avg_pool2d(x, 1), {"grad_input": x}
     elif op == "linear":
         tensors, y, grads = linear_case(params, x, draw)
+    elif op in ("batchnorm2d", "batchnorm1d"):
+        tensors, y, grads, extra_results = batchnorm_case(params, x, draw)
+    elif op == "block":
+        tensors, y, grads, extra_results = block_case(params, x, draw)
     else:
         tensors, y, grads = activation_case(op, x)
     grad_output = draw.normal(list(y.shape))
@@ -141,6 +239,7 @@ def make_case(name, spec):
     doc.update({k: tensor_json(v) for k, v in tensors.items()})
     doc.update(output=result_json(y), grad_output=tensor_json(grad_output))
     doc.update({k: result_json(v.grad) for k, v in grads.items()})
+    doc.update(extra_results)
     return doc
 
 
