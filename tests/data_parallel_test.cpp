@@ -14,11 +14,14 @@
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
 #include "data/idx.hpp"
+#include "io/safetensors.hpp"
 #include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
 #include "ops/cross_entropy.hpp"
+#include "optim/sgd.hpp"
 #include "support/allclose.hpp"
 #include "support/idx_writer.hpp"
+#include "train/checkpoint.hpp"
 #include "train/evaluate.hpp"
 
 namespace tinycnn::train {
@@ -33,6 +36,22 @@ model::ModelSpec small_spec() {
       {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
       {"type": "conv2d", "out_channels": 8, "kernel_size": 3},
       {"type": "relu"}, {"type": "flatten"}, {"type": "linear", "out_features": 10}],
+    "training": {"conv_algo": "implicit", "weight_init": "pytorch"}})"));
+}
+
+// The same with batch norm (2d and 1d) and a residual block: its statistics are the whole
+// batch's, so slices must reduce across threads to match the plain step.
+model::ModelSpec batchnorm_spec() {
+  return model::parse_config(nlohmann::json::parse(R"({
+    "name": "small_bn", "input": {"channels": 1, "height": 12, "width": 12},
+    "layers": [
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+      {"type": "batchnorm2d"}, {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
+      {"type": "residual", "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+        {"type": "batchnorm2d"}]},
+      {"type": "relu"}, {"type": "flatten"}, {"type": "linear", "out_features": 16},
+      {"type": "batchnorm1d"}, {"type": "relu"}, {"type": "linear", "out_features": 10}],
     "training": {"conv_algo": "implicit", "weight_init": "pytorch"}})"));
 }
 
@@ -75,18 +94,29 @@ Reference plain_step(nn::Sequential& model, const data::Dataset& data,
   return r;
 }
 
-TEST_F(DataParallelTest, SlicesGiveThePlainStepsLossCountsAndGradients) {
-  const data::Dataset data = dataset();
-  const model::ModelSpec spec = small_spec();
-  auto reference_model = model::build_model(spec);
+// `min_batch`: smaller batches are skipped (batch norm refuses one value per channel).
+void expect_slices_match_the_plain_step(const model::ModelSpec& spec, const data::Dataset& data,
+                                        size_t min_batch = 1) {
   for (int threads : {1, 2, 3}) {
     for (const std::vector<int64_t>& batch :
          {std::vector<int64_t>{3, 1, 4, 15, 9, 26, 5, 35, 8, 49, 7},  // uneven slices
           std::vector<int64_t>{17, 2}, std::vector<int64_t>{21}}) {   // fewer examples than threads
-      auto model = model::build_model(spec);
+      if (batch.size() < min_batch) continue;
+      auto model = model::build_model(spec), reference_model = model::build_model(spec);
       DataParallelStep step(spec, *model, threads);
       const StepResult got = step.run(data, batch, data::Normalization{});
       const Reference want = plain_step(*reference_model, data, batch);
+      const auto buffers = model->buffers(), want_buffers = reference_model->buffers();
+      ASSERT_EQ(buffers.size(), want_buffers.size());
+      for (size_t j = 0; j < buffers.size(); ++j) {  // running statistics, updated once
+        if (buffers[j].f32) {
+          EXPECT_TRUE(testing::all_close(*buffers[j].f32, *want_buffers[j].f32, 1e-5, 1e-7))
+              << buffers[j].name;
+        } else {
+          EXPECT_EQ(*buffers[j].i64, *want_buffers[j].i64) << buffers[j].name;
+          EXPECT_EQ(*buffers[j].i64, 1) << buffers[j].name;
+        }
+      }
       SCOPED_TRACE("threads " + std::to_string(threads) + ", batch of " +
                    std::to_string(batch.size()));
       EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-5 * static_cast<double>(batch.size()));
@@ -105,6 +135,60 @@ TEST_F(DataParallelTest, SlicesGiveThePlainStepsLossCountsAndGradients) {
       }
     }
   }
+}
+
+TEST_F(DataParallelTest, SlicesGiveThePlainStepsLossCountsAndGradients) {
+  expect_slices_match_the_plain_step(small_spec(), dataset());
+}
+
+TEST_F(DataParallelTest, BatchNormStatisticsAreTheWholeBatchsAtAnyThreadCount) {
+  expect_slices_match_the_plain_step(batchnorm_spec(), dataset(), 2);
+}
+
+TEST_F(DataParallelTest, BatchNormBuffersRoundTripThroughACheckpoint) {
+  const data::Dataset data = dataset();
+  const model::ModelSpec spec = batchnorm_spec();
+  auto model = model::build_model(spec);
+  DataParallelStep step(spec, *model, 2);
+  for (int i = 0; i < 3; ++i) step.run(data, {0, 1, 2, 3, 4, 5}, data::Normalization{});
+  optim::SGD sgd(model->parameters(), {.lr = 0.1});
+  const std::string file = (dir_ / "bn.safetensors").string();
+  save_checkpoint(file, *model, sgd, TrainState{}, "{}");
+  const io::SafetensorsFile raw = io::read_safetensors(file);
+  const io::NamedInts* tracked = raw.find_ints("layers.1.num_batches_tracked");
+  ASSERT_NE(tracked, nullptr);  // PyTorch's I64 scalar
+  EXPECT_TRUE(tracked->dims.empty());
+  EXPECT_EQ(tracked->values, std::vector<int64_t>{3});
+  ASSERT_NE(raw.find("layers.4.layers.1.running_var"), nullptr);
+
+  auto loaded = model::build_model(spec);
+  load_checkpoint(file, *loaded, nullptr);
+  const auto want = model->buffers(), got = loaded->buffers();
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t j = 0; j < got.size(); ++j) {
+    if (got[j].f32) {
+      EXPECT_EQ(got[j].f32->to_vector(), want[j].f32->to_vector()) << got[j].name;
+    } else {
+      EXPECT_EQ(*got[j].i64, 3) << got[j].name;
+    }
+  }
+  // A model without batch norm refuses it: the buffers are tensors it does not have.
+  auto plain = model::build_model(small_spec());
+  EXPECT_THROW(load_checkpoint(file, *plain, nullptr), core::Error);
+}
+
+TEST_F(DataParallelTest, AFailingSliceDoesNotLeaveTheOthersWaitingInBatchNorm) {
+  const data::Dataset data = dataset();
+  const model::ModelSpec spec = batchnorm_spec();
+  auto model = model::build_model(spec);
+  DataParallelStep step(spec, *model, 2);
+  try {
+    step.run(data, {0, 1, 2, 50}, data::Normalization{});  // the second slice's gather fails
+    FAIL() << "no error";
+  } catch (const core::Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("another slice"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(step.run(data, {0, 1, 2, 3}, data::Normalization{}));
 }
 
 TEST_F(DataParallelTest, ReplicasSeeThePrimarysWeightsAfterAnUpdate) {

@@ -77,6 +77,21 @@ TEST_F(SafetensorsTest, RoundTripWithMetadata) {
   EXPECT_EQ(files, 1);
 }
 
+TEST_F(SafetensorsTest, I64TensorsRoundTripBesideF32Ones) {
+  const std::string file = path("ints.safetensors");
+  io::write_safetensors(file, {{"a", tensor::Tensor::full({2}, 1.5f)}}, {},
+                        {{"count", {}, {123456789012345}}, {"pair", {2}, {-1, 7}}});
+  const io::SafetensorsFile read = io::read_safetensors(file);
+  ASSERT_EQ(read.ints.size(), 2u);
+  const io::NamedInts* count = read.find_ints("count");
+  ASSERT_NE(count, nullptr);
+  EXPECT_TRUE(count->dims.empty());
+  EXPECT_EQ(count->values, std::vector<int64_t>{123456789012345});
+  EXPECT_EQ(read.find_ints("pair")->values, (std::vector<int64_t>{-1, 7}));
+  EXPECT_EQ(read.find("a")->to_vector(), (std::vector<float>{1.5f, 1.5f}));
+  EXPECT_EQ(read.find("count"), nullptr);  // not an F32 tensor
+}
+
 TEST_F(SafetensorsTest, RefusesMalformedFiles) {
   testing::write_file(path("short"), "abc");
   expect_refused(path("short"), "truncated");

@@ -27,7 +27,9 @@ TEST(Config, LeNetParsesWithTrainingSection) {
 }
 
 TEST(Config, EveryShippedConfigBuildsAndTraces) {
-  for (const char* name : {"lenet5", "lenet5_classic", "simple_cnn", "mobile_cnn", "mlp"}) {
+  for (const char* name :
+       {"lenet5", "lenet5_classic", "simple_cnn", "mobile_cnn", "mlp", "lenet5_bn",
+        "resnet_fashion", "resnet20_cifar10", "lenet5_fashion", "cifar10_cnn"}) {
     const ModelSpec spec = load_config(kConfigs + "/" + name + ".json");
     const ModelTrace trace = trace_model(spec, 2);
     EXPECT_TRUE(trace.error.empty()) << name << ": " << trace.error;
@@ -86,6 +88,92 @@ TEST(Trace, ImpossibleLayerKeepsRowsBeforeIt) {
   EXPECT_EQ(t.layers.size(), 3u);  // conv, relu, pool fit; conv2 (5x5 on 4x4) does not
   EXPECT_NE(t.error.find("layer 3 (conv2d)"), std::string::npos) << t.error;
   EXPECT_NE(t.error.find("(4 - 5 + 2*0)/1 + 1"), std::string::npos) << t.error;
+}
+
+TEST(Trace, ResNet20HasHeEtAlsParametersAndMacs) {
+  const ModelSpec spec = load_config(kConfigs + "/resnet20_cifar10.json");
+  const ModelTrace t = trace_model(spec, 1);
+  ASSERT_TRUE(t.error.empty()) << t.error;
+  // 0.27 M parameters (projection shortcuts add 2,560 weights + their batch norms) and
+  // 41 M multiply-accumulates per 32x32 image (He et al. 2016, table 6).
+  EXPECT_EQ(t.total_params(), 272474);
+  EXPECT_EQ(t.total_macs(), 40813184);
+  // Rows nest: block 3 (the first) holds conv, bn, relu, conv, bn; block 9 (stage 2's first)
+  // a projection shortcut too.
+  ASSERT_EQ(t.layers.size(), spec.layers.size());
+  const LayerCost& first = t.layers[3];
+  EXPECT_EQ(first.type, "residual");
+  EXPECT_EQ(first.layers.size(), 5u);
+  EXPECT_TRUE(first.shortcut.empty());
+  EXPECT_EQ(first.layers[3].name, "layers.3.layers.3");
+  EXPECT_EQ(first.layers[3].depth, 1);
+  const LayerCost& down = t.layers[9];
+  ASSERT_EQ(down.shortcut.size(), 2u);
+  EXPECT_EQ(down.shortcut[0].name, "layers.9.shortcut.0");
+  EXPECT_EQ(down.output, tensor::Shape({32, 16, 16}));
+  int64_t child_macs = 0, child_params = 0;
+  for (const auto* rows : {&down.layers, &down.shortcut}) {
+    for (const auto& r : *rows) {
+      child_macs += r.macs;
+      child_params += r.params;
+    }
+  }
+  EXPECT_EQ(down.macs, child_macs);
+  EXPECT_EQ(down.params, child_params);
+  // The receptive field of a block is its longer branch's: two 3x3 convs add 4 at jump 1.
+  EXPECT_EQ(t.layers[2].receptive_field, 3);
+  EXPECT_EQ(first.receptive_field, 7);
+  EXPECT_EQ(flatten_rows(t.layers).size(), 24u + 9u * 5u + 2u * 2u);
+}
+
+TEST(Builder, ResidualBranchesThatDisagreeNameTheBlockAndBothShapes) {
+  Json config = load_config(kConfigs + "/resnet20_cifar10.json").source;
+  config["layers"][9].erase("shortcut");  // stage 2's first block downsamples: identity cannot
+  try {
+    build_model(parse_config(config));
+    FAIL() << "no throw";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("layers[9].type: residual block: its layers give "
+                                         "[32, 16, 16], its identity shortcut gives [16, 32, 32]"),
+              std::string::npos)
+        << e.what();
+  }
+  config = load_config(kConfigs + "/resnet20_cifar10.json").source;
+  config["layers"][9]["shortcut"][0]["kernel_size"] = 0;
+  try {
+    build_model(parse_config(config));
+    FAIL() << "no throw";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("layers[9].shortcut[0].kernel_size"), std::string::npos)
+        << e.what();
+  }
+  config = load_config(kConfigs + "/resnet20_cifar10.json").source;
+  config["layers"][3]["layers"] = Json::array();
+  EXPECT_THROW(build_model(parse_config(config)), core::Error);
+  config["layers"][3]["layers"] = Json::array({{{"type", "batchnorm1d"}}});
+  try {
+    build_model(parse_config(config));
+    FAIL() << "no throw";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("layers[3].layers[0].type: batchnorm1d needs a flat"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Builder, ResidualParametersHaveTheCheckpointsTreeNames) {
+  auto net = build_model(load_config(kConfigs + "/resnet20_cifar10.json"));
+  std::vector<std::string> names;
+  for (const auto& p : net->parameters()) names.push_back(p.name);
+  for (const char* want :
+       {"layers.0.weight", "layers.1.weight", "layers.3.layers.0.weight", "layers.3.layers.4.bias",
+        "layers.9.shortcut.0.weight", "layers.9.shortcut.1.bias", "layers.23.weight"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+  }
+  std::vector<std::string> buffers;
+  for (const auto& b : net->buffers()) buffers.push_back(b.name);
+  EXPECT_NE(std::find(buffers.begin(), buffers.end(), "layers.9.shortcut.1.num_batches_tracked"),
+            buffers.end());
 }
 
 TEST(Builder, InfersChannelsAndChecksDeclaredOnes) {
