@@ -25,21 +25,35 @@ std::string arithmetic_text(const LayerCost& l) {
   return text;
 }
 
-nlohmann::ordered_json to_json(const ModelTrace& t) {
+// "3", "3.layers.0", "9.shortcut.1": the row's name in the checkpoint, without "layers.".
+std::string row_label(const LayerCost& l) { return l.name.substr(l.name.find('.') + 1); }
+
+nlohmann::ordered_json rows_json(const std::vector<LayerCost>& rows) {
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();
-  for (const auto& l : t.layers) {
-    layers.push_back({{"index", l.index},
-                      {"type", l.type},
-                      {"input_shape", l.input.dims()},
-                      {"output_shape", l.output.dims()},
-                      {"params", l.params},
-                      {"macs", l.macs},
-                      {"flops", 2 * l.macs},
-                      {"activation_bytes", l.activation_bytes},
-                      {"workspace_bytes", l.workspace_bytes},
-                      {"receptive_field", l.receptive_field},
-                      {"jump", l.jump}});
+  for (const auto& l : rows) {
+    nlohmann::ordered_json row = {{"index", l.index},
+                                  {"name", l.name},
+                                  {"type", l.type},
+                                  {"input_shape", l.input.dims()},
+                                  {"output_shape", l.output.dims()},
+                                  {"params", l.params},
+                                  {"macs", l.macs},
+                                  {"flops", 2 * l.macs},
+                                  {"activation_bytes", l.activation_bytes},
+                                  {"workspace_bytes", l.workspace_bytes},
+                                  {"receptive_field", l.receptive_field},
+                                  {"jump", l.jump}};
+    if (l.type == "residual") {
+      row["layers"] = rows_json(l.layers);
+      row["shortcut"] = rows_json(l.shortcut);
+    }
+    layers.push_back(std::move(row));
   }
+  return layers;
+}
+
+nlohmann::ordered_json to_json(const ModelTrace& t) {
+  const nlohmann::ordered_json layers = rows_json(t.layers);
   nlohmann::ordered_json doc = {{"model", t.name},
                                 {"batch", t.batch},
                                 {"input_shape", t.input.dims()},
@@ -60,10 +74,11 @@ void print_table(const ModelTrace& t) {
   TextTable table({"#", "layer", "input", "output", "output size (H - K + 2P)/S + 1", "params",
                    "MACs", "FLOPs", "act bytes", "im2col bytes", "RF", "jump"},
                   {true, false, false, false, false, true, true, true, true, true, true, true});
-  for (const auto& l : t.layers) {
-    table.add({std::to_string(l.index), l.description, l.input.to_string(), l.output.to_string(),
-               arithmetic_text(l), with_commas(l.params), with_commas(l.macs),
-               with_commas(2 * l.macs), with_commas(l.activation_bytes),
+  for (const LayerCost* row : model::flatten_rows(t.layers)) {
+    const LayerCost& l = *row;
+    table.add({row_label(l), std::string(static_cast<size_t>(2 * l.depth), ' ') + l.description,
+               l.input.to_string(), l.output.to_string(), arithmetic_text(l), with_commas(l.params),
+               with_commas(l.macs), with_commas(2 * l.macs), with_commas(l.activation_bytes),
                l.type == "conv2d" ? with_commas(l.workspace_bytes) : "",
                std::to_string(l.receptive_field), std::to_string(l.jump)});
   }
@@ -76,14 +91,15 @@ void print_table(const ModelTrace& t) {
             << human_bytes(t.total_activation_bytes()) << ")\n";
 
   bool header = false;
-  for (const auto& l : t.layers) {
+  for (const LayerCost* row : model::flatten_rows(t.layers)) {
+    const LayerCost& l = *row;
     if (l.type != "conv2d") continue;
     if (!header) {
       std::cout << "\nparameter sharing (conv vs a dense layer with the same input and output), "
                    "and a depthwise-separable replacement (depthwise KxK + pointwise 1x1):\n";
       header = true;
     }
-    std::cout << "  layer " << l.index << ": " << with_commas(l.params) << " params vs "
+    std::cout << "  layer " << row_label(l) << ": " << with_commas(l.params) << " params vs "
               << with_commas(l.dense_params) << " dense ("
               << with_commas(l.params ? l.dense_params / l.params : 0) << "x)";
     if (l.separable_params > 0) {
@@ -113,7 +129,8 @@ int run_shapes(const ShapesOptions& options) {
   } else {
     print_table(trace);
   }
-  for (const auto& l : trace.layers) {
+  for (const LayerCost* row : model::flatten_rows(trace.layers)) {
+    const LayerCost& l = *row;
     std::string previous;
     for (const auto& dim : l.arithmetic) {
       if (!dim.truncates() || dim.formula() == previous) continue;
@@ -121,7 +138,7 @@ int run_shapes(const ShapesOptions& options) {
       spdlog::warn(
           "layer {} ({}): {} truncates: the last {} row(s)/column(s) of the padded "
           "input are never covered",
-          l.index, l.type, previous, (dim.in - dim.kernel + 2 * dim.pad) % dim.stride);
+          row_label(l), l.type, previous, (dim.in - dim.kernel + 2 * dim.pad) % dim.stride);
     }
   }
   if (!trace.error.empty()) {

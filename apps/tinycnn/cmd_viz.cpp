@@ -61,7 +61,8 @@ struct Written {
   int width, height;
 };
 
-Written write_filters(const std::string& dir, size_t layer, const tensor::Tensor& w) {
+// `layer`: "0", or "3.layers.0" for a conv inside a block (its name without "layers.").
+Written write_filters(const std::string& dir, const std::string& layer, const tensor::Tensor& w) {
   const int ic = static_cast<int>(w.dim(1)), kh = static_cast<int>(w.dim(2));
   const int oc = static_cast<int>(w.dim(0)), kw = static_cast<int>(w.dim(3));
   const FilterSheet f = filter_sheet(w.shape());
@@ -96,7 +97,7 @@ Written write_filters(const std::string& dir, size_t layer, const tensor::Tensor
       }
     }
   }
-  const std::string file = "filters_" + std::to_string(layer) + ".png";
+  const std::string file = "filters_" + layer + ".png";
   img.write_png(dir + "/" + file);
   return {file, img.width(), img.height()};
 }
@@ -184,8 +185,9 @@ std::vector<Written> write_all_filters(nn::Sequential& net, const std::string& d
   std::vector<Written> written;
   for (const auto& p : net.parameters()) {
     if (p.var.shape().rank() != 4) continue;  // conv weights only
-    const size_t layer = std::stoul(p.name.substr(std::string("layers.").size()));
-    written.push_back(write_filters(dir, layer, p.var.data()));
+    const size_t begin = std::string("layers.").size();
+    const size_t end = p.name.size() - std::string(".weight").size();
+    written.push_back(write_filters(dir, p.name.substr(begin, end - begin), p.var.data()));
   }
   return written;
 }
