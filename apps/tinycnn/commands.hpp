@@ -91,6 +91,17 @@ struct PlotOptions {
 CLI::App* setup_plot(CLI::App& app, PlotOptions& options);
 int run_plot(const PlotOptions& options);
 
+struct GradcheckOptions {
+  std::string config;
+  std::optional<std::string> checkpoint;
+  int64_t batch = 4;
+  std::optional<uint64_t> seed;
+  double eps = 1e-2;
+  bool json = false;
+};
+CLI::App* setup_gradcheck(CLI::App& app, GradcheckOptions& options);
+int run_gradcheck(const GradcheckOptions& options);
+
 struct VizOptions {
   std::string config;
   std::string checkpoint;

@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
   PredictOptions predict;
   PlotOptions plot;
   VizOptions viz;
+  GradcheckOptions gradcheck;
   const std::vector<std::pair<CLI::App*, std::function<int()>>> commands{
       {setup_shapes(app, shapes), [&] { return run_shapes(shapes); }},
       {setup_train(app, train), [&] { return run_train(train, global.quiet); }},
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
       {setup_predict(app, predict), [&] { return run_predict(predict); }},
       {setup_plot(app, plot), [&] { return run_plot(plot); }},
       {setup_viz(app, viz), [&] { return run_viz(viz); }},
+      {setup_gradcheck(app, gradcheck), [&] { return run_gradcheck(gradcheck); }},
   };
 
   try {

@@ -297,3 +297,26 @@ TEST(ShapesCli, UsageErrors) {
 
 }  // namespace
 }  // namespace tinycnn::testing
+
+namespace tinycnn::testing {
+namespace {
+// `tinycnn gradcheck`: LeNet-5 passes (ReLU and max-pool kinks skipped), one JSON document.
+TEST(GradcheckCli, LeNetPassesAsJson) {
+  const RunResult r = run_tinycnn({"gradcheck", kLenet, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(doc.at("pass").get<bool>());
+  ASSERT_EQ(doc.at("layers").size(), 12u);
+  const auto& conv = doc.at("layers")[0];
+  EXPECT_EQ(conv.at("type"), "conv2d");
+  ASSERT_EQ(conv.at("checks").size(), 3u);  // input, weight, bias
+  EXPECT_EQ(conv.at("checks")[1].at("name"), "weight");
+  EXPECT_GT(conv.at("checks")[1].at("entries").get<int>(), 0);
+}
+
+TEST(GradcheckCli, BadFlagsAreUsageErrors) {
+  EXPECT_EQ(run_tinycnn({"gradcheck", kLenet, "--batch", "0"}).exit_code, 2);
+  EXPECT_EQ(run_tinycnn({"gradcheck", kLenet, "--eps", "-1"}).exit_code, 2);
+}
+}  // namespace
+}  // namespace tinycnn::testing

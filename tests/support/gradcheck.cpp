@@ -1,10 +1,12 @@
-// Gradient checker. The weighted sum is a tiny test-only Node so autograd can start from a scalar.
+// Gradient checker over autograd/gradcheck's finite differences. The weighted sum is a tiny
+// test-only Node so autograd can start from a scalar.
 #include "support/gradcheck.hpp"
 
 #include <cmath>
 #include <numeric>
 
 #include "autograd/engine.hpp"
+#include "autograd/gradcheck.hpp"
 #include "core/rng.hpp"
 
 namespace tinycnn::testing {
@@ -60,13 +62,22 @@ tensor::Tensor spaced_values(const tensor::Shape& shape, uint64_t seed, float ga
   autograd::NoGradGuard no_grad;
   // Which outputs are exactly zero: a ReLU output that is zero on one side of a nudge and not
   // on the other crossed its kink.
-  auto zeros_of = [](const Tensor& t) {
-    std::vector<bool> z(static_cast<size_t>(t.numel()));
-    for (int64_t k = 0; k < t.numel(); ++k) z[static_cast<size_t>(k)] = t[k] == 0.0f;
-    return z;
+  const autograd::Objective objective = [&](std::vector<uint8_t>* signature) {
+    const Tensor values = f(inputs).data();
+    if (signature && opt.output_kinks) {
+      signature->resize(static_cast<size_t>(values.numel()));
+      for (int64_t k = 0; k < values.numel(); ++k) {
+        (*signature)[static_cast<size_t>(k)] = values[k] == 0.0f;
+      }
+    }
+    return weighted_sum(values, weights);
   };
-  const std::vector<bool> base_zeros =
-      opt.output_kinks ? zeros_of(out.data()) : std::vector<bool>{};
+  const autograd::FiniteDifferenceOptions fd{.eps = opt.eps,
+                                             .all_up_to = INT64_MAX,
+                                             .sample = INT64_MAX,
+                                             .seed = opt.seed,
+                                             .skip_below = opt.kink_band,
+                                             .one_sided_kinks = false};
   int64_t checked = 0, skipped = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     Variable& in = inputs[i];
@@ -74,29 +85,15 @@ tensor::Tensor spaced_values(const tensor::Shape& shape, uint64_t seed, float ga
     if (!in.grad().defined()) {
       return ::testing::AssertionFailure() << "input " << i << " received no gradient";
     }
-    float* x = in.data().data();
-    for (int64_t j = 0; j < in.data().numel(); ++j) {
-      const float saved = x[j];
-      if (std::abs(saved) < opt.kink_band) continue;
-      x[j] = saved + static_cast<float>(opt.eps);
-      const Tensor out_plus = f(inputs).data().clone();  // views share the input
-      x[j] = saved - static_cast<float>(opt.eps);
-      const Tensor out_minus = f(inputs).data().clone();
-      x[j] = saved;
-      if (opt.output_kinks &&
-          (zeros_of(out_plus) != base_zeros || zeros_of(out_minus) != base_zeros)) {
-        ++skipped;
-        continue;
-      }
-      const double plus = weighted_sum(out_plus, weights);
-      const double minus = weighted_sum(out_minus, weights);
-      const double numeric = (plus - minus) / (2.0 * opt.eps);
-      const double analytic = in.grad()[j];
-      const double scale = std::max(std::abs(numeric), std::abs(analytic));
-      if (std::abs(numeric - analytic) > opt.atol + opt.rtol * scale) {
+    const autograd::FiniteDifferences d =
+        autograd::finite_differences(in.data(), in.grad(), objective, fd);
+    skipped += d.skipped;
+    for (const auto& e : d.entries) {
+      const double scale = std::max(std::abs(e.numeric), std::abs(e.analytic));
+      if (std::abs(e.numeric - e.analytic) > opt.atol + opt.rtol * scale) {
         return ::testing::AssertionFailure()
-               << "input " << i << " " << in.shape().to_string() << " element " << j
-               << ": autograd " << analytic << ", finite difference " << numeric;
+               << "input " << i << " " << in.shape().to_string() << " element " << e.index
+               << ": autograd " << e.analytic << ", finite difference " << e.numeric;
       }
       ++checked;
     }

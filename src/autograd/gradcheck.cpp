@@ -1,0 +1,62 @@
+// Finite differences; see gradcheck.hpp.
+#include "autograd/gradcheck.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+
+namespace tinycnn::autograd {
+
+namespace {
+std::vector<int64_t> chosen_entries(int64_t numel, const FiniteDifferenceOptions& o) {
+  std::vector<int64_t> all(static_cast<size_t>(numel));
+  std::iota(all.begin(), all.end(), 0);
+  if (numel <= o.all_up_to || numel <= o.sample) return all;
+  core::Rng rng(o.seed);
+  for (size_t i = 0; i < static_cast<size_t>(o.sample); ++i) {  // partial Fisher-Yates
+    std::swap(all[i], all[i + rng.uniform_int(all.size() - i)]);
+  }
+  all.resize(static_cast<size_t>(o.sample));
+  std::sort(all.begin(), all.end());
+  return all;
+}
+}  // namespace
+
+FiniteDifferences finite_differences(tensor::Tensor& values, const tensor::Tensor& analytic,
+                                     const Objective& objective, const FiniteDifferenceOptions& o) {
+  TCNN_CHECK(analytic.defined() && analytic.numel() == values.numel(),
+             "gradcheck: expected an analytic gradient of ", values.numel(), " entries");
+  std::vector<uint8_t> base_signature, plus_signature, minus_signature;
+  const double base = objective(&base_signature);
+  const bool signed_kinks = !base_signature.empty();
+  FiniteDifferences out;
+  float* x = values.data();
+  for (const int64_t j : chosen_entries(values.numel(), o)) {
+    const float saved = x[j];
+    if (std::abs(saved) < o.skip_below) continue;
+    x[j] = saved + static_cast<float>(o.eps);
+    const double plus = objective(signed_kinks ? &plus_signature : nullptr);
+    x[j] = saved - static_cast<float>(o.eps);
+    const double minus = objective(signed_kinks ? &minus_signature : nullptr);
+    x[j] = saved;
+    bool kink =
+        signed_kinks && (plus_signature != base_signature || minus_signature != base_signature);
+    if (o.one_sided_kinks && (kink || !signed_kinks)) {
+      // A crossed kink that bends the objective: the one-sided slopes disagree.
+      const double right = (plus - base) / o.eps, left = (base - minus) / o.eps;
+      kink = std::abs(right - left) >
+             o.bend * std::max({std::abs(right), std::abs(left), o.bend_floor});
+    }
+    if (kink) {
+      ++out.skipped;
+      continue;
+    }
+    out.entries.push_back({j, analytic[j], (plus - minus) / (2.0 * o.eps)});
+  }
+  return out;
+}
+
+}  // namespace tinycnn::autograd

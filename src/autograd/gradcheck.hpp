@@ -1,0 +1,50 @@
+// The finite-difference core shared by `tinycnn gradcheck` and the test suite: central
+// differences of a scalar objective with respect to entries of one tensor, next to the gradient
+// autograd gave. Entries whose nudges cross a kink (a ReLU at 0, a max-pool tie) are skipped:
+// either the objective reports a kink signature (which outputs are zero, which input won a
+// pool) that differs between the two nudges and the unnudged value, and/or the two one-sided
+// differences disagree (options below).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "tensor/tensor.hpp"
+
+namespace tinycnn::autograd {
+
+struct FiniteDifferenceOptions {
+  double eps = 1e-2;
+  int64_t all_up_to = 1000;  // tensors with at most this many entries: every entry
+  int64_t sample = 200;      // larger tensors: this many entries, drawn from `seed`
+  uint64_t seed = 7;
+  double skip_below = 0.0;  // entries with |value| < this are not nudged
+  // With a signature: skip a nudge that changed it only when the one-sided slopes also
+  // disagree by more than bend * max(|slopes|, bend_floor) (a kink crossed by one of many
+  // units barely bends the objective). Without one: skip wherever they disagree so.
+  bool one_sided_kinks = false;
+  double bend = 0.5;
+  double bend_floor = 1e-3;
+};
+
+struct EntryCheck {
+  int64_t index;
+  double analytic, numeric;
+};
+
+struct FiniteDifferences {
+  std::vector<EntryCheck> entries;
+  int64_t skipped = 0;  // at kinks
+};
+
+// The objective at the current values; fills `signature` (when given) with its kink state.
+using Objective = std::function<double(std::vector<uint8_t>* signature)>;
+
+// Nudges entries of `values` in place (restoring each) and evaluates `objective` around them.
+// `analytic` is autograd's gradient of the objective with respect to `values`.
+FiniteDifferences finite_differences(tensor::Tensor& values, const tensor::Tensor& analytic,
+                                     const Objective& objective,
+                                     const FiniteDifferenceOptions& options);
+
+}  // namespace tinycnn::autograd

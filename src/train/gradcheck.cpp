@@ -1,0 +1,157 @@
+// The model's gradient check; see gradcheck.hpp.
+#include "train/gradcheck.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/engine.hpp"
+#include "autograd/gradcheck.hpp"
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "kernels/pooling.hpp"
+#include "nn/pooling.hpp"
+#include "nn/residual.hpp"
+#include "nn/simple_layers.hpp"
+#include "ops/add.hpp"
+#include "ops/cross_entropy.hpp"
+#include "ops/pooling.hpp"
+
+namespace tinycnn::train {
+
+namespace {
+using autograd::Variable;
+using tensor::Tensor;
+
+// Mean cross-entropy of float logits, in double.
+double mean_cross_entropy(const Tensor& logits, const std::vector<int32_t>& labels) {
+  const int64_t n = logits.dim(0), k = logits.dim(1);
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = logits.data() + i * k;
+    const double top = *std::max_element(row, row + k);
+    double sum = 0;
+    for (int64_t j = 0; j < k; ++j) sum += std::exp(row[j] - top);
+    total += top + std::log(sum) - row[labels[static_cast<size_t>(i)]];
+  }
+  return total / static_cast<double>(n);
+}
+
+// Layer by layer (into residual blocks, nothing fused); with `kinks`, appends which ReLU outputs
+// are positive and which input won each max-pool window: a nudge that changes them crossed a
+// kink, where finite differences do not measure the derivative.
+Variable forward_layer(nn::Module& layer, const Variable& x, std::vector<uint8_t>* kinks) {
+  if (auto* block = dynamic_cast<nn::Residual*>(&layer)) {
+    Variable main = x, shortcut = x;
+    for (size_t j = 0; j < block->main().size(); ++j) {
+      main = forward_layer(block->main().layer(j), main, kinks);
+    }
+    for (size_t j = 0; j < block->shortcut().size(); ++j) {
+      shortcut = forward_layer(block->shortcut().layer(j), shortcut, kinks);
+    }
+    return ops::add(main, shortcut);
+  }
+  Variable y = layer.forward(x);
+  if (!kinks) return y;
+  const auto* activation = dynamic_cast<const nn::Activation*>(&layer);
+  if (activation && activation->kind() == nn::Activation::Kind::Relu) {
+    for (int64_t i = 0; i < y.data().numel(); ++i) kinks->push_back(y.data()[i] > 0.0f);
+  } else if (const auto* pool = dynamic_cast<const nn::MaxPool2d*>(&layer)) {
+    const ops::Pool2dParams p{.kernel_h = pool->kernel_size()[0],
+                              .kernel_w = pool->kernel_size()[1],
+                              .stride_h = pool->stride()[0],
+                              .stride_w = pool->stride()[1],
+                              .pad_h = pool->padding()[0],
+                              .pad_w = pool->padding()[1]};
+    const kernels::Pool2dGeometry g = ops::pool2d_geometry(x.shape(), p);
+    std::vector<float> out(static_cast<size_t>(y.data().numel()));
+    std::vector<int32_t> argmax(out.size());
+    kernels::maxpool2d_forward(g, x.data().data(), out.data(), argmax.data());
+    for (const int32_t a : argmax) {
+      for (int b = 0; b < 4; ++b) kinks->push_back(static_cast<uint8_t>(a >> (8 * b)));
+    }
+  }
+  return y;
+}
+
+Variable forward_from(nn::Sequential& net, size_t first, const Variable& x,
+                      std::vector<uint8_t>* kinks = nullptr) {
+  Variable y = x;
+  for (size_t k = first; k < net.size(); ++k) y = forward_layer(net.layer(k), y, kinks);
+  return y;
+}
+
+TensorCheckReport check(const std::string& name, Tensor& values, const Tensor& analytic,
+                        const autograd::Objective& objective, const GradcheckOptions& o,
+                        uint64_t seed) {
+  const autograd::FiniteDifferences d =
+      autograd::finite_differences(values, analytic, objective, {.eps = o.eps, .seed = seed});
+  TensorCheckReport r;
+  r.name = name;
+  r.skipped = d.skipped;
+  for (const auto& e : d.entries) {
+    const double abs_error = std::abs(e.analytic - e.numeric);
+    const double rel_error =
+        abs_error / std::max({std::abs(e.analytic), std::abs(e.numeric), 1e-3});
+    r.max_abs_error = std::max(r.max_abs_error, abs_error);
+    r.max_rel_error = std::max(r.max_rel_error, rel_error);
+    ++r.entries;
+  }
+  r.pass = r.max_rel_error <= o.tolerance;
+  return r;
+}
+}  // namespace
+
+GradcheckReport gradcheck_model(nn::Sequential& net, const tensor::Shape& input,
+                                const GradcheckOptions& o) {
+  TCNN_CHECK(o.batch >= 1 && o.batch <= 1024, "--batch: expected 1..1024, got ", o.batch);
+  TCNN_CHECK(std::isfinite(o.eps) && o.eps > 0 && o.eps <= 1, "--eps: expected 0 < eps <= 1, got ",
+             o.eps);
+  const int64_t classes = net.output_shape(input)[0];
+  core::Rng rng(o.seed);
+  std::vector<int64_t> dims{o.batch};
+  for (int64_t d : input.dims()) dims.push_back(d);
+  const Tensor images = Tensor::randn(tensor::Shape(dims), rng);
+  std::vector<int32_t> labels(static_cast<size_t>(o.batch));
+  for (auto& l : labels) l = static_cast<int32_t>(rng.uniform_int(static_cast<uint64_t>(classes)));
+
+  net.set_training(true);  // batch norm on batch statistics ...
+  nn::walk(net, [](const std::string&, nn::Module& layer, int) {
+    if (dynamic_cast<nn::Dropout*>(&layer)) layer.set_training(false);  // ... and no dropout
+  });
+
+  std::vector<Tensor> inputs{images};  // inputs[i]: layer i's input
+  {
+    autograd::NoGradGuard no_grad;
+    for (size_t i = 0; i + 1 < net.size(); ++i) {
+      inputs.push_back(net.layer(i).forward(Variable(inputs.back())).data().clone());
+    }
+  }
+  GradcheckReport report;
+  for (size_t i = 0; i < net.size(); ++i) {
+    nn::Module& layer = net.layer(i);
+    Variable x(inputs[i].clone(), true);
+    auto params = layer.parameters();
+    for (auto& p : params) p.var.zero_grad();
+    const Variable loss = ops::softmax_cross_entropy(forward_from(net, i, x), labels);
+    autograd::backward(loss);
+    const autograd::Objective objective = [&](std::vector<uint8_t>* kinks) {
+      autograd::NoGradGuard no_grad;
+      if (kinks) kinks->clear();
+      return mean_cross_entropy(forward_from(net, i, Variable(x.data()), kinks).data(), labels);
+    };
+    LayerCheckReport row{
+        .index = i, .type = layer.type(), .description = layer.describe(), .checks = {}};
+    const uint64_t seed = o.seed * 1000003u + i;
+    row.checks.push_back(check("input", x.data(), x.grad().clone(), objective, o, seed));
+    for (auto& p : params) {
+      TCNN_CHECK(p.var.grad().defined(), "gradcheck: layer ", i, " (", layer.type(), "): ", p.name,
+                 " received no gradient");
+      row.checks.push_back(check(p.name, p.var.data(), p.var.grad().clone(), objective, o, seed));
+    }
+    for (const auto& c : row.checks) report.pass = report.pass && c.pass;
+    report.layers.push_back(std::move(row));
+  }
+  return report;
+}
+
+}  // namespace tinycnn::train

@@ -1,0 +1,48 @@
+// `tinycnn gradcheck`: every layer's backward against central finite differences of the loss.
+// On a random batch (inputs N(0, 1), labels uniform, from the seed), layer i's input is the
+// output of the layers before it; the objective is the mean cross-entropy of the layers from i
+// on, accumulated in double. Per layer, its input gradient and each parameter's gradient are
+// compared over every entry (tensors of up to 1000) or a seeded sample of 200, skipping nudges
+// that cross a kink. An entry's relative error is |a - n| / max(|a|, |n|, 1e-3). Batch norm
+// runs in training mode; dropout is off. A residual block is one layer: its parameters are all
+// the parameters inside it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nn/sequential.hpp"
+
+namespace tinycnn::train {
+
+struct GradcheckOptions {
+  int64_t batch = 4;
+  uint64_t seed = 42;
+  double eps = 1e-2;
+  double tolerance = 1e-2;  // PASS when the max relative error is at most this
+};
+
+struct TensorCheckReport {
+  std::string name;  // "input", "weight", "layers.0.weight" (inside a block)
+  int64_t entries = 0, skipped = 0;
+  double max_abs_error = 0, max_rel_error = 0;
+  bool pass = true;
+};
+
+struct LayerCheckReport {
+  size_t index = 0;
+  std::string type, description;
+  std::vector<TensorCheckReport> checks;
+};
+
+struct GradcheckReport {
+  std::vector<LayerCheckReport> layers;
+  bool pass = true;
+};
+
+// `input`: one example's shape ([C, H, W]). Leaves the model in training mode.
+GradcheckReport gradcheck_model(nn::Sequential& net, const tensor::Shape& input,
+                                const GradcheckOptions& options);
+
+}  // namespace tinycnn::train
