@@ -311,7 +311,9 @@ TEST(GradcheckCli, LeNetPassesAsJson) {
   EXPECT_EQ(conv.at("type"), "conv2d");
   ASSERT_EQ(conv.at("checks").size(), 3u);  // input, weight, bias
   EXPECT_EQ(conv.at("checks")[1].at("name"), "weight");
-  EXPECT_GT(conv.at("checks")[1].at("entries").get<int>(), 0);
+  const auto& linear = doc.at("layers")[7];  // linear(400->120): its weight's entries checked
+  EXPECT_GT(linear.at("checks")[1].at("entries").get<int>(), 100);
+  EXPECT_GT(doc.at("layers")[0].at("checks")[0].at("entries").get<int>(), 100);
 }
 
 TEST(GradcheckCli, BadFlagsAreUsageErrors) {
