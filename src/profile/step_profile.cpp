@@ -13,8 +13,7 @@
 #include "kernels/conv2d.hpp"
 #include "model/builder.hpp"
 #include "model/trace.hpp"
-#include "nn/residual.hpp"
-#include "ops/add.hpp"
+#include "nn/observe.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
 #include "profile/conv_profile.hpp"
@@ -68,31 +67,6 @@ struct RowClock {
   static constexpr size_t kNoParent = SIZE_MAX;
 };
 
-// Forward of `layer` timed as row `next` (a block's branches as the rows after it), unfused.
-autograd::Variable timed_forward(nn::Module& layer, const autograd::Variable& x, size_t parent,
-                                 size_t& next, RowClock& clock) {
-  const size_t row = next++;
-  TCNN_CHECK(row < clock.fwd.size(), "profile: the model has more layers than its trace");
-  clock.parent[row] = parent;
-  core::Stopwatch watch;
-  autograd::Variable y;
-  if (auto* block = dynamic_cast<nn::Residual*>(&layer)) {
-    autograd::Variable main = x, shortcut = x;
-    for (size_t j = 0; j < block->main().size(); ++j) {
-      main = timed_forward(block->main().layer(j), main, row, next, clock);
-    }
-    for (size_t j = 0; j < block->shortcut().size(); ++j) {
-      shortcut = timed_forward(block->shortcut().layer(j), shortcut, row, next, clock);
-    }
-    y = ops::add(main, shortcut);
-  } else {
-    y = layer.forward(x);
-  }
-  clock.fwd[row] = watch.seconds();
-  if (y.defined() && y.grad_fn()) clock.owner.emplace(y.grad_fn().get(), row);
-  return y;
-}
-
 // One step, layer by layer: forward timed per row, backward through the engine's per-node
 // timer (each node charged to the row whose forward made it, the rest to the loss); a block's
 // times include its layers'.
@@ -104,11 +78,26 @@ void time_one_step(nn::Sequential& model, size_t rows, optim::Optimizer& optimiz
                  .bwd = std::vector<double>(rows, 0.0),
                  .parent = std::vector<size_t>(rows, RowClock::kNoParent),
                  .owner = {}};
-  autograd::Variable x(images);
+  // Rows in the order the layers start (a block's row, then its layers'): the trace's order.
   size_t next = 0;
-  for (size_t i = 0; i < model.size(); ++i) {
-    x = timed_forward(model.layer(i), x, RowClock::kNoParent, next, clock);
-  }
+  std::vector<size_t> open;  // the rows of the blocks being run, innermost last
+  std::vector<core::Stopwatch> started(rows);
+  nn::ForwardHooks hooks;
+  hooks.before = [&](const std::string&, nn::Module&) {
+    TCNN_CHECK(next < rows, "profile: the model has more layers than its trace");
+    clock.parent[next] = open.empty() ? RowClock::kNoParent : open.back();
+    open.push_back(next);
+    started[next].reset();
+    ++next;
+  };
+  hooks.after = [&](const std::string&, nn::Module&, const autograd::Variable&,
+                    const autograd::Variable& y) {
+    const size_t row = open.back();
+    open.pop_back();
+    clock.fwd[row] = started[row].seconds();
+    if (y.defined() && y.grad_fn()) clock.owner.emplace(y.grad_fn().get(), row);
+  };
+  const autograd::Variable x = nn::forward_observed(model, autograd::Variable(images), hooks);
   core::Stopwatch loss_clock;
   autograd::Variable loss = ops::softmax_cross_entropy(x, labels);
   double loss_time = loss_clock.seconds();

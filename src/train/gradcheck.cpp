@@ -9,10 +9,9 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "kernels/pooling.hpp"
+#include "nn/observe.hpp"
 #include "nn/pooling.hpp"
-#include "nn/residual.hpp"
 #include "nn/simple_layers.hpp"
-#include "ops/add.hpp"
 #include "ops/cross_entropy.hpp"
 #include "ops/pooling.hpp"
 
@@ -36,25 +35,14 @@ double mean_cross_entropy(const Tensor& logits, const std::vector<int32_t>& labe
   return total / static_cast<double>(n);
 }
 
-// Layer by layer (into residual blocks, nothing fused); with `kinks`, appends which ReLU outputs
-// are positive and which input won each max-pool window: a nudge that changes them crossed a
-// kink, where finite differences do not measure the derivative.
-Variable forward_layer(nn::Module& layer, const Variable& x, std::vector<uint8_t>* kinks) {
-  if (auto* block = dynamic_cast<nn::Residual*>(&layer)) {
-    Variable main = x, shortcut = x;
-    for (size_t j = 0; j < block->main().size(); ++j) {
-      main = forward_layer(block->main().layer(j), main, kinks);
-    }
-    for (size_t j = 0; j < block->shortcut().size(); ++j) {
-      shortcut = forward_layer(block->shortcut().layer(j), shortcut, kinks);
-    }
-    return ops::add(main, shortcut);
-  }
-  Variable y = layer.forward(x);
-  if (!kinks) return y;
+// Layers [first, end), unfused; with `kinks`, appends which ReLU outputs are positive and which
+// input won each max-pool window: a nudge that changes them crossed a kink, where finite
+// differences do not measure the derivative.
+void append_kinks(nn::Module& layer, const Variable& x, const Variable& y,
+                  std::vector<uint8_t>& kinks) {
   const auto* activation = dynamic_cast<const nn::Activation*>(&layer);
   if (activation && activation->kind() == nn::Activation::Kind::Relu) {
-    for (int64_t i = 0; i < y.data().numel(); ++i) kinks->push_back(y.data()[i] > 0.0f);
+    for (int64_t i = 0; i < y.data().numel(); ++i) kinks.push_back(y.data()[i] > 0.0f);
   } else if (const auto* pool = dynamic_cast<const nn::MaxPool2d*>(&layer)) {
     const ops::Pool2dParams p{.kernel_h = pool->kernel_size()[0],
                               .kernel_w = pool->kernel_size()[1],
@@ -67,17 +55,19 @@ Variable forward_layer(nn::Module& layer, const Variable& x, std::vector<uint8_t
     std::vector<int32_t> argmax(out.size());
     kernels::maxpool2d_forward(g, x.data().data(), out.data(), argmax.data());
     for (const int32_t a : argmax) {
-      for (int b = 0; b < 4; ++b) kinks->push_back(static_cast<uint8_t>(a >> (8 * b)));
+      for (int b = 0; b < 4; ++b) kinks.push_back(static_cast<uint8_t>(a >> (8 * b)));
     }
   }
-  return y;
 }
 
 Variable forward_from(nn::Sequential& net, size_t first, const Variable& x,
                       std::vector<uint8_t>* kinks = nullptr) {
-  Variable y = x;
-  for (size_t k = first; k < net.size(); ++k) y = forward_layer(net.layer(k), y, kinks);
-  return y;
+  nn::ForwardHooks hooks;
+  if (kinks) {
+    hooks.after = [&](const std::string&, nn::Module& layer, const Variable& in,
+                      const Variable& out) { append_kinks(layer, in, out, *kinks); };
+  }
+  return nn::forward_observed(net, x, hooks, first);
 }
 
 TensorCheckReport check(const std::string& name, Tensor& values, const Tensor& analytic,
