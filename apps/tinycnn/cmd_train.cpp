@@ -41,6 +41,7 @@ model::ModelSpec resolve(const TrainOptions& o) {
     if (o.batch_size) t["batch_size"] = number_flag("--batch-size", *o.batch_size);
     if (o.seed) t["seed"] = number_flag("--seed", *o.seed);
     if (o.conv_algo) t["conv_algo"] = *o.conv_algo;
+    if (o.diagnostics) t["diagnostics"] = true;
     if (o.lr) {
       if (!t.contains("optimizer")) t["optimizer"] = model::Json::object();
       t["optimizer"]["lr"] = number_flag("--lr", *o.lr);
@@ -150,6 +151,8 @@ CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
   cmd->add_option("--min-accuracy", o.min_accuracy, "Exit 3 if the final test accuracy is below A")
       ->check(kFraction);
   cmd->add_flag("--force", o.force, "A fresh run may replace the run already in --out");
+  cmd->add_flag("--diagnostics", o.diagnostics,
+                "Gradient flow per layer in metrics.jsonl (training.diagnostics)");
   cmd->add_flag("--json", o.json, "Print one JSON summary on stdout");
   return cmd;
 }

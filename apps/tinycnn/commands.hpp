@@ -42,6 +42,7 @@ struct TrainOptions {
   int64_t limit_test = 0;
   std::optional<double> min_accuracy;
   bool force = false;  // a fresh run may replace the run in --out
+  bool diagnostics = false;
   bool json = false;
 };
 CLI::App* setup_train(CLI::App& app, TrainOptions& options);
@@ -87,6 +88,7 @@ int run_predict(const PredictOptions& options);
 struct PlotOptions {
   std::vector<std::string> metrics;
   std::string out;
+  bool diagnostics = false;
 };
 CLI::App* setup_plot(CLI::App& app, PlotOptions& options);
 int run_plot(const PlotOptions& options);

@@ -102,7 +102,7 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
   const ObjectReader r(
       j, "training",
       {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer", "conv_algo", "normalize",
-       "shuffle", "lr_schedule", "weight_init", "augment", "classes", "resize"});
+       "shuffle", "lr_schedule", "weight_init", "augment", "classes", "resize", "diagnostics"});
   TrainingSpec t;
   t.dataset = r.string("dataset", "mnist", dataset_names());
   const DatasetDefaults defaults = dataset_defaults(t.dataset);
@@ -147,6 +147,7 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
     }
   }
   t.resize = r.boolean("resize", false);
+  t.diagnostics = r.boolean("diagnostics", false);
   if (r.has("lr_schedule")) t.lr_schedule = parse_schedule(r.raw("lr_schedule"));
   t.weight_init =
       nn::weight_init_from_string(r.string("weight_init", "he_normal", {"he_normal", "pytorch"}));

@@ -57,6 +57,7 @@ struct TrainingSpec {
   bool augment_flip = false;         // training.augment.horizontal_flip
   std::vector<std::string> classes;  // training.classes: names of the K outputs (or empty)
   bool resize = false;               // training.resize: image files resized to the input
+  bool diagnostics = false;          // training.diagnostics: gradient flow in metrics.jsonl
   LrScheduleSpec lr_schedule;
   nn::WeightInit weight_init = nn::WeightInit::HeNormal;
 };

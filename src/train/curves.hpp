@@ -17,5 +17,9 @@ struct MetricsRun {
 // The run of a metrics.jsonl file (train::read_metrics), labelled with its directory's name.
 MetricsRun read_run(const std::string& metrics_path);
 std::string render_curves(const std::vector<MetricsRun>& runs);
+// The gradient-flow diagnostics of one run against the epoch: per layer the gradient norm and
+// the update ratio (log scales), per ReLU the fraction of dead units. Throws core::Error
+// (Runtime) when the run has none.
+std::string render_diagnostics(const MetricsRun& run);
 
 }  // namespace tinycnn::train

@@ -21,6 +21,40 @@
 namespace tinycnn::train {
 
 namespace {
+double non_negative(const nlohmann::json& entry, const char* key, const std::string& where) {
+  TCNN_CHECK_RUNTIME(entry.contains(key) && entry[key].is_number(), where, ": diagnostics: ", key,
+                     ": expected a number");
+  const double v = entry[key].get<double>();
+  TCNN_CHECK_RUNTIME(std::isfinite(v) && v >= 0, where, ": diagnostics: ", key,
+                     ": expected a finite number >= 0, got ", v);
+  return v;
+}
+
+std::vector<LayerDiagnostic> parse_diagnostics(const nlohmann::json& list,
+                                               const std::string& where) {
+  TCNN_CHECK_RUNTIME(list.is_array(), where, ": diagnostics: expected a list");
+  std::vector<LayerDiagnostic> out;
+  for (const auto& entry : list) {
+    TCNN_CHECK_RUNTIME(entry.is_object() && entry.contains("layer") && entry["layer"].is_string() &&
+                           entry.contains("type") && entry["type"].is_string(),
+                       where, ": diagnostics: expected objects with a layer and a type");
+    LayerDiagnostic d;
+    d.layer = entry["layer"].get<std::string>();
+    d.type = entry["type"].get<std::string>();
+    if (entry.contains("dead_fraction")) {
+      d.dead_fraction = non_negative(entry, "dead_fraction", where);
+      TCNN_CHECK_RUNTIME(d.dead_fraction <= 1, where, ": diagnostics: dead_fraction ",
+                         d.dead_fraction, ": expected a fraction");
+    } else {
+      d.grad_norm = non_negative(entry, "grad_norm", where);
+      d.weight_norm = non_negative(entry, "weight_norm", where);
+      d.update_ratio = non_negative(entry, "update_ratio", where);
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 // Throws core::Error (Runtime) prefixed with `where` ("file:line").
 EpochMetrics parse_line(const std::string& line, const std::string& where) {
   const nlohmann::json j = io::parse_json_text(line, where, core::ErrorKind::Runtime);
@@ -51,6 +85,7 @@ EpochMetrics parse_line(const std::string& line, const std::string& where) {
   for (const auto& [key, dst] : optional) {
     if (j.contains(key) && j[key].is_number()) *dst = j[key].get<double>();
   }
+  if (j.contains("diagnostics")) m.diagnostics = parse_diagnostics(j["diagnostics"], where);
   return m;
 }
 
@@ -58,15 +93,30 @@ bool blank(const std::string& line) { return line.find_first_not_of(" \t\r") == 
 }  // namespace
 
 MetricsMark append_metrics(const std::string& path, const EpochMetrics& m) {
-  const nlohmann::ordered_json line = {{"epoch", m.epoch},
-                                       {"train_loss", m.train_loss},
-                                       {"train_accuracy", m.train_accuracy},
-                                       {"test_loss", m.test_loss},
-                                       {"test_accuracy", m.test_accuracy},
-                                       {"epoch_seconds", m.epoch_seconds},
-                                       {"eval_seconds", m.eval_seconds},
-                                       {"images_per_second", m.images_per_second},
-                                       {"lr", m.lr}};
+  nlohmann::ordered_json line = {{"epoch", m.epoch},
+                                 {"train_loss", m.train_loss},
+                                 {"train_accuracy", m.train_accuracy},
+                                 {"test_loss", m.test_loss},
+                                 {"test_accuracy", m.test_accuracy},
+                                 {"epoch_seconds", m.epoch_seconds},
+                                 {"eval_seconds", m.eval_seconds},
+                                 {"images_per_second", m.images_per_second},
+                                 {"lr", m.lr}};
+  if (!m.diagnostics.empty()) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& d : m.diagnostics) {
+      nlohmann::ordered_json entry = {{"layer", d.layer}, {"type", d.type}};
+      if (d.dead_fraction >= 0) {
+        entry["dead_fraction"] = d.dead_fraction;
+      } else {
+        entry["grad_norm"] = d.grad_norm;
+        entry["weight_norm"] = d.weight_norm;
+        entry["update_ratio"] = d.update_ratio;
+      }
+      list.push_back(std::move(entry));
+    }
+    line["diagnostics"] = std::move(list);
+  }
   const std::string text = line.dump() + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   TCNN_CHECK_RUNTIME(fd >= 0, path, ": cannot open for appending: ", std::strerror(errno));

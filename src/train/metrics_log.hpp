@@ -1,7 +1,7 @@
 // metrics.jsonl, the per-epoch log of a run: one JSON object per line (docs/cli.md: epoch,
 // train_loss, train_accuracy, test_loss, test_accuracy, epoch_seconds, eval_seconds,
-// images_per_second, lr), appended one line per write() so a killed process never leaves half a
-// line. Written, read and trimmed here only.
+// images_per_second, lr, and with training.diagnostics a "diagnostics" list), appended one line per
+// write() so a killed process never leaves half a line. Written, read and trimmed here only.
 #pragma once
 
 #include <cstdint>
@@ -11,10 +11,20 @@
 
 namespace tinycnn::train {
 
+// Gradient flow at an epoch's last step (train/diagnostics.hpp): for a layer with parameters
+// the norms and the update ratio; for a ReLU the fraction of dead units (dead_fraction >= 0).
+struct LayerDiagnostic {
+  std::string layer;  // "layers.3.layers.0"
+  std::string type;
+  double grad_norm = 0, weight_norm = 0, update_ratio = 0;
+  double dead_fraction = -1;  // ReLUs only
+};
+
 struct EpochMetrics {
   int64_t epoch = 0;  // 1-based
   double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
   double epoch_seconds = 0, eval_seconds = 0, images_per_second = 0, lr = 0;
+  std::vector<LayerDiagnostic> diagnostics;  // empty unless training.diagnostics
 };
 
 // Where a file ended before an append.

@@ -19,6 +19,7 @@
 #include "train/curves.hpp"
 #include "train/data_parallel.hpp"
 #include "train/dataset.hpp"
+#include "train/diagnostics.hpp"
 #include "train/evaluate.hpp"
 #include "train/memory_check.hpp"
 #include "train/optimizer_config.hpp"
@@ -99,7 +100,8 @@ struct EpochTotals {
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
   double seconds = 0;
-  bool interrupted = false;  // stopped mid-epoch; the state is saved
+  bool interrupted = false;                  // stopped mid-epoch; the state is saved
+  std::vector<LayerDiagnostic> diagnostics;  // training.diagnostics: at the epoch's last step
 };
 
 TrainState saved_state(const Loop& loop, int64_t epoch, int64_t step, const core::Rng::State& rng) {
@@ -172,7 +174,16 @@ EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
                        "; the last good checkpoint is kept; lower "
                        "the learning rate (now ",
                        lr, ")");
+    const bool probe = t.diagnostics && b + 1 == loop.batches;
+    GradientFlowProbe flow;
+    if (probe) flow.before_step(loop.model);
     loop.optimizer.step();
+    if (probe) {
+      tensor::Tensor images;
+      std::vector<int32_t> labels;
+      loop.train_set.gather(batch_indices, loop.norm, loop.augment, epoch, images, labels);
+      e.diagnostics = flow.after_step(loop.model, images);
+    }
     ++state.step;
     e.loss_sum += step.loss_sum;
     e.correct += step.correct;
@@ -207,7 +218,11 @@ EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const Epoc
       .epoch_seconds = e.seconds,
       .eval_seconds = eval_clock.seconds(),
       .images_per_second = e.seconds > 0 ? static_cast<double>(e.seen) / e.seconds : 0.0,
-      .lr = lr};
+      .lr = lr,
+      .diagnostics = e.diagnostics};
+  for (const std::string& line : gradient_flow_warnings(m.diagnostics)) {
+    spdlog::warn("epoch {}: {}", epoch + 1, line);
+  }
   TCNN_CHECK_RUNTIME(all_finite(loop.model) && std::isfinite(eval.loss),
                      "training diverged at epoch ", epoch + 1, ", step ", state.step,
                      ": non-finite weights or test loss; the last good checkpoint is kept");

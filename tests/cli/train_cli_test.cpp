@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -330,5 +331,60 @@ TEST_F(TrainCli, UsageErrors) {
   EXPECT_EQ(run_tinycnn({"eval", config_}).exit_code, 2);  // --checkpoint is required
 }
 
+}  // namespace
+}  // namespace tinycnn::testing
+
+namespace tinycnn::testing {
+namespace {
+class DiagnosticsCli : public TinyRun {};
+
+// A checkpoint's tensor bytes, after the header (whose metadata holds the config).
+std::string tensor_bytes(const std::string& path) {
+  const std::string raw = slurp(path);
+  uint64_t n = 0;
+  std::memcpy(&n, raw.data(), 8);
+  return raw.substr(8 + n);
+}
+
+// --diagnostics adds gradient flow to every metrics line, changes nothing else (the same
+// weights as without), and plot --diagnostics draws it; a run without refuses to be drawn so.
+TEST_F(DiagnosticsCli, MetricsLinesGainGradientFlowAndTheRunIsUnchanged) {
+  const std::string with = path("with"), without = path("without");
+  ASSERT_EQ(run_tinycnn(train_args(with, {"--epochs", "2", "--diagnostics"})).exit_code, 0);
+  ASSERT_EQ(run_tinycnn(train_args(without, {"--epochs", "2"})).exit_code, 0);
+  EXPECT_TRUE(tensor_bytes(with + "/checkpoint.safetensors") ==
+              tensor_bytes(without + "/checkpoint.safetensors"));
+  std::ifstream in(with + "/metrics.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    ASSERT_TRUE(j.contains("diagnostics")) << line;
+    const auto& d = j["diagnostics"];
+    ASSERT_EQ(d.size(), 3u);  // conv2d and linear, then the ReLU
+    EXPECT_EQ(d[0]["layer"], "layers.0");
+    EXPECT_EQ(d[0]["type"], "conv2d");
+    EXPECT_GT(d[0]["grad_norm"].get<double>(), 0);
+    EXPECT_GT(d[0]["update_ratio"].get<double>(), 0);
+    EXPECT_EQ(d[1]["layer"], "layers.4");
+    EXPECT_EQ(d[2]["layer"], "layers.1");
+    EXPECT_GE(d[2]["dead_fraction"].get<double>(), 0);
+    EXPECT_LE(d[2]["dead_fraction"].get<double>(), 1);
+  }
+  EXPECT_EQ(lines, 2);
+  EXPECT_EQ(slurp(without + "/metrics.jsonl").find("diagnostics"), std::string::npos);
+
+  const RunResult plot =
+      run_tinycnn({"plot", with + "/metrics.jsonl", "--diagnostics", "--out", path("flow.svg")});
+  ASSERT_EQ(plot.exit_code, 0) << plot.err;
+  const std::string svg = slurp(path("flow.svg"));
+  EXPECT_NE(svg.find("Gradient norm"), std::string::npos);
+  EXPECT_NE(svg.find("layers.4 (linear)"), std::string::npos);
+  const RunResult none =
+      run_tinycnn({"plot", without + "/metrics.jsonl", "--diagnostics", "--out", path("none.svg")});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no diagnostics (train with --diagnostics"), std::string::npos)
+      << none.err;
+  EXPECT_FALSE(std::filesystem::exists(path("none.svg")));
+}
 }  // namespace
 }  // namespace tinycnn::testing
