@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""tinycnn vs PyTorch on LeNet-5 / MNIST, measured in one run on this machine.
+"""tinycnn vs PyTorch on a config (default LeNet-5 / MNIST), measured in one run on this machine.
 
-Runs, alternately, `tinycnn train configs/lenet5.json` and (when Debian's python3-torch is
-installed) the same model in PyTorch, bench/pytorch_lenet5.py, each for --epochs epochs,
+Runs, alternately, `tinycnn train CONFIG` and (when Debian's python3-torch is installed) the
+same model in PyTorch — bench/pytorch_lenet5.py for configs/lenet5.json, bench/pytorch_train.py
+(any config: residual blocks, batch norm, augmentation) otherwise — each for --epochs epochs,
 --rounds times; then tinycnn once more on one thread. Prints per-run epoch
 times, and the ratios from medians over all epochs of all rounds: PyTorch time / tinycnn time
 (> 1: tinycnn is faster), 1-thread time / 2-thread time, eval times and peak RSS.
 The machines are shared and noisy: compare only numbers from the same run.
 
-Usage: bench/compare_pytorch.py [--epochs 2] [--rounds 2] [--tinycnn build/release/apps/tinycnn/tinycnn]
+Usage: bench/compare_pytorch.py [--config configs/resnet_fashion.json] [--epochs 2] [--rounds 2]
+       [--limit-train N] [--limit-test N] [--tinycnn build/release/apps/tinycnn/tinycnn]
 Exit 0 also when PyTorch is missing (its columns say "skipped").
 Only the standard library: runs with any python3 (PyTorch itself needs Debian's /usr/bin/python3).
 """
@@ -29,22 +31,42 @@ def parse_args():
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--tinycnn", default=os.path.join(ROOT, "build/release/apps/tinycnn/tinycnn"))
     p.add_argument("--config", default=os.path.join(ROOT, "configs/lenet5.json"))
-    p.add_argument("--data", default=os.path.join(ROOT, "data/mnist"))
-    p.add_argument("--pytorch-script", default=os.path.join(ROOT, "bench", "pytorch_lenet5.py"))
+    p.add_argument("--data", help="the data set's folder (default: the config's)")
+    p.add_argument("--limit-train", type=int, default=0)
+    p.add_argument("--limit-test", type=int, default=0)
+    p.add_argument("--pytorch-script", help="default: pytorch_lenet5.py for lenet5.json, "
+                   "else pytorch_train.py")
     p.add_argument("--python", default="/usr/bin/python3",
                    help="the interpreter that has torch (Debian's python3-torch)")
-    return p.parse_args()
+    a = p.parse_args()
+    a.lenet5 = os.path.basename(a.config) == "lenet5.json"
+    if not a.pytorch_script:
+        a.pytorch_script = os.path.join(ROOT, "bench",
+                                        "pytorch_lenet5.py" if a.lenet5 else "pytorch_train.py")
+    if a.lenet5 and not a.data:
+        a.data = os.path.join(ROOT, "data/mnist")
+    return a
+
+
+def limits(a):
+    out = []
+    if a.limit_train:
+        out += ["--limit-train", str(a.limit_train)]
+    if a.limit_test:
+        out += ["--limit-test", str(a.limit_test)]
+    return out
 
 
 def run_tinycnn(a, threads):
     with tempfile.TemporaryDirectory(prefix="tinycnn-bench-") as out:
         cmd = [a.tinycnn, "--threads", str(threads), "train", a.config, "--epochs", str(a.epochs),
-               "--data", a.data, "--out", out, "--json"]
+               "--out", out, "--json"] + (["--data", a.data] if a.data else []) + limits(a)
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             sys.exit(f"error: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
         summary = json.loads(proc.stdout.strip().splitlines()[-1])
     return {"train_s": summary["epoch_seconds"], "eval_s": summary["eval_seconds"],
+            "ips": summary["train_images_per_second"],
             "rss_mib": summary["peak_rss_bytes"] / 2**20,
             "test_acc": summary["final_test_accuracy"]}
 
@@ -57,7 +79,9 @@ def torch_available(a):
 
 
 def run_pytorch(a):
-    cmd = [a.python, a.pytorch_script, "--data", a.data, "--epochs", str(a.epochs), "--threads", "2"]
+    cmd = [a.python, a.pytorch_script, "--epochs", str(a.epochs), "--threads", "2"]
+    cmd += ["--data", a.data] if a.data else []
+    cmd += [] if a.lenet5 else ["--config", a.config] + limits(a)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.exit(f"error: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
@@ -139,7 +163,9 @@ def main():
     have_torch = torch_available(a)
     if not have_torch:
         print(f"PyTorch: skipped (no `import torch` with {a.python}, or no {a.pytorch_script})")
-    print(f"LeNet-5, batch 64, {a.epochs} epochs per run, {a.rounds} rounds, alternating")
+    name = os.path.basename(a.config)
+    print(f"{name}: {a.epochs} epochs per run, {a.rounds} rounds, alternating"
+          + (f", first {a.limit_train} training images" if a.limit_train else ""))
 
     ours, theirs = [], []
     for rnd in range(1, a.rounds + 1):
@@ -152,19 +178,24 @@ def main():
     show("tinycnn 1 thread", one)
 
     t_ours = median(ours, "train_s")
-    print(f"tinycnn: {t_ours:.3f} s/epoch ({60000 / t_ours:.0f} img/s), eval "
+    examples = statistics.median(r["ips"] for r in ours) * t_ours  # per epoch
+    print(f"tinycnn: {t_ours:.3f} s/epoch ({examples / t_ours:.0f} img/s), eval "
           f"{median(ours, 'eval_s'):.3f} s, peak RSS {max(r['rss_mib'] for r in ours):.1f} MiB "
           f"({max(r['rss_mib'] for r in ours) * 1.048576:.1f} MB)")
     print(f"scaling: 1 thread {median([one], 'train_s'):.3f} s / 2 threads {t_ours:.3f} s = "
           f"{median([one], 'train_s') / t_ours:.2f}x")
     if have_torch:
         t_theirs = median(theirs, "train_s")
-        print(f"PyTorch: {t_theirs:.3f} s/epoch ({60000 / t_theirs:.0f} img/s), eval "
+        print(f"PyTorch: {t_theirs:.3f} s/epoch ({examples / t_theirs:.0f} img/s), eval "
               f"{median(theirs, 'eval_s'):.3f} s, peak RSS "
               f"{max(r['rss_mib'] for r in theirs):.1f} MiB")
         print(f"ratio: PyTorch / tinycnn = {t_theirs / t_ours:.2f}x training, "
               f"{median(theirs, 'eval_s') / median(ours, 'eval_s'):.2f}x eval, "
               f"{max(r['rss_mib'] for r in theirs) / max(r['rss_mib'] for r in ours):.1f}x memory")
+        print(f"accuracy: tinycnn {100 * ours[-1]['test_acc']:.2f}%, "
+              f"PyTorch {100 * theirs[-1]['test_acc']:.2f}% (last round)")
+    if not a.lenet5:
+        return
 
     print("LeNet-5 conv2 alone ([64, 6, 14, 14] -> 16, 5x5; forward + dinput + dweight + dbias; "
           "medians of 50, 2 threads):")

@@ -5,15 +5,13 @@ modules with two nn.Sequential attributes, `layers` and `shortcut`, returning th
 Needs Debian's python3-torch. Data sets: mnist, fashion-mnist, idx (plain or .gz), cifar10.
 Usage: /usr/bin/python3 scripts/load_in_pytorch.py CHECKPOINT [DATA_DIR] [--json]
 """
-import gzip, json, os, struct, sys
+import json, os, struct, sys
+
 import numpy as np
 import torch
-from torch import nn
 
-DEFAULT_DIRS = {"mnist": "data/mnist", "fashion-mnist": "/usr/share/datasets/fashion-mnist",
-                "idx": "data/idx", "cifar10": "data/cifar10"}
-DEFAULT_NORM = {"mnist": ([0.1307], [0.3081]), "fashion-mnist": ([0.2860], [0.3530]),
-                "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tinycnn_torch  # noqa: E402
 
 
 def read_safetensors(path):
@@ -29,78 +27,6 @@ def read_safetensors(path):
     return tensors, meta
 
 
-def pair(v):
-    return tuple(v) if isinstance(v, list) else (v, v)
-
-
-class Residual(nn.Module):
-    def __init__(self, layers, shortcut):
-        super().__init__()
-        self.layers = layers
-        self.shortcut = shortcut
-
-    def forward(self, x):
-        return self.layers(x) + self.shortcut(x)
-
-
-def build(specs, prefix, tensors, c):
-    """nn.Sequential of the config's layer list `specs` named under `prefix`; c = input channels."""
-    layers = []
-    for index, spec in enumerate(specs):
-        t, name = spec["type"], f"{prefix}.{index}"
-        if t == "conv2d":
-            layers.append(nn.Conv2d(c, spec["out_channels"], pair(spec["kernel_size"]),
-                                    pair(spec.get("stride", 1)), pair(spec.get("padding", 0)),
-                                    groups=spec.get("groups", 1), bias=spec.get("bias", True)))
-            c = spec["out_channels"]
-        elif t in ("maxpool2d", "avgpool2d"):
-            cls = nn.MaxPool2d if t == "maxpool2d" else nn.AvgPool2d
-            layers.append(cls(pair(spec["kernel_size"]), pair(spec.get("stride", spec["kernel_size"])),
-                              pair(spec.get("padding", 0))))
-        elif t == "global_avgpool2d":
-            layers.append(nn.AdaptiveAvgPool2d(1))
-        elif t == "linear":
-            layers.append(nn.Linear(tensors[f"{name}.weight"].shape[1], spec["out_features"],
-                                    bias=spec.get("bias", True)))
-        elif t in ("batchnorm2d", "batchnorm1d"):
-            cls = nn.BatchNorm2d if t == "batchnorm2d" else nn.BatchNorm1d
-            layers.append(cls(tensors[f"{name}.running_mean"].shape[0], eps=spec.get("eps", 1e-5),
-                              momentum=spec.get("momentum", 0.1), affine=spec.get("affine", True)))
-        elif t == "residual":
-            main, c_out = build(spec["layers"], f"{name}.layers", tensors, c)
-            shortcut, _ = build(spec.get("shortcut", []), f"{name}.shortcut", tensors, c)
-            layers.append(Residual(main, shortcut))
-            c = c_out
-        elif t == "dropout":
-            layers.append(nn.Dropout(spec.get("p", 0.5)))
-        else:
-            layers.append({"flatten": nn.Flatten, "relu": nn.ReLU, "tanh": nn.Tanh,
-                           "sigmoid": nn.Sigmoid}[t]())
-    return nn.Sequential(*layers), c
-
-
-def read_bytes(path):
-    if os.path.exists(path):
-        return open(path, "rb").read()
-    return gzip.open(path + ".gz", "rb").read()
-
-
-def idx(path):
-    raw = np.frombuffer(read_bytes(path), dtype=np.uint8)
-    dims = raw[3]
-    shape = struct.unpack(">" + "I" * dims, raw[4:4 + 4 * dims].tobytes())
-    return raw[4 + 4 * dims:].reshape(shape)
-
-
-def test_set(dataset, data_dir, channels):
-    if dataset == "cifar10":
-        raw = np.frombuffer(read_bytes(f"{data_dir}/test_batch.bin"), dtype=np.uint8).reshape(-1, 3073)
-        return raw[:, 1:].reshape(-1, 3, 32, 32), raw[:, 0].astype(np.int64)
-    images = idx(f"{data_dir}/t10k-images-idx3-ubyte")
-    labels = idx(f"{data_dir}/t10k-labels-idx1-ubyte").astype(np.int64)
-    return images.reshape(len(images), channels, images.shape[-2], images.shape[-1]), labels
-
-
 def main():
     args = [a for a in sys.argv[1:] if a != "--json"]
     tensors, meta = read_safetensors(args[0])
@@ -108,18 +34,15 @@ def main():
     training = config.get("training", {})
     dataset = training.get("dataset", "mnist")
     channels = config["input"]["channels"]
-    model, _ = build(config["layers"], "layers", tensors, channels)
+    model = tinycnn_torch.model_of(config)
     state = {k[len("layers."):]: v for k, v in tensors.items() if k.startswith("layers.")}
     model.load_state_dict(state, strict=True)
     model.eval()
 
-    data_dir = args[1] if len(args) > 1 else training.get("data_dir", DEFAULT_DIRS.get(dataset, "data"))
-    mean, std = DEFAULT_NORM.get(dataset, ([0.0], [1.0]))
-    norm = training.get("normalize", {})
-    mean, std = norm.get("mean", mean), norm.get("std", std)
-    mean = torch.tensor(mean if isinstance(mean, list) else [mean]).reshape(1, -1, 1, 1)
-    std = torch.tensor(std if isinstance(std, list) else [std]).reshape(1, -1, 1, 1)
-    images, labels = test_set(dataset, data_dir, channels)
+    data_dir = args[1] if len(args) > 1 else training.get(
+        "data_dir", tinycnn_torch.DEFAULT_DIRS.get(dataset, "data"))
+    mean, std = tinycnn_torch.normalisation(config)
+    images, labels = tinycnn_torch.split(dataset, data_dir, channels, "test")
     x = (torch.from_numpy(images.astype(np.float32)) / 255 - mean) / std
     y = torch.from_numpy(labels)
     correct = 0
