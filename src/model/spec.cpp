@@ -99,10 +99,10 @@ DatasetDefaults dataset_defaults(const std::string& dataset) {
 }
 
 TrainingSpec parse_training(const Json& j, int64_t channels) {
-  const ObjectReader r(
-      j, "training",
-      {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer", "conv_algo", "normalize",
-       "shuffle", "lr_schedule", "weight_init", "augment", "classes", "resize", "diagnostics"});
+  const ObjectReader r(j, "training",
+                       {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer",
+                        "conv_algo", "normalize", "shuffle", "lr_schedule", "weight_init",
+                        "augment", "classes", "resize", "diagnostics", "drop_last"});
   TrainingSpec t;
   t.dataset = r.string("dataset", "mnist", dataset_names());
   const DatasetDefaults defaults = dataset_defaults(t.dataset);
@@ -148,6 +148,7 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
   }
   t.resize = r.boolean("resize", false);
   t.diagnostics = r.boolean("diagnostics", false);
+  t.drop_last = r.boolean("drop_last", false);
   if (r.has("lr_schedule")) t.lr_schedule = parse_schedule(r.raw("lr_schedule"));
   t.weight_init =
       nn::weight_init_from_string(r.string("weight_init", "he_normal", {"he_normal", "pytorch"}));

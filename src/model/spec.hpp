@@ -58,6 +58,7 @@ struct TrainingSpec {
   std::vector<std::string> classes;  // training.classes: names of the K outputs (or empty)
   bool resize = false;               // training.resize: image files resized to the input
   bool diagnostics = false;          // training.diagnostics: gradient flow in metrics.jsonl
+  bool drop_last = false;            // training.drop_last: no smaller last batch per epoch
   LrScheduleSpec lr_schedule;
   nn::WeightInit weight_init = nn::WeightInit::HeNormal;
 };

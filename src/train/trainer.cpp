@@ -15,6 +15,7 @@
 #include "data/dataset.hpp"
 #include "io/atomic_file.hpp"
 #include "model/builder.hpp"
+#include "model/trace.hpp"
 #include "train/checkpoint.hpp"
 #include "train/curves.hpp"
 #include "train/data_parallel.hpp"
@@ -130,6 +131,36 @@ void check_resume_position(const std::string& path, const TrainState& s, const L
                      s.step, " does not lie in epoch ", s.epoch + 1, " (steps ", first, "..",
                      first + loop.batches - 1, " at ", loop.batches,
                      " batches per epoch): expected the checkpoint of this training run");
+}
+
+// Batches per epoch: the last one smaller, or dropped with training.drop_last.
+int64_t batches_per_epoch(const model::TrainingSpec& t, int64_t examples) {
+  if (!t.drop_last) return (examples + t.batch_size - 1) / t.batch_size;
+  TCNN_CHECK(examples >= t.batch_size, "training.drop_last: the ", examples,
+             " training examples make no full batch of ", t.batch_size);
+  return examples / t.batch_size;
+}
+
+// Batch norm needs more than one value per channel in a training step: refused before any
+// step runs when the smallest batch of an epoch would give it one, naming the layer.
+void check_batch_norm_batches(const model::ModelSpec& spec, int64_t examples) {
+  const model::TrainingSpec& t = spec.training;
+  const int64_t remainder = examples % t.batch_size;
+  const int64_t smallest =
+      std::min(examples, t.drop_last || remainder == 0 ? t.batch_size : remainder);
+  const model::ModelTrace trace = model::trace_model(spec, 1);
+  for (const model::LayerCost* row : model::flatten_rows(trace.layers)) {
+    if (row->type != "batchnorm2d" && row->type != "batchnorm1d") continue;
+    const int64_t per_example = row->input.rank() == 3 ? row->input[1] * row->input[2] : 1;
+    TCNN_CHECK(smallest * per_example > 1, row->name, " (", row->type, "): ",
+               smallest == t.batch_size || smallest == examples
+                   ? "every batch holds one example"
+                   : "the last batch of each epoch holds one example (" + std::to_string(examples) +
+                         " training examples, batch_size " + std::to_string(t.batch_size) + ")",
+               " of a ", row->input.to_string(),
+               " input, and batch norm needs more than one value per channel in training; set "
+               "training.drop_last to true or change batch_size");
+  }
 }
 
 bool stop_requested(const TrainCallbacks& callbacks) {
@@ -304,7 +335,8 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                   .norm = norm,
                   .augment = augment,
                   .num_classes = num_classes,
-                  .batches = (train_set.size() + t.batch_size - 1) / t.batch_size};
+                  .batches = batches_per_epoch(t, train_set.size())};
+  check_batch_norm_batches(spec, train_set.size());
   if (!run.resume.empty()) check_resume_position(run.resume, state, loop);
   if (state.epoch >= t.epochs) return evaluate_only(loop, state, run.resume);
   start_logs(files, run, state);

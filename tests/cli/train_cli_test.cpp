@@ -388,3 +388,44 @@ TEST_F(DiagnosticsCli, MetricsLinesGainGradientFlowAndTheRunIsUnchanged) {
 }
 }  // namespace
 }  // namespace tinycnn::testing
+
+namespace tinycnn::testing {
+namespace {
+class BatchNormCli : public TinyRun {
+ protected:
+  // The tiny model with batch norm after the conv and a batchnorm1d before the classifier.
+  std::string bn_config(bool drop_last) const {
+    nlohmann::json c = tiny_config();
+    c["layers"] = nlohmann::json::parse(R"([
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+      {"type": "batchnorm2d"}, {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
+      {"type": "flatten"}, {"type": "linear", "out_features": 16},
+      {"type": "batchnorm1d"}, {"type": "relu"}, {"type": "linear", "out_features": 10}])");
+    c["training"]["drop_last"] = drop_last;
+    return dir_.write(drop_last ? "bn_drop.json" : "bn.json", c.dump());
+  }
+};
+
+// 256 examples in batches of 51 leave a last batch of one: batchnorm1d would see one value per
+// channel. Refused before training (exit 2, naming the layer), unless drop_last drops it.
+TEST_F(BatchNormCli, ALastBatchOfOneIsRefusedUpFrontOrDropped) {
+  const RunResult refused = run_tinycnn(
+      {"train", bn_config(false), "--data", data_, "--out", path("a"), "--batch-size", "51"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("layers.6 (batchnorm1d): the last batch of each epoch holds one "
+                             "example (256 training examples, batch_size 51)"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(path("a/metrics.jsonl")));
+  const RunResult dropped = run_tinycnn({"train", bn_config(true), "--data", data_, "--out",
+                                         path("b"), "--batch-size", "51", "--json"});
+  ASSERT_EQ(dropped.exit_code, 0) << dropped.err;
+  // 5 full batches of 51 per epoch: the checkpoint's step says so.
+  EXPECT_NE(slurp(path("b/checkpoint.safetensors")).find(R"("step":"5")"), std::string::npos);
+  // And the model loads and evaluates (running statistics in eval mode).
+  const RunResult eval = run_tinycnn({"eval", bn_config(true), "--data", data_, "--checkpoint",
+                                      path("b/checkpoint.safetensors"), "--json"});
+  EXPECT_EQ(eval.exit_code, 0) << eval.err;
+}
+}  // namespace
+}  // namespace tinycnn::testing
