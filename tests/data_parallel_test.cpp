@@ -180,6 +180,23 @@ TEST_F(DataParallelTest, BatchNormBuffersRoundTripThroughACheckpoint) {
   EXPECT_THROW(load_checkpoint(file, *plain, nullptr), core::Error);
 }
 
+TEST_F(DataParallelTest, TheModelRunsAloneBetweenStepsAndAfterTheStepIsGone) {
+  const data::Dataset data = dataset();
+  const model::ModelSpec spec = batchnorm_spec();
+  auto model = model::build_model(spec);
+  tensor::Tensor images;
+  std::vector<int32_t> labels;
+  data.gather(std::vector<int64_t>{0, 1, 2, 3}, data::Normalization{}, images, labels);
+  {
+    DataParallelStep step(spec, *model, 2);
+    step.run(data, {0, 1, 2, 3, 4, 5}, data::Normalization{});
+    model->set_training(true);  // alone, in training mode: no other slice to wait for
+    EXPECT_EQ(model->forward(autograd::Variable(images)).shape(), tensor::Shape({4, 10}));
+  }
+  // The step (and its reducer) is gone; the model's batch norm no longer refers to it.
+  EXPECT_EQ(model->forward(autograd::Variable(images)).shape(), tensor::Shape({4, 10}));
+}
+
 TEST_F(DataParallelTest, AFailingSliceDoesNotLeaveTheOthersWaitingInBatchNorm) {
   const data::Dataset data = dataset();
   const model::ModelSpec spec = batchnorm_spec();

@@ -61,6 +61,12 @@ DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential&
   slices_.resize(static_cast<size_t>(threads));
 }
 
+DataParallelStep::~DataParallelStep() {
+  nn::walk(*models_.front(), [](const std::string&, nn::Module& layer, int) {
+    if (auto* bn = dynamic_cast<nn::BatchNorm*>(&layer)) bn->attach(nullptr, 0);
+  });
+}
+
 StepResult DataParallelStep::run(const data::Dataset& data, const std::vector<int64_t>& indices,
                                  const data::Normalization& norm, const data::Augment& augment,
                                  int64_t epoch) {
@@ -159,6 +165,7 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
     if (!failed) sum_gradients(t, nt);
   }
 
+  reducer_.begin(1);  // between steps the model may run alone (a profile, a test pass)
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }

@@ -37,6 +37,10 @@ class DataParallelStep {
   // from `spec` (their own dropout streams) and then point at `model`'s weights: build this
   // after loading a checkpoint into `model`, and keep `model` alive and its weights in place.
   DataParallelStep(const model::ModelSpec& spec, nn::Sequential& model, int threads);
+  // Detaches `model`'s batch-norm layers from this step's reducer: alone again.
+  ~DataParallelStep();
+  DataParallelStep(const DataParallelStep&) = delete;
+  DataParallelStep& operator=(const DataParallelStep&) = delete;
 
   // Fills examples [begin, end) of the batch into `images` ([end - begin, C, H, W]; reshaped
   // as needed) and `labels`. Called on the slice's own thread, concurrently.
