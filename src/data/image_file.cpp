@@ -5,17 +5,38 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <memory>
+#include <string_view>
 
 #include "core/error.hpp"
 
 namespace tinycnn::data {
+
+namespace {
+// PNG, JPEG, BMP or binary PGM / PPM, by their first bytes: stb_image decodes more formats
+// (GIF, PSD, HDR, PIC, TGA), and a data set's files should be none of those.
+bool known_format(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[8] = {};
+  in.read(head, sizeof head);
+  const auto n = in.gcount();
+  const auto starts = [&](std::string_view magic) {
+    return n >= static_cast<std::streamsize>(magic.size()) &&
+           std::string_view(head, magic.size()) == magic;
+  };
+  return starts("\x89PNG\r\n\x1a\n") || starts("\xff\xd8\xff") || starts("BM") || starts("P5") ||
+         starts("P6");
+}
+}  // namespace
 
 Image read_image_file(const std::string& path, int64_t channels) {
   TCNN_CHECK(channels >= 1 && channels <= 4, path,
              ": image files have 1 to 4 channels (grey, "
              "grey + alpha, RGB, RGBA), the config's input has ",
              channels);
+  TCNN_CHECK_RUNTIME(known_format(path), path,
+                     ": cannot decode as an image (expected a PNG, JPEG, BMP, PGM or PPM file)");
   int w = 0, h = 0, in_file = 0;
   // The header's size first: a hostile file must not make the decoder allocate gigabytes.
   TCNN_CHECK_RUNTIME(stbi_info(path.c_str(), &w, &h, &in_file) == 1, path,

@@ -1,4 +1,4 @@
-// Image files (PNG, JPEG, BMP, PGM/PPM — whatever stb_image decodes) as planar bytes [C][H][W],
+// Image files (PNG, JPEG, BMP, binary PGM/PPM, decoded by stb_image) as planar bytes [C][H][W],
 // converted to the model's channels with stb's conventions: 1 = luminance
 // (77 R + 150 G + 29 B) >> 8, 2 = luminance + alpha, 3 = RGB (a grey image replicated),
 // 4 = RGBA. Other channel counts cannot be read from image files. And bilinear resizing.
@@ -20,8 +20,9 @@ struct Image {
   std::vector<uint8_t> pixels;  // [C][H][W]
 };
 
-// Throws core::Error (Runtime) naming the file when it cannot be decoded, and (Invalid) for a
-// channel count image files do not have.
+// Throws core::Error (Runtime) naming the file when it cannot be decoded or is another format
+// (stb_image's GIF, PSD, HDR, PIC, TGA are refused), and (Invalid) for a channel count image
+// files do not have.
 Image read_image_file(const std::string& path, int64_t channels);
 
 // The image resized to height x width, bilinearly (pixel centres aligned, edges clamped).

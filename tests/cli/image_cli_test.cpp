@@ -199,6 +199,25 @@ TEST_F(ImageCli, AHeaderClaimingTooManyPixelsIsRefusedBeforeDecoding) {
   }
 }
 
+TEST_F(ImageCli, FormatsOtherThanTheDocumentedOnesAreRefused) {
+  // A valid 1x1 GIF (stb_image decodes GIF, PSD, HDR, PIC and TGA too; a data set should not).
+  const std::string gif = dir_.write(
+      "one.gif", std::string("GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00"
+                             "\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b",
+                             35));
+  int w = 0, h = 0, c = 0;
+  ASSERT_EQ(stbi_info(gif.c_str(), &w, &h, &c), 1);  // stb_image itself would take it
+  try {
+    (void)data::read_image_file(gif, 3);
+    FAIL() << "decoded";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "one.gif: cannot decode as an image (expected a PNG, JPEG, BMP, PGM or PPM"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(ImageCli, ConversionsAndResizing) {
   const std::string red = path("red.png");
   const std::vector<uint8_t> px(4 * 4 * 3, 0);
