@@ -1,9 +1,8 @@
 // The finite-difference core shared by `tinycnn gradcheck` and the test suite: central
 // differences of a scalar objective with respect to entries of one tensor, next to the gradient
 // autograd gave. Entries whose nudges cross a kink (a ReLU at 0, a max-pool tie) are skipped:
-// either the objective reports a kink signature (which outputs are zero, which input won a
-// pool) that differs between the two nudges and the unnudged value, and/or the two one-sided
-// differences disagree (options below).
+// the objective reports a kink signature (which outputs are zero, which input won a pool) that
+// differs between the two nudges and the unnudged value.
 #pragma once
 
 #include <cstdint>
@@ -20,12 +19,6 @@ struct FiniteDifferenceOptions {
   int64_t sample = 200;      // larger tensors: this many entries, drawn from `seed`
   uint64_t seed = 7;
   double skip_below = 0.0;  // entries with |value| < this are not nudged
-  // With a signature: skip a nudge that changed it only when the one-sided slopes also
-  // disagree by more than bend * max(|slopes|, bend_floor) (a kink crossed by one of many
-  // units barely bends the objective). Without one: skip wherever they disagree so.
-  bool one_sided_kinks = false;
-  double bend = 0.5;
-  double bend_floor = 1e-3;
 };
 
 struct EntryCheck {

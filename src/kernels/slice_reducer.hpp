@@ -26,7 +26,6 @@ class SliceReducer {
  public:
   // Before the step's threads start: how many slices take part (1: all_reduce does nothing).
   void begin(int slices);
-  int slices() const { return slices_; }
   // Collective: every slice calls it with the same number of values, in the same order of
   // calls. On return `values` holds the sum over slices 0..slices-1, added in that order.
   void all_reduce(int slice, std::span<double> values);

@@ -39,7 +39,6 @@ class BatchNorm : public Module {
   std::vector<NamedBuffer> buffers() override;
   // This layer is slice `slice` of a data-parallel step reducing through `reducer` (null: alone).
   void attach(kernels::SliceReducer* reducer, int slice);
-  int64_t batches_tracked() const { return batches_tracked_; }
 
  private:
   BatchNormOptions options_;

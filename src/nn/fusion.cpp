@@ -40,13 +40,4 @@ std::vector<FusedStep> plan_fusion(const std::vector<std::unique_ptr<Module>>& l
   return plan;
 }
 
-std::string describe(const FusedStep& step, const std::vector<std::unique_ptr<Module>>& layers) {
-  std::string out;
-  for (size_t i = step.first; i < step.first + step.count; ++i) {
-    if (!out.empty()) out += '+';
-    out += layers[i]->type();
-  }
-  return out;
-}
-
 }  // namespace tinycnn::nn

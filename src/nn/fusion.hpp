@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "nn/module.hpp"
@@ -23,7 +22,5 @@ struct FusedStep {
 };
 
 std::vector<FusedStep> plan_fusion(const std::vector<std::unique_ptr<Module>>& layers);
-// "conv2d+relu+maxpool2d", for the profile and the docs.
-std::string describe(const FusedStep& step, const std::vector<std::unique_ptr<Module>>& layers);
 
 }  // namespace tinycnn::nn

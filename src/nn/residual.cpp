@@ -34,11 +34,7 @@ Variable Residual::forward(const Variable& input) { return run(input, false); }
 Variable Residual::forward_relu(const Variable& input) { return run(input, true); }
 
 int64_t Residual::parameter_count() const {
-  int64_t sum = 0;
-  for (const auto* branch : {&main_, &shortcut_}) {
-    for (size_t i = 0; i < branch->size(); ++i) sum += branch->layer(i).parameter_count();
-  }
-  return sum;
+  return main_.parameter_count() + shortcut_.parameter_count();
 }
 
 std::vector<NamedVariable> Residual::parameters() {

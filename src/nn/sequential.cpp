@@ -73,6 +73,12 @@ std::vector<NamedChild> Sequential::children() {
   return out;
 }
 
+int64_t Sequential::parameter_count() const {
+  int64_t sum = 0;
+  for (const auto& layer : layers_) sum += layer->parameter_count();
+  return sum;
+}
+
 std::vector<NamedVariable> Sequential::parameters() {
   std::vector<NamedVariable> params;
   for (const NamedChild& child : children()) {

@@ -33,6 +33,7 @@ class Sequential : public Module {
   Variable forward_visiting(const Variable& input,
                             const std::function<void(size_t, const Variable&)>& visit);
   const std::vector<FusedStep>& plan();
+  int64_t parameter_count() const override;
   std::vector<NamedVariable> parameters() override;
   std::vector<NamedBuffer> buffers() override;
   std::vector<NamedChild> children() override;

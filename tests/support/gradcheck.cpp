@@ -76,8 +76,7 @@ tensor::Tensor spaced_values(const tensor::Shape& shape, uint64_t seed, float ga
                                              .all_up_to = INT64_MAX,
                                              .sample = INT64_MAX,
                                              .seed = opt.seed,
-                                             .skip_below = opt.kink_band,
-                                             .one_sided_kinks = false};
+                                             .skip_below = opt.kink_band};
   int64_t checked = 0, skipped = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     Variable& in = inputs[i];
