@@ -9,7 +9,9 @@
 #include "autograd/engine.hpp"
 #include "core/rng.hpp"
 #include "model/builder.hpp"
+#include "nn/conv2d.hpp"
 #include "nn/linear.hpp"
+#include "nn/pooling.hpp"
 #include "nn/simple_layers.hpp"
 #include "ops/activation.hpp"
 #include "ops/add.hpp"
@@ -19,6 +21,7 @@
 #include "ops/linear.hpp"
 #include "ops/pooling.hpp"
 #include "ops/reshape.hpp"
+#include "train/double_forward.hpp"
 #include "train/gradcheck.hpp"
 
 namespace tinycnn::ops {
@@ -231,9 +234,10 @@ TEST(AddGradcheck, PlainAndFusedRelu) {
 }  // namespace
 }  // namespace tinycnn::ops
 
-// The model-level checker behind `tinycnn gradcheck`: it passes on a network with every layer
-// kind (ReLU's kinks are the CLI test's, on LeNet-5: here a weight nudge would cross one in
-// some unit almost every time), and it catches a layer whose backward is wrong.
+// The model-level checker behind `tinycnn gradcheck`: its double-precision forward agrees with
+// the float one and follows the float forward's ReLU and max-pool choices; the check passes on a
+// network with every layer kind, measuring every sampled entry, and it catches a layer whose
+// backward is wrong and a forward that disagrees with the reference.
 namespace tinycnn::train {
 namespace {
 using autograd::Variable;
@@ -269,7 +273,8 @@ model::ModelSpec every_layer_spec() {
     "layers": [
       {"type": "maxpool2d", "kernel_size": 2},
       {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
-      {"type": "batchnorm2d"}, {"type": "tanh"},
+      {"type": "batchnorm2d"}, {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 3,
+       "stride": 1, "padding": 1}, {"type": "tanh"},
       {"type": "residual", "layers": [
         {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1},
         {"type": "batchnorm2d", "affine": false}, {"type": "tanh"}],
@@ -281,23 +286,99 @@ model::ModelSpec every_layer_spec() {
     "training": {"weight_init": "pytorch"}})"));
 }
 
+Tensor random_batch(const tensor::Shape& example, int64_t n, uint64_t seed) {
+  std::vector<int64_t> dims{n};
+  for (const int64_t d : example.dims()) dims.push_back(d);
+  core::Rng rng(seed);
+  return Tensor::randn(tensor::Shape(dims), rng);
+}
+
+void expect_matches_float(nn::Sequential& net, const Tensor& x) {
+  Tensor y;
+  {
+    autograd::NoGradGuard no_grad;
+    y = net.forward(Variable(x)).data().clone();
+  }
+  const DoubleBatch d = forward_double(net, to_double(x));
+  ASSERT_EQ(d.values.size(), static_cast<size_t>(y.numel()));
+  for (int64_t i = 0; i < y.numel(); ++i) {
+    EXPECT_NEAR(d.values[static_cast<size_t>(i)], y[i], 1e-5 * (1 + std::abs(y[i]))) << i;
+  }
+}
+
+TEST(DoubleForward, MatchesTheFloatForwardOnEveryLayerKind) {
+  const model::ModelSpec spec = every_layer_spec();
+  auto net = model::build_model(spec);
+  const Tensor x = random_batch(model::input_shape(spec), 5, 11);
+  nn::walk(*net, [](const std::string&, nn::Module& layer, int) {
+    if (layer.type() == "dropout") layer.set_training(false);
+  });
+  expect_matches_float(*net, x);  // batch norm on the batch's statistics
+  net->set_training(false);
+  expect_matches_float(*net, x);  // on the running statistics
+}
+
+TEST(DoubleForward, FollowsTheRecordedPiece) {
+  nn::Sequential net;
+  net.add(std::make_unique<nn::Activation>(nn::Activation::Kind::Relu));
+  net.add(std::make_unique<nn::MaxPool2d>(nn::Pool2dOptions{}));
+  const Tensor x = Tensor::from_vector({1, 1, 2, 2}, {-1.0f, 2.0f, -3.0f, 0.5f});
+  EXPECT_EQ(forward_double(net, to_double(x)).values, std::vector<double>{2.0});
+  Pieces pieces;
+  pieces.relu_positive[&net.layer(0)] = {1, 0, 1, 1};  // -1 and -3 pass, 2 is zeroed
+  pieces.pool_argmax[&net.layer(1)] = {0};             // the window takes its first input
+  EXPECT_EQ(forward_double(net, to_double(x), &pieces).values, std::vector<double>{-1.0});
+  pieces.pool_argmax[&net.layer(1)] = {0, 1};
+  EXPECT_THROW(forward_double(net, to_double(x), &pieces), core::Error);
+}
+
 TEST(ModelGradcheck, PassesOnEveryLayerKind) {
   const model::ModelSpec spec = every_layer_spec();
   auto net = model::build_model(spec);
-  // Twice the default tolerance: float32 forwards put ~1e-6 of noise into the loss, which
-  // batch norm over a small batch amplifies to ~1e-2 of some entries' gradients.
-  const GradcheckReport r =
-      gradcheck_model(*net, model::input_shape(spec), {.batch = 8, .tolerance = 2e-2});
+  const GradcheckReport r = gradcheck_model(*net, model::input_shape(spec), {});
   ASSERT_EQ(r.layers.size(), spec.layers.size());
+  double worst = 0;
   for (const auto& l : r.layers) {
     for (const auto& c : l.checks) {
       EXPECT_TRUE(c.pass) << l.index << " " << l.type << " " << c.name << ": " << c.max_rel_error;
       EXPECT_GT(c.entries, 0) << l.index << " " << c.name;
+      EXPECT_EQ(c.skipped, 0) << l.index << " " << c.name;  // the ReLU and pools' kinks too
+      worst = std::max(worst, c.max_rel_error);
     }
   }
+  EXPECT_LT(worst, 1e-3);  // double-precision differences: far inside the tolerance
   // The block is one layer: its input and every parameter inside it.
-  EXPECT_EQ(r.layers[4].checks.size(), 1u + 2u + 2u);
-  EXPECT_EQ(r.layers[4].checks[1].name, "layers.0.weight");
+  EXPECT_EQ(r.layers[6].checks.size(), 1u + 2u + 2u);
+  EXPECT_EQ(r.layers[6].checks[1].name, "layers.0.weight");
+}
+
+// A convolution whose forward is twice what it should be (its backward consistent with it):
+// the gradients would check, so the forward is compared with the double-precision one first.
+class WrongForwardConv : public nn::Conv2d {
+ public:
+  using nn::Conv2d::Conv2d;
+  Variable forward(const Variable& x) override {
+    const Variable y = nn::Conv2d::forward(x);
+    return ops::add(y, y);
+  }
+};
+
+TEST(ModelGradcheck, RefusesAForwardThatDisagreesWithTheReference) {
+  nn::Sequential net;
+  core::Rng rng(5);
+  nn::Conv2dOptions c;
+  c.in_channels = 1;
+  c.out_channels = 2;
+  c.kernel_size = {3, 3};
+  net.add(std::make_unique<WrongForwardConv>(c, rng));
+  net.add(std::make_unique<nn::Flatten>());
+  try {
+    (void)gradcheck_model(net, {1, 5, 5}, {});
+    FAIL() << "expected an error";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 0 (conv2d): the forward's loss"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(ModelGradcheck, CatchesABrokenBackward) {

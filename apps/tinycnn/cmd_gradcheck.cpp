@@ -66,8 +66,8 @@ CLI::App* setup_gradcheck(CLI::App& app, GradcheckOptions& o) {
   cmd->add_option("--batch", o.batch, "Examples in the random batch (default 4)")
       ->check(CLI::Range(int64_t{1}, int64_t{1024}));
   cmd->add_option("--seed", o.seed, "Seed of the weights and the batch (default: the config's)");
-  cmd->add_option("--eps", o.eps, "Finite-difference nudge (default 1e-2)")
-      ->check(CLI::Range(1e-6, 1.0));
+  cmd->add_option("--eps", o.eps, "Finite-difference nudge (default 1e-3)")
+      ->check(CLI::Range(1e-7, 1.0));
   cmd->add_flag("--json", o.json, "Print one JSON document on stdout");
   return cmd;
 }

@@ -98,7 +98,7 @@ struct GradcheckOptions {
   std::optional<std::string> checkpoint;
   int64_t batch = 4;
   std::optional<uint64_t> seed;
-  double eps = 1e-2;
+  double eps = 1e-3;
   bool json = false;
 };
 CLI::App* setup_gradcheck(CLI::App& app, GradcheckOptions& options);

@@ -37,16 +37,20 @@ FiniteDifferences finite_differences(tensor::Tensor& values, const tensor::Tenso
   for (const int64_t j : chosen_entries(values.numel(), o)) {
     const float saved = x[j];
     if (std::abs(saved) < o.skip_below) continue;
-    x[j] = saved + static_cast<float>(o.eps);
+    // The nudged values are floats: the step is their exact difference, not 2 * eps.
+    const float up = static_cast<float>(saved + o.eps), down = static_cast<float>(saved - o.eps);
+    const double step = static_cast<double>(up) - static_cast<double>(down);
+    TCNN_CHECK(step > 0, "gradcheck: a nudge of ", o.eps, " does not change the float ", saved);
+    x[j] = up;
     const double plus = objective(signed_kinks ? &plus_signature : nullptr);
-    x[j] = saved - static_cast<float>(o.eps);
+    x[j] = down;
     const double minus = objective(signed_kinks ? &minus_signature : nullptr);
     x[j] = saved;
     if (signed_kinks && (plus_signature != base_signature || minus_signature != base_signature)) {
       ++out.skipped;
       continue;
     }
-    out.entries.push_back({j, analytic[j], (plus - minus) / (2.0 * o.eps)});
+    out.entries.push_back({j, analytic[j], (plus - minus) / step});
   }
   return out;
 }

@@ -29,6 +29,11 @@ struct GemmArgs {
 void gemm(const GemmArgs& args);
 void gemm_reference(const GemmArgs& args);
 
+// Double precision, row-major, no transposes: C (m x n) = A (m x k) * B (k x n), through
+// OpenBLAS (the gradient check's double-precision forward).
+void dgemm(int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
+           int64_t ldb, double* c, int64_t ldc);
+
 // The BLAS core OpenBLAS picked for this CPU (e.g. "Haswell", "SkylakeX").
 const char* blas_core_name();
 

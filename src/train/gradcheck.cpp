@@ -14,6 +14,7 @@
 #include "nn/simple_layers.hpp"
 #include "ops/cross_entropy.hpp"
 #include "ops/pooling.hpp"
+#include "train/double_forward.hpp"
 
 namespace tinycnn::train {
 
@@ -21,53 +22,46 @@ namespace {
 using autograd::Variable;
 using tensor::Tensor;
 
-// Mean cross-entropy of float logits, in double.
-double mean_cross_entropy(const Tensor& logits, const std::vector<int32_t>& labels) {
-  const int64_t n = logits.dim(0), k = logits.dim(1);
-  double total = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = logits.data() + i * k;
-    const double top = *std::max_element(row, row + k);
-    double sum = 0;
-    for (int64_t j = 0; j < k; ++j) sum += std::exp(row[j] - top);
-    total += top + std::log(sum) - row[labels[static_cast<size_t>(i)]];
-  }
-  return total / static_cast<double>(n);
-}
-
-// Layers [first, end), unfused; with `kinks`, appends which ReLU outputs are positive and which
-// input won each max-pool window: a nudge that changes them crossed a kink, where finite
-// differences do not measure the derivative.
-void append_kinks(nn::Module& layer, const Variable& x, const Variable& y,
-                  std::vector<uint8_t>& kinks) {
-  const auto* activation = dynamic_cast<const nn::Activation*>(&layer);
-  if (activation && activation->kind() == nn::Activation::Kind::Relu) {
-    for (int64_t i = 0; i < y.data().numel(); ++i) kinks.push_back(y.data()[i] > 0.0f);
-  } else if (const auto* pool = dynamic_cast<const nn::MaxPool2d*>(&layer)) {
-    const ops::Pool2dParams p{.kernel_h = pool->kernel_size()[0],
-                              .kernel_w = pool->kernel_size()[1],
-                              .stride_h = pool->stride()[0],
-                              .stride_w = pool->stride()[1],
-                              .pad_h = pool->padding()[0],
-                              .pad_w = pool->padding()[1]};
-    const kernels::Pool2dGeometry g = ops::pool2d_geometry(x.shape(), p);
-    std::vector<float> out(static_cast<size_t>(y.data().numel()));
-    std::vector<int32_t> argmax(out.size());
-    kernels::maxpool2d_forward(g, x.data().data(), out.data(), argmax.data());
-    for (const int32_t a : argmax) {
-      for (int b = 0; b < 4; ++b) kinks.push_back(static_cast<uint8_t>(a >> (8 * b)));
-    }
-  }
-}
-
-Variable forward_from(nn::Sequential& net, size_t first, const Variable& x,
-                      std::vector<uint8_t>* kinks = nullptr) {
+// Layers [first, end) of `net` on `x` in float, unfused, recording the piece each ReLU and max
+// pool chose.
+Variable forward_recording(nn::Sequential& net, size_t first, const Variable& x, Pieces* pieces) {
   nn::ForwardHooks hooks;
-  if (kinks) {
+  if (pieces) {
     hooks.after = [&](const std::string&, nn::Module& layer, const Variable& in,
-                      const Variable& out) { append_kinks(layer, in, out, *kinks); };
+                      const Variable& out) {
+      const auto* activation = dynamic_cast<const nn::Activation*>(&layer);
+      if (activation && activation->kind() == nn::Activation::Kind::Relu) {
+        auto& positive = pieces->relu_positive[&layer];
+        positive.resize(static_cast<size_t>(out.data().numel()));
+        for (int64_t i = 0; i < out.data().numel(); ++i) {
+          positive[static_cast<size_t>(i)] = out.data()[i] > 0.0f;
+        }
+      } else if (const auto* pool = dynamic_cast<const nn::MaxPool2d*>(&layer)) {
+        const ops::Pool2dParams p{.kernel_h = pool->kernel_size()[0],
+                                  .kernel_w = pool->kernel_size()[1],
+                                  .stride_h = pool->stride()[0],
+                                  .stride_w = pool->stride()[1],
+                                  .pad_h = pool->padding()[0],
+                                  .pad_w = pool->padding()[1]};
+        std::vector<float> values(static_cast<size_t>(out.data().numel()));
+        auto& argmax = pieces->pool_argmax[&layer];
+        argmax.resize(values.size());
+        kernels::maxpool2d_forward(ops::pool2d_geometry(in.shape(), p), in.data().data(),
+                                   values.data(), argmax.data());
+      }
+    };
   }
   return nn::forward_observed(net, x, hooks, first);
+}
+
+// The loss of layers [first, end) on `x`, in double (see double_forward.hpp).
+double double_loss(nn::Sequential& net, size_t first, const Tensor& x,
+                   const std::vector<int32_t>& labels, const Pieces* pieces) {
+  DoubleBatch h = to_double(x);
+  for (size_t j = first; j < net.size(); ++j) {
+    h = forward_double(net.layer(j), std::move(h), pieces);
+  }
+  return mean_cross_entropy(h, labels);
 }
 
 TensorCheckReport check(const std::string& name, Tensor& values, const Tensor& analytic,
@@ -122,12 +116,18 @@ GradcheckReport gradcheck_model(nn::Sequential& net, const tensor::Shape& input,
     Variable x(inputs[i].clone(), true);
     auto params = layer.parameters();
     for (auto& p : params) p.var.zero_grad();
-    const Variable loss = ops::softmax_cross_entropy(forward_from(net, i, x), labels);
+    Pieces pieces;
+    const Variable loss = ops::softmax_cross_entropy(forward_recording(net, i, x, &pieces), labels);
     autograd::backward(loss);
-    const autograd::Objective objective = [&](std::vector<uint8_t>* kinks) {
-      autograd::NoGradGuard no_grad;
-      if (kinks) kinks->clear();
-      return mean_cross_entropy(forward_from(net, i, Variable(x.data()), kinks).data(), labels);
+    // The float forward and the double one agree (on the pieces they choose themselves) ...
+    const double reference = double_loss(net, i, x.data(), labels, nullptr);
+    const double measured = loss.data()[0];
+    TCNN_CHECK_RUNTIME(std::abs(measured - reference) <= 1e-4 * std::max(1.0, std::abs(reference)),
+                       "gradcheck: layer ", i, " (", layer.type(), "): the forward's loss ",
+                       measured, " differs from the double-precision reference ", reference);
+    // ... and the finite differences follow the float forward's piece.
+    const autograd::Objective objective = [&](std::vector<uint8_t>*) {
+      return double_loss(net, i, x.data(), labels, &pieces);
     };
     LayerCheckReport row{
         .index = i, .type = layer.type(), .description = layer.describe(), .checks = {}};
