@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-dev libspdlog-dev
-          libgtest-dev libbenchmark-dev libopenblas-openmp-dev libstb-dev zlib1g-dev "$@")
+          libgtest-dev libbenchmark-dev libopenblas-openmp-dev libstb-dev zlib1g-dev
+          libonnx-dev libprotobuf-dev "$@")
 missing=()
 for pkg in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh python3-opencv  # the ONNX export tests run models in OpenCV
 bash scripts/check-format.sh
 presets=("${@:-release dev}")
 for preset in ${presets[*]}; do

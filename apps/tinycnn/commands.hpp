@@ -104,6 +104,15 @@ struct GradcheckOptions {
 CLI::App* setup_gradcheck(CLI::App& app, GradcheckOptions& options);
 int run_gradcheck(const GradcheckOptions& options);
 
+struct ExportOptions {
+  std::string config;
+  std::string checkpoint;
+  std::string onnx;
+  bool json = false;
+};
+CLI::App* setup_export(CLI::App& app, ExportOptions& options);
+int run_export(const ExportOptions& options);
+
 struct VizOptions {
   std::string config;
   std::string checkpoint;

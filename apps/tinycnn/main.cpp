@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   PlotOptions plot;
   VizOptions viz;
   GradcheckOptions gradcheck;
+  ExportOptions export_options;
   const std::vector<std::pair<CLI::App*, std::function<int()>>> commands{
       {setup_shapes(app, shapes), [&] { return run_shapes(shapes); }},
       {setup_train(app, train), [&] { return run_train(train, global.quiet); }},
@@ -117,6 +118,7 @@ int main(int argc, char** argv) {
       {setup_plot(app, plot), [&] { return run_plot(plot); }},
       {setup_viz(app, viz), [&] { return run_viz(viz); }},
       {setup_gradcheck(app, gradcheck), [&] { return run_gradcheck(gradcheck); }},
+      {setup_export(app, export_options), [&] { return run_export(export_options); }},
   };
 
   try {

@@ -1,0 +1,58 @@
+// `tinycnn export CONFIG --checkpoint FILE --onnx OUT.onnx [--json]`: the trained model as an
+// ONNX model (export/onnx_export.hpp), written atomically.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "export/onnx_export.hpp"
+#include "format.hpp"
+#include "io/atomic_file.hpp"
+#include "model/builder.hpp"
+#include "model/spec.hpp"
+#include "train/checkpoint.hpp"
+
+namespace tinycnn::cli {
+
+CLI::App* setup_export(CLI::App& app, ExportOptions& o) {
+  CLI::App* cmd = app.add_subcommand("export", "Write a trained model as an ONNX model");
+  cmd->add_option("config", o.config, "Model config (JSON)")->required();
+  cmd->add_option("--checkpoint", o.checkpoint, "Checkpoint (safetensors)")->required();
+  cmd->add_option("--onnx", o.onnx, "Output file (.onnx)")->required();
+  cmd->add_flag("--json", o.json, "Print one JSON document on stdout");
+  return cmd;
+}
+
+int run_export(const ExportOptions& o) {
+  const model::ModelSpec spec = model::load_config(o.config);
+  io::check_writable(o.onnx);  // before the work, so a bad path fails fast
+  auto net = model::build_model(spec);
+  const train::TrainState saved = train::load_checkpoint(o.checkpoint, *net, nullptr);
+  net->set_training(false);
+  const tensor::Shape input = model::input_shape(spec);
+  exporter::OnnxMetadata meta{
+      .model_name = spec.name,
+      .classes = spec.training.classes.empty() ? saved.classes : spec.training.classes,
+      .mean = spec.training.normalize_mean,
+      .std = spec.training.normalize_std};
+  if (static_cast<int64_t>(meta.classes.size()) != net->output_shape(input)[0]) {
+    meta.classes.clear();
+  }
+  const exporter::OnnxModel model = exporter::export_onnx(*net, input, meta);
+  io::write_file_atomically(o.onnx, model.bytes);
+  if (o.json) {
+    std::cout << nlohmann::ordered_json{{"onnx", o.onnx},
+                                        {"opset", exporter::kOnnxOpset},
+                                        {"nodes", model.nodes},
+                                        {"initializers", model.initializers},
+                                        {"bytes", model.bytes.size()}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << o.onnx << ": ONNX opset " << exporter::kOnnxOpset << ", " << model.nodes
+              << " nodes, " << model.initializers << " initializers, " << model.bytes.size()
+              << " bytes\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace tinycnn::cli

@@ -1,0 +1,267 @@
+// The ONNX exporter; see onnx_export.hpp.
+#include "export/onnx_export.hpp"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "nn/batchnorm.hpp"
+#include "nn/conv2d.hpp"
+#include "nn/linear.hpp"
+#include "nn/pooling.hpp"
+#include "nn/residual.hpp"
+#include "nn/simple_layers.hpp"
+
+namespace tinycnn::exporter {
+
+namespace {
+using tensor::Shape;
+
+onnx::AttributeProto* attribute(onnx::NodeProto& node, const std::string& name,
+                                onnx::AttributeProto::AttributeType type) {
+  onnx::AttributeProto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(type);
+  return a;
+}
+
+void ints(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& values) {
+  onnx::AttributeProto* a = attribute(node, name, onnx::AttributeProto::INTS);
+  for (const int64_t v : values) a->add_ints(v);
+}
+
+void one_int(onnx::NodeProto& node, const std::string& name, int64_t value) {
+  attribute(node, name, onnx::AttributeProto::INT)->set_i(value);
+}
+
+void one_float(onnx::NodeProto& node, const std::string& name, float value) {
+  attribute(node, name, onnx::AttributeProto::FLOAT)->set_f(value);
+}
+
+// Builds the graph layer by layer; each layer's output value is named after the layer.
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(onnx::GraphProto& graph) : graph_(graph) {}
+
+  // The layers of `seq` (named "<prefix>.<j>", prefix already qualified) applied to `x`.
+  std::string sequence(nn::Sequential& seq, const std::string& qualifier, std::string x,
+                       Shape& shape) {
+    for (const nn::NamedChild& child : seq.children()) {
+      x = layer(*child.module, qualifier + child.name, x, shape);
+    }
+    return x;
+  }
+
+  int64_t nodes() const { return graph_.node_size(); }
+
+ private:
+  onnx::NodeProto& node(const std::string& op, const std::string& name,
+                        const std::vector<std::string>& inputs) {
+    onnx::NodeProto* n = graph_.add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto& in : inputs) n->add_input(in);
+    n->add_output(name);
+    return *n;
+  }
+
+  void initializer(const std::string& name, const tensor::Tensor& t) {
+    onnx::TensorProto* p = graph_.add_initializer();
+    p->set_name(name);
+    p->set_data_type(onnx::TensorProto::FLOAT);
+    for (const int64_t d : t.shape().dims()) p->add_dims(d);
+    std::string raw(static_cast<size_t>(t.numel()) * sizeof(float), '\0');
+    std::memcpy(raw.data(), t.data(), raw.size());  // little-endian, as ONNX's raw_data is
+    p->set_raw_data(std::move(raw));
+  }
+
+  void initializer(const std::string& name, const std::vector<int64_t>& values) {
+    onnx::TensorProto* p = graph_.add_initializer();
+    p->set_name(name);
+    p->set_data_type(onnx::TensorProto::INT64);
+    p->add_dims(static_cast<int64_t>(values.size()));
+    for (const int64_t v : values) p->add_int64_data(v);
+  }
+
+  const tensor::Tensor& parameter(nn::Module& m, const std::string& name) {
+    for (auto& p : m.parameters()) {
+      if (p.name == name) return p.var.data();
+    }
+    throw core::Error(core::ErrorKind::Invalid, "export: " + m.type() + " has no " + name);
+  }
+
+  std::string layer(nn::Module& m, const std::string& name, const std::string& x, Shape& shape) {
+    const Shape in = shape;
+    shape = m.output_shape(in);
+    if (auto* block = dynamic_cast<nn::Residual*>(&m)) {
+      Shape main_shape = in, shortcut_shape = in;
+      const std::string main = sequence(block->main(), name + ".", x, main_shape);
+      const std::string shortcut = sequence(block->shortcut(), name + ".", x, shortcut_shape);
+      node("Add", name, {main, shortcut});
+      return name;
+    }
+    if (auto* conv = dynamic_cast<nn::Conv2d*>(&m)) {
+      const nn::Conv2dOptions& o = conv->options();
+      initializer(name + ".weight", conv->weight().data());
+      std::vector<std::string> inputs{x, name + ".weight"};
+      if (o.bias) {
+        initializer(name + ".bias", conv->bias().data());
+        inputs.push_back(name + ".bias");
+      }
+      onnx::NodeProto& n = node("Conv", name, inputs);
+      ints(n, "kernel_shape", {o.kernel_size[0], o.kernel_size[1]});
+      ints(n, "strides", {o.stride[0], o.stride[1]});
+      ints(n, "pads", {o.padding[0], o.padding[1], o.padding[0], o.padding[1]});
+      ints(n, "dilations", {1, 1});
+      one_int(n, "group", o.groups);
+      return name;
+    }
+    if (auto* fc = dynamic_cast<nn::Linear*>(&m)) {
+      initializer(name + ".weight", fc->weight().data());
+      std::vector<std::string> inputs{x, name + ".weight"};
+      if (fc->options().bias) {
+        initializer(name + ".bias", fc->bias().data());
+        inputs.push_back(name + ".bias");
+      }
+      one_int(node("Gemm", name, inputs), "transB", 1);
+      return name;
+    }
+    if (auto* bn = dynamic_cast<nn::BatchNorm*>(&m)) {
+      const nn::BatchNormOptions& o = bn->options();
+      std::string scale = name + ".weight", shift = name + ".bias";
+      if (o.affine) {
+        initializer(scale, parameter(m, "weight"));
+        initializer(shift, parameter(m, "bias"));
+      } else {  // ONNX requires them: the identity affine
+        scale = name + ".onnx_scale";
+        shift = name + ".onnx_shift";
+        initializer(scale, tensor::Tensor::full(Shape{o.features}, 1.0f));
+        initializer(shift, tensor::Tensor::zeros(Shape{o.features}));
+      }
+      for (const auto& b : m.buffers()) {
+        if (b.f32) initializer(name + "." + b.name, *b.f32);  // running_mean, running_var
+      }
+      onnx::NodeProto& n = node("BatchNormalization", name,
+                                {x, scale, shift, name + ".running_mean", name + ".running_var"});
+      one_float(n, "epsilon", static_cast<float>(o.eps));
+      one_float(n, "momentum", static_cast<float>(1.0 - o.momentum));  // ONNX's is the keep rate
+      return name;
+    }
+    if (auto* pool = dynamic_cast<nn::Pool2d*>(&m)) {
+      const auto k = pool->kernel_size(), s = pool->stride(), p = pool->padding();
+      const bool max = pool->type() == "maxpool2d";
+      std::string source = x;
+      std::vector<int64_t> pads{p[0], p[1], p[0], p[1]};
+      if (!max && (p[0] != 0 || p[1] != 0)) {
+        // count_include_pad=1 as data: zeros padded in, then an unpadded average.
+        initializer(name + ".pads", {0, 0, p[0], p[1], 0, 0, p[0], p[1]});
+        node("Pad", name + ".pad", {x, name + ".pads"});
+        source = name + ".pad";
+        pads = {0, 0, 0, 0};
+      }
+      onnx::NodeProto& n = node(max ? "MaxPool" : "AveragePool", name, {source});
+      ints(n, "kernel_shape", {k[0], k[1]});
+      ints(n, "strides", {s[0], s[1]});
+      ints(n, "pads", pads);
+      return name;
+    }
+    if (dynamic_cast<nn::GlobalAvgPool2d*>(&m)) {
+      node("GlobalAveragePool", name, {x});
+      return name;
+    }
+    if (dynamic_cast<nn::Flatten*>(&m)) {
+      one_int(node("Flatten", name, {x}), "axis", 1);
+      return name;
+    }
+    if (auto* act = dynamic_cast<nn::Activation*>(&m)) {
+      const char* op = act->kind() == nn::Activation::Kind::Relu   ? "Relu"
+                       : act->kind() == nn::Activation::Kind::Tanh ? "Tanh"
+                                                                   : "Sigmoid";
+      node(op, name, {x});
+      return name;
+    }
+    if (dynamic_cast<nn::Dropout*>(&m)) return x;  // the identity at inference
+    throw core::Error(core::ErrorKind::Invalid,
+                      "export: layer " + name + " (" + m.type() + ") has no ONNX form");
+  }
+
+  onnx::GraphProto& graph_;
+};
+
+void tensor_value(onnx::ValueInfoProto& v, const std::string& name,
+                  const std::vector<int64_t>& dims) {
+  v.set_name(name);
+  onnx::TypeProto_Tensor* t = v.mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::FLOAT);
+  t->mutable_shape()->add_dim()->set_dim_param("N");  // any batch size
+  for (const int64_t d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+void metadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
+  onnx::StringStringEntryProto* e = model.add_metadata_props();
+  e->set_key(key);
+  e->set_value(value);
+}
+}  // namespace
+
+OnnxModel export_onnx(nn::Sequential& net, const tensor::Shape& input, const OnnxMetadata& meta) {
+  TCNN_CHECK(input.rank() == 3, "export: expected an input [C, H, W], got ", input.to_string());
+  onnx::ModelProto model;
+  model.set_ir_version(7);  // the first with opset 13
+  model.set_producer_name("tinycnn");
+  model.set_producer_version(TINYCNN_VERSION);
+  onnx::OperatorSetIdProto* opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(kOnnxOpset);
+  metadata(model, "name", meta.model_name);
+  metadata(model, "classes", nlohmann::json(meta.classes).dump());
+  metadata(model, "normalize_mean", nlohmann::json(meta.mean).dump());
+  metadata(model, "normalize_std", nlohmann::json(meta.std).dump());
+  metadata(model, "tinycnn_version", TINYCNN_VERSION);
+
+  onnx::GraphProto& graph = *model.mutable_graph();
+  graph.set_name(meta.model_name.empty() ? "tinycnn" : meta.model_name);
+  tensor_value(*graph.add_input(), "input", input.dims());
+  GraphBuilder builder(graph);
+  Shape shape = input;
+  const std::string last = builder.sequence(net, "", "input", shape);
+  TCNN_CHECK(shape.rank() == 1, "export: expected the model to end in [K] logits, got ",
+             shape.to_string());
+  // The last node's output becomes "logits" (an Identity when no node produced it).
+  if (last == "input") {
+    onnx::NodeProto* n = graph.add_node();
+    n->set_op_type("Identity");
+    n->set_name("logits");
+    n->add_input(last);
+    n->add_output("logits");
+  } else {
+    for (onnx::NodeProto& n : *graph.mutable_node()) {
+      for (std::string& in : *n.mutable_input()) {
+        if (in == last) in = "logits";
+      }
+      for (std::string& out : *n.mutable_output()) {
+        if (out == last) out = "logits";
+      }
+    }
+  }
+  tensor_value(*graph.add_output(), "logits", {shape[0]});
+
+  try {
+    onnx::checker::check_model(model);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(true, 1, false));
+  } catch (const std::exception& e) {
+    TCNN_CHECK_RUNTIME(false, "export: ONNX rejects the model: ", e.what());
+  }
+  OnnxModel out;
+  out.nodes = graph.node_size();
+  out.initializers = graph.initializer_size();
+  TCNN_CHECK_RUNTIME(model.SerializeToString(&out.bytes), "export: could not serialise the model");
+  return out;
+}
+
+}  // namespace tinycnn::exporter
