@@ -6,12 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh python3-opencv  # the ONNX export tests run models in OpenCV
+# The ONNX export tests run models in OpenCV; the MPI tests run mpirun on loopback.
+bash scripts/install-deps.sh python3-opencv libopenmpi-dev openmpi-bin
 bash scripts/check-format.sh
 presets=("${@:-release dev}")
 for preset in ${presets[*]}; do
   echo "== $preset: build" >&2
-  cmake --preset "$preset" -DTINYCNN_WERROR=ON >/dev/null
+  cmake --preset "$preset" -DTINYCNN_WERROR=ON -DTINYCNN_MPI=ON >/dev/null
   log="build/$preset/build.log"
   if ! cmake --build --preset "$preset" >"$log" 2>&1; then
     cat "$log" >&2

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/sysinfo.hpp"
 #include "core/timer.hpp"
+#include "dist/group.hpp"
 #include "flags.hpp"
 #include "format.hpp"
 #include "kernels/conv2d.hpp"
@@ -95,7 +97,8 @@ void print_summary(const train::TrainResult& r, const model::ModelSpec& spec, bo
                                   {"eval_seconds", nlohmann::json::array()},
                                   {"train_images_per_second", ips},
                                   {"peak_rss_bytes", core::peak_rss_bytes()},
-                                  {"checkpoint", r.checkpoint}};
+                                  {"checkpoint", r.checkpoint},
+                                  {"ranks", dist::world().size()}};
     for (const auto& e : r.epochs) {
       doc["epoch_seconds"].push_back(e.epoch_seconds);
       doc["eval_seconds"].push_back(e.eval_seconds);
@@ -158,7 +161,14 @@ CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
 }
 
 int run_train(const TrainOptions& o, bool quiet) {
-  const model::ModelSpec spec = resolve(o);
+  model::ModelSpec spec;
+  std::exception_ptr bad_config;  // under mpirun every rank reads the config; one reports it
+  try {
+    spec = resolve(o);
+  } catch (...) {
+    bad_config = std::current_exception();
+  }
+  dist::agree(dist::world(), bad_config);
   train::RunOptions run{.out_dir = o.out.empty() ? "runs/" + spec.name : o.out,
                         .resume = o.resume,
                         .init = o.init,
@@ -167,7 +177,7 @@ int run_train(const TrainOptions& o, bool quiet) {
                         .config_json = spec.source.dump(2),
                         .replace = o.force};
 
-  const bool bar = !quiet && ::isatty(STDERR_FILENO);
+  const bool bar = !quiet && ::isatty(STDERR_FILENO) && dist::world().rank() == 0;
   ProgressBar progress;
   train::TrainCallbacks callbacks;
   callbacks.stop = &g_stop_requested;
@@ -186,11 +196,14 @@ int run_train(const TrainOptions& o, bool quiet) {
 
   const train::TrainResult result = train_or_explain(spec, run, callbacks);
   if (bar) progress.finish_line();
-  print_summary(result, spec, o.json);
+  const bool writer = dist::world().rank() == 0;  // under mpirun: rank 0 reports
+  if (writer) print_summary(result, spec, o.json);
   if (result.interrupted) return kExitInterrupted;
   if (o.min_accuracy && result.final_test_accuracy < *o.min_accuracy) {
-    std::cerr << "error: final test accuracy " << result.final_test_accuracy
-              << " is below --min-accuracy " << *o.min_accuracy << "\n";
+    if (writer) {
+      std::cerr << "error: final test accuracy " << result.final_test_accuracy
+                << " is below --min-accuracy " << *o.min_accuracy << "\n";
+    }
     return kExitBelowAccuracy;
   }
   return kExitOk;

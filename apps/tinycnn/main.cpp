@@ -19,6 +19,7 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/sysinfo.hpp"
+#include "dist/group.hpp"
 
 namespace {
 
@@ -36,15 +37,30 @@ void setup_logging(const GlobalOptions& options) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(options.quiet ? spdlog::level::warn
                                   : spdlog::level::from_str(options.log_level));
+  if (tinycnn::dist::world().rank() != 0) spdlog::set_level(spdlog::level::off);  // one writer
 }
 
 void print_error(const std::string& message) { std::cerr << "error: " << message << '\n'; }
+
+// Under mpirun an error another rank reports is not printed again; an error only this rank saw
+// ends the whole job (the others may be waiting in a collective).
+int fail(const tinycnn::core::Error* error, const std::string& message, int code) {
+  tinycnn::dist::Group& world = tinycnn::dist::world();
+  if (!dynamic_cast<const tinycnn::dist::ReportedElsewhere*>(error)) print_error(message);
+  if (world.size() > 1 && !tinycnn::dist::failure_is_shared()) {
+    std::cerr.flush();
+    tinycnn::dist::abort_job(code);
+  }
+  return code;
+}
 
 // A usage error is one line, with the help to read: the subcommand's where one was given.
 int usage_error(const CLI::App& app, const CLI::ParseError& e) {
   std::string help = "tinycnn --help";
   for (const CLI::App* sub : app.get_subcommands()) help = "tinycnn " + sub->get_name() + " --help";
-  print_error(std::string(e.what()) + " (see " + help + ")");
+  // Every rank parses the same arguments: rank 0 says what is wrong.
+  if (tinycnn::dist::world().rank() == 0)
+    print_error(std::string(e.what()) + " (see " + help + ")");
   return kExitUsage;
 }
 
@@ -66,27 +82,54 @@ int run_command(const CLI::App& app, const GlobalOptions& global,
   try {
     setup_logging(global);
     if (global.threads > 0) omp_set_num_threads(global.threads);
+    if (tinycnn::dist::world().size() > 1) {  // under mpirun: train only
+      std::exception_ptr refused;
+      for (const auto& [command, run] : commands) {
+        if (command->parsed() && command->get_name() != "train") {
+          refused = std::make_exception_ptr(tinycnn::core::Error(
+              tinycnn::core::ErrorKind::Invalid,
+              "tinycnn " + command->get_name() +
+                  " runs in one process; only train runs across processes under mpirun"));
+        }
+      }
+      tinycnn::dist::agree(tinycnn::dist::world(), refused);
+    }
     for (const auto& [command, run] : commands) {
       if (command->parsed()) return check_stdout(run());
     }
     std::cout << app.help();
     return check_stdout(kExitOk);
   } catch (const tinycnn::core::Error& e) {
-    print_error(e.what());
     spdlog::debug("thrown at {}", e.where());
-    return e.kind() == tinycnn::core::ErrorKind::Invalid ? kExitUsage : kExitRuntime;
+    return fail(&e, e.what(),
+                e.kind() == tinycnn::core::ErrorKind::Invalid ? kExitUsage : kExitRuntime);
   } catch (const std::bad_alloc&) {
-    print_error("out of memory");
-    return kExitRuntime;
+    return fail(nullptr, "out of memory", kExitRuntime);
   } catch (const std::exception& e) {
-    print_error(e.what());
-    return kExitRuntime;
+    return fail(nullptr, e.what(), kExitRuntime);
   }
 }
+
+// Run alone, or as one rank of an mpirun job: MPI is joined (and left) only under a launcher.
+int run_main(int argc, char** argv);
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  try {
+    tinycnn::dist::init(argc, argv);
+  } catch (const tinycnn::core::Error& e) {
+    print_error(e.what());
+    return kExitUsage;
+  }
+  const int code = run_main(argc, argv);
+  if (tinycnn::dist::world().size() > 1) std::cerr.flush();
+  tinycnn::dist::finalize();
+  return code;
+}
+
+namespace {
+int run_main(int argc, char** argv) {
   tinycnn::core::keep_freed_memory();
   CLI::App app{"tinycnn: train and profile small convolutional neural networks"};
   app.set_version_flag("--version", std::string("tinycnn ") + TINYCNN_VERSION);
@@ -134,3 +177,4 @@ int main(int argc, char** argv) {
   }
   return run_command(app, global, commands);
 }
+}  // namespace

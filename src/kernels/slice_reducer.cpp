@@ -17,8 +17,16 @@ void SliceReducer::begin(int slices) {
   for (auto& parts : parts_) parts.resize(static_cast<size_t>(slices));
 }
 
+void SliceReducer::set_across(std::function<void(std::span<double>)> across) {
+  const std::lock_guard lock(mutex_);
+  across_ = std::move(across);
+}
+
 void SliceReducer::all_reduce(int slice, std::span<double> values) {
-  if (slices_ == 1) return;
+  if (slices_ == 1) {
+    if (across_) across_(values);
+    return;
+  }
   size_t parity = 0;
   {
     std::unique_lock lock(mutex_);
@@ -26,6 +34,21 @@ void SliceReducer::all_reduce(int slice, std::span<double> values) {
     parity = generation_ & 1;
     parts_[parity][static_cast<size_t>(slice)].assign(values.begin(), values.end());
     if (++arrived_ == slices_) {
+      // The last to arrive adds the parts in slice order (and reduces across processes).
+      std::vector<double>& sums = sums_[parity];
+      sums.assign(values.size(), 0.0);
+      try {
+        for (const auto& p : parts_[parity]) {
+          TCNN_CHECK(p.size() == values.size(), "slice reducer: slices reduced ", p.size(), " and ",
+                     values.size(), " values in the same call");
+          for (size_t i = 0; i < values.size(); ++i) sums[i] += p[i];
+        }
+        if (across_) across_(std::span(sums));
+      } catch (...) {
+        aborted_ = true;
+        arrived_all_.notify_all();
+        throw;
+      }
       arrived_ = 0;
       ++generation_;
       arrived_all_.notify_all();
@@ -35,18 +58,10 @@ void SliceReducer::all_reduce(int slice, std::span<double> values) {
       if (generation_ == mine) throw SliceAborted();
     }
   }
-  // The other parity's buffers are the next call's; these stay untouched until every slice has
-  // reached that next call, so reading them unlocked is safe.
-  const auto& parts = parts_[parity];
-  for (const auto& p : parts) {
-    TCNN_CHECK(p.size() == values.size(), "slice reducer: slices reduced ", p.size(), " and ",
-               values.size(), " values in the same call");
-  }
-  for (size_t i = 0; i < values.size(); ++i) {
-    double sum = 0;
-    for (const auto& p : parts) sum += p[i];
-    values[i] = sum;
-  }
+  // The other parity's buffers are the next call's; this one stays untouched until every slice
+  // has reached that next call, so reading it unlocked is safe.
+  const std::vector<double>& sums = sums_[parity];
+  std::copy(sums.begin(), sums.end(), values.begin());
 }
 
 void SliceReducer::abort() {

@@ -3,11 +3,13 @@
 // model; an op whose result depends on the whole batch (batch norm's statistics) calls
 // all_reduce() from every slice at the same point. Each slice's partial sums are combined in
 // slice order, so every slice gets the same bits and a given slice count always gives the same
-// result. One barrier per call: the partials are double-buffered by call parity.
+// result. One barrier per call: the partials are double-buffered by call parity. The last slice
+// to arrive adds them up (and, across processes, reduces the sum with the other ranks').
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <vector>
@@ -24,8 +26,12 @@ class SliceAborted : public core::Error {
 
 class SliceReducer {
  public:
-  // Before the step's threads start: how many slices take part (1: all_reduce does nothing).
+  // Before the step's threads start: how many slices take part (1, and no `across`:
+  // all_reduce does nothing).
   void begin(int slices);
+  // Also sums across processes: called on the slices' sum, by one slice while the others wait
+  // (the data-parallel step across MPI ranks sets it; empty: this process alone).
+  void set_across(std::function<void(std::span<double>)> across);
   // Collective: every slice calls it with the same number of values, in the same order of
   // calls. On return `values` holds the sum over slices 0..slices-1, added in that order.
   void all_reduce(int slice, std::span<double> values);
@@ -40,6 +46,8 @@ class SliceReducer {
   uint64_t generation_ = 0;
   bool aborted_ = false;
   std::vector<std::vector<double>> parts_[2];  // [parity][slice]
+  std::vector<double> sums_[2];                // [parity]: the call's result
+  std::function<void(std::span<double>)> across_;
 };
 
 }  // namespace tinycnn::kernels

@@ -57,6 +57,11 @@ class DataParallelStep {
   // A batch already in memory: images [n, C, H, W] and their n labels.
   StepResult run(const tensor::Tensor& images, const std::vector<int32_t>& labels);
 
+  // Batch norm's statistics also summed across processes (training across MPI ranks).
+  void reduce_across(std::function<void(std::span<double>)> across) {
+    reducer_.set_across(std::move(across));
+  }
+
   int threads() const { return static_cast<int>(models_.size()); }
   // The primary, then the replicas: for train::evaluate's data-parallel form.
   std::span<nn::Sequential* const> models() const { return models_; }

@@ -55,9 +55,12 @@ EvalResult evaluate(nn::Sequential& model, const data::Dataset& dataset,
 }
 
 EvalResult evaluate(std::span<nn::Sequential* const> models, const data::Dataset& dataset,
-                    const data::Normalization& norm, int64_t num_classes, int64_t batch_size) {
+                    const data::Normalization& norm, int64_t num_classes, int64_t batch_size,
+                    dist::Group* group) {
   TCNN_CHECK(!models.empty(), "evaluate: expected at least one model");
-  const int64_t total = dataset.size();
+  const int64_t ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
+  const int64_t first = dataset.size() * rank / ranks;  // this rank's part
+  const int64_t total = dataset.size() * (rank + 1) / ranks - first;
   // One contiguous part of the data set per model, each in its own thread; with one model the
   // kernels split each batch across the threads instead.
   const int parts = static_cast<int>(
@@ -75,7 +78,7 @@ EvalResult evaluate(std::span<nn::Sequential* const> models, const data::Dataset
       try {
         tallies[static_cast<size_t>(part)] =
             tally(*models[static_cast<size_t>(part)], dataset, norm, num_classes, part_batch,
-                  total * part / parts, total * (part + 1) / parts);
+                  first + total * part / parts, first + total * (part + 1) / parts);
       } catch (...) {
         errors[static_cast<size_t>(part)] = std::current_exception();
       }
@@ -97,6 +100,19 @@ EvalResult evaluate(std::span<nn::Sequential* const> models, const data::Dataset
     }
   }
   r.examples = total;
+  if (ranks > 1) {  // the loss sum and every count, added across the ranks
+    std::vector<double> sums{loss_sum, static_cast<double>(total)};
+    for (const auto& row : r.confusion) {
+      for (const int64_t c : row) sums.push_back(static_cast<double>(c));
+    }
+    group->sum(sums);
+    loss_sum = sums[0];
+    r.examples = static_cast<int64_t>(sums[1]);
+    size_t i = 2;
+    for (auto& row : r.confusion) {
+      for (int64_t& c : row) c = static_cast<int64_t>(sums[i++]);
+    }
+  }
   int64_t correct = 0;
   for (int64_t k = 0; k < num_classes; ++k) {
     const auto& row = r.confusion[static_cast<size_t>(k)];

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "dist/group.hpp"
 #include "nn/sequential.hpp"
 #include "train/dataset.hpp"
 
@@ -28,7 +29,10 @@ EvalResult evaluate(nn::Sequential& model, const data::Dataset& dataset,
 // contiguous part of the data set on its own thread, in batches of batch_size / models (the
 // same memory in flight). The counts are the same as with one model;
 // the loss sums in another order.
+// With a group of several ranks (training across processes), each rank evaluates its
+// contiguous part of the data set and the counts and loss sums are added across the ranks.
 EvalResult evaluate(std::span<nn::Sequential* const> models, const data::Dataset& dataset,
-                    const data::Normalization& norm, int64_t num_classes, int64_t batch_size = 100);
+                    const data::Normalization& norm, int64_t num_classes, int64_t batch_size = 100,
+                    dist::Group* group = nullptr);
 
 }  // namespace tinycnn::train

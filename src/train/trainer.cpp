@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/timer.hpp"
 #include "data/dataset.hpp"
+#include "dist/group.hpp"
 #include "io/atomic_file.hpp"
 #include "model/builder.hpp"
 #include "model/trace.hpp"
@@ -40,12 +41,12 @@ struct RunFiles {
   std::string dir, checkpoint, metrics, config, curves;
 };
 
-RunFiles run_files(const RunDir& dir) {
-  return {.dir = dir.dir(),
-          .checkpoint = dir.file("checkpoint.safetensors"),
-          .metrics = dir.file("metrics.jsonl"),
-          .config = dir.file("config.json"),
-          .curves = dir.file("curves.svg")};
+RunFiles run_files(const std::string& dir) {
+  return {.dir = dir,
+          .checkpoint = dir + "/checkpoint.safetensors",
+          .metrics = dir + "/metrics.jsonl",
+          .config = dir + "/config.json",
+          .curves = dir + "/curves.svg"};
 }
 
 // The state to start from: a resumed checkpoint's whole state, or the weights of an init
@@ -95,7 +96,64 @@ struct Loop {
   const data::Augment& augment;
   int64_t num_classes;
   int64_t batches;
+  dist::Group& group;  // the ranks training together (one: this process alone)
+  std::vector<autograd::NamedVariable>& params;  // the model's, in a fixed order
+  std::vector<float>& gradients;                 // the fused buffer summed across ranks
+  std::vector<double>& allreduce_seconds;        // per step, this epoch
 };
+
+bool writer(const Loop& loop) { return loop.group.rank() == 0; }
+
+// A failure every rank sees the same: one error line, from rank 0.
+void check_together(dist::Group& group, bool ok, const std::function<std::string()>& message) {
+  if (!ok) dist::fail_together(group, core::ErrorKind::Runtime, message());
+}
+
+// Across ranks: this rank's slice-mean gradients, weighted by its share of the batch, summed
+// with the others' in one fused buffer; then the batch's loss, correct count and stop requests.
+StepResult reduce_step(const Loop& loop, const StepResult& mine, int64_t n, int64_t slice,
+                       bool& stop) {
+  const core::Stopwatch clock;
+  const float share = static_cast<float>(slice) / static_cast<float>(n);
+  std::vector<float>& buffer = loop.gradients;
+  size_t at = 0;
+  for (const auto& p : loop.params) {
+    const tensor::Tensor& g = p.var.grad();
+    buffer.resize(std::max(buffer.size(), at + static_cast<size_t>(g.numel())));
+    for (int64_t i = 0; i < g.numel(); ++i) buffer[at + static_cast<size_t>(i)] = g[i] * share;
+    at += static_cast<size_t>(g.numel());
+  }
+  loop.group.sum(std::span(buffer.data(), at));
+  at = 0;
+  for (auto& p : loop.params) {
+    tensor::Tensor& g = p.var.grad();
+    for (int64_t i = 0; i < g.numel(); ++i) g[i] = buffer[at + static_cast<size_t>(i)];
+    at += static_cast<size_t>(g.numel());
+  }
+  std::vector<double> stats{mine.loss_sum, static_cast<double>(mine.correct), stop ? 1.0 : 0.0};
+  loop.group.sum(stats);
+  stop = stats[2] > 0;
+  loop.allreduce_seconds.push_back(clock.seconds());
+  return {.loss_sum = stats[0], .correct = static_cast<int64_t>(stats[1])};
+}
+
+// FNV-1a over every weight and running statistic: equal on every rank, or the ranks diverged.
+uint64_t weights_hash(nn::Sequential& model) {
+  uint64_t h = 1469598103934665603ull;
+  const auto add = [&](const tensor::Tensor& t) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(t.data());
+    for (size_t i = 0; i < static_cast<size_t>(t.numel()) * sizeof(float); ++i) {
+      h = (h ^ bytes[i]) * 1099511628211ull;
+    }
+  };
+  for (auto& p : model.parameters()) add(p.var.data());
+  nn::walk(model, [&](const std::string&, nn::Module& layer, int) {
+    for (const auto& b : layer.buffers()) {
+      if (b.f32) add(*b.f32);
+    }
+  });
+  return h;
+}
 
 struct EpochTotals {
   double loss_sum = 0;
@@ -194,17 +252,23 @@ EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
   for (int64_t b = first_batch; b < loop.batches; ++b) {
     const int64_t begin = b * t.batch_size;
     const int64_t end = std::min(begin + t.batch_size, loop.train_set.size());
-    batch_indices.assign(order.begin() + begin, order.begin() + end);
-    const StepResult step =
-        loop.step.run(loop.train_set, batch_indices, loop.norm, loop.augment, epoch);
     const int64_t n = end - begin;
+    // This rank's contiguous slice of the batch (all of it alone).
+    const int64_t ranks = loop.group.size(), rank = loop.group.rank();
+    const int64_t lo = begin + n * rank / ranks, hi = begin + n * (rank + 1) / ranks;
+    batch_indices.assign(order.begin() + lo, order.begin() + hi);
+    StepResult step = loop.step.run(loop.train_set, batch_indices, loop.norm, loop.augment, epoch);
+    bool stop = stop_requested(loop.callbacks);
+    if (ranks > 1) step = reduce_step(loop, step, n, hi - lo, stop);
     const double loss_value = step.loss_sum / static_cast<double>(n);
-    TCNN_CHECK_RUNTIME(std::isfinite(loss_value), "training diverged at epoch ", epoch + 1,
-                       ", step ", state.step + 1, " (batch ", b + 1, " of ", loop.batches,
-                       "): loss is ", loss_value,
-                       "; the last good checkpoint is kept; lower "
-                       "the learning rate (now ",
-                       lr, ")");
+    check_together(loop.group, std::isfinite(loss_value), [&] {
+      return core::detail::concat("training diverged at epoch ", epoch + 1, ", step ",
+                                  state.step + 1, " (batch ", b + 1, " of ", loop.batches,
+                                  "): loss is ", loss_value,
+                                  "; the last good checkpoint is kept; lower the learning rate "
+                                  "(now ",
+                                  lr, ")");
+    });
     const bool probe = t.diagnostics && b + 1 == loop.batches;
     GradientFlowProbe flow;
     if (probe) flow.before_step(loop.model);
@@ -220,11 +284,15 @@ EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
     e.correct += step.correct;
     e.seen += n;
     report_step(loop, e, epoch, b, clock);
-    if (stop_requested(loop.callbacks) && b + 1 < loop.batches) {
-      TCNN_CHECK_RUNTIME(all_finite(loop.model), "training diverged at epoch ", epoch + 1,
-                         ": non-finite weights; the last good checkpoint is kept");
-      save_checkpoint(loop.files.checkpoint, loop.model, loop.optimizer,
-                      saved_state(loop, epoch, state.step, epoch_rng), loop.run.config_json);
+    if (stop && b + 1 < loop.batches) {  // every rank decides the same (the flags were summed)
+      check_together(loop.group, all_finite(loop.model), [&] {
+        return core::detail::concat("training diverged at epoch ", epoch + 1,
+                                    ": non-finite weights; the last good checkpoint is kept");
+      });
+      if (writer(loop)) {
+        save_checkpoint(loop.files.checkpoint, loop.model, loop.optimizer,
+                        saved_state(loop, epoch, state.step, epoch_rng), loop.run.config_json);
+      }
       spdlog::warn("interrupted at epoch {}, step {}: saved {}", epoch + 1, state.step,
                    loop.files.checkpoint);
       e.interrupted = true;
@@ -239,7 +307,27 @@ EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
 EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const EpochTotals& e,
                           const core::Rng& data_rng, TrainState& state) {
   core::Stopwatch eval_clock;
-  const EvalResult eval = evaluate(loop.step.models(), loop.test_set, loop.norm, loop.num_classes);
+  const EvalResult eval =
+      evaluate(loop.step.models(), loop.test_set, loop.norm, loop.num_classes, 100, &loop.group);
+  if (loop.group.size() > 1) {
+    const uint64_t hash = weights_hash(loop.model);
+    const uint64_t low = loop.group.min(hash), high = loop.group.max(hash);
+    check_together(loop.group, low == high, [&] {
+      return core::detail::concat("after epoch ", epoch + 1, " the ranks' weights differ (hashes ",
+                                  low, " .. ", high,
+                                  "): they no longer train one model; the last good checkpoint "
+                                  "is kept");
+    });
+    double total = 0;
+    for (const double t : loop.allreduce_seconds) total += t;
+    spdlog::info("epoch {}: {} ranks, allreduce {:.2f} ms per step ({} bytes of gradients)",
+                 epoch + 1, loop.group.size(),
+                 loop.allreduce_seconds.empty()
+                     ? 0.0
+                     : 1e3 * total / static_cast<double>(loop.allreduce_seconds.size()),
+                 4 * loop.model.parameter_count());
+    loop.allreduce_seconds.clear();
+  }
   const EpochMetrics m{
       .epoch = epoch + 1,
       .train_loss = e.seen ? e.loss_sum / static_cast<double>(e.seen) : 0.0,
@@ -254,10 +342,13 @@ EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const Epoc
   for (const std::string& line : gradient_flow_warnings(m.diagnostics)) {
     spdlog::warn("epoch {}: {}", epoch + 1, line);
   }
-  TCNN_CHECK_RUNTIME(all_finite(loop.model) && std::isfinite(eval.loss),
-                     "training diverged at epoch ", epoch + 1, ", step ", state.step,
-                     ": non-finite weights or test loss; the last good checkpoint is kept");
+  check_together(loop.group, all_finite(loop.model) && std::isfinite(eval.loss), [&] {
+    return core::detail::concat("training diverged at epoch ", epoch + 1, ", step ", state.step,
+                                ": non-finite weights or test loss; the last good checkpoint is "
+                                "kept");
+  });
   state.epoch = epoch + 1;
+  if (!writer(loop)) return m;  // rank 0 writes the run's files
   // The checkpoint is the commit point: the epoch's metrics line goes first and is taken back
   // if the checkpoint cannot be written (a killed process's line is dropped on resume).
   const MetricsMark mark = append_metrics(loop.files.metrics, m);
@@ -278,9 +369,12 @@ EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const Epoc
 TrainResult evaluate_only(const Loop& loop, const TrainState& state, const std::string& path) {
   spdlog::info("nothing to do: {} holds epoch {} of {}; evaluating it", path, state.epoch,
                loop.t.epochs);
-  const EvalResult eval = evaluate(loop.step.models(), loop.test_set, loop.norm, loop.num_classes);
-  TCNN_CHECK_RUNTIME(std::isfinite(eval.loss), path, ": the test loss is ", eval.loss,
-                     ": expected a finite loss (the weights overflow)");
+  const EvalResult eval =
+      evaluate(loop.step.models(), loop.test_set, loop.norm, loop.num_classes, 100, &loop.group);
+  check_together(loop.group, std::isfinite(eval.loss), [&] {
+    return core::detail::concat(path, ": the test loss is ", eval.loss,
+                                ": expected a finite loss (the weights overflow)");
+  });
   TrainResult result;
   result.checkpoint = path;
   result.completed_epochs = state.epoch;
@@ -288,63 +382,116 @@ TrainResult evaluate_only(const Loop& loop, const TrainState& state, const std::
   result.best_test_accuracy = eval.accuracy;
   return result;
 }
+// Everything a run needs before its first step; made on every rank before they agree.
+struct Setup {
+  std::unique_ptr<nn::Sequential> model;
+  int64_t num_classes = 0;
+  std::unique_ptr<optim::Optimizer> optimizer;
+  std::unique_ptr<RunDir> out_dir;  // rank 0's: the one writer holds the out dir
+  RunFiles files;
+  core::Rng data_rng{0};
+  TrainState state;
+  data::Dataset train_set, test_set;
+  int64_t batches = 0;
+};
+
+std::unique_ptr<Setup> prepare(const model::ModelSpec& spec, const RunOptions& run,
+                               dist::Group& group) {
+  const model::TrainingSpec& t = spec.training;
+  TCNN_CHECK(run.resume.empty() || run.init.empty(),
+             "training: expected a checkpoint to resume from or one to take initial weights "
+             "from, not both");
+  check_memory(estimate_memory(spec, Purpose::Training, t.batch_size,
+                               split_bytes(t.dataset, t.data_dir, Split::Train) +
+                                   split_bytes(t.dataset, t.data_dir, Split::Test)),
+               "training " + spec.name);
+  auto s = std::make_unique<Setup>();
+  s->model = model::build_model(spec);
+  s->num_classes = s->model->output_shape(model::input_shape(spec))[0];
+  s->optimizer = make_optimizer(t.optimizer, s->model->parameters());
+  if (group.rank() == 0) {
+    s->out_dir = std::make_unique<RunDir>(run.out_dir);  // held until the run returns
+    if (run.resume.empty()) s->out_dir->require_fresh(run.replace);
+  }
+  s->files = run_files(s->out_dir ? s->out_dir->dir() : run.out_dir);
+  s->data_rng = core::Rng(t.seed + 1);
+  s->state = start_state(run, *s->model, *s->optimizer, s->data_rng);
+  s->train_set = load_split(spec, t.data_dir, Split::Train, s->num_classes, run.limit_train);
+  s->test_set = load_split(spec, t.data_dir, Split::Test, s->num_classes, run.limit_test);
+  s->batches = batches_per_epoch(t, s->train_set.size());
+  check_batch_norm_batches(spec, s->train_set.size());
+  const int64_t remainder = s->train_set.size() % t.batch_size;
+  const int64_t smallest = t.drop_last || remainder == 0 ? t.batch_size : remainder;
+  TCNN_CHECK(std::min(smallest, s->train_set.size()) >= group.size(),
+             "training.batch_size: ", group.size(),
+             " ranks need at least one example each in every batch, but a batch ", "holds ",
+             std::min(smallest, s->train_set.size()));
+  return s;
+}
 }  // namespace
 
 TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                          const TrainCallbacks& callbacks) {
   const model::TrainingSpec& t = spec.training;
-  TCNN_CHECK(run.resume.empty() || run.init.empty(),
-             "training: expected a checkpoint to resume from or one to take initial weights "
-             "from, not both");
+  dist::Group& group = dist::world();
+  // Every rank validates and loads before any collective; a failure is reported once.
+  std::unique_ptr<Setup> s;
+  std::exception_ptr failure;
+  try {
+    s = prepare(spec, run, group);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  dist::agree(group, failure);
 
-  check_memory(estimate_memory(spec, Purpose::Training, t.batch_size,
-                               split_bytes(t.dataset, t.data_dir, Split::Train) +
-                                   split_bytes(t.dataset, t.data_dir, Split::Test)),
-               "training " + spec.name);
-  auto model = model::build_model(spec);
-  const int64_t num_classes = model->output_shape(model::input_shape(spec))[0];
-  auto optimizer = make_optimizer(t.optimizer, model->parameters());
-  const RunDir out_dir(run.out_dir);  // held until the run returns
-  if (run.resume.empty()) out_dir.require_fresh(run.replace);
-  const RunFiles files = run_files(out_dir);
-
-  core::Rng data_rng(t.seed + 1);
-  TrainState state = start_state(run, *model, *optimizer, data_rng);
-
-  const data::Dataset train_set =
-      load_split(spec, t.data_dir, Split::Train, num_classes, run.limit_train);
-  const data::Dataset test_set =
-      load_split(spec, t.data_dir, Split::Test, num_classes, run.limit_test);
   const data::Normalization norm = normalization(t);
   const data::Augment augment{
       .crop_padding = t.augment_crop_padding, .horizontal_flip = t.augment_flip, .seed = t.seed};
-
   TrainResult result;
-  result.checkpoint = files.checkpoint;
-  result.completed_epochs = state.epoch;
-  DataParallelStep parallel_step(spec, *model, omp_get_max_threads());
+  result.checkpoint = s->files.checkpoint;
+  result.completed_epochs = s->state.epoch;
+  DataParallelStep parallel_step(spec, *s->model, omp_get_max_threads());
+  if (group.size() > 1) {
+    parallel_step.reduce_across([&group](std::span<double> v) { group.sum(v); });
+  }
+  std::vector<autograd::NamedVariable> params = s->model->parameters();
+  std::vector<float> gradients;
+  std::vector<double> allreduce_seconds;
   const Loop loop{.t = t,
                   .run = run,
                   .callbacks = callbacks,
-                  .files = files,
-                  .model = *model,
-                  .optimizer = *optimizer,
+                  .files = s->files,
+                  .model = *s->model,
+                  .optimizer = *s->optimizer,
                   .step = parallel_step,
-                  .train_set = train_set,
-                  .test_set = test_set,
+                  .train_set = s->train_set,
+                  .test_set = s->test_set,
                   .norm = norm,
                   .augment = augment,
-                  .num_classes = num_classes,
-                  .batches = batches_per_epoch(t, train_set.size())};
-  check_batch_norm_batches(spec, train_set.size());
-  if (!run.resume.empty()) check_resume_position(run.resume, state, loop);
+                  .num_classes = s->num_classes,
+                  .batches = s->batches,
+                  .group = group,
+                  .params = params,
+                  .gradients = gradients,
+                  .allreduce_seconds = allreduce_seconds};
+  TrainState& state = s->state;
+  {
+    std::exception_ptr position;
+    try {
+      if (!run.resume.empty()) check_resume_position(run.resume, state, loop);
+    } catch (...) {
+      position = std::current_exception();
+    }
+    dist::agree(group, position);
+  }
   if (state.epoch >= t.epochs) return evaluate_only(loop, state, run.resume);
-  start_logs(files, run, state);
-  std::vector<int64_t> order(static_cast<size_t>(train_set.size()));
+  if (writer(loop)) start_logs(s->files, run, state);
+  std::vector<int64_t> order(static_cast<size_t>(s->train_set.size()));
+  core::Rng& data_rng = s->data_rng;
 
   for (int64_t epoch = state.epoch; epoch < t.epochs; ++epoch) {
     const double lr = learning_rate(t.lr_schedule, t.optimizer.lr, epoch, t.epochs);
-    optimizer->set_lr(lr);
+    s->optimizer->set_lr(lr);
     const core::Rng::State epoch_rng = data_rng.state();
     std::iota(order.begin(), order.end(), 0);
     if (t.shuffle) shuffle(order, data_rng);
@@ -360,7 +507,9 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
     result.final_test_accuracy = m.test_accuracy;
     result.best_test_accuracy = std::max(result.best_test_accuracy, m.test_accuracy);
     if (callbacks.on_epoch) callbacks.on_epoch(m);
-    if (stop_requested(callbacks)) {
+    bool stop = stop_requested(callbacks);
+    if (group.size() > 1) stop = group.max(stop ? 1 : 0) != 0;  // the ranks decide together
+    if (stop) {
       result.interrupted = state.epoch < t.epochs;
       break;
     }

@@ -60,6 +60,7 @@ RunResult run_tinycnn(const std::vector<std::string>& args, const RunSetup& setu
   std::ostringstream command;
   if (setup.file_size_blocks > 0)
     command << "trap '' XFSZ; ulimit -f " << setup.file_size_blocks << "; ";
+  for (const auto& l : setup.launcher) command << quote(l) << ' ';
   command << quote(TINYCNN_BIN);
   for (const auto& a : args) command << ' ' << quote(a);
   const std::string out =
@@ -76,8 +77,9 @@ RunResult run_tinycnn(const std::vector<std::string>& args, const RunSetup& setu
 }
 
 int spawn_tinycnn(const std::vector<std::string>& args, const std::string& out_path,
-                  const std::string& err_path) {
-  std::vector<std::string> argv_storage{TINYCNN_BIN};
+                  const std::string& err_path, const std::vector<std::string>& launcher) {
+  std::vector<std::string> argv_storage = launcher;
+  argv_storage.push_back(TINYCNN_BIN);
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
@@ -90,7 +92,7 @@ int spawn_tinycnn(const std::vector<std::string>& args, const std::string& out_p
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("posix_spawn failed");
   return pid;

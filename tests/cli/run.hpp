@@ -20,14 +20,16 @@ RunResult run_tinycnn(const std::vector<std::string>& args);
 // `ulimit -f`, with SIGXFSZ ignored so that a write beyond it fails as on a full disk), and
 // stdout to a given file (e.g. /dev/full) instead of being captured.
 struct RunSetup {
-  int64_t file_size_blocks = 0;  // 0: no limit
-  std::string stdout_path;       // empty: captured in RunResult::out
+  int64_t file_size_blocks = 0;       // 0: no limit
+  std::string stdout_path;            // empty: captured in RunResult::out
+  std::vector<std::string> launcher;  // a command tinycnn runs under (mpirun -np 2), or none
 };
 RunResult run_tinycnn(const std::vector<std::string>& args, const RunSetup& setup);
 
-// Starts tinycnn in the background (stdout/stderr to the given files); returns its pid.
+// Starts tinycnn in the background (stdout/stderr to the given files), under `launcher` if
+// given; returns the pid (the launcher's).
 int spawn_tinycnn(const std::vector<std::string>& args, const std::string& out_path,
-                  const std::string& err_path);
+                  const std::string& err_path, const std::vector<std::string>& launcher = {});
 // Waits for a spawned process; returns its exit code, or 128 + signal.
 int wait_exit(int pid);
 
