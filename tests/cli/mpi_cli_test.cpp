@@ -94,6 +94,28 @@ TEST_F(MpiCli, TwoRanksTrainAsOneProcessDoes) {
       << two.err;
 }
 
+// configs/lenet5.json itself, on 512 synthetic 28 x 28 images. A run of two ranks that ends
+// with exit 0 also had bit-identical weights on both ranks: they compare hashes every epoch.
+TEST_F(MpiCli, LeNet5OnTwoRanksIsLeNet5OnOne) {
+  const std::string mnist = path("mnist28");
+  fs::create_directories(mnist);
+  write_mnist_split(mnist, "train", 512);
+  write_mnist_split(mnist, "t10k", 128);
+  const std::string lenet = std::string(TINYCNN_CONFIG_DIR) + "/lenet5.json";
+  const auto run = [&](const std::string& out, bool two_ranks) {
+    RunSetup setup;
+    if (two_ranks) setup.launcher = kTwoRanks;
+    return run_tinycnn({"--threads", "1", "train", lenet, "--data", mnist, "--out", path(out),
+                        "--epochs", "2", "--json"},
+                       setup);
+  };
+  const RunResult one = run("lenet_one", false), two = run("lenet_two", true);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_EQ(nlohmann::json::parse(two.out)["ranks"], 2);
+  expect_same_weights("lenet_one", "lenet_two");
+}
+
 TEST_F(MpiCli, BatchNormStatisticsAreTheGlobalBatchs) {
   const std::string config = dir_.write("bn.json", batch_norm_config().dump());
   const RunResult one = train(config, "one", false, {"--epochs", "2"});
