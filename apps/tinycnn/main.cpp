@@ -47,10 +47,7 @@ void print_error(const std::string& message) { std::cerr << "error: " << message
 int fail(const tinycnn::core::Error* error, const std::string& message, int code) {
   tinycnn::dist::Group& world = tinycnn::dist::world();
   if (!dynamic_cast<const tinycnn::dist::ReportedElsewhere*>(error)) print_error(message);
-  if (world.size() > 1 && !tinycnn::dist::failure_is_shared()) {
-    std::cerr.flush();
-    tinycnn::dist::abort_job(code);
-  }
+  if (world.size() > 1 && !tinycnn::dist::failure_is_shared()) tinycnn::dist::abort_job(code);
   return code;
 }
 
@@ -82,17 +79,14 @@ int run_command(const CLI::App& app, const GlobalOptions& global,
   try {
     setup_logging(global);
     if (global.threads > 0) omp_set_num_threads(global.threads);
-    if (tinycnn::dist::world().size() > 1) {  // under mpirun: train only
-      std::exception_ptr refused;
-      for (const auto& [command, run] : commands) {
-        if (command->parsed() && command->get_name() != "train") {
-          refused = std::make_exception_ptr(tinycnn::core::Error(
-              tinycnn::core::ErrorKind::Invalid,
-              "tinycnn " + command->get_name() +
-                  " runs in one process; only train runs across processes under mpirun"));
-        }
+    for (const auto& [command, run] : commands) {  // under mpirun: train only
+      if (command->parsed() && command->get_name() != "train" &&
+          tinycnn::dist::world().size() > 1) {
+        tinycnn::dist::fail_together(tinycnn::dist::world(), tinycnn::core::ErrorKind::Invalid,
+                                     "tinycnn " + command->get_name() +
+                                         " runs in one process; only train runs across "
+                                         "processes under mpirun");
       }
-      tinycnn::dist::agree(tinycnn::dist::world(), refused);
     }
     for (const auto& [command, run] : commands) {
       if (command->parsed()) return check_stdout(run());
@@ -123,7 +117,6 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   const int code = run_main(argc, argv);
-  if (tinycnn::dist::world().size() > 1) std::cerr.flush();
   tinycnn::dist::finalize();
   return code;
 }

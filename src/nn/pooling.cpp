@@ -47,17 +47,20 @@ Shape Pool2d::output_shape(const Shape& input) const {
   return {input[0], oh, ow};
 }
 
-Variable Pool2d::forward(const Variable& input) {
+ops::Pool2dParams Pool2d::params() const {
   const auto& k = options_.kernel_size;
   const auto& s = *options_.stride;
   const auto& p = options_.padding;
-  const ops::Pool2dParams params{.kernel_h = k[0],
-                                 .kernel_w = k[1],
-                                 .stride_h = s[0],
-                                 .stride_w = s[1],
-                                 .pad_h = p[0],
-                                 .pad_w = p[1]};
-  return kind_ == Kind::Max ? ops::maxpool2d(input, params) : ops::avgpool2d(input, params);
+  return {.kernel_h = k[0],
+          .kernel_w = k[1],
+          .stride_h = s[0],
+          .stride_w = s[1],
+          .pad_h = p[0],
+          .pad_w = p[1]};
+}
+
+Variable Pool2d::forward(const Variable& input) {
+  return kind_ == Kind::Max ? ops::maxpool2d(input, params()) : ops::avgpool2d(input, params());
 }
 
 Shape GlobalAvgPool2d::output_shape(const Shape& input) const {

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "nn/module.hpp"
+#include "ops/pooling.hpp"
 
 namespace tinycnn::nn {
 
@@ -33,6 +34,7 @@ class Pool2d : public Module {
   std::array<int64_t, 2> kernel_size() const { return options_.kernel_size; }
   std::array<int64_t, 2> stride() const { return *options_.stride; }
   std::array<int64_t, 2> padding() const { return options_.padding; }
+  ops::Pool2dParams params() const;  // the op's form of the options
 
  private:
   Kind kind_;

@@ -22,35 +22,31 @@ namespace {
 using autograd::Variable;
 using tensor::Tensor;
 
-// Layers [first, end) of `net` on `x` in float, unfused, recording the piece each ReLU and max
-// pool chose.
-Variable forward_recording(nn::Sequential& net, size_t first, const Variable& x, Pieces* pieces) {
-  nn::ForwardHooks hooks;
-  if (pieces) {
-    hooks.after = [&](const std::string&, nn::Module& layer, const Variable& in,
-                      const Variable& out) {
-      const auto* activation = dynamic_cast<const nn::Activation*>(&layer);
-      if (activation && activation->kind() == nn::Activation::Kind::Relu) {
-        auto& positive = pieces->relu_positive[&layer];
-        positive.resize(static_cast<size_t>(out.data().numel()));
-        for (int64_t i = 0; i < out.data().numel(); ++i) {
-          positive[static_cast<size_t>(i)] = out.data()[i] > 0.0f;
-        }
-      } else if (const auto* pool = dynamic_cast<const nn::MaxPool2d*>(&layer)) {
-        const ops::Pool2dParams p{.kernel_h = pool->kernel_size()[0],
-                                  .kernel_w = pool->kernel_size()[1],
-                                  .stride_h = pool->stride()[0],
-                                  .stride_w = pool->stride()[1],
-                                  .pad_h = pool->padding()[0],
-                                  .pad_w = pool->padding()[1]};
-        std::vector<float> values(static_cast<size_t>(out.data().numel()));
-        auto& argmax = pieces->pool_argmax[&layer];
-        argmax.resize(values.size());
-        kernels::maxpool2d_forward(ops::pool2d_geometry(in.shape(), p), in.data().data(),
-                                   values.data(), argmax.data());
-      }
-    };
+// The piece a ReLU or max pool chose in the float forward: which outputs are positive, which
+// input won each window.
+void record_piece(nn::Module& layer, const Variable& in, const Variable& out, Pieces& pieces) {
+  const auto* activation = dynamic_cast<const nn::Activation*>(&layer);
+  if (activation && activation->kind() == nn::Activation::Kind::Relu) {
+    auto& positive = pieces.relu_positive[&layer];
+    positive.resize(static_cast<size_t>(out.data().numel()));
+    for (int64_t i = 0; i < out.data().numel(); ++i) {
+      positive[static_cast<size_t>(i)] = out.data()[i] > 0.0f;
+    }
+  } else if (const auto* pool = dynamic_cast<const nn::MaxPool2d*>(&layer)) {
+    std::vector<float> values(static_cast<size_t>(out.data().numel()));
+    auto& argmax = pieces.pool_argmax[&layer];
+    argmax.resize(values.size());
+    kernels::maxpool2d_forward(ops::pool2d_geometry(in.shape(), pool->params()), in.data().data(),
+                               values.data(), argmax.data());
   }
+}
+
+// Layers [first, end) of `net` on `x` in float, unfused, recording each ReLU's and max pool's
+// piece.
+Variable forward_recording(nn::Sequential& net, size_t first, const Variable& x, Pieces& pieces) {
+  nn::ForwardHooks hooks;
+  hooks.after = [&](const std::string&, nn::Module& layer, const Variable& in,
+                    const Variable& out) { record_piece(layer, in, out, pieces); };
   return nn::forward_observed(net, x, hooks, first);
 }
 
@@ -117,7 +113,7 @@ GradcheckReport gradcheck_model(nn::Sequential& net, const tensor::Shape& input,
     auto params = layer.parameters();
     for (auto& p : params) p.var.zero_grad();
     Pieces pieces;
-    const Variable loss = ops::softmax_cross_entropy(forward_recording(net, i, x, &pieces), labels);
+    const Variable loss = ops::softmax_cross_entropy(forward_recording(net, i, x, pieces), labels);
     autograd::backward(loss);
     // The float forward and the double one agree (on the pieces they choose themselves) ...
     const double reference = double_loss(net, i, x.data(), labels, nullptr);
