@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "kernels/team.hpp"
+
 namespace tinycnn::kernels {
 
 SliceAborted::SliceAborted()
@@ -28,10 +30,13 @@ void SliceReducer::all_reduce(int slice, std::span<double> values) {
     return;
   }
   size_t parity = 0;
+  uint64_t mine = 0;
+  bool last = false;
   {
-    std::unique_lock lock(mutex_);
+    const std::lock_guard lock(mutex_);
     if (aborted_) throw SliceAborted();
-    parity = generation_ & 1;
+    mine = generation_.load(std::memory_order_relaxed);
+    parity = mine & 1;
     parts_[parity][static_cast<size_t>(slice)].assign(values.begin(), values.end());
     if (++arrived_ == slices_) {
       // The last to arrive adds the parts in slice order (and reduces across processes).
@@ -46,16 +51,24 @@ void SliceReducer::all_reduce(int slice, std::span<double> values) {
         if (across_) across_(std::span(sums));
       } catch (...) {
         aborted_ = true;
-        arrived_all_.notify_all();
+        signal_.fetch_add(1, std::memory_order_release);
+        wake_all(signal_);
         throw;
       }
       arrived_ = 0;
-      ++generation_;
-      arrived_all_.notify_all();
-    } else {
-      const uint64_t mine = generation_;
-      arrived_all_.wait(lock, [&] { return generation_ != mine || aborted_; });
-      if (generation_ == mine) throw SliceAborted();
+      generation_.store(mine + 1, std::memory_order_release);
+      last = true;
+    }
+  }
+  if (last) {
+    signal_.fetch_add(1, std::memory_order_release);
+    wake_all(signal_);
+  } else {
+    for (;;) {
+      const uint32_t seen = signal_.load(std::memory_order_acquire);
+      if (generation_.load(std::memory_order_acquire) != mine) break;
+      if (aborted_.load(std::memory_order_acquire)) throw SliceAborted();
+      wait_while_equal(signal_, seen);
     }
   }
   // The other parity's buffers are the next call's; this one stays untouched until every slice
@@ -65,9 +78,12 @@ void SliceReducer::all_reduce(int slice, std::span<double> values) {
 }
 
 void SliceReducer::abort() {
-  const std::lock_guard lock(mutex_);
-  aborted_ = true;
-  arrived_all_.notify_all();
+  {
+    const std::lock_guard lock(mutex_);
+    aborted_ = true;
+  }
+  signal_.fetch_add(1, std::memory_order_release);
+  wake_all(signal_);
 }
 
 }  // namespace tinycnn::kernels

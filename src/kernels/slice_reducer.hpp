@@ -7,7 +7,7 @@
 // to arrive adds them up (and, across processes, reduces the sum with the other ranks').
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -39,12 +39,14 @@ class SliceReducer {
   void abort();
 
  private:
+  // Arrivals under the mutex; the waiting outside it, by kernels/team.hpp's policy, on
+  // `signal_` (bumped when a call completes and on abort).
   std::mutex mutex_;
-  std::condition_variable arrived_all_;
   int slices_ = 1;
   int arrived_ = 0;
-  uint64_t generation_ = 0;
-  bool aborted_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> aborted_{false};
+  std::atomic<uint32_t> signal_{0};
   std::vector<std::vector<double>> parts_[2];  // [parity][slice]
   std::vector<double> sums_[2];                // [parity]: the call's result
   std::function<void(std::span<double>)> across_;

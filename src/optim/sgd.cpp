@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include "core/error.hpp"
+#include "kernels/team.hpp"
 
 namespace tinycnn::optim {
 
@@ -62,24 +63,28 @@ void SGD::step() {
   const float wd = static_cast<float>(options_.weight_decay);
   const bool first = step_count_ == 0;
   const bool nesterov = options_.nesterov;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    auto& var = params_[i].var;
-    if (!var.grad().defined()) continue;
-    float* p = var.data().data();
-    const float* grad = var.grad().data();
-    float* buf = momentum_.empty() ? nullptr : momentum_[i].data();
-    const int64_t n = var.data().numel();
-    // Elementwise, so any split across threads gives the same bits.
-    if (n < kParallelMin) {
-      update(p, grad, buf, 0, n, lr, mu, wd, first, nesterov);
-      continue;
-    }
-#pragma omp parallel
-    {
-      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+  // Elementwise, so any split across threads gives the same bits: the small tensors on thread
+  // 0, each large one in blocks across the threads, all in one job.
+  int64_t large = 0;
+  for (const auto& param : params_) {
+    if (param.var.grad().defined() && param.var.data().numel() >= kParallelMin) ++large;
+  }
+  kernels::parallel(large > 0 ? omp_get_max_threads() : 1, [&](const kernels::Crew& crew) {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      auto& var = params_[i].var;
+      if (!var.grad().defined()) continue;
+      float* p = var.data().data();
+      const float* grad = var.grad().data();
+      float* buf = momentum_.empty() ? nullptr : momentum_[i].data();
+      const int64_t n = var.data().numel();
+      if (n < kParallelMin) {
+        if (crew.thread == 0) update(p, grad, buf, 0, n, lr, mu, wd, first, nesterov);
+        continue;
+      }
+      const int64_t t = crew.thread, nt = crew.size;
       update(p, grad, buf, n * t / nt, n * (t + 1) / nt, lr, mu, wd, first, nesterov);
     }
-  }
+  });
   ++step_count_;
 }
 

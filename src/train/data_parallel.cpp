@@ -1,8 +1,6 @@
 // Data-parallel training step; see data_parallel.hpp.
 #include "train/data_parallel.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <exception>
 #include <utility>
@@ -10,6 +8,7 @@
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
 #include "kernels/cross_entropy.hpp"
+#include "kernels/team.hpp"
 #include "model/builder.hpp"
 #include "nn/batchnorm.hpp"
 #include "ops/cross_entropy.hpp"
@@ -142,14 +141,14 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
   int used = team;
   reducer_.begin(team);
 
-#pragma omp parallel num_threads(team)
-  {
-    const int t = omp_get_thread_num();
-    const int nt = omp_get_num_threads();
-#pragma omp single
-    {
-      used = nt;
-      if (nt != team) reducer_.begin(nt);  // fewer threads than asked: the slices follow
+  kernels::parallel(team, [&](const kernels::Crew& crew) {
+    const int t = crew.thread, nt = crew.size;
+    if (nt != team) {  // fewer threads than asked: the slices follow
+      if (t == 0) {
+        used = nt;
+        reducer_.begin(nt);
+      }
+      crew.sync();
     }
     try {
       results[static_cast<size_t>(t)] = run_slice(t, n * t / nt, n * (t + 1) / nt, n, fill);
@@ -159,11 +158,11 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
       errors[static_cast<size_t>(t)] = std::current_exception();
       reducer_.abort();
     }
-#pragma omp barrier
+    crew.sync();
     bool failed = false;
     for (const auto& e : errors) failed = failed || e != nullptr;
     if (!failed) sum_gradients(t, nt);
-  }
+  });
 
   reducer_.begin(1);  // between steps the model may run alone (a profile, a test pass)
   for (const auto& e : errors) {

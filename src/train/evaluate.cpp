@@ -1,8 +1,6 @@
 // Batched no-grad evaluation.
 #include "train/evaluate.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <exception>
 #include <numeric>
@@ -10,6 +8,7 @@
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
 #include "kernels/cross_entropy.hpp"
+#include "kernels/team.hpp"
 #include "ops/cross_entropy.hpp"
 
 namespace tinycnn::train {
@@ -70,11 +69,9 @@ EvalResult evaluate(std::span<nn::Sequential* const> models, const data::Dataset
   // batch_size examples in flight in all: the same activation memory as one model's batches.
   const int64_t part_batch = std::max<int64_t>(1, batch_size / parts);
   for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(false);
-#pragma omp parallel num_threads(parts) if (parts > 1)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+  kernels::parallel(parts, [&](const kernels::Crew& crew) {
     // With fewer threads than asked for, thread t takes parts t, t + nt, ...
-    for (int part = t; part < parts; part += nt) {
+    for (int part = crew.thread; part < parts; part += crew.size) {
       try {
         tallies[static_cast<size_t>(part)] =
             tally(*models[static_cast<size_t>(part)], dataset, norm, num_classes, part_batch,
@@ -83,7 +80,7 @@ EvalResult evaluate(std::span<nn::Sequential* const> models, const data::Dataset
         errors[static_cast<size_t>(part)] = std::current_exception();
       }
     }
-  }
+  });
   for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(true);
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);

@@ -15,6 +15,7 @@
 #include "data/dataset.hpp"
 #include "dist/group.hpp"
 #include "io/atomic_file.hpp"
+#include "kernels/team.hpp"
 #include "model/builder.hpp"
 #include "model/trace.hpp"
 #include "train/checkpoint.hpp"
@@ -430,6 +431,58 @@ std::unique_ptr<Setup> prepare(const model::ModelSpec& spec, const RunOptions& r
 }
 }  // namespace
 
+namespace {
+// From the resume position to the last epoch (or an interruption); on the held team's thread 0.
+TrainResult run_epochs(const Loop& loop, Setup& setup, TrainResult result) {
+  const model::TrainingSpec& t = loop.t;
+  const RunOptions& run = loop.run;
+  const TrainCallbacks& callbacks = loop.callbacks;
+  dist::Group& group = loop.group;
+  Setup* s = &setup;
+  TrainState& state = s->state;
+  {
+    std::exception_ptr position;
+    try {
+      if (!run.resume.empty()) check_resume_position(run.resume, state, loop);
+    } catch (...) {
+      position = std::current_exception();
+    }
+    dist::agree(group, position);
+  }
+  if (state.epoch >= t.epochs) return evaluate_only(loop, state, run.resume);
+  if (writer(loop)) start_logs(s->files, run, state);
+  std::vector<int64_t> order(static_cast<size_t>(s->train_set.size()));
+  core::Rng& data_rng = s->data_rng;
+
+  for (int64_t epoch = state.epoch; epoch < t.epochs; ++epoch) {
+    const double lr = learning_rate(t.lr_schedule, t.optimizer.lr, epoch, t.epochs);
+    s->optimizer->set_lr(lr);
+    const core::Rng::State epoch_rng = data_rng.state();
+    std::iota(order.begin(), order.end(), 0);
+    if (t.shuffle) shuffle(order, data_rng);
+
+    const EpochTotals totals = train_epoch(loop, epoch, lr, order, epoch_rng, state);
+    if (totals.interrupted) {
+      result.interrupted = true;
+      return result;
+    }
+    const EpochMetrics m = finish_epoch(loop, epoch, lr, totals, data_rng, state);
+    result.epochs.push_back(m);
+    result.completed_epochs = state.epoch;
+    result.final_test_accuracy = m.test_accuracy;
+    result.best_test_accuracy = std::max(result.best_test_accuracy, m.test_accuracy);
+    if (callbacks.on_epoch) callbacks.on_epoch(m);
+    bool stop = stop_requested(callbacks);
+    if (group.size() > 1) stop = group.max(stop ? 1 : 0) != 0;  // the ranks decide together
+    if (stop) {
+      result.interrupted = state.epoch < t.epochs;
+      break;
+    }
+  }
+  return result;
+}
+}  // namespace
+
 TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                          const TrainCallbacks& callbacks) {
   const model::TrainingSpec& t = spec.training;
@@ -474,46 +527,10 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& run,
                   .params = params,
                   .gradients = gradients,
                   .allreduce_seconds = allreduce_seconds};
-  TrainState& state = s->state;
-  {
-    std::exception_ptr position;
-    try {
-      if (!run.resume.empty()) check_resume_position(run.resume, state, loop);
-    } catch (...) {
-      position = std::current_exception();
-    }
-    dist::agree(group, position);
-  }
-  if (state.epoch >= t.epochs) return evaluate_only(loop, state, run.resume);
-  if (writer(loop)) start_logs(s->files, run, state);
-  std::vector<int64_t> order(static_cast<size_t>(s->train_set.size()));
-  core::Rng& data_rng = s->data_rng;
-
-  for (int64_t epoch = state.epoch; epoch < t.epochs; ++epoch) {
-    const double lr = learning_rate(t.lr_schedule, t.optimizer.lr, epoch, t.epochs);
-    s->optimizer->set_lr(lr);
-    const core::Rng::State epoch_rng = data_rng.state();
-    std::iota(order.begin(), order.end(), 0);
-    if (t.shuffle) shuffle(order, data_rng);
-
-    const EpochTotals totals = train_epoch(loop, epoch, lr, order, epoch_rng, state);
-    if (totals.interrupted) {
-      result.interrupted = true;
-      return result;
-    }
-    const EpochMetrics m = finish_epoch(loop, epoch, lr, totals, data_rng, state);
-    result.epochs.push_back(m);
-    result.completed_epochs = state.epoch;
-    result.final_test_accuracy = m.test_accuracy;
-    result.best_test_accuracy = std::max(result.best_test_accuracy, m.test_accuracy);
-    if (callbacks.on_epoch) callbacks.on_epoch(m);
-    bool stop = stop_requested(callbacks);
-    if (group.size() > 1) stop = group.max(stop ? 1 : 0) != 0;  // the ranks decide together
-    if (stop) {
-      result.interrupted = state.epoch < t.epochs;
-      break;
-    }
-  }
+  // One team of threads for the whole run: its threads wait for each step by the policy of
+  // kernels/team.hpp instead of OpenMP's.
+  kernels::Team::hold(parallel_step.threads(),
+                      [&] { result = run_epochs(loop, *s, std::move(result)); });
   return result;
 }
 

@@ -1,0 +1,212 @@
+// A held team of threads and the waiting policy; see team.hpp.
+#include "kernels/team.hpp"
+
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace tinycnn::kernels {
+
+namespace {
+// The gauge's thresholds on its average: about two preempted jobs in a row turn it on; a dozen
+// clean ones turn it off.
+constexpr double kWeight = 0.2, kOn = 0.35, kOff = 0.02;
+
+std::mutex gauge_mutex;
+ContentionGauge gauge;
+std::atomic<bool> contended{false};
+
+thread_local Team* held = nullptr;  // the team this thread holds, outside its jobs
+thread_local bool in_job = false;   // inside a job of a team or of parallel()'s region
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+void run_inline(const Job& job) {
+  const bool outer = in_job;
+  in_job = true;
+  try {
+    job(Crew{});
+  } catch (...) {
+    in_job = outer;
+    throw;
+  }
+  in_job = outer;
+}
+
+void rethrow_first(const std::vector<std::exception_ptr>& errors) {
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+}  // namespace
+
+void ContentionGauge::observe(bool preempted) {
+  score_ = (1.0 - kWeight) * score_ + kWeight * (preempted ? 1.0 : 0.0);
+  if (score_ > kOn) contended_ = true;
+  if (score_ < kOff) contended_ = false;
+}
+
+bool machine_contended() { return contended.load(std::memory_order_relaxed); }
+
+void observe_contention(bool preempted) {
+  const std::lock_guard lock(gauge_mutex);
+  gauge.observe(preempted);
+  contended.store(gauge.contended(), std::memory_order_relaxed);
+}
+
+int64_t involuntary_switches() {
+  rusage usage{};
+  if (getrusage(RUSAGE_THREAD, &usage) != 0) return 0;
+  return usage.ru_nivcsw;
+}
+
+void wait_while_equal(const std::atomic<uint32_t>& word, uint32_t old) {
+  if (word.load(std::memory_order_acquire) != old) return;
+  if (!machine_contended()) {
+    const auto deadline = std::chrono::steady_clock::now() + kSpinLimit;
+    do {
+      for (int i = 0; i < 64; ++i) {
+        cpu_relax();
+        if (word.load(std::memory_order_acquire) != old) return;
+      }
+    } while (std::chrono::steady_clock::now() < deadline);
+  }
+  while (word.load(std::memory_order_acquire) == old) word.wait(old, std::memory_order_acquire);
+}
+
+void wake_all(std::atomic<uint32_t>& word) { word.notify_all(); }
+
+void Barrier::arrive_and_wait() {
+  const uint32_t generation = generation_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == count_) {
+    arrived_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    wake_all(generation_);
+  } else {
+    wait_while_equal(generation_, generation);
+  }
+}
+
+Team::Team(int threads) : size_(threads), barrier_(threads) {}
+
+Team* Team::current() { return in_job ? nullptr : held; }
+
+void Team::hold(int threads, const std::function<void()>& body) {
+  if (threads <= 1 || held || in_job || omp_in_parallel()) {
+    body();
+    return;
+  }
+  Team team(threads);
+  std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+  {
+#pragma omp single
+    {
+      team.size_ = omp_get_num_threads();
+      team.switches_.assign(static_cast<size_t>(team.size_), 0);
+      team.errors_.assign(static_cast<size_t>(team.size_), nullptr);
+    }
+    const int t = omp_get_thread_num();
+    team.switches_[static_cast<size_t>(t)] = involuntary_switches();
+#pragma omp barrier
+    if (t == 0) {
+      held = &team;
+      try {
+        body();
+      } catch (...) {
+        error = std::current_exception();
+      }
+      held = nullptr;
+      team.stop_ = true;
+      team.started_.fetch_add(1, std::memory_order_release);
+      wake_all(team.started_);
+    } else {
+      team.serve(t);
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+void Team::run_part(const Job& job, int thread, int threads) {
+  in_job = true;
+  try {
+    job(Crew{.thread = thread, .size = threads, .barrier = threads > 1 ? &barrier_ : nullptr});
+  } catch (...) {
+    errors_[static_cast<size_t>(thread)] = std::current_exception();
+  }
+  in_job = false;
+  const int64_t switches = involuntary_switches();
+  if (switches != switches_[static_cast<size_t>(thread)]) {
+    preempted_.store(true, std::memory_order_relaxed);
+  }
+  switches_[static_cast<size_t>(thread)] = switches;
+}
+
+void Team::serve(int thread) {
+  // Each bump of started_ is one job (the holder waits for a job's end before the next).
+  for (uint32_t seen = 0;; ++seen) {
+    wait_while_equal(started_, seen);
+    if (stop_) return;
+    if (thread < active_) run_part(*job_, thread, active_);
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      finished_.fetch_add(1, std::memory_order_release);
+      wake_all(finished_);
+    }
+  }
+}
+
+void Team::run(const Job& job, int threads) {
+  const int active = std::clamp(threads, 1, size_);
+  if (size_ == 1) {
+    run_inline(job);
+    return;
+  }
+  job_ = &job;
+  active_ = active;
+  barrier_.reset(active);
+  std::fill(errors_.begin(), errors_.end(), nullptr);
+  preempted_.store(false, std::memory_order_relaxed);
+  pending_.store(size_ - 1, std::memory_order_relaxed);
+  const uint32_t done = finished_.load(std::memory_order_relaxed);
+  started_.fetch_add(1, std::memory_order_release);
+  wake_all(started_);
+  run_part(job, 0, active);
+  wait_while_equal(finished_, done);
+  observe_contention(preempted_.load(std::memory_order_relaxed));
+  rethrow_first(errors_);
+}
+
+void parallel(int threads, const Job& job) {
+  if (in_job) {
+    run_inline(job);
+  } else if (held) {
+    held->run(job, threads);
+  } else if (threads <= 1 || omp_in_parallel()) {
+    run_inline(job);
+  } else {
+    Barrier barrier;
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#pragma omp single
+      barrier.reset(nt);
+      in_job = true;
+      try {
+        job(Crew{.thread = t, .size = nt, .barrier = nt > 1 ? &barrier : nullptr});
+      } catch (...) {
+        errors[static_cast<size_t>(t)] = std::current_exception();
+      }
+      in_job = false;
+    }
+    rethrow_first(errors);
+  }
+}
+
+}  // namespace tinycnn::kernels

@@ -1,0 +1,111 @@
+// Threads that wait for each other without losing time to the wait. A training run holds one
+// team of threads for its whole length (one OpenMP region), and the data-parallel step, the
+// optimiser's update and the test pass hand it jobs; between jobs, at the step's barrier and at
+// batch norm's cross-slice sums the threads wait by one policy:
+// - on a quiet machine they spin (a sleeping thread takes ~0.1 ms to wake on a VM, more than a
+//   small step's whole imbalance), for up to kSpinLimit before they sleep;
+// - while another process competes for the cores they sleep at once: a spinning thread burns
+//   the time slice its partner needs, and a sleeping one lets the kernel move its partner to the
+//   core it leaves. Contention is read from the team's involuntary context switches (a thread
+//   taken off its core while it wanted to run), by ContentionGauge.
+// Which thread computes what never depends on the policy: results stay the same bits.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <vector>
+
+namespace tinycnn::kernels {
+
+// Spinning longer than this without the awaited change, a waiter sleeps.
+inline constexpr std::chrono::microseconds kSpinLimit{2000};
+
+// Decides from a stream of observations (was any thread of a job preempted?) whether the
+// machine is contended: on after a few preempted jobs among the recent ones, off again only
+// once they have stopped for a while, so one stray interrupt does not flip it.
+class ContentionGauge {
+ public:
+  void observe(bool preempted);
+  bool contended() const { return contended_; }
+
+ private:
+  double score_ = 0.0;  // exponential average of `preempted`, recent jobs weigh most
+  bool contended_ = false;
+};
+
+// The process-wide policy every waiter below follows.
+bool machine_contended();
+// Feeds one job's observation to the process's gauge (Team::run does, after each job).
+void observe_contention(bool preempted);
+// Involuntary context switches of the calling thread so far.
+int64_t involuntary_switches();
+
+// Returns once `word` no longer holds `old`: spinning or sleeping as the policy says.
+void wait_while_equal(const std::atomic<uint32_t>& word, uint32_t old);
+// After changing `word`: wakes the threads sleeping in wait_while_equal on it.
+void wake_all(std::atomic<uint32_t>& word);
+
+// A reusable barrier for `count` threads that waits by the policy above.
+class Barrier {
+ public:
+  explicit Barrier(int count = 1) : count_(count) {}
+  void reset(int count) { count_ = count; }
+  void arrive_and_wait();
+
+ private:
+  int count_;
+  std::atomic<int> arrived_{0};
+  std::atomic<uint32_t> generation_{0};
+};
+
+// One thread's place in a job: thread `thread` of `size`; sync() waits for the job's others.
+struct Crew {
+  int thread = 0;
+  int size = 1;
+  Barrier* barrier = nullptr;
+  void sync() const {
+    if (barrier) barrier->arrive_and_wait();
+  }
+};
+using Job = std::function<void(const Crew&)>;
+
+class Team {
+ public:
+  // Runs `body` on the calling thread with `threads` threads standing by for its jobs
+  // (Team::current() inside). With one thread, inside another team or inside an OpenMP region,
+  // `body` runs alone. Exceptions from `body` come out of hold().
+  static void hold(int threads, const std::function<void()>& body);
+  // The team the calling thread holds, outside any of its jobs; otherwise null.
+  static Team* current();
+
+  int size() const { return size_; }
+  // Threads 0..min(threads, size)-1 run job (the caller is thread 0); returns when all have.
+  // The first exception a thread threw is rethrown here.
+  void run(const Job& job, int threads);
+
+ private:
+  explicit Team(int threads);
+  void serve(int thread);  // a standing-by thread's loop
+  void run_part(const Job& job, int thread, int threads);
+
+  int size_;
+  Barrier barrier_;
+  const Job* job_ = nullptr;
+  int active_ = 0;
+  bool stop_ = false;
+  std::atomic<uint32_t> started_{0};   // bumped to hand out a job (or to stop)
+  std::atomic<uint32_t> finished_{0};  // bumped when the last thread is done with it
+  std::atomic<int> pending_{0};
+  std::atomic<bool> preempted_{false};
+  std::vector<int64_t> switches_;  // per thread: involuntary switches at its last job's end
+  std::vector<std::exception_ptr> errors_;
+};
+
+// Runs job on `threads` threads: the held team's when the caller holds one, else one OpenMP
+// region; inside a job or an OpenMP region already, job({0, 1}) on the calling thread.
+void parallel(int threads, const Job& job);
+
+}  // namespace tinycnn::kernels

@@ -1,0 +1,129 @@
+// kernels/team: the held team runs every job on all its threads, its barrier holds them
+// together, errors come back to the caller, and the contention gauge turns on and off as its
+// observations say.
+#include "kernels/team.hpp"
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <vector>
+
+namespace tinycnn::kernels {
+namespace {
+
+TEST(ContentionGauge, OneStrayPreemptionDoesNotTurnItOn) {
+  ContentionGauge gauge;
+  gauge.observe(true);
+  EXPECT_FALSE(gauge.contended());
+  for (int i = 0; i < 20; ++i) gauge.observe(false);
+  EXPECT_FALSE(gauge.contended());
+}
+
+TEST(ContentionGauge, RepeatedPreemptionsTurnItOnAndCleanJobsOffAgain) {
+  ContentionGauge gauge;
+  gauge.observe(true);
+  gauge.observe(true);
+  EXPECT_TRUE(gauge.contended());
+  gauge.observe(false);  // hysteresis: one clean job is not enough
+  EXPECT_TRUE(gauge.contended());
+  int clean = 1;
+  while (gauge.contended() && clean < 100) {
+    gauge.observe(false);
+    ++clean;
+  }
+  EXPECT_FALSE(gauge.contended());
+  EXPECT_GT(clean, 5);
+  EXPECT_LT(clean, 30);
+}
+
+TEST(Team, EveryJobRunsOnEveryThreadWithTheBarrierBetweenItsHalves) {
+  std::vector<int> counts(2, 0);
+  Team::hold(2, [&] {
+    Team* team = Team::current();
+    ASSERT_NE(team, nullptr);
+    ASSERT_EQ(team->size(), 2);
+    for (int job = 0; job < 500; ++job) {
+      std::vector<int> first(2, 0);
+      bool saw_other = true;
+      team->run(
+          [&](const Crew& crew) {
+            EXPECT_EQ(Team::current(), nullptr);  // inside a job: no team to hand work to
+            first[static_cast<size_t>(crew.thread)] = job + 1;
+            crew.sync();
+            if (first[static_cast<size_t>(1 - crew.thread)] != job + 1) saw_other = false;
+            ++counts[static_cast<size_t>(crew.thread)];
+          },
+          2);
+      ASSERT_TRUE(saw_other) << "job " << job;
+    }
+  });
+  EXPECT_EQ(counts, (std::vector<int>{500, 500}));
+  EXPECT_EQ(Team::current(), nullptr);
+}
+
+TEST(Team, AJobForFewerThreadsLeavesTheOthersOut) {
+  std::atomic<int> ran{0};
+  Team::hold(2, [&] {
+    Team::current()->run(
+        [&](const Crew& crew) {
+          EXPECT_EQ(crew.size, 1);
+          EXPECT_EQ(crew.barrier, nullptr);
+          ++ran;
+        },
+        1);
+  });
+  EXPECT_EQ(ran.load(), 1);
+}
+
+TEST(Team, ErrorsFromAJobAndFromTheBodyReachTheCaller) {
+  EXPECT_THROW(Team::hold(2,
+                          [] {
+                            parallel(2, [](const Crew& crew) {
+                              if (crew.thread == 1) throw std::runtime_error("worker");
+                            });
+                          }),
+               std::runtime_error);
+  EXPECT_THROW(Team::hold(2, [] { throw std::logic_error("body"); }), std::logic_error);
+  // And the next team works.
+  std::atomic<int> ran{0};
+  Team::hold(2, [&] { parallel(2, [&](const Crew&) { ++ran; }); });
+  EXPECT_EQ(ran.load(), 2);
+}
+
+TEST(Parallel, WithoutATeamItIsOneOpenMPRegionAndInsideAJobItRunsInline) {
+  std::atomic<int> ran{0}, inner{0};
+  parallel(2, [&](const Crew& crew) {
+    EXPECT_EQ(crew.size, omp_get_num_threads());
+    crew.sync();
+    ++ran;
+    parallel(2, [&](const Crew& nested) {
+      EXPECT_EQ(nested.size, 1);
+      ++inner;
+    });
+  });
+  EXPECT_EQ(ran.load(), omp_get_max_threads() >= 2 ? 2 : 1);
+  EXPECT_EQ(inner.load(), ran.load());
+}
+
+TEST(Barrier, HoldsEveryThreadUntilAllArrive) {
+  Barrier barrier(2);
+  std::atomic<int> phase{0};
+  bool ordered = true;
+#pragma omp parallel num_threads(2)
+  {
+    for (int round = 0; round < 200; ++round) {
+      if (omp_get_num_threads() == 2) {
+        phase.fetch_add(1);
+        barrier.arrive_and_wait();
+        if (phase.load() < 2 * (round + 1)) ordered = false;
+        barrier.arrive_and_wait();
+      }
+    }
+  }
+  EXPECT_TRUE(ordered);
+}
+
+}  // namespace
+}  // namespace tinycnn::kernels
