@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 
 namespace tinycnn::kernels {
@@ -13,6 +14,8 @@ namespace {
 // The gauge's thresholds on its average: about two preempted jobs in a row turn it on; a dozen
 // clean ones turn it off.
 constexpr double kWeight = 0.2, kOn = 0.35, kOff = 0.02;
+// While contended, the run queue is read every this many Free jobs run alone.
+constexpr int64_t kReadRunQueueEvery = 8;
 
 std::mutex gauge_mutex;
 ContentionGauge gauge;
@@ -58,6 +61,22 @@ void observe_contention(bool preempted) {
   const std::lock_guard lock(gauge_mutex);
   gauge.observe(preempted);
   contended.store(gauge.contended(), std::memory_order_relaxed);
+}
+
+void clear_contention() {
+  const std::lock_guard lock(gauge_mutex);
+  gauge.clear();
+  contended.store(false, std::memory_order_relaxed);
+}
+
+int runnable_others() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (!f) return 0;
+  double avg[3];
+  int running = 0, total = 0;
+  const int got = std::fscanf(f, "%lf %lf %lf %d/%d", &avg[0], &avg[1], &avg[2], &running, &total);
+  std::fclose(f);
+  return got == 5 ? std::max(running - 1, 0) : 0;
 }
 
 int64_t involuntary_switches() {
@@ -161,11 +180,18 @@ void Team::serve(int thread) {
   }
 }
 
-void Team::run(const Job& job, int threads) {
+void Team::run(const Job& job, int threads, Split split) {
   const int active = std::clamp(threads, 1, size_);
-  if (size_ == 1) {
+  if (size_ == 1 || active == 1) {
     run_inline(job);
     return;
+  }
+  if (split == Split::Free && machine_contended()) {
+    if (++narrow_jobs_ % kReadRunQueueEvery != 0 || runnable_others() > 0) {
+      run_inline(job);
+      return;
+    }
+    clear_contention();  // nobody else wants a core: spread out again
   }
   job_ = &job;
   active_ = active;
@@ -182,11 +208,11 @@ void Team::run(const Job& job, int threads) {
   rethrow_first(errors_);
 }
 
-void parallel(int threads, const Job& job) {
+void parallel(int threads, const Job& job, Split split) {
   if (in_job) {
     run_inline(job);
   } else if (held) {
-    held->run(job, threads);
+    held->run(job, threads, split);
   } else if (threads <= 1 || omp_in_parallel()) {
     run_inline(job);
   } else {

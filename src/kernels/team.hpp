@@ -8,7 +8,11 @@
 //   the time slice its partner needs, and a sleeping one lets the kernel move its partner to the
 //   core it leaves. Contention is read from the team's involuntary context switches (a thread
 //   taken off its core while it wanted to run), by ContentionGauge.
-// Which thread computes what never depends on the policy: results stay the same bits.
+// - while contended, a job whose results do not depend on how many threads run it (Split::Free)
+//   runs on the calling thread alone: a partner that shares its core with another process is
+//   taken off it for whole time slices, longer than a step. The run queue (/proc/loadavg) says
+//   when the other process has gone, and the jobs spread out again.
+// A job's results never depend on the policy: they stay the same bits.
 #pragma once
 
 #include <atomic>
@@ -29,6 +33,7 @@ inline constexpr std::chrono::microseconds kSpinLimit{2000};
 class ContentionGauge {
  public:
   void observe(bool preempted);
+  void clear() { score_ = 0.0, contended_ = false; }
   bool contended() const { return contended_; }
 
  private:
@@ -40,8 +45,12 @@ class ContentionGauge {
 bool machine_contended();
 // Feeds one job's observation to the process's gauge (Team::run does, after each job).
 void observe_contention(bool preempted);
+// Back to quiet (the other process has gone).
+void clear_contention();
 // Involuntary context switches of the calling thread so far.
 int64_t involuntary_switches();
+// Runnable tasks on the machine besides the calling thread (/proc/loadavg); 0 if unreadable.
+int runnable_others();
 
 // Returns once `word` no longer holds `old`: spinning or sleeping as the policy says.
 void wait_while_equal(const std::atomic<uint32_t>& word, uint32_t old);
@@ -72,6 +81,10 @@ struct Crew {
 };
 using Job = std::function<void(const Crew&)>;
 
+// Fixed: the job needs all the threads it asks for at once (its results depend on the split,
+// or its threads meet). Free: it gives the same results on any number of threads.
+enum class Split { Fixed, Free };
+
 class Team {
  public:
   // Runs `body` on the calling thread with `threads` threads standing by for its jobs
@@ -84,7 +97,8 @@ class Team {
   int size() const { return size_; }
   // Threads 0..min(threads, size)-1 run job (the caller is thread 0); returns when all have.
   // The first exception a thread threw is rethrown here.
-  void run(const Job& job, int threads);
+  // A Free job may run on the caller alone while the machine is contended.
+  void run(const Job& job, int threads, Split split = Split::Fixed);
 
  private:
   explicit Team(int threads);
@@ -100,12 +114,13 @@ class Team {
   std::atomic<uint32_t> finished_{0};  // bumped when the last thread is done with it
   std::atomic<int> pending_{0};
   std::atomic<bool> preempted_{false};
+  int64_t narrow_jobs_ = 0;        // Free jobs run alone since the run queue was last read
   std::vector<int64_t> switches_;  // per thread: involuntary switches at its last job's end
   std::vector<std::exception_ptr> errors_;
 };
 
 // Runs job on `threads` threads: the held team's when the caller holds one, else one OpenMP
 // region; inside a job or an OpenMP region already, job({0, 1}) on the calling thread.
-void parallel(int threads, const Job& job);
+void parallel(int threads, const Job& job, Split split = Split::Fixed);
 
 }  // namespace tinycnn::kernels

@@ -69,22 +69,25 @@ void SGD::step() {
   for (const auto& param : params_) {
     if (param.var.grad().defined() && param.var.data().numel() >= kParallelMin) ++large;
   }
-  kernels::parallel(large > 0 ? omp_get_max_threads() : 1, [&](const kernels::Crew& crew) {
-    for (size_t i = 0; i < params_.size(); ++i) {
-      auto& var = params_[i].var;
-      if (!var.grad().defined()) continue;
-      float* p = var.data().data();
-      const float* grad = var.grad().data();
-      float* buf = momentum_.empty() ? nullptr : momentum_[i].data();
-      const int64_t n = var.data().numel();
-      if (n < kParallelMin) {
-        if (crew.thread == 0) update(p, grad, buf, 0, n, lr, mu, wd, first, nesterov);
-        continue;
-      }
-      const int64_t t = crew.thread, nt = crew.size;
-      update(p, grad, buf, n * t / nt, n * (t + 1) / nt, lr, mu, wd, first, nesterov);
-    }
-  });
+  kernels::parallel(
+      large > 0 ? omp_get_max_threads() : 1,
+      [&](const kernels::Crew& crew) {
+        for (size_t i = 0; i < params_.size(); ++i) {
+          auto& var = params_[i].var;
+          if (!var.grad().defined()) continue;
+          float* p = var.data().data();
+          const float* grad = var.grad().data();
+          float* buf = momentum_.empty() ? nullptr : momentum_[i].data();
+          const int64_t n = var.data().numel();
+          if (n < kParallelMin) {
+            if (crew.thread == 0) update(p, grad, buf, 0, n, lr, mu, wd, first, nesterov);
+            continue;
+          }
+          const int64_t t = crew.thread, nt = crew.size;
+          update(p, grad, buf, n * t / nt, n * (t + 1) / nt, lr, mu, wd, first, nesterov);
+        }
+      },
+      kernels::Split::Free);
   ++step_count_;
 }
 

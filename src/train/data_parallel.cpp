@@ -2,6 +2,7 @@
 #include "train/data_parallel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <utility>
 
@@ -24,9 +25,14 @@ constexpr uint64_t kReplicaSeedStride = 7919;
 DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential& model,
                                    int threads) {
   TCNN_CHECK(threads >= 1, "data-parallel step: expected at least 1 thread, got ", threads);
+  threads_ = threads;
+  nn::walk(model, [&](const std::string&, nn::Module& layer, int) {
+    batch_norm_ = batch_norm_ || dynamic_cast<nn::BatchNorm*>(&layer) != nullptr;
+  });
+  const int slices = threads == 1 || batch_norm_ ? threads : 2 * threads;
   models_.push_back(&model);
   params_.push_back(model.parameters());
-  for (int t = 1; t < threads; ++t) {
+  for (int t = 1; t < slices; ++t) {
     model::ModelSpec replica_spec = spec;
     replica_spec.training.seed = spec.training.seed + kReplicaSeedStride * static_cast<uint64_t>(t);
     owned_.push_back(model::build_model(replica_spec));
@@ -57,7 +63,7 @@ DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential&
         bn->attach(&reducer_, static_cast<int>(t));
     });
   }
-  slices_.resize(static_cast<size_t>(threads));
+  slices_.resize(static_cast<size_t>(slices));
 }
 
 DataParallelStep::~DataParallelStep() {
@@ -116,7 +122,7 @@ StepResult DataParallelStep::run_slice(int t, int64_t begin, int64_t end, int64_
   return r;
 }
 
-void DataParallelStep::sum_gradients(int t, int nt) {
+void DataParallelStep::sum_gradients(int t, int nt, int slices) {
   // primary gradient += replica 1's + replica 2's ..., each thread a block of every tensor.
   for (size_t j = 0; j < params_[0].size(); ++j) {
     tensor::Tensor& total = params_[0][j].var.grad();
@@ -124,7 +130,7 @@ void DataParallelStep::sum_gradients(int t, int nt) {
     const int64_t size = total.numel();
     const int64_t b0 = size * t / nt, b1 = size * (t + 1) / nt;
     float* dst = total.data();
-    for (int r = 1; r < nt; ++r) {
+    for (int r = 1; r < slices; ++r) {
       const tensor::Tensor& part = params_[static_cast<size_t>(r)][j].var.grad();
       if (!part.defined()) continue;
       const float* src = part.data();
@@ -135,41 +141,51 @@ void DataParallelStep::sum_gradients(int t, int nt) {
 
 StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
   TCNN_CHECK(n > 0, "data-parallel step: expected a non-empty batch");
-  const int team = static_cast<int>(std::min<int64_t>(threads(), n));
-  std::vector<StepResult> results(static_cast<size_t>(team));
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(team));
-  int used = team;
-  reducer_.begin(team);
+  int slices = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(models_.size()), n));
+  const int team = std::min(threads_, slices);
+  std::vector<StepResult> results(static_cast<size_t>(slices));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(slices));
+  std::atomic<int> next{0};
+  reducer_.begin(batch_norm_ ? slices : 1);
 
-  kernels::parallel(team, [&](const kernels::Crew& crew) {
-    const int t = crew.thread, nt = crew.size;
-    if (nt != team) {  // fewer threads than asked: the slices follow
-      if (t == 0) {
-        used = nt;
-        reducer_.begin(nt);
-      }
-      crew.sync();
-    }
-    try {
-      results[static_cast<size_t>(t)] = run_slice(t, n * t / nt, n * (t + 1) / nt, n, fill);
-    } catch (const kernels::SliceAborted&) {
-      // Another slice failed first; its error is the one to report.
-    } catch (...) {
-      errors[static_cast<size_t>(t)] = std::current_exception();
-      reducer_.abort();
-    }
-    crew.sync();
-    bool failed = false;
-    for (const auto& e : errors) failed = failed || e != nullptr;
-    if (!failed) sum_gradients(t, nt);
-  });
+  kernels::parallel(
+      team,
+      [&](const kernels::Crew& crew) {
+        const int t = crew.thread, nt = crew.size;
+        if (batch_norm_ && nt != team) {  // fewer threads than asked: the slices follow
+          if (t == 0) {
+            slices = nt;
+            reducer_.begin(nt);
+          }
+          crew.sync();
+        }
+        // With batch norm slice t on thread t (they meet in the middle); without, the next one
+        // free.
+        for (int s = batch_norm_ ? t : next.fetch_add(1); s < slices;
+             s = batch_norm_ ? slices : next.fetch_add(1)) {
+          try {
+            results[static_cast<size_t>(s)] =
+                run_slice(s, n * s / slices, n * (s + 1) / slices, n, fill);
+          } catch (const kernels::SliceAborted&) {
+            // Another slice failed first; its error is the one to report.
+          } catch (...) {
+            errors[static_cast<size_t>(s)] = std::current_exception();
+            reducer_.abort();
+          }
+        }
+        crew.sync();
+        bool failed = false;
+        for (const auto& e : errors) failed = failed || e != nullptr;
+        if (!failed) sum_gradients(t, nt, slices);
+      },
+      batch_norm_ ? kernels::Split::Fixed : kernels::Split::Free);
 
   reducer_.begin(1);  // between steps the model may run alone (a profile, a test pass)
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }
   StepResult result;
-  for (int t = 0; t < used; ++t) {
+  for (int t = 0; t < slices; ++t) {
     result.loss_sum += results[static_cast<size_t>(t)].loss_sum;
     result.correct += results[static_cast<size_t>(t)].correct;
   }

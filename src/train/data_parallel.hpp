@@ -5,10 +5,13 @@
 // fork and two barriers instead of one parallel region per op, and the bookkeeping between the
 // kernels (graph, allocation, loss) runs on both cores. Inside a slice the kernels run on their
 // thread alone (OpenMP does not nest), OpenBLAS too (its OpenMP build sees the parallel region).
-// The same thread count gives the same bits; one thread is exactly the plain step. Batch norm's
-// statistics are the whole batch's: its layers reduce across the slices through one
-// SliceReducer (a barrier in the middle of forward and backward, partials added in slice order),
-// and the replicas share the primary's running statistics, which only the primary updates.
+// Without batch norm the batch is cut into two slices per thread, which the threads take in
+// turn as they finish, so a thread slowed by another process does less of the work; which
+// thread runs a slice does not change its bits. The same thread count gives the same bits; one
+// thread is exactly the plain step. Batch norm's statistics are the whole batch's: its layers
+// reduce across the slices through one SliceReducer (a barrier in the middle of forward and
+// backward, partials added in slice order), and the replicas share the primary's running
+// statistics, which only the primary updates.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +36,8 @@ struct StepResult {
 
 class DataParallelStep {
  public:
-  // `threads` slices at most (fewer when a batch has fewer examples). The replicas are built
+  // On `threads` threads: as many slices with batch norm, twice as many without (fewer when a
+  // batch has fewer examples). The replicas are built
   // from `spec` (their own dropout streams) and then point at `model`'s weights: build this
   // after loading a checkpoint into `model`, and keep `model` alive and its weights in place.
   DataParallelStep(const model::ModelSpec& spec, nn::Sequential& model, int threads);
@@ -62,17 +66,19 @@ class DataParallelStep {
     reducer_.set_across(std::move(across));
   }
 
-  int threads() const { return static_cast<int>(models_.size()); }
+  int threads() const { return threads_; }
   // The primary, then the replicas: for train::evaluate's data-parallel form.
   std::span<nn::Sequential* const> models() const { return models_; }
 
  private:
   // Thread t's slice [begin, end) of the n examples: filled, forward, loss, backward.
   StepResult run_slice(int t, int64_t begin, int64_t end, int64_t n, const Fill& fill);
-  // Thread t of nt adds its block of every replica's gradients into the primary's.
-  void sum_gradients(int t, int nt);
+  // Thread t of nt adds its block of slices 1..slices-1's gradients into the primary's.
+  void sum_gradients(int t, int nt, int slices);
 
-  std::vector<nn::Sequential*> models_;                       // [0] the primary
+  int threads_ = 1;
+  bool batch_norm_ = false;              // slices meet in the middle: one per thread, all at once
+  std::vector<nn::Sequential*> models_;  // [0] the primary
   std::vector<std::unique_ptr<nn::Sequential>> owned_;        // the replicas
   std::vector<std::vector<autograd::NamedVariable>> params_;  // per model, the same order
   kernels::SliceReducer reducer_;

@@ -69,18 +69,21 @@ EvalResult evaluate(std::span<nn::Sequential* const> models, const data::Dataset
   // batch_size examples in flight in all: the same activation memory as one model's batches.
   const int64_t part_batch = std::max<int64_t>(1, batch_size / parts);
   for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(false);
-  kernels::parallel(parts, [&](const kernels::Crew& crew) {
-    // With fewer threads than asked for, thread t takes parts t, t + nt, ...
-    for (int part = crew.thread; part < parts; part += crew.size) {
-      try {
-        tallies[static_cast<size_t>(part)] =
-            tally(*models[static_cast<size_t>(part)], dataset, norm, num_classes, part_batch,
-                  first + total * part / parts, first + total * (part + 1) / parts);
-      } catch (...) {
-        errors[static_cast<size_t>(part)] = std::current_exception();
-      }
-    }
-  });
+  kernels::parallel(
+      parts,
+      [&](const kernels::Crew& crew) {
+        // With fewer threads than asked for, thread t takes parts t, t + nt, ...
+        for (int part = crew.thread; part < parts; part += crew.size) {
+          try {
+            tallies[static_cast<size_t>(part)] =
+                tally(*models[static_cast<size_t>(part)], dataset, norm, num_classes, part_batch,
+                      first + total * part / parts, first + total * (part + 1) / parts);
+          } catch (...) {
+            errors[static_cast<size_t>(part)] = std::current_exception();
+          }
+        }
+      },
+      kernels::Split::Free);
   for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(true);
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);
