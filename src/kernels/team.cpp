@@ -42,6 +42,17 @@ void run_inline(const Job& job) {
   in_job = outer;
 }
 
+// Runs one thread's part of a job as `crew`, its exception (if any) kept in `error`.
+void run_as(const Job& job, const Crew& crew, std::exception_ptr& error) {
+  in_job = true;
+  try {
+    job(crew);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  in_job = false;
+}
+
 void rethrow_first(const std::vector<std::exception_ptr>& errors) {
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);
@@ -153,13 +164,8 @@ void Team::hold(int threads, const std::function<void()>& body) {
 }
 
 void Team::run_part(const Job& job, int thread, int threads) {
-  in_job = true;
-  try {
-    job(Crew{.thread = thread, .size = threads, .barrier = threads > 1 ? &barrier_ : nullptr});
-  } catch (...) {
-    errors_[static_cast<size_t>(thread)] = std::current_exception();
-  }
-  in_job = false;
+  run_as(job, Crew{.thread = thread, .size = threads, .barrier = threads > 1 ? &barrier_ : nullptr},
+         errors_[static_cast<size_t>(thread)]);
   const int64_t switches = involuntary_switches();
   if (switches != switches_[static_cast<size_t>(thread)]) {
     preempted_.store(true, std::memory_order_relaxed);
@@ -223,13 +229,8 @@ void parallel(int threads, const Job& job, Split split) {
       const int t = omp_get_thread_num(), nt = omp_get_num_threads();
 #pragma omp single
       barrier.reset(nt);
-      in_job = true;
-      try {
-        job(Crew{.thread = t, .size = nt, .barrier = nt > 1 ? &barrier : nullptr});
-      } catch (...) {
-        errors[static_cast<size_t>(t)] = std::current_exception();
-      }
-      in_job = false;
+      run_as(job, Crew{.thread = t, .size = nt, .barrier = nt > 1 ? &barrier : nullptr},
+             errors[static_cast<size_t>(t)]);
     }
     rethrow_first(errors);
   }
