@@ -1,5 +1,5 @@
 // naive == im2col == implicit on a sweep of awkward convolutions: forward, dinput, dweight and
-// dbias (implicit runs im2col for the strided cases, which checks the fallback).
+// dbias, stride 1 and strided (implicit's phases).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -219,6 +219,17 @@ ConvCase make(std::string name, int64_t n, int64_t c, int64_t h, int64_t w, int6
            .groups = groups}};
 }
 
+// Different strides and paddings across and down.
+ConvCase make_rect(std::string name, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh,
+                   int64_t sw, int64_t ph, int64_t pw) {
+  ConvCase c = make(std::move(name), 2, 3, h, w, 4, kh, kw, 1, 0);
+  c.g.stride_h = sh;
+  c.g.stride_w = sw;
+  c.g.pad_h = ph;
+  c.g.pad_w = pw;
+  return c;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Sweep, ConvEquivalence,
     ::testing::Values(make("lenet_c1", 3, 1, 28, 28, 6, 5, 5, 1, 2),
@@ -251,7 +262,20 @@ INSTANTIATE_TEST_SUITE_P(
                       // covers), pixel-major with an odd output, rows of more than one vector
                       make("pool_odd_output", 2, 3, 9, 11, 5, 3, 3, 1, 1),
                       make("pool_pixel_major_odd", 2, 3, 11, 9, 16, 3, 3, 1, 0),
-                      make("pool_long_rows", 1, 2, 6, 70, 3, 3, 3, 1, 1)),
+                      make("pool_long_rows", 1, 2, 6, 70, 3, 3, 3, 1, 1),
+                      // implicit's phases: ResNet's downsampling 3x3 and its 1x1 shortcut, odd
+                      // sizes (phases of different sizes), a kernel the size of the stride, a
+                      // kernel smaller than the stride (phases never read), strides and
+                      // paddings that differ across and down, wide rows, the fused pool
+                      make("resnet_down_3x3", 2, 16, 16, 16, 32, 3, 3, 2, 1),
+                      make("resnet_shortcut_1x1", 2, 16, 16, 16, 32, 1, 1, 2, 0),
+                      make("stride2_odd_input", 2, 3, 9, 11, 5, 3, 3, 2, 1),
+                      make("kernel2_stride2", 2, 3, 8, 9, 4, 2, 2, 2, 0),
+                      make("pointwise_stride3", 1, 4, 10, 11, 3, 1, 1, 3, 1),
+                      make_rect("stride_1x2", 7, 12, 3, 3, 1, 2, 1, 0),
+                      make_rect("stride_3x1_kernel_5x2", 13, 6, 5, 2, 3, 1, 2, 1),
+                      make("stride2_wide_rows", 1, 2, 5, 90, 6, 3, 3, 2, 1),
+                      make("stride2_pool", 2, 3, 20, 22, 5, 3, 3, 2, 1)),
     [](const auto& test_param) { return test_param.param.name; });
 
 }  // namespace

@@ -116,7 +116,7 @@ void print_conv_table(const std::vector<ConvResult>& results, double peak,
   std::cout << t.render();
   std::cout << "\ntimes: median of " << o.repeats << " runs after " << o.warmup
             << " warm-up (naive: fewer when one run exceeds 1 s); backward = dinput + dweight + "
-               "dbias; speedup = naive time / this algorithm's; implicit runs stride 1 only; "
+               "dbias; speedup = naive time / this algorithm's; "
                "peak = "
             << fmt("%.0f", peak) << " GFLOP/s measured (FMA loop, " << omp_get_max_threads()
             << " threads); ws (textbook) = the whole batch's im2col matrix; allocated = "

@@ -41,13 +41,8 @@ ConvAlgo conv_algo_from_string(std::string_view name) {
   return ConvAlgo::Im2col;
 }
 
-ConvAlgo conv2d_algo_used(ConvAlgo requested, const Conv2dGeometry& g) {
-  if (requested == ConvAlgo::Implicit && !conv2d_implicit_supported(g)) return ConvAlgo::Im2col;
-  return requested;
-}
-
 ConvWorkspace conv2d_workspace_bytes(ConvAlgo algo, const Conv2dGeometry& g, int threads) {
-  switch (conv2d_algo_used(algo, g)) {
+  switch (algo) {
     case ConvAlgo::Naive:
       return {};
     case ConvAlgo::Im2col:
@@ -62,7 +57,7 @@ ConvWorkspace conv2d_workspace_bytes(ConvAlgo algo, const Conv2dGeometry& g, int
 
 void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input, const float* weight,
                     const float* bias, float* output, float* columns, bool relu) {
-  if (conv2d_algo_used(algo, g) == ConvAlgo::Implicit) {
+  if (algo == ConvAlgo::Implicit) {
     conv2d_implicit_forward(g, input, weight, bias, {.output = output, .relu = relu});
     return;
   }
@@ -77,7 +72,7 @@ void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input, 
 void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                      const float* weight, const float* doutput, float* dinput, float* dweight,
                      float* dbias, const float* columns, const float* relu_output) {
-  if (conv2d_algo_used(algo, g) == ConvAlgo::Implicit) {
+  if (algo == ConvAlgo::Implicit) {
     conv2d_implicit_backward(g, input, weight, {.doutput = doutput, .relu_output = relu_output},
                              dinput, dweight, dbias);
     return;
@@ -111,7 +106,7 @@ Pool2dGeometry pool_after(const Conv2dGeometry& g) {
 void conv2d_relu_pool_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                               const float* weight, const float* bias, float* pooled,
                               int32_t* argmax) {
-  if (conv2d_algo_used(algo, g) == ConvAlgo::Implicit) {
+  if (algo == ConvAlgo::Implicit) {
     conv2d_implicit_forward(g, input, weight, bias, {.pooled = pooled, .argmax = argmax});
     return;
   }
@@ -123,7 +118,7 @@ void conv2d_relu_pool_forward(ConvAlgo algo, const Conv2dGeometry& g, const floa
 void conv2d_relu_pool_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                                const float* weight, const float* pooled, const int32_t* argmax,
                                const float* dpooled, float* dinput, float* dweight, float* dbias) {
-  if (conv2d_algo_used(algo, g) == ConvAlgo::Implicit) {
+  if (algo == ConvAlgo::Implicit) {
     conv2d_implicit_backward(g, input, weight,
                              {.dpooled = dpooled, .pooled = pooled, .argmax = argmax}, dinput,
                              dweight, dbias);

@@ -26,11 +26,7 @@ std::vector<std::string> conv_algo_names();  // in kConvAlgos order
 // Throws core::Error (Invalid) listing the names for anything else.
 ConvAlgo conv_algo_from_string(std::string_view name);
 
-// The algorithm that really runs when `requested` is asked for on `g` (Implicit on a strided
-// convolution runs Im2col).
-ConvAlgo conv2d_algo_used(ConvAlgo requested, const Conv2dGeometry& g);
-
-// Bytes of scratch the algorithm that runs holds at once with `threads` threads.
+// Bytes of scratch the algorithm holds at once with `threads` threads.
 struct ConvWorkspace {
   int64_t forward = 0, backward = 0;
 };

@@ -149,7 +149,6 @@ ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& o) {
   naive.backward(ConvAlgo::Naive, c.g, op);
   std::vector<std::pair<ConvAlgo, Agreement>> algos;
   for (ConvAlgo algo : kernels::kConvAlgos) {
-    if (kernels::conv2d_algo_used(algo, c.g) != algo) continue;  // it would run another
     Agreement agreement;
     if (algo != ConvAlgo::Naive) {
       fast.forward(algo, c.g, op);

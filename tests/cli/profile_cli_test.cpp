@@ -50,15 +50,14 @@ TEST_F(ProfileCli, ConvJsonHasTheSpecFields) {
   EXPECT_EQ(c["stride"], 2);
   // 2 images x 6 channels x 2x2 outputs x (4 x 3 x 2) MACs x 2 FLOPs.
   EXPECT_EQ(c["flops_forward"], 2 * 6 * 2 * 2 * 24 * 2);
-  for (const char* algo : {"naive", "im2col"}) {
+  for (const char* algo : {"naive", "im2col", "implicit"}) {
     for (const char* key : {"forward_ms_median", "forward_ms_min", "backward_ms_median",
                             "backward_ms_min", "gflops_forward", "workspace_bytes",
                             "workspace_bytes_allocated", "weight_bytes", "activation_bytes"}) {
       EXPECT_TRUE(c["results"][algo].contains(key)) << algo << "." << key;
     }
   }
-  EXPECT_TRUE(doc["cases"][0]["results"].contains("implicit"));  // stride 1
-  EXPECT_FALSE(c["results"].contains("implicit"));               // stride 2: not applicable
+  EXPECT_TRUE(doc["cases"][0]["results"].contains("implicit"));  // stride 1, and stride 2 above
   EXPECT_EQ(c["results"]["naive"]["workspace_bytes"], 0);
   EXPECT_EQ(c["results"]["im2col"]["workspace_bytes"], 2 * 4 * 3 * 2 * 2 * 2 * 4);
   EXPECT_EQ(c["results"]["im2col"]["weight_bytes"], 6 * 4 * 3 * 2 * 4);
@@ -69,14 +68,14 @@ TEST_F(ProfileCli, ConvJsonHasTheSpecFields) {
 }
 
 TEST_F(ProfileCli, CsvHasARowPerCaseAndAlgorithm) {
-  // naive and im2col rows for both convs; implicit only for the first (the second has stride 2).
+  // a row for each algorithm of both convs (the second has stride 2).
   const RunResult r = run_tinycnn({"profile", "--conv", "--config", config_, "--batch", "1",
                                    "--repeats", "1", "--warmup", "0", "--csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(count(r.out, "\n"), 1 + 2 * 2 + 1);
+  EXPECT_EQ(count(r.out, "\n"), 1 + 2 * 3);  // the header, then 3 algorithms x 2 convs
   EXPECT_EQ(r.out.rfind("case,algo,", 0), 0u);
   EXPECT_EQ(count(r.out, ",naive,"), 2);
-  EXPECT_EQ(count(r.out, ",implicit,"), 1);
+  EXPECT_EQ(count(r.out, ",implicit,"), 2);
 }
 
 TEST_F(ProfileCli, SweepWritesAWellFormedChart) {

@@ -27,15 +27,83 @@ constexpr int64_t kDcolRows = 40;
 // dweight: images whose padded input and wide doutput are kept side by side for rows_gemm_t.
 constexpr int64_t kChunk = 16;
 
+// The gathering col2im of channel c at stride 1: din[c][y][x] = sum over the channel's taps of
+// dcol[(c,ky,kx)][(y+pad_h-ky)*wp + x+pad_w-kx]. kGatherRows rows at once: independent sums, so
+// the adds do not wait on each other (one chain of 25 dependent adds per vector was
+// latency-bound).
+void gather_channel(const Conv2dGeometry& g, const Wide& w, const float* rows_c, float* din_c) {
+  const int64_t taps_per_channel = w.taps / w.cin;
+  for (int64_t y0 = 0; y0 < g.in_h; y0 += kGatherRows) {
+    const int64_t ny = std::min<int64_t>(kGatherRows, g.in_h - y0);
+    for (int64_t x = 0; x < g.in_w; x += kLanes) {
+      Vec acc[kGatherRows] = {};
+      const float* base = rows_c + (y0 + g.pad_h) * w.wp + g.pad_w + x;
+      for (int64_t t = 0; t < taps_per_channel; ++t) {
+        const float* src = base + t * w.dcol_stride - w.in_plane[t];
+        for (int j = 0; j < kGatherRows; ++j) acc[j] += simd::load(src + j * w.wp);
+      }
+      for (int64_t j = 0; j < ny; ++j) {
+        simd::store_first(din_c + (y0 + j) * g.in_w + x, acc[j],
+                          std::min<int64_t>(kLanes, g.in_w - x));
+      }
+    }
+  }
+}
+
+// The same with a stride: phase (a, b) of the padded gradient gathers the taps with ky%sh == a
+// and kx%sw == b, at pixel (i, j) from dcol[t][(i - ky/sh)*wp + j - kx/sw], into `phases`
+// (w.phases_h * w.phases_w planes, then a vector of slack); padded pixel (Y, X) of the input is
+// then pixel (Y/sh, X/sw) of phase (Y%sh, X%sw), zero where that phase is not kept (no tap
+// reads it).
+void gather_channel_strided(const Conv2dGeometry& g, const Wide& w, const float* rows_c,
+                            float* phases, float* din_c) {
+  for (int64_t a = 0; a < w.phases_h; ++a) {
+    for (int64_t b = 0; b < w.phases_w; ++b) {
+      float* phase = phases + (a * w.phases_w + b) * w.plane;
+      for (int64_t i = 0; i < w.hp; ++i) {
+        for (int64_t j = 0; j < w.wp; j += kLanes) {
+          Vec acc{};
+          for (int64_t ky = a; ky < g.kernel_h; ky += w.sh) {
+            for (int64_t kx = b; kx < g.kernel_w; kx += w.sw) {
+              const int64_t t = ky * g.kernel_w + kx;
+              acc += simd::load(rows_c + t * w.dcol_stride + i * w.wp + j - w.in_plane[t]);
+            }
+          }
+          simd::store_first(phase + i * w.wp + j, acc, std::min<int64_t>(kLanes, w.wp - j));
+        }
+      }
+    }
+  }
+  for (int64_t y = 0; y < g.in_h; ++y) {
+    const int64_t py = y + g.pad_h;
+    float* din_row = din_c + y * g.in_w;
+    if (py % w.sh >= w.phases_h) {
+      std::fill(din_row, din_row + g.in_w, 0.0f);
+      continue;
+    }
+    const float* row = phases + (py % w.sh) * w.phases_w * w.plane + (py / w.sh) * w.wp;
+    for (int64_t x0 = 0; x0 < std::min(w.sw, g.in_w); ++x0) {  // columns x0, x0 + sw, ...
+      const int64_t b = (x0 + g.pad_w) % w.sw;
+      if (b >= w.phases_w) {
+        for (int64_t x = x0; x < g.in_w; x += w.sw) din_row[x] = 0.0f;
+        continue;
+      }
+      const float* src = row + b * w.plane + (x0 + g.pad_w) / w.sw;
+      for (int64_t x = x0, j = 0; x < g.in_w; x += w.sw, ++j) din_row[x] = src[j];
+    }
+  }
+}
+
 // dinput of one image and group from its wide D: dcol[t][q] = sum_m W[m][t] D[m][q] (rows_gemm
 // with the roles of A swapped, into rows with zero margins), then col2im as a gather (no
-// read-modify-write: stores overlapping the next tap's loads stall store forwarding): din[c][y][x]
-// = sum_{ky,kx} dcol[(c,ky,kx)][(y+pad_h-ky)*wp + x+pad_w-kx]. kDcolRows rows at a time, each
-// channel gathered as soon as its rows are done: the rows are read back while they are still in L1
-// (all of dcol, 200 KiB for LeNet's conv2, is not).
+// read-modify-write: stores overlapping the next tap's loads stall store forwarding).
+// kDcolRows rows at a time, each channel gathered as soon as its rows are done: the rows are
+// read back while they are still in L1 (all of dcol, 200 KiB for LeNet's conv2, is not).
+// `phases`: the strided gather's scratch (unused at stride 1).
 void input_gradient(const Conv2dGeometry& g, const Wide& w, const float* weight, const float* d,
-                    float* dcol, float* dimage) {
+                    float* dcol, float* phases, float* dimage) {
   const int64_t taps_per_channel = w.taps / w.cin;
+  const bool strided = w.sh != 1 || w.sw != 1;
   int64_t c = 0;  // the next channel to gather
   for (int64_t r0 = 0; r0 < w.taps; r0 += kDcolRows) {
     const int64_t rows = std::min(kDcolRows, w.taps - r0);
@@ -43,32 +111,22 @@ void input_gradient(const Conv2dGeometry& g, const Wide& w, const float* weight,
               dcol + w.dcol_front + r0 * w.dcol_stride, w.dcol_stride, w.nq);
     for (; c < w.cin && (c + 1) * taps_per_channel <= r0 + rows; ++c) {
       const float* rows_c = dcol + c * taps_per_channel * w.dcol_stride + w.dcol_front;
-      // kGatherRows rows at once: independent sums, so the adds do not wait on each other (one
-      // chain of 25 dependent adds per vector was latency-bound).
-      for (int64_t y0 = 0; y0 < g.in_h; y0 += kGatherRows) {
-        const int64_t ny = std::min<int64_t>(kGatherRows, g.in_h - y0);
-        for (int64_t x = 0; x < g.in_w; x += kLanes) {
-          Vec acc[kGatherRows] = {};
-          const float* base = rows_c + (y0 + g.pad_h) * w.wp + g.pad_w + x;
-          for (int64_t t = 0; t < taps_per_channel; ++t) {
-            const float* src = base + t * w.dcol_stride - w.off[t];
-            for (int j = 0; j < kGatherRows; ++j) acc[j] += simd::load(src + j * w.wp);
-          }
-          for (int64_t j = 0; j < ny; ++j) {
-            simd::store_first(dimage + (c * g.in_h + y0 + j) * g.in_w + x, acc[j],
-                              std::min<int64_t>(kLanes, g.in_w - x));
-          }
-        }
+      float* din_c = dimage + c * g.in_h * g.in_w;
+      if (strided) {
+        gather_channel_strided(g, w, rows_c, phases, din_c);
+      } else {
+        gather_channel(g, w, rows_c, din_c);
       }
     }
   }
 }
 
-}  // namespace
-
-bool conv2d_implicit_supported(const Conv2dGeometry& g) {
-  return g.stride_h == 1 && g.stride_w == 1;
+// Floats of the strided gather's scratch: the kept phases of one channel and a vector of slack.
+int64_t phase_floats(const Wide& w) {
+  return w.sh == 1 && w.sw == 1 ? 0 : w.phases_h * w.phases_w * w.plane + kLanes;
 }
+
+}  // namespace
 
 int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int threads) {
   const Wide w = make_wide(g);
@@ -79,15 +137,13 @@ int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int thr
 
 int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int threads) {
   const Wide w = make_wide(g);
-  const int64_t per_thread = w.p_floats + w.cout * w.nq + w.taps * w.dcol_stride +
+  const int64_t per_thread = w.p_floats + w.cout * w.nq + w.taps * w.dcol_stride + phase_floats(w) +
                              g.groups * w.cout * (w.taps + 1) * kLanes;
   return static_cast<int64_t>(threads) * per_thread * 4;
 }
 
 void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
                              const float* bias, const ConvOutput& out) {
-  TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h, "x",
-             g.stride_w);
   TCNN_CHECK(!out.pooled || (g.out_h() >= 2 && g.out_w() >= 2),
              "conv2d implicit: a fused 2x2 pool "
              "needs an output of at least 2x2, got ",
@@ -135,7 +191,7 @@ namespace {
 struct BackwardScratch {
   int64_t chunk, d_floats, pixels;
   bool wide_d;
-  std::vector<float> pc, dc, dcol, dtc;
+  std::vector<float> pc, dc, dcol, phases, dtc;
   BackwardScratch(const Wide& w, int64_t images, bool dweight, bool dinput, bool pixel_dw)
       : chunk(std::min(kChunk, images)),
         d_floats(w.cout * w.nq),
@@ -144,6 +200,7 @@ struct BackwardScratch {
         pc(dweight ? static_cast<size_t>(chunk * w.p_floats) : 0, 0.0f),
         dc(wide_d ? static_cast<size_t>(chunk * d_floats) : 0, 0.0f),
         dcol(dinput ? static_cast<size_t>(w.taps * w.dcol_stride) : 0, 0.0f),
+        phases(dinput ? static_cast<size_t>(phase_floats(w)) : 0),
         dtc(pixel_dw ? static_cast<size_t>(chunk * pixels * w.cout) : 0) {}
 };
 
@@ -192,8 +249,6 @@ void reduce_pixel_major(const Conv2dGeometry& g, const Wide& w, const ThreadSums
 void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
                               const ConvGradient& grad, float* dinput, float* dweight,
                               float* dbias) {
-  TCNN_CHECK(conv2d_implicit_supported(g), "conv2d implicit: stride 1 only, got ", g.stride_h, "x",
-             g.stride_w);
   const Wide w = make_wide(g);
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = w.cin * g.in_h * g.in_w;
@@ -234,7 +289,7 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
             }
             if (dinput) {
               input_gradient(g, w, weight + grp * w.cout * w.taps, d, s.dcol.data(),
-                             dinput + n * image_size + grp * group_in);
+                             s.phases.data(), dinput + n * image_size + grp * group_in);
             }
           }
           if (pixel_dw) {

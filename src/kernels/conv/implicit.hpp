@@ -1,20 +1,22 @@
-// Implicit-GEMM convolution (stride 1): the GEMM of im2col_gemm.hpp with the column matrix never
+// Implicit-GEMM convolution: the GEMM of im2col_gemm.hpp with the column matrix never
 // written. Each image is copied once, zero-padded, into P[C][Hp*Wp]; output pixel (oy, ox) is
 // computed at the "wide" index q = oy*Wp + ox, where the im2col row of tap t = (c, ky, kx) is
 // P + off_t, off_t = c*Hp*Wp + ky*Wp + kx, read contiguously from q. Columns ox >= OW of the wide
 // rows are computed and thrown away: the price is Wp/OW extra work (LeNet: 32/28 and 14/10),
-// the gain no column matrix to write and read.
+// the gain no column matrix to write and read. A strided convolution splits the padded image
+// into phases first (wide_layout.hpp): the formulas hold with P the phases, off_t a tap's phase
+// and shift in it, and Wp the width of a phase; dinput gathers each phase from its taps.
 //   forward:  out[co][q] = bias[co] + sum_t W[co][t] P[off_t + q]
 //   dweight:  dW[co][t]  = sum_q D[co][q] P[off_t + q]   (D: doutput in the wide layout, zeros
 //                                                          in the thrown-away columns)
 //   dinput:   dcol[t][q] = sum_co W[co][t] D[co][q]; din[c][y][x] = sum over the taps t of
 //             channel c of dcol[t][(y+pad_h)*Wp + x+pad_w - off_t]  (col2im as a gather)
-// Pixel-major variant (output channels a multiple of the vector width and OW/Wp < 0.8, as LeNet's
-// conv2): forward computes only the real pixels, one vector of output channels each, and so does
-// dweight for 3x3 and 5x5 kernels (sums per tap as vectors of channels, no thrown-away columns).
-// Images are split across OpenMP threads in contiguous blocks; dweight partials are summed in
-// thread order, so results depend on the thread count only through float summation order.
-// Shapes and overwrite semantics as conv2d_reference.hpp. Other strides fall back to im2col + GEMM.
+// Pixel-major variant (stride 1, output channels a multiple of the vector width and OW/Wp < 0.8, as
+// LeNet's conv2): forward computes only the real pixels, one vector of output channels each, and so
+// does dweight for 3x3 and 5x5 kernels (sums per tap as vectors of channels, no thrown-away
+// columns). Images are split across OpenMP threads in contiguous blocks; dweight partials are
+// summed in thread order, so results depend on the thread count only through float summation order.
+// Shapes and overwrite semantics as conv2d_reference.hpp.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +25,6 @@
 #include "kernels/geometry.hpp"
 
 namespace tinycnn::kernels {
-
-bool conv2d_implicit_supported(const Conv2dGeometry& g);  // stride 1 in both directions
 
 // Writes `out` (the output, ReLU'd or not, or the pooled output and argmax; epilogue.hpp).
 void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,

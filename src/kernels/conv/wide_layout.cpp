@@ -15,8 +15,12 @@ Wide make_wide(const Conv2dGeometry& g) {
   w.cin = g.in_per_group();
   w.cout = g.out_per_group();
   w.taps = g.col_rows();
-  w.hp = g.in_h + 2 * g.pad_h;
-  w.wp = g.in_w + 2 * g.pad_w;
+  w.sh = g.stride_h;
+  w.sw = g.stride_w;
+  w.phases_h = std::min(g.kernel_h, w.sh);
+  w.phases_w = std::min(g.kernel_w, w.sw);
+  w.hp = (g.in_h + 2 * g.pad_h + w.sh - 1) / w.sh;
+  w.wp = (g.in_w + 2 * g.pad_w + w.sw - 1) / w.sw;
   w.plane = w.hp * w.wp;
   w.oh = g.out_h();
   w.ow = g.out_w();
@@ -24,13 +28,19 @@ Wide make_wide(const Conv2dGeometry& g) {
   w.off.reserve(static_cast<size_t>(w.taps));
   for (int64_t c = 0; c < w.cin; ++c) {
     for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
-      for (int64_t kx = 0; kx < g.kernel_w; ++kx) w.off.push_back(c * w.plane + ky * w.wp + kx);
+      for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
+        const int64_t phase = (c * w.phases_h + ky % w.sh) * w.phases_w + kx % w.sw;
+        const int64_t in_plane = (ky / w.sh) * w.wp + kx / w.sw;
+        w.off.push_back(phase * w.plane + in_plane);
+        if (c == 0) w.in_plane.push_back(in_plane);
+      }
     }
   }
-  // Thrown-away wide columns read past their channel, the last ones past the plane: room for it.
-  w.p_floats = std::max(w.cin * w.plane, w.off.back() + w.nq);
+  // Thrown-away wide columns read past their phase, the last ones past the image: room for it.
+  const int64_t last_read = *std::max_element(w.off.begin(), w.off.end()) + w.nq;
+  w.p_floats = std::max(w.cin * w.phases_h * w.phases_w * w.plane, last_read);
   for (int64_t m = 0; m < w.cout; ++m) w.cout_off.push_back(m * w.nq);
-  w.dcol_front = round_up((g.kernel_h - 1) * w.wp + g.kernel_w - 1, kLanes);
+  w.dcol_front = round_up(*std::max_element(w.in_plane.begin(), w.in_plane.end()), kLanes);
   // Rows past the image's last (the gather's partial last row block) read up to kGatherRows - 1
   // rows further: margin for them too.
   w.dcol_stride =
@@ -40,10 +50,29 @@ Wide make_wide(const Conv2dGeometry& g) {
 }
 
 void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float* p) {
+  if (w.sh == 1 && w.sw == 1) {
+    for (int64_t c = 0; c < w.cin; ++c) {
+      for (int64_t y = 0; y < g.in_h; ++y) {
+        const float* src = image + (c * g.in_h + y) * g.in_w;
+        simd::copy(p + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w, src, g.in_w);
+      }
+    }
+    return;
+  }
+  // Padded pixel (Y, X) goes to pixel (Y/sh, X/sw) of phase (Y%sh, X%sw), when that phase is
+  // kept: a row's columns x0, x0 + sw, ... go to one phase (no division per pixel).
   for (int64_t c = 0; c < w.cin; ++c) {
     for (int64_t y = 0; y < g.in_h; ++y) {
+      const int64_t py = y + g.pad_h;
+      if (py % w.sh >= w.phases_h) continue;
       const float* src = image + (c * g.in_h + y) * g.in_w;
-      simd::copy(p + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w, src, g.in_w);
+      float* row = p + (c * w.phases_h + py % w.sh) * w.phases_w * w.plane + (py / w.sh) * w.wp;
+      for (int64_t x0 = 0; x0 < std::min(w.sw, g.in_w); ++x0) {
+        const int64_t b = (x0 + g.pad_w) % w.sw;
+        if (b >= w.phases_w) continue;
+        float* dst = row + b * w.plane + (x0 + g.pad_w) / w.sw;
+        for (int64_t x = x0, j = 0; x < g.in_w; x += w.sw, ++j) dst[j] = src[x];
+      }
     }
   }
 }

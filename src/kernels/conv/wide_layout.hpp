@@ -1,6 +1,10 @@
 // The wide layout shared by the implicit-GEMM convolution's parts (implicit.cpp,
-// pixel_major.cpp, epilogue.cpp): one group of one image, zero-padded to Hp x Wp, the
-// output pixel (y, x) at the wide index q = y*Wp + x (see implicit.hpp).
+// pixel_major.cpp, epilogue.cpp): one group of one image, zero-padded, the output pixel (y, x)
+// at the wide index q = y*wp + x (see implicit.hpp). With stride s the padded image is split
+// into phases, phase (a, b) holding its rows a, a + s, ... and columns b, b + s, ...: tap
+// (ky, kx) of output (y, x) reads padded pixel (y*s + ky, x*s + kx), which is pixel
+// (y + ky/s, x + kx/s) of phase (ky%s, kx%s), so every tap is again a shifted window, read
+// contiguously from q. Stride 1 is one phase, the padded image itself.
 #pragma once
 
 #include <cstdint>
@@ -16,8 +20,14 @@ inline constexpr int kGatherRows = 7;
 
 // Everything the kernels need about one group of one image, in the wide layout.
 struct Wide {
-  int64_t cin, cout, taps, hp, wp, plane, oh, ow, nq, p_floats;
-  std::vector<int64_t> off;       // per tap t = (c, ky, kx): c*plane + ky*wp + kx
+  int64_t cin, cout, taps;
+  int64_t sh, sw;              // the stride
+  int64_t phases_h, phases_w;  // phases kept: min(kernel, stride) (the others are never read)
+  int64_t hp, wp, plane;       // one phase: hp x wp = ceil(padded size / stride)
+  int64_t oh, ow, nq, p_floats;
+  // per tap t = (c, ky, kx): ((c*phases_h + ky%sh)*phases_w + kx%sw)*plane + in_plane[t]
+  std::vector<int64_t> off;
+  std::vector<int64_t> in_plane;  // per tap of one channel: (ky/sh)*wp + kx/sw
   std::vector<int64_t> cout_off;  // per output channel m: m*nq (rows of D as B for dcol)
   // dcol rows: dcol_front zeros, nq values, zeros to dcol_stride; the gathering col2im reads a
   // row from (index - the tap's in-plane offset), up to one vector past the plane.
