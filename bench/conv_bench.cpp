@@ -1,6 +1,8 @@
 // Convolution forward and backward (dinput + dweight + dbias), naive vs im2col vs implicit GEMM
 // (what configs/lenet5.json trains with), with FLOP/s.
 // Cases: LeNet-5's conv1 and conv2 at batch 64, and a mid-size 16->32 3x3 layer at batch 32.
+// ResNet-20's layers (one slice of batch 128: 64 images) implicit, with the backward's two
+// gradients also timed alone (BM_ConvDinput, BM_ConvDweight) to see which one costs.
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -49,6 +51,27 @@ const Conv2dGeometry kMid{.batch = 32,
                           .kernel_w = 3,
                           .pad_h = 1,
                           .pad_w = 1};
+
+// ResNet-20 on CIFAR-10 shapes: a 3x3 layer of each stage, the downsampling 3x3 and the 1x1
+// projection shortcut of the second stage.
+constexpr Conv2dGeometry resnet(int64_t c, int64_t size, int64_t oc, int64_t k, int64_t s) {
+  return {.batch = 64,
+          .in_channels = c,
+          .in_h = size,
+          .in_w = size,
+          .out_channels = oc,
+          .kernel_h = k,
+          .kernel_w = k,
+          .stride_h = s,
+          .stride_w = s,
+          .pad_h = k / 2,
+          .pad_w = k / 2};
+}
+const Conv2dGeometry kResnet16 = resnet(16, 32, 16, 3, 1);
+const Conv2dGeometry kResnet32 = resnet(32, 16, 32, 3, 1);
+const Conv2dGeometry kResnet64 = resnet(64, 8, 64, 3, 1);
+const Conv2dGeometry kResnetDown = resnet(16, 32, 32, 3, 2);
+const Conv2dGeometry kResnetShortcut = resnet(16, 32, 32, 1, 2);
 
 double forward_flops(const Conv2dGeometry& g) {
   return 2.0 * static_cast<double>(g.batch * g.out_channels * g.out_h() * g.out_w() * g.col_rows());
@@ -151,5 +174,44 @@ BENCHMARK_CAPTURE(BM_ConvBackward, c16_32x32_k3_b32_naive, kMid, ConvAlgo::Naive
 BENCHMARK_CAPTURE(BM_ConvBackward, c16_32x32_k3_b32_im2col, kMid, ConvAlgo::Im2col)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// One gradient of the backward alone: dinput (dweight, dbias skipped) or dweight + dbias.
+void BM_ConvDinput(benchmark::State& state, Conv2dGeometry g) {
+  Operands op(g);
+  for (auto _ : state) {
+    tinycnn::kernels::conv2d_backward(ConvAlgo::Implicit, g, op.input.data(), op.weight.data(),
+                                      op.output.data(), op.dinput.data(), nullptr, nullptr);
+    benchmark::DoNotOptimize(op.dinput.data());
+  }
+  state.counters["FLOPS"] =
+      benchmark::Counter(forward_flops(g), benchmark::Counter::kIsIterationInvariantRate);
+}
+void BM_ConvDweight(benchmark::State& state, Conv2dGeometry g) {
+  Operands op(g);
+  for (auto _ : state) {
+    tinycnn::kernels::conv2d_backward(ConvAlgo::Implicit, g, op.input.data(), op.weight.data(),
+                                      op.output.data(), nullptr, op.dweight.data(),
+                                      op.dbias.data());
+    benchmark::DoNotOptimize(op.dweight.data());
+  }
+  state.counters["FLOPS"] =
+      benchmark::Counter(forward_flops(g), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+#define TINYCNN_RESNET_CASE(name, geometry)                                                       \
+  BENCHMARK_CAPTURE(BM_ConvForward, name, geometry, ConvAlgo::Implicit)                           \
+      ->Unit(benchmark::kMillisecond)                                                             \
+      ->UseRealTime();                                                                            \
+  BENCHMARK_CAPTURE(BM_ConvBackward, name, geometry, ConvAlgo::Implicit)                          \
+      ->Unit(benchmark::kMillisecond)                                                             \
+      ->UseRealTime();                                                                            \
+  BENCHMARK_CAPTURE(BM_ConvDinput, name, geometry)->Unit(benchmark::kMillisecond)->UseRealTime(); \
+  BENCHMARK_CAPTURE(BM_ConvDweight, name, geometry)->Unit(benchmark::kMillisecond)->UseRealTime()
+
+TINYCNN_RESNET_CASE(resnet20_16x32x32_k3, kResnet16);
+TINYCNN_RESNET_CASE(resnet20_32x16x16_k3, kResnet32);
+TINYCNN_RESNET_CASE(resnet20_64x8x8_k3, kResnet64);
+TINYCNN_RESNET_CASE(resnet20_down_16to32_k3_s2, kResnetDown);
+TINYCNN_RESNET_CASE(resnet20_shortcut_16to32_k1_s2, kResnetShortcut);
 
 }  // namespace

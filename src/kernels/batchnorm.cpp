@@ -1,11 +1,68 @@
 // Batch-norm kernels; see batchnorm.hpp.
 #include "kernels/batchnorm.hpp"
 
+#include <array>
+#include <cstring>
 #include <span>
+
+#include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {
 
 namespace {
+using simd::kLanes;
+using simd::Vec;
+
+// Sums run in double, kD lanes at a time, over kAcc independent accumulators (a single chain of
+// dependent adds was latency-bound: 4 cycles per value).
+constexpr int kD = kLanes / 2;
+constexpr int kAcc = 4;
+typedef float Half __attribute__((vector_size(kD * sizeof(float))));
+typedef double DVec __attribute__((vector_size(kD * sizeof(double))));
+
+inline DVec load_d(const float* p) {
+  Half h;
+  std::memcpy(&h, p, sizeof h);
+  return __builtin_convertvector(h, DVec);
+}
+inline void store_d(float* p, DVec v) {
+  const Half h = __builtin_convertvector(v, Half);
+  std::memcpy(p, &h, sizeof h);
+}
+inline DVec splat_d(double x) { return x - DVec{}; }
+inline double lane_sum(DVec v) {
+  double s = 0;
+  for (int i = 0; i < kD; ++i) s += v[i];
+  return s;
+}
+
+// The sums over i < n of vec(i) (kD values at i) and, for the last n % kD, scalar(i); `terms`
+// of them at once (vec and scalar return arrays of that many).
+template <int terms, typename V, typename S>
+std::array<double, terms> row_sums(int64_t n, V vec, S scalar) {
+  std::array<DVec, terms> acc[kAcc] = {};
+  int64_t i = 0;
+  for (; i + kAcc * kD <= n; i += kAcc * kD) {
+    for (int a = 0; a < kAcc; ++a) {
+      const std::array<DVec, terms> v = vec(i + a * kD);
+      for (int t = 0; t < terms; ++t) acc[a][t] += v[t];
+    }
+  }
+  for (; i + kD <= n; i += kD) {
+    const std::array<DVec, terms> v = vec(i);
+    for (int t = 0; t < terms; ++t) acc[0][t] += v[t];
+  }
+  std::array<double, terms> out{};
+  for (int t = 0; t < terms; ++t) {
+    out[t] = lane_sum((acc[0][t] + acc[1][t]) + (acc[2][t] + acc[3][t]));
+  }
+  for (; i < n; ++i) {
+    const std::array<double, terms> v = scalar(i);
+    for (int t = 0; t < terms; ++t) out[t] += v[t];
+  }
+  return out;
+}
+
 void all_reduce(SliceReducer* reducer, int slice, std::vector<double>& values) {
   if (reducer != nullptr) reducer->all_reduce(slice, std::span(values));
 }
@@ -18,9 +75,9 @@ int64_t batchnorm_statistics(const BatchNormShape& s, const float* x, SliceReduc
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t c = 0; c < s.channels; ++c) {
       const float* row = x + (n * s.channels + c) * s.spatial;
-      double sum = 0;
-      for (int64_t i = 0; i < s.spatial; ++i) sum += row[i];
-      sums[static_cast<size_t>(c)] += sum;
+      sums[static_cast<size_t>(c)] += row_sums<1>(
+          s.spatial, [&](int64_t i) { return std::array{load_d(row + i)}; },
+          [&](int64_t i) { return std::array{static_cast<double>(row[i])}; })[0];
     }
   }
   sums[channels] = static_cast<double>(s.batch * s.spatial);
@@ -33,12 +90,17 @@ int64_t batchnorm_statistics(const BatchNormShape& s, const float* x, SliceReduc
     for (int64_t c = 0; c < s.channels; ++c) {
       const float* row = x + (n * s.channels + c) * s.spatial;
       const double m = mean[static_cast<size_t>(c)];
-      double sum = 0;
-      for (int64_t i = 0; i < s.spatial; ++i) {
-        const double d = row[i] - m;
-        sum += d * d;
-      }
-      squares[static_cast<size_t>(c)] += sum;
+      const DVec mv = splat_d(m);
+      squares[static_cast<size_t>(c)] += row_sums<1>(
+          s.spatial,
+          [&](int64_t i) {
+            const DVec d = load_d(row + i) - mv;
+            return std::array{d * d};
+          },
+          [&](int64_t i) {
+            const double d = row[i] - m;
+            return std::array{d * d};
+          })[0];
     }
   }
   all_reduce(reducer, slice, squares);
@@ -57,7 +119,12 @@ void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vec
       const auto a = static_cast<float>(scale);
       const auto b = static_cast<float>((beta ? beta[c] : 0.0f) - mean[ci] * scale);
       const int64_t offset = (n * s.channels + c) * s.spatial;
-      for (int64_t i = 0; i < s.spatial; ++i) y[offset + i] = x[offset + i] * a + b;
+      const Vec av = simd::splat(a), bv = simd::splat(b);
+      int64_t i = 0;
+      for (; i + kLanes <= s.spatial; i += kLanes) {
+        simd::store(y + offset + i, simd::load(x + offset + i) * av + bv);
+      }
+      for (; i < s.spatial; ++i) y[offset + i] = x[offset + i] * a + b;
     }
   }
 }
@@ -73,12 +140,20 @@ void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy
     for (int64_t c = 0; c < s.channels; ++c) {
       const auto ci = static_cast<size_t>(c);
       const int64_t offset = (n * s.channels + c) * s.spatial;
-      double sdy = 0, sdyx = 0;
-      for (int64_t i = 0; i < s.spatial; ++i) {
-        const double g = dy[offset + i];
-        sdy += g;
-        sdyx += g * (x[offset + i] - mean[ci]);
-      }
+      const float* g = dy + offset;
+      const float* xr = x + offset;
+      const double m = mean[ci];
+      const DVec mv = splat_d(m);
+      const auto [sdy, sdyx] = row_sums<2>(
+          s.spatial,
+          [&](int64_t i) {
+            const DVec gv = load_d(g + i);
+            return std::array{gv, gv * (load_d(xr + i) - mv)};
+          },
+          [&](int64_t i) {
+            const double gi = g[i];
+            return std::array{gi, gi * (xr[i] - m)};
+          });
       sums[ci] += sdy;
       sums[channels + ci] += sdyx * invstd[ci];
     }
@@ -95,17 +170,29 @@ void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy
       const auto ci = static_cast<size_t>(c);
       const double k = invstd[ci] * (gamma ? gamma[c] : 1.0f);
       const int64_t offset = (n * s.channels + c) * s.spatial;
+      const float* g = dy + offset;
+      float* out = dx + offset;
+      int64_t i = 0;
       if (!batch_statistics) {
-        for (int64_t i = 0; i < s.spatial; ++i) {
-          dx[offset + i] = static_cast<float>(k * dy[offset + i]);
-        }
+        const DVec kv = splat_d(k);
+        for (; i + kD <= s.spatial; i += kD) store_d(out + i, kv * load_d(g + i));
+        for (; i < s.spatial; ++i) out[i] = static_cast<float>(k * g[i]);
         continue;
       }
+      // dx = k * (dy - mean_dy - xhat * mean_dyx), xhat = (x - mean) * invstd.
       const double mean_dy = sums[ci] / total;
       const double mean_dyx = sums[channels + ci] / total;
-      for (int64_t i = 0; i < s.spatial; ++i) {
-        const double xhat = (x[offset + i] - mean[ci]) * invstd[ci];
-        dx[offset + i] = static_cast<float>(k * (dy[offset + i] - mean_dy - xhat * mean_dyx));
+      const double m = mean[ci], is = invstd[ci];
+      const DVec kv = splat_d(k), mdy = splat_d(mean_dy), mdyx = splat_d(mean_dyx);
+      const DVec mv = splat_d(m), isv = splat_d(is);
+      const float* xr = x + offset;
+      for (; i + kD <= s.spatial; i += kD) {
+        const DVec xhat = (load_d(xr + i) - mv) * isv;
+        store_d(out + i, kv * (load_d(g + i) - mdy - xhat * mdyx));
+      }
+      for (; i < s.spatial; ++i) {
+        const double xhat = (xr[i] - m) * is;
+        out[i] = static_cast<float>(k * (g[i] - mean_dy - xhat * mean_dyx));
       }
     }
   }

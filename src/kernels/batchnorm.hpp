@@ -1,7 +1,8 @@
 // Batch normalisation over [N, C, S] (S = H*W for batchnorm2d, 1 for batchnorm1d): per channel,
-// statistics over N*S values. Accumulates in double. In training the statistics are the whole
-// batch's: with a SliceReducer, the slices of a data-parallel step add their partial sums
-// together (slice order), so the result depends on the slice count only through rounding.
+// statistics over N*S values. Accumulates in double (vectors of doubles, several sums at once). In
+// training the statistics are the whole batch's: with a SliceReducer, the slices of a data-parallel
+// step add their partial sums together (slice order), so the result depends on the slice count only
+// through rounding.
 #pragma once
 
 #include <cstdint>
