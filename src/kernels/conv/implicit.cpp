@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "core/error.hpp"
@@ -126,6 +127,83 @@ int64_t phase_floats(const Wide& w) {
   return w.sh == 1 && w.sw == 1 ? 0 : w.phases_h * w.phases_w * w.plane + kLanes;
 }
 
+// One image and group of the forward, from its padded input p: the wide or the pixel-major
+// kernels, then the epilogue's stores. `scratch`: forward_scratch_floats(w) floats.
+void forward_group(const Wide& w, const float* p, const float* wt, const float* bias,
+                   const ConvOutput& out, int64_t plane0, float* scratch) {
+  if (use_pixel_major(w)) {
+    for (int64_t m0 = 0; m0 < w.cout; m0 += kLanes) {
+      pixel_major_forward(w, p, wt, bias, m0, scratch);
+      store_pixel_major(w, out, plane0, m0, scratch);
+    }
+    return;
+  }
+  rows_gemm(w.cout, wt, w.cout, p, w.off.data(), w.taps, bias, scratch, w.nq, w.nq);
+  store_wide(w, out, plane0, scratch);
+}
+
+int64_t forward_scratch_floats(const Wide& w) {
+  return use_pixel_major(w) ? w.oh * w.ow * kLanes : w.wide_floats;
+}
+
+// dinput of a stride-1 convolution is itself a convolution: of D zero-padded by K - 1 - pad,
+// with the kernel flipped in space and its input and output channels swapped:
+//   din[c][y][x] = sum_{m,ky,kx} W[m][c][K-1-ky][K-1-kx] D[m][y - (K-1-pad) + ky][...]
+// so it runs the forward's kernels (no dcol to write and gather). Needs pad <= K - 1, and is
+// taken where its multiply-adds (its wide rows are wider by the larger padding) are no more
+// than dcol's and the gather's: ResNet's 3x3 pad-1 layers, not LeNet's conv2 (pad 0 becomes 4,
+// twice the work).
+Conv2dGeometry transposed(const Conv2dGeometry& g);
+bool dinput_by_convolution(const Conv2dGeometry& g) {
+  if (g.stride_h != 1 || g.stride_w != 1 || g.pad_h > g.kernel_h - 1 || g.pad_w > g.kernel_w - 1) {
+    return false;
+  }
+  const Wide w = make_wide(g), wt = make_wide(transposed(g));
+  const int64_t by_dcol = w.taps * (w.nq * w.cout + g.in_h * g.in_w);
+  return wt.cout * wt.nq * wt.taps <= by_dcol;
+}
+
+Conv2dGeometry transposed(const Conv2dGeometry& g) {
+  return {.batch = g.batch,
+          .in_channels = g.out_channels,
+          .in_h = g.out_h(),
+          .in_w = g.out_w(),
+          .out_channels = g.in_channels,
+          .kernel_h = g.kernel_h,
+          .kernel_w = g.kernel_w,
+          .pad_h = g.kernel_h - 1 - g.pad_h,
+          .pad_w = g.kernel_w - 1 - g.pad_w,
+          .groups = g.groups};
+}
+
+// The transposed convolution's A operand per group: [(m, ky, kx)][c] = W[m][c][K-1-ky][K-1-kx].
+std::vector<float> flipped_weights(const Conv2dGeometry& g, const float* weight) {
+  const int64_t cin = g.in_per_group(), cout = g.out_per_group();
+  const int64_t kk = g.kernel_h * g.kernel_w;
+  std::vector<float> a(static_cast<size_t>(g.groups * cout * kk * cin));
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    float* ag = a.data() + grp * cout * kk * cin;
+    for (int64_t m = 0; m < cout; ++m) {
+      for (int64_t c = 0; c < cin; ++c) {
+        const float* wmc = weight + ((grp * cout + m) * cin + c) * kk;
+        for (int64_t k = 0; k < kk; ++k) ag[(m * kk + k) * cin + c] = wmc[kk - 1 - k];
+      }
+    }
+  }
+  return a;
+}
+
+// The wide D [cout][nq] of `w` into the transposed convolution's padded input (zero elsewhere).
+void pad_wide_gradient(const Wide& w, const float* d, const Conv2dGeometry& gt, const Wide& wt,
+                       float* p) {
+  for (int64_t m = 0; m < w.cout; ++m) {
+    for (int64_t y = 0; y < w.oh; ++y) {
+      simd::copy(p + m * wt.plane + (y + gt.pad_h) * wt.wp + gt.pad_w, d + m * w.nq + y * w.wp,
+                 w.ow);
+    }
+  }
+}
+
 }  // namespace
 
 int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int threads) {
@@ -137,9 +215,15 @@ int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int thr
 
 int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int threads) {
   const Wide w = make_wide(g);
-  const int64_t per_thread = w.p_floats + w.cout * w.nq + w.taps * w.dcol_stride + phase_floats(w) +
-                             g.groups * w.cout * (w.taps + 1) * kLanes;
-  return static_cast<int64_t>(threads) * per_thread * 4;
+  int64_t shared = 0, dinput = w.taps * w.dcol_stride + phase_floats(w);
+  if (dinput_by_convolution(g)) {
+    const Wide wt = make_wide(transposed(g));
+    dinput = wt.p_floats + forward_scratch_floats(wt);
+    shared = g.groups * wt.taps * wt.cout;
+  }
+  const int64_t per_thread =
+      w.p_floats + w.cout * w.nq + dinput + g.groups * w.cout * (w.taps + 1) * kLanes;
+  return (static_cast<int64_t>(threads) * per_thread + shared) * 4;
 }
 
 void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
@@ -157,26 +241,14 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
   {
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
-      const bool pixel_major = use_pixel_major(w);
       std::vector<float> p(static_cast<size_t>(w.p_floats), 0.0f);  // pad_image: zero once
-      std::vector<float> wide(
-          static_cast<size_t>(pixel_major ? w.oh * w.ow * kLanes : w.wide_floats), 0.0f);
+      std::vector<float> scratch(static_cast<size_t>(forward_scratch_floats(w)), 0.0f);
       for (int64_t n = block.begin; n < block.end; ++n) {
         for (int64_t grp = 0; grp < g.groups; ++grp) {
           pad_image(g, w, input + n * image_size + grp * group_in, p.data());
-          const int64_t plane0 = n * g.out_channels + grp * w.cout;
-          const float* group_wt = wt.data() + grp * w.taps * w.cout;
-          const float* group_bias = bias ? bias + grp * w.cout : nullptr;
-          if (pixel_major) {
-            for (int64_t m0 = 0; m0 < w.cout; m0 += kLanes) {
-              pixel_major_forward(w, p.data(), group_wt, group_bias, m0, wide.data());
-              store_pixel_major(w, out, plane0, m0, wide.data());
-            }
-            continue;
-          }
-          rows_gemm(w.cout, group_wt, w.cout, p.data(), w.off.data(), w.taps, group_bias,
-                    wide.data(), w.nq, w.nq);
-          store_wide(w, out, plane0, wide.data());
+          forward_group(w, p.data(), wt.data() + grp * w.taps * w.cout,
+                        bias ? bias + grp * w.cout : nullptr, out,
+                        n * g.out_channels + grp * w.cout, scratch.data());
         }
       }
     }
@@ -188,20 +260,33 @@ namespace {
 // and gradients — wide (dc, for dinput and the wide dweight) or transposed (dtc, for the
 // pixel-major dweight) — side by side, so the dweight kernels keep their sums in registers
 // across them (same additions, same order as image by image).
+// The transposed convolution that computes dinput (dinput_by_convolution), shared by the threads.
+struct TransposedDinput {
+  Conv2dGeometry g;
+  Wide w;
+  std::vector<float> a;  // flipped_weights
+  TransposedDinput(const Conv2dGeometry& conv, const float* weight)
+      : g(transposed(conv)), w(make_wide(g)), a(flipped_weights(conv, weight)) {}
+};
+
 struct BackwardScratch {
   int64_t chunk, d_floats, pixels;
   bool wide_d;
   std::vector<float> pc, dc, dcol, phases, dtc;
-  BackwardScratch(const Wide& w, int64_t images, bool dweight, bool dinput, bool pixel_dw)
+  std::vector<float> pt, ot;  // with a TransposedDinput: its padded input and its forward scratch
+  BackwardScratch(const Wide& w, int64_t images, bool dweight, bool dinput, bool pixel_dw,
+                  const TransposedDinput* t)
       : chunk(std::min(kChunk, images)),
         d_floats(w.cout * w.nq),
         pixels(w.oh * w.ow),
         wide_d(dinput || !pixel_dw),
         pc(dweight ? static_cast<size_t>(chunk * w.p_floats) : 0, 0.0f),
         dc(wide_d ? static_cast<size_t>(chunk * d_floats) : 0, 0.0f),
-        dcol(dinput ? static_cast<size_t>(w.taps * w.dcol_stride) : 0, 0.0f),
-        phases(dinput ? static_cast<size_t>(phase_floats(w)) : 0),
-        dtc(pixel_dw ? static_cast<size_t>(chunk * pixels * w.cout) : 0) {}
+        dcol(dinput && !t ? static_cast<size_t>(w.taps * w.dcol_stride) : 0, 0.0f),
+        phases(dinput && !t ? static_cast<size_t>(phase_floats(w)) : 0),
+        dtc(pixel_dw ? static_cast<size_t>(chunk * pixels * w.cout) : 0),
+        pt(t ? static_cast<size_t>(t->w.p_floats) : 0, 0.0f),
+        ot(t ? static_cast<size_t>(forward_scratch_floats(t->w)) : 0, 0.0f) {}
 };
 
 // dbias sums of one image's transposed gradient dt [pixels][cout], one vector of channels each,
@@ -260,13 +345,16 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
   const int64_t sums_per_thread =
       pixel_dw ? g.groups * group_sums : g.groups * w.cout * (w.taps + 1);
   ThreadSums sums(sums_per_thread);
+  std::optional<TransposedDinput> transposed_dinput;
+  if (dinput && dinput_by_convolution(g)) transposed_dinput.emplace(g, weight);
+  const TransposedDinput* td = transposed_dinput ? &*transposed_dinput : nullptr;
 
 #pragma omp parallel
   {
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
       Vec* my_sums = sums.mine();
-      BackwardScratch s(w, block.end - block.begin, dweight, dinput, pixel_dw);
+      BackwardScratch s(w, block.end - block.begin, dweight, dinput, pixel_dw, td);
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         Vec* gsums = my_sums + grp * group_sums;  // this group's dweight sums
         for (int64_t n0 = block.begin; n0 < block.end; n0 += s.chunk) {
@@ -287,7 +375,12 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
               pad_image(g, w, input + n * image_size + grp * group_in,
                         s.pc.data() + i * w.p_floats);
             }
-            if (dinput) {
+            if (dinput && td) {
+              pad_wide_gradient(w, d, td->g, td->w, s.pt.data());
+              forward_group(td->w, s.pt.data(), td->a.data() + grp * td->w.taps * td->w.cout,
+                            nullptr, {.output = dinput}, n * g.in_channels + grp * w.cin,
+                            s.ot.data());
+            } else if (dinput) {
               input_gradient(g, w, weight + grp * w.cout * w.taps, d, s.dcol.data(),
                              s.phases.data(), dinput + n * image_size + grp * group_in);
             }

@@ -10,7 +10,10 @@
 //   dweight:  dW[co][t]  = sum_q D[co][q] P[off_t + q]   (D: doutput in the wide layout, zeros
 //                                                          in the thrown-away columns)
 //   dinput:   dcol[t][q] = sum_co W[co][t] D[co][q]; din[c][y][x] = sum over the taps t of
-//             channel c of dcol[t][(y+pad_h)*Wp + x+pad_w - off_t]  (col2im as a gather)
+//             channel c of dcol[t][(y+pad_h)*Wp + x+pad_w - off_t]  (col2im as a gather);
+//             or, at stride 1 where it costs no more (ResNet's 3x3 pad 1), the forward of the
+//             transposed convolution: D padded by K-1-pad, the kernel flipped, in and out
+//             channels swapped (no dcol)
 // Pixel-major variant (stride 1, output channels a multiple of the vector width and OW/Wp < 0.8, as
 // LeNet's conv2): forward computes only the real pixels, one vector of output channels each, and so
 // does dweight for 3x3 and 5x5 kernels (sums per tap as vectors of channels, no thrown-away
