@@ -58,20 +58,22 @@ void gather_channel(const Conv2dGeometry& g, const Wide& w, const float* rows_c,
 // reads it).
 void gather_channel_strided(const Conv2dGeometry& g, const Wide& w, const float* rows_c,
                             float* phases, float* din_c) {
+  // Pixel (i, j) of a phase is its flat index q = i*wp + j, so each tap is one shifted run.
+  std::vector<const float*> runs;
   for (int64_t a = 0; a < w.phases_h; ++a) {
     for (int64_t b = 0; b < w.phases_w; ++b) {
-      float* phase = phases + (a * w.phases_w + b) * w.plane;
-      for (int64_t i = 0; i < w.hp; ++i) {
-        for (int64_t j = 0; j < w.wp; j += kLanes) {
-          Vec acc{};
-          for (int64_t ky = a; ky < g.kernel_h; ky += w.sh) {
-            for (int64_t kx = b; kx < g.kernel_w; kx += w.sw) {
-              const int64_t t = ky * g.kernel_w + kx;
-              acc += simd::load(rows_c + t * w.dcol_stride + i * w.wp + j - w.in_plane[t]);
-            }
-          }
-          simd::store_first(phase + i * w.wp + j, acc, std::min<int64_t>(kLanes, w.wp - j));
+      runs.clear();
+      for (int64_t ky = a; ky < g.kernel_h; ky += w.sh) {
+        for (int64_t kx = b; kx < g.kernel_w; kx += w.sw) {
+          const int64_t t = ky * g.kernel_w + kx;
+          runs.push_back(rows_c + t * w.dcol_stride - w.in_plane[t]);
         }
+      }
+      float* phase = phases + (a * w.phases_w + b) * w.plane;
+      for (int64_t q = 0; q < w.plane; q += kLanes) {
+        Vec acc{};
+        for (const float* run : runs) acc += simd::load(run + q);
+        simd::store_first(phase + q, acc, std::min<int64_t>(kLanes, w.plane - q));
       }
     }
   }
@@ -83,15 +85,23 @@ void gather_channel_strided(const Conv2dGeometry& g, const Wide& w, const float*
       continue;
     }
     const float* row = phases + (py % w.sh) * w.phases_w * w.plane + (py / w.sh) * w.wp;
+    const float* from[2] = {nullptr, nullptr};  // stride 2: columns x0, x0 + 2, ... from from[x0]
     for (int64_t x0 = 0; x0 < std::min(w.sw, g.in_w); ++x0) {  // columns x0, x0 + sw, ...
       const int64_t b = (x0 + g.pad_w) % w.sw;
       if (b >= w.phases_w) {
-        for (int64_t x = x0; x < g.in_w; x += w.sw) din_row[x] = 0.0f;
+        if (w.sw != 2) {
+          for (int64_t x = x0; x < g.in_w; x += w.sw) din_row[x] = 0.0f;
+        }
         continue;
       }
       const float* src = row + b * w.plane + (x0 + g.pad_w) / w.sw;
+      if (w.sw == 2) {
+        from[x0] = src;
+        continue;
+      }
       for (int64_t x = x0, j = 0; x < g.in_w; x += w.sw, ++j) din_row[x] = src[j];
     }
+    if (w.sw == 2) interleave(from[0], from[1], g.in_w, din_row);
   }
 }
 

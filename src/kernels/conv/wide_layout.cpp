@@ -49,6 +49,33 @@ Wide make_wide(const Conv2dGeometry& g) {
   return w;
 }
 
+void deinterleave(const float* src, int64_t n, float* even, float* odd) {
+  int64_t k = 0;
+  for (; 2 * k + 2 * kLanes <= n; k += kLanes) {
+    const simd::Vec a = simd::load(src + 2 * k), b = simd::load(src + 2 * k + kLanes);
+    if (even) simd::store(even + k, simd::even(a, b));
+    if (odd) simd::store(odd + k, simd::odd(a, b));
+  }
+  for (; 2 * k < n; ++k) {
+    if (even) even[k] = src[2 * k];
+    if (odd && 2 * k + 1 < n) odd[k] = src[2 * k + 1];
+  }
+}
+
+void interleave(const float* even, const float* odd, int64_t n, float* dst) {
+  int64_t k = 0;
+  for (; 2 * k + 2 * kLanes <= n; k += kLanes) {
+    const simd::Vec a = even ? simd::load(even + k) : simd::Vec{};
+    const simd::Vec b = odd ? simd::load(odd + k) : simd::Vec{};
+    simd::store(dst + 2 * k, simd::zip_low(a, b));
+    simd::store(dst + 2 * k + kLanes, simd::zip_high(a, b));
+  }
+  for (; 2 * k < n; ++k) {
+    dst[2 * k] = even ? even[k] : 0.0f;
+    if (2 * k + 1 < n) dst[2 * k + 1] = odd ? odd[k] : 0.0f;
+  }
+}
+
 void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float* p) {
   if (w.sh == 1 && w.sw == 1) {
     for (int64_t c = 0; c < w.cin; ++c) {
@@ -67,12 +94,18 @@ void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float
       if (py % w.sh >= w.phases_h) continue;
       const float* src = image + (c * g.in_h + y) * g.in_w;
       float* row = p + (c * w.phases_h + py % w.sh) * w.phases_w * w.plane + (py / w.sh) * w.wp;
+      float* dst[2] = {nullptr, nullptr};  // columns x0, x0 + sw, ... go to dst[x0]
       for (int64_t x0 = 0; x0 < std::min(w.sw, g.in_w); ++x0) {
         const int64_t b = (x0 + g.pad_w) % w.sw;
         if (b >= w.phases_w) continue;
-        float* dst = row + b * w.plane + (x0 + g.pad_w) / w.sw;
-        for (int64_t x = x0, j = 0; x < g.in_w; x += w.sw, ++j) dst[j] = src[x];
+        float* to = row + b * w.plane + (x0 + g.pad_w) / w.sw;
+        if (w.sw == 2) {
+          dst[x0] = to;
+          continue;
+        }
+        for (int64_t x = x0, j = 0; x < g.in_w; x += w.sw, ++j) to[j] = src[x];
       }
+      if (w.sw == 2) deinterleave(src, g.in_w, dst[0], dst[1]);
     }
   }
 }

@@ -38,6 +38,11 @@ struct Wide {
 
 Wide make_wide(const Conv2dGeometry& g);
 
+// Stride 2 across: even[k] = src[2k] and odd[k] = src[2k + 1] for 2k (+ 1) < n (either may be
+// null: not wanted), and back (a null one gives zeros).
+void deinterleave(const float* src, int64_t n, float* even, float* odd);
+void interleave(const float* even, const float* odd, int64_t n, float* dst);
+
 // P = the group's channels of one image, zero-padded, in a buffer of w.p_floats. Writes only the
 // image's pixels: the buffer must be zero elsewhere (zero it once when allocating it; every call
 // for one geometry writes the same pixels).
