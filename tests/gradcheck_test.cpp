@@ -221,6 +221,13 @@ TEST(BatchNormGradcheck, TrainingAndEvalModes) {
           },
           inputs, {.eps = 1e-2, .rtol = 2e-2, .atol = 1e-3}))
           << "training " << training << ", affine " << affine;
+      EXPECT_TRUE(gradcheck(
+          [&](const std::vector<Variable>& v) {
+            return batch_norm(v[0], affine ? v[1] : Variable(), affine ? v[2] : Variable(), running,
+                              {.training = training, .relu = true});
+          },
+          inputs, {.eps = 1e-2, .rtol = 2e-2, .atol = 1e-3, .output_kinks = true}))
+          << "fused ReLU, training " << training << ", affine " << affine;
     }
   }
 }

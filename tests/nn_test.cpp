@@ -7,7 +7,9 @@
 
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
+#include "nn/batchnorm.hpp"
 #include "nn/conv2d.hpp"
+#include "nn/fusion.hpp"
 #include "nn/linear.hpp"
 #include "nn/pooling.hpp"
 #include "nn/sequential.hpp"
@@ -99,6 +101,53 @@ TEST(Sequential, FusedLayersGiveTheLayersOwnValuesAndGradients) {
       for (size_t i = 0; i < fused.size(); ++i) {
         EXPECT_EQ(fused[i].to_vector(), layered[i].to_vector()) << "tensor " << i;
       }
+    }
+  }
+}
+
+TEST(Sequential, FusedBatchNormReluGivesTheLayersOwnValuesAndGradients) {
+  // batchnorm + relu run as one op (training and eval statistics): the same bits as the layers
+  // one by one, outputs, every parameter's gradient and the running statistics.
+  for (bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "eval");
+    auto build = [] {
+      core::Rng rng(7);
+      auto net = std::make_unique<Sequential>();
+      net->add(std::make_unique<Conv2d>(
+          Conv2dOptions{.in_channels = 2, .out_channels = 4, .kernel_size = {3, 3}}, rng));
+      net->add(std::make_unique<BatchNorm>(BatchNormOptions{.features = 4}));
+      net->add(std::make_unique<Activation>(Activation::Kind::Relu));
+      net->add(std::make_unique<Flatten>());
+      net->add(std::make_unique<Linear>(LinearOptions{.in_features = 4 * 5 * 6, .out_features = 3},
+                                        rng));
+      return net;
+    };
+    core::Rng data_rng(8);
+    const Tensor x = Tensor::randn({3, 2, 7, 8}, data_rng);
+    auto run = [&](bool fused) {
+      auto net = build();
+      net->set_training(training);
+      if (fused) {
+        EXPECT_EQ(net->plan()[1].kind, FusedStep::Kind::BatchNormRelu);
+      }
+      Variable h(x);
+      if (fused) {
+        h = net->forward(h);
+      } else {
+        for (size_t i = 0; i < net->size(); ++i) h = net->layer(i).forward(h);
+      }
+      autograd::backward(ops::softmax_cross_entropy(h, {0, 2, 1}));
+      std::vector<Tensor> out{h.data().clone()};
+      for (auto& p : net->parameters()) out.push_back(p.var.grad().clone());
+      for (auto& b : net->buffers()) {
+        if (b.f32) out.push_back(b.f32->clone());
+      }
+      return out;
+    };
+    const auto fused = run(true), layered = run(false);
+    ASSERT_EQ(fused.size(), layered.size());
+    for (size_t i = 0; i < fused.size(); ++i) {
+      EXPECT_EQ(fused[i].to_vector(), layered[i].to_vector()) << "tensor " << i;
     }
   }
 }

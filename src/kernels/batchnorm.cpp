@@ -19,11 +19,26 @@ constexpr int kD = kLanes / 2;
 constexpr int kAcc = 4;
 typedef float Half __attribute__((vector_size(kD * sizeof(float))));
 typedef double DVec __attribute__((vector_size(kD * sizeof(double))));
+typedef int32_t HalfMask __attribute__((vector_size(kD * sizeof(int32_t))));
 
 inline DVec load_d(const float* p) {
   Half h;
   std::memcpy(&h, p, sizeof h);
   return __builtin_convertvector(h, DVec);
+}
+// dy at p, zero where key (a fused ReLU's output, or null) is not positive.
+inline DVec load_masked_d(const float* p, const float* key) {
+  Half h;
+  std::memcpy(&h, p, sizeof h);
+  if (key) {
+    Half k;
+    std::memcpy(&k, key, sizeof k);
+    h = (Half)((HalfMask)h & (HalfMask)(k > Half{}));
+  }
+  return __builtin_convertvector(h, DVec);
+}
+inline double masked(const float* p, const float* key, int64_t i) {
+  return key && !(key[i] > 0.0f) ? 0.0 : static_cast<double>(p[i]);
 }
 inline void store_d(float* p, DVec v) {
   const Half h = __builtin_convertvector(v, Half);
@@ -111,7 +126,7 @@ int64_t batchnorm_statistics(const BatchNormShape& s, const float* x, SliceReduc
 
 void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vector<double>& mean,
                          const std::vector<double>& invstd, const float* gamma, const float* beta,
-                         float* y) {
+                         float* y, bool relu) {
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t c = 0; c < s.channels; ++c) {
       const auto ci = static_cast<size_t>(c);
@@ -122,9 +137,13 @@ void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vec
       const Vec av = simd::splat(a), bv = simd::splat(b);
       int64_t i = 0;
       for (; i + kLanes <= s.spatial; i += kLanes) {
-        simd::store(y + offset + i, simd::load(x + offset + i) * av + bv);
+        const Vec v = simd::load(x + offset + i) * av + bv;
+        simd::store(y + offset + i, relu ? simd::select(v > Vec{}, v, Vec{}) : v);
       }
-      for (; i < s.spatial; ++i) y[offset + i] = x[offset + i] * a + b;
+      for (; i < s.spatial; ++i) {
+        const float v = x[offset + i] * a + b;
+        y[offset + i] = relu && !(v > 0.0f) ? 0.0f : v;
+      }
     }
   }
 }
@@ -132,7 +151,8 @@ void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vec
 void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy,
                         const std::vector<double>& mean, const std::vector<double>& invstd,
                         const float* gamma, bool batch_statistics, int64_t count,
-                        SliceReducer* reducer, int slice, float* dx, float* dgamma, float* dbeta) {
+                        SliceReducer* reducer, int slice, float* dx, float* dgamma, float* dbeta,
+                        const float* relu_output) {
   const auto channels = static_cast<size_t>(s.channels);
   // sums[c]: sum of dy; sums[C + c]: sum of dy * xhat.
   std::vector<double> sums(2 * channels, 0.0);
@@ -141,17 +161,18 @@ void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy
       const auto ci = static_cast<size_t>(c);
       const int64_t offset = (n * s.channels + c) * s.spatial;
       const float* g = dy + offset;
+      const float* key = relu_output ? relu_output + offset : nullptr;
       const float* xr = x + offset;
       const double m = mean[ci];
       const DVec mv = splat_d(m);
       const auto [sdy, sdyx] = row_sums<2>(
           s.spatial,
           [&](int64_t i) {
-            const DVec gv = load_d(g + i);
+            const DVec gv = load_masked_d(g + i, key ? key + i : nullptr);
             return std::array{gv, gv * (load_d(xr + i) - mv)};
           },
           [&](int64_t i) {
-            const double gi = g[i];
+            const double gi = masked(g, key, i);
             return std::array{gi, gi * (xr[i] - m)};
           });
       sums[ci] += sdy;
@@ -171,12 +192,14 @@ void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy
       const double k = invstd[ci] * (gamma ? gamma[c] : 1.0f);
       const int64_t offset = (n * s.channels + c) * s.spatial;
       const float* g = dy + offset;
+      const float* key = relu_output ? relu_output + offset : nullptr;
+      auto key_at = [&](int64_t i) { return key ? key + i : nullptr; };
       float* out = dx + offset;
       int64_t i = 0;
       if (!batch_statistics) {
         const DVec kv = splat_d(k);
-        for (; i + kD <= s.spatial; i += kD) store_d(out + i, kv * load_d(g + i));
-        for (; i < s.spatial; ++i) out[i] = static_cast<float>(k * g[i]);
+        for (; i + kD <= s.spatial; i += kD) store_d(out + i, kv * load_masked_d(g + i, key_at(i)));
+        for (; i < s.spatial; ++i) out[i] = static_cast<float>(k * masked(g, key, i));
         continue;
       }
       // dx = k * (dy - mean_dy - xhat * mean_dyx), xhat = (x - mean) * invstd.
@@ -188,11 +211,11 @@ void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy
       const float* xr = x + offset;
       for (; i + kD <= s.spatial; i += kD) {
         const DVec xhat = (load_d(xr + i) - mv) * isv;
-        store_d(out + i, kv * (load_d(g + i) - mdy - xhat * mdyx));
+        store_d(out + i, kv * (load_masked_d(g + i, key_at(i)) - mdy - xhat * mdyx));
       }
       for (; i < s.spatial; ++i) {
         const double xhat = (xr[i] - m) * is;
-        out[i] = static_cast<float>(k * (g[i] - mean_dy - xhat * mean_dyx));
+        out[i] = static_cast<float>(k * (masked(g, key, i) - mean_dy - xhat * mean_dyx));
       }
     }
   }

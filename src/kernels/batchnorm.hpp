@@ -22,18 +22,21 @@ int64_t batchnorm_statistics(const BatchNormShape& s, const float* x, SliceReduc
                              int slice, std::vector<double>& mean, std::vector<double>& var);
 
 // y = (x - mean) * invstd * gamma + beta per channel; gamma / beta may be null (1 / 0).
+// `relu`: max(0, y) instead (a ReLU fused in; NaN -> 0 as kernels::relu_forward).
 void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vector<double>& mean,
                          const std::vector<double>& invstd, const float* gamma, const float* beta,
-                         float* y);
+                         float* y, bool relu = false);
 
 // Gradients of batchnorm_normalize given dy. `batch_statistics`: mean and invstd were the
 // batch's own (training), so dx includes their dependence on x (a reduction across slices when
 // `reducer` has more than one); otherwise they were constants (eval). dgamma / dbeta are this
 // slice's sums (the data-parallel step adds the slices' parameter gradients itself); each of
-// dx, dgamma, dbeta may be null when not wanted.
+// dx, dgamma, dbeta may be null when not wanted. `relu_output` (or null): the fused ReLU's
+// output; dy counts only where it is positive (the values of relu_backward, then this).
 void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy,
                         const std::vector<double>& mean, const std::vector<double>& invstd,
                         const float* gamma, bool batch_statistics, int64_t count,
-                        SliceReducer* reducer, int slice, float* dx, float* dgamma, float* dbeta);
+                        SliceReducer* reducer, int slice, float* dx, float* dgamma, float* dbeta,
+                        const float* relu_output = nullptr);
 
 }  // namespace tinycnn::kernels

@@ -51,16 +51,20 @@ Shape BatchNorm::output_shape(const Shape& input) const {
   return input;
 }
 
-Variable BatchNorm::forward(const Variable& input) {
+Variable BatchNorm::run(const Variable& input, bool relu) {
   TCNN_CHECK(running_.mean.defined(), type(), ": built without weights (shape analysis only)");
   const ops::BatchNormParams params{.eps = options_.eps,
                                     .momentum = options_.momentum,
                                     .training = training(),
                                     .update_running = slice_ == 0,
                                     .reducer = reducer_,
-                                    .slice = slice_};
+                                    .slice = slice_,
+                                    .relu = relu};
   return ops::batch_norm(input, weight_, bias_, running_, params);
 }
+
+Variable BatchNorm::forward(const Variable& input) { return run(input, false); }
+Variable BatchNorm::forward_relu(const Variable& input) { return run(input, true); }
 
 std::vector<NamedVariable> BatchNorm::parameters() {
   if (!weight_.defined()) return {};

@@ -34,6 +34,9 @@ class BatchNorm : public Module {
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   Variable forward(const Variable& input) override;
+  // forward followed by a ReLU, as one op (one pass over the output, the mask inside the
+  // backward's): what Sequential runs for batchnorm + relu.
+  Variable forward_relu(const Variable& input);
   int64_t parameter_count() const override { return options_.affine ? 2 * options_.features : 0; }
   std::vector<NamedVariable> parameters() override;
   std::vector<NamedBuffer> buffers() override;
@@ -47,6 +50,7 @@ class BatchNorm : public Module {
   int64_t batches_tracked_ = 0;
   kernels::SliceReducer* reducer_ = nullptr;
   int slice_ = 0;
+  Variable run(const Variable& input, bool relu);
 };
 
 }  // namespace tinycnn::nn

@@ -3,6 +3,7 @@
 
 #include <array>
 
+#include "nn/batchnorm.hpp"
 #include "nn/conv2d.hpp"
 #include "nn/pooling.hpp"
 #include "nn/residual.hpp"
@@ -33,6 +34,8 @@ std::vector<FusedStep> plan_fusion(const std::vector<std::unique_ptr<Module>>& l
                                         : FusedStep{FusedStep::Kind::ConvRelu, i, 2};
     } else if (dynamic_cast<const Residual*>(at(i)) && is_relu(at(i + 1))) {
       step = FusedStep{FusedStep::Kind::ResidualRelu, i, 2};
+    } else if (dynamic_cast<const BatchNorm*>(at(i)) && is_relu(at(i + 1))) {
+      step = FusedStep{FusedStep::Kind::BatchNormRelu, i, 2};
     }
     plan.push_back(step);
     i += step.count;

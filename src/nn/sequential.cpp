@@ -2,6 +2,7 @@
 #include "nn/sequential.hpp"
 
 #include "core/error.hpp"
+#include "nn/batchnorm.hpp"
 #include "nn/conv2d.hpp"
 #include "nn/residual.hpp"
 
@@ -49,6 +50,9 @@ Variable Sequential::forward(const Variable& input) {
         break;
       case FusedStep::Kind::ResidualRelu:
         x = static_cast<Residual&>(first).forward_relu(x);
+        break;
+      case FusedStep::Kind::BatchNormRelu:
+        x = static_cast<BatchNorm&>(first).forward_relu(x);
         break;
     }
   }

@@ -1,5 +1,6 @@
 // Batch-norm op. Saves the input (already held by the graph) and the per-channel mean and
-// inverse standard deviation; the normalised values are recomputed in backward.
+// inverse standard deviation; the normalised values are recomputed in backward. With a fused
+// ReLU it also keeps its output, for the mask.
 #include "ops/batchnorm.hpp"
 
 #include <cmath>
@@ -18,14 +19,16 @@ class BatchNormNode : public autograd::Node {
  public:
   BatchNormNode(const Variable& input, const Variable& weight, const Variable& bias,
                 const kernels::BatchNormShape& shape, std::vector<double> mean,
-                std::vector<double> invstd, const BatchNormParams& params, int64_t count)
+                std::vector<double> invstd, const BatchNormParams& params, int64_t count,
+                Tensor relu_output)
       : Node({input, weight, bias}),
         shape_(shape),
         mean_(std::move(mean)),
         invstd_(std::move(invstd)),
         params_(params),
-        count_(count) {}
-  const char* name() const override { return "batchnorm"; }
+        count_(count),
+        relu_output_(std::move(relu_output)) {}
+  const char* name() const override { return params_.relu ? "batchnorm_relu" : "batchnorm"; }
   std::vector<Tensor> backward(const Tensor& doutput) override {
     const Variable& input = inputs()[0];
     const Variable& weight = inputs()[1];
@@ -38,7 +41,8 @@ class BatchNormNode : public autograd::Node {
         shape_, input.data().data(), doutput.data(), mean_, invstd_,
         weight.defined() ? weight.data().data() : nullptr, params_.training, count_,
         params_.reducer, params_.slice, dinput.defined() ? dinput.data() : nullptr,
-        dweight.defined() ? dweight.data() : nullptr, dbias.defined() ? dbias.data() : nullptr);
+        dweight.defined() ? dweight.data() : nullptr, dbias.defined() ? dbias.data() : nullptr,
+        relu_output_.defined() ? relu_output_.data() : nullptr);
     return {dinput, dweight, dbias};
   }
 
@@ -47,6 +51,7 @@ class BatchNormNode : public autograd::Node {
   std::vector<double> mean_, invstd_;
   BatchNormParams params_;
   int64_t count_;
+  Tensor relu_output_;
 };
 }  // namespace
 
@@ -90,13 +95,14 @@ Variable batch_norm(const Variable& input, const Variable& weight, const Variabl
   std::vector<double> invstd(channels);
   for (size_t c = 0; c < channels; ++c) invstd[c] = 1.0 / std::sqrt(var[c] + params.eps);
   Tensor output = Tensor::empty(in);
-  kernels::batchnorm_normalize(shape, input.data().data(), mean, invstd,
-                               weight.defined() ? weight.data().data() : nullptr,
-                               bias.defined() ? bias.data().data() : nullptr, output.data());
+  kernels::batchnorm_normalize(
+      shape, input.data().data(), mean, invstd, weight.defined() ? weight.data().data() : nullptr,
+      bias.defined() ? bias.data().data() : nullptr, output.data(), params.relu);
   std::shared_ptr<autograd::Node> node;
   if (autograd::should_record({&input, &weight, &bias})) {
     node = std::make_shared<BatchNormNode>(input, weight, bias, shape, std::move(mean),
-                                           std::move(invstd), params, count);
+                                           std::move(invstd), params, count,
+                                           params.relu ? output : Tensor());
   }
   return autograd::make_result(std::move(output), std::move(node));
 }

@@ -26,6 +26,7 @@ struct BatchNormParams {
   bool update_running = true;
   kernels::SliceReducer* reducer = nullptr;
   int slice = 0;
+  bool relu = false;  // a ReLU fused in: max(0, .) of the output, its mask in the backward
 };
 
 // weight / bias (γ / β, [C]) may be undefined (affine = false). Throws in training when there
