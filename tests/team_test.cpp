@@ -1,13 +1,15 @@
 // kernels/team: the held team runs every job on all its threads, its barrier holds them
 // together, errors come back to the caller, and the contention gauge turns on and off as its
-// observations say.
+// observations say; the run-queue wait it reads is the kernel's.
 #include "kernels/team.hpp"
 
 #include <gtest/gtest.h>
 #include <omp.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace tinycnn::kernels {
@@ -36,6 +38,32 @@ TEST(ContentionGauge, RepeatedPreemptionsTurnItOnAndCleanJobsOffAgain) {
   EXPECT_FALSE(gauge.contended());
   EXPECT_GT(clean, 5);
   EXPECT_LT(clean, 30);
+}
+
+TEST(RunQueueWait, GrowsWhenThreadsOutnumberTheCores) {
+  // One more spinning thread than cores for 100 ms: the scheduler makes them take turns, so
+  // together they wait for a core, and no thread's count goes back.
+  if (runqueue_wait_ns() < 0) GTEST_SKIP() << "no /proc/thread-self/schedstat here";
+  const int threads = static_cast<int>(std::thread::hardware_concurrency()) + 1;
+  std::atomic<int64_t> waited{0};
+  std::atomic<bool> decreased{false};
+  std::vector<std::thread> spinners;
+  for (int i = 0; i < threads; ++i) {
+    spinners.emplace_back([&] {
+      const int64_t first = runqueue_wait_ns();
+      int64_t last = first;
+      const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+      while (std::chrono::steady_clock::now() < end) {
+        const int64_t now = runqueue_wait_ns();
+        if (now < last) decreased = true;
+        last = now;
+      }
+      waited += last - first;
+    });
+  }
+  for (auto& t : spinners) t.join();
+  EXPECT_FALSE(decreased);
+  EXPECT_GT(waited.load(), 0);
 }
 
 TEST(Team, EveryJobRunsOnEveryThreadWithTheBarrierBetweenItsHalves) {

@@ -1,8 +1,10 @@
 // A held team of threads and the waiting policy; see team.hpp.
 #include "kernels/team.hpp"
 
+#include <fcntl.h>
 #include <omp.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -16,6 +18,10 @@ namespace {
 constexpr double kWeight = 0.2, kOn = 0.35, kOff = 0.02;
 // While contended, the run queue is read every this many Free jobs run alone.
 constexpr int64_t kReadRunQueueEvery = 8;
+// A job was preempted when a thread of it waited for a core this share of the time since its
+// wait was last read: involuntary switches alone happen on a quiet machine too (kernel threads,
+// a few dozen a second, microseconds each), and a 200 ms ResNet step saw some in every step.
+constexpr double kPreemptedShare = 0.25;
 
 std::mutex gauge_mutex;
 ContentionGauge gauge;
@@ -23,6 +29,12 @@ std::atomic<bool> contended{false};
 
 thread_local Team* held = nullptr;  // the team this thread holds, outside its jobs
 thread_local bool in_job = false;   // inside a job of a team or of parallel()'s region
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -96,6 +108,19 @@ int64_t involuntary_switches() {
   return usage.ru_nivcsw;
 }
 
+int64_t runqueue_wait_ns() {
+  // schedstat: time on the cpu, time waiting on a run queue (ns), time slices.
+  thread_local const int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[96];
+  const ssize_t got = pread(fd, text, sizeof text - 1, 0);
+  if (got <= 0) return -1;
+  text[got] = '\0';
+  unsigned long long running = 0, waiting = 0;
+  if (std::sscanf(text, "%llu %llu", &running, &waiting) != 2) return -1;
+  return static_cast<int64_t>(waiting);
+}
+
 void wait_while_equal(const std::atomic<uint32_t>& word, uint32_t old) {
   if (word.load(std::memory_order_acquire) != old) return;
   if (!machine_contended()) {
@@ -140,10 +165,14 @@ void Team::hold(int threads, const std::function<void()>& body) {
     {
       team.size_ = omp_get_num_threads();
       team.switches_.assign(static_cast<size_t>(team.size_), 0);
+      team.waited_.assign(static_cast<size_t>(team.size_), 0);
+      team.waited_at_.assign(static_cast<size_t>(team.size_), 0);
       team.errors_.assign(static_cast<size_t>(team.size_), nullptr);
     }
     const int t = omp_get_thread_num();
     team.switches_[static_cast<size_t>(t)] = involuntary_switches();
+    team.waited_[static_cast<size_t>(t)] = runqueue_wait_ns();
+    team.waited_at_[static_cast<size_t>(t)] = steady_ns();
 #pragma omp barrier
     if (t == 0) {
       held = &team;
@@ -166,11 +195,22 @@ void Team::hold(int threads, const std::function<void()>& body) {
 void Team::run_part(const Job& job, int thread, int threads) {
   run_as(job, Crew{.thread = thread, .size = threads, .barrier = threads > 1 ? &barrier_ : nullptr},
          errors_[static_cast<size_t>(thread)]);
+  const auto t = static_cast<size_t>(thread);
   const int64_t switches = involuntary_switches();
-  if (switches != switches_[static_cast<size_t>(thread)]) {
-    preempted_.store(true, std::memory_order_relaxed);
+  if (switches != switches_[t]) {
+    // The time the thread waited for a core since it was last read, against the time since
+    // then (schedstat is read only when switches happened: a quiet machine rarely pays for it).
+    // Without schedstat, any switch counts.
+    const int64_t waited = runqueue_wait_ns(), now = steady_ns();
+    if (waited < 0 || waited_[t] < 0 ||
+        static_cast<double>(waited - waited_[t]) >
+            kPreemptedShare * static_cast<double>(now - waited_at_[t])) {
+      preempted_.store(true, std::memory_order_relaxed);
+    }
+    waited_[t] = waited;
+    waited_at_[t] = now;
   }
-  switches_[static_cast<size_t>(thread)] = switches;
+  switches_[t] = switches;
 }
 
 void Team::serve(int thread) {

@@ -49,6 +49,9 @@ void observe_contention(bool preempted);
 void clear_contention();
 // Involuntary context switches of the calling thread so far.
 int64_t involuntary_switches();
+// Nanoseconds the calling thread has spent runnable but waiting for a core, so far
+// (/proc/thread-self/schedstat); -1 where the kernel does not say.
+int64_t runqueue_wait_ns();
 // Runnable tasks on the machine besides the calling thread (/proc/loadavg); 0 if unreadable.
 int runnable_others();
 
@@ -114,8 +117,10 @@ class Team {
   std::atomic<uint32_t> finished_{0};  // bumped when the last thread is done with it
   std::atomic<int> pending_{0};
   std::atomic<bool> preempted_{false};
-  int64_t narrow_jobs_ = 0;        // Free jobs run alone since the run queue was last read
-  std::vector<int64_t> switches_;  // per thread: involuntary switches at its last job's end
+  int64_t narrow_jobs_ = 0;         // Free jobs run alone since the run queue was last read
+  std::vector<int64_t> switches_;   // per thread: involuntary switches at its last job's end
+  std::vector<int64_t> waited_;     // per thread: runqueue_wait_ns() when they last changed
+  std::vector<int64_t> waited_at_;  // and when that was (steady clock, ns)
   std::vector<std::exception_ptr> errors_;
 };
 
