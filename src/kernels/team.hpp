@@ -6,8 +6,8 @@
 //   small step's whole imbalance), for up to kSpinLimit before they sleep;
 // - while another process competes for the cores they sleep at once: a spinning thread burns
 //   the time slice its partner needs, and a sleeping one lets the kernel move its partner to the
-//   core it leaves. Contention is read from the team's involuntary context switches (a thread
-//   taken off its core while it wanted to run), by ContentionGauge.
+//   core it leaves. Contention is read from the time the team's threads waited for a core
+//   (run-queue wait, looked up when they had involuntary context switches), by ContentionGauge.
 // - while contended, a job whose results do not depend on how many threads run it (Split::Free)
 //   runs on the calling thread alone: a partner that shares its core with another process is
 //   taken off it for whole time slices, longer than a step. The run queue (/proc/loadavg) says
