@@ -266,10 +266,6 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
 }
 
 namespace {
-// One thread's buffers for conv2d_implicit_backward: up to `chunk` images' padded inputs (pc)
-// and gradients — wide (dc, for dinput and the wide dweight) or transposed (dtc, for the
-// pixel-major dweight) — side by side, so the dweight kernels keep their sums in registers
-// across them (same additions, same order as image by image).
 // The transposed convolution that computes dinput (dinput_by_convolution), shared by the threads.
 struct TransposedDinput {
   Conv2dGeometry g;
@@ -279,6 +275,11 @@ struct TransposedDinput {
       : g(transposed(conv)), w(make_wide(g)), a(flipped_weights(conv, weight)) {}
 };
 
+// One thread's buffers for conv2d_implicit_backward: up to `chunk` images' padded inputs (pc)
+// and gradients — wide (dc, for dinput and the wide dweight) or transposed (dtc, for the
+// pixel-major dweight) — side by side, so the dweight kernels keep their sums in registers
+// across them (same additions, same order as image by image); the dinput scratch of the path
+// it takes (dcol and, strided, the phases; or the transposed convolution's).
 struct BackwardScratch {
   int64_t chunk, d_floats, pixels;
   bool wide_d;
