@@ -258,6 +258,8 @@ INSTANTIATE_TEST_SUITE_P(
                       make("pixel_major_long_rows", 1, 2, 9, 20, 16, 7, 7, 1, 0),
                       make("pixel_major_3x3", 3, 4, 6, 6, 16, 3, 3, 1, 0),
                       make("pixel_major_groups", 2, 4, 7, 7, 32, 3, 3, 1, 0, 2),
+                      // ResNet-20's 8x8 stage: rows 8 of 10 kept, the pixel-major boundary
+                      make("pixel_major_resnet_8x8", 2, 64, 8, 8, 64, 3, 3, 1, 1),
                       // the fused 2x2 pool: odd output sizes (a row and a column no window
                       // covers), pixel-major with an odd output, rows of more than one vector
                       make("pool_odd_output", 2, 3, 9, 11, 5, 3, 3, 1, 1),

@@ -14,9 +14,9 @@
 //             or, at stride 1 where it costs no more (ResNet's 3x3 pad 1), the forward of the
 //             transposed convolution: D padded by K-1-pad, the kernel flipped, in and out
 //             channels swapped (no dcol)
-// Pixel-major variant (stride 1, output channels a multiple of the vector width and OW/Wp < 0.8, as
-// LeNet's conv2): forward computes only the real pixels, one vector of output channels each, and so
-// does dweight for 3x3 and 5x5 kernels (sums per tap as vectors of channels, no thrown-away
+// Pixel-major variant (stride 1, output channels a multiple of the vector width and OW/Wp <= 0.8,
+// as LeNet's conv2): forward computes only the real pixels, one vector of output channels each, and
+// so does dweight for 3x3 and 5x5 kernels (sums per tap as vectors of channels, no thrown-away
 // columns). Images are split across OpenMP threads in contiguous blocks; dweight partials are
 // summed in thread order, so results depend on the thread count only through float summation order.
 // Shapes and overwrite semantics as conv2d_reference.hpp.

@@ -54,7 +54,7 @@ constexpr std::array<std::array<PixelBlock, kPixelCols>, kPixelRows> kPixelBlock
 }  // namespace
 
 bool use_pixel_major(const Wide& w) {
-  return w.sh == 1 && w.sw == 1 && w.cout % kLanes == 0 && w.ow * 10 < w.wp * 8;
+  return w.sh == 1 && w.sw == 1 && w.cout % kLanes == 0 && w.ow * 10 <= w.wp * 8;
 }
 
 void pixel_major_forward(const Wide& w, const float* p, const float* wt, const float* bias,
