@@ -164,15 +164,12 @@ void Team::hold(int threads, const std::function<void()>& body) {
 #pragma omp single
     {
       team.size_ = omp_get_num_threads();
-      team.switches_.assign(static_cast<size_t>(team.size_), 0);
-      team.waited_.assign(static_cast<size_t>(team.size_), 0);
-      team.waited_at_.assign(static_cast<size_t>(team.size_), 0);
+      team.seen_.assign(static_cast<size_t>(team.size_), {});
       team.errors_.assign(static_cast<size_t>(team.size_), nullptr);
     }
     const int t = omp_get_thread_num();
-    team.switches_[static_cast<size_t>(t)] = involuntary_switches();
-    team.waited_[static_cast<size_t>(t)] = runqueue_wait_ns();
-    team.waited_at_[static_cast<size_t>(t)] = steady_ns();
+    team.seen_[static_cast<size_t>(t)] = {
+        .switches = involuntary_switches(), .waited = runqueue_wait_ns(), .waited_at = steady_ns()};
 #pragma omp barrier
     if (t == 0) {
       held = &team;
@@ -195,22 +192,22 @@ void Team::hold(int threads, const std::function<void()>& body) {
 void Team::run_part(const Job& job, int thread, int threads) {
   run_as(job, Crew{.thread = thread, .size = threads, .barrier = threads > 1 ? &barrier_ : nullptr},
          errors_[static_cast<size_t>(thread)]);
-  const auto t = static_cast<size_t>(thread);
+  Seen& seen = seen_[static_cast<size_t>(thread)];
   const int64_t switches = involuntary_switches();
-  if (switches != switches_[t]) {
+  if (switches != seen.switches) {
     // The time the thread waited for a core since it was last read, against the time since
     // then (schedstat is read only when switches happened: a quiet machine rarely pays for it).
     // Without schedstat, any switch counts.
     const int64_t waited = runqueue_wait_ns(), now = steady_ns();
-    if (waited < 0 || waited_[t] < 0 ||
-        static_cast<double>(waited - waited_[t]) >
-            kPreemptedShare * static_cast<double>(now - waited_at_[t])) {
+    if (waited < 0 || seen.waited < 0 ||
+        static_cast<double>(waited - seen.waited) >
+            kPreemptedShare * static_cast<double>(now - seen.waited_at)) {
       preempted_.store(true, std::memory_order_relaxed);
     }
-    waited_[t] = waited;
-    waited_at_[t] = now;
+    seen.waited = waited;
+    seen.waited_at = now;
   }
-  switches_[t] = switches;
+  seen.switches = switches;
 }
 
 void Team::serve(int thread) {

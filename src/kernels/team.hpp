@@ -117,10 +117,13 @@ class Team {
   std::atomic<uint32_t> finished_{0};  // bumped when the last thread is done with it
   std::atomic<int> pending_{0};
   std::atomic<bool> preempted_{false};
-  int64_t narrow_jobs_ = 0;         // Free jobs run alone since the run queue was last read
-  std::vector<int64_t> switches_;   // per thread: involuntary switches at its last job's end
-  std::vector<int64_t> waited_;     // per thread: runqueue_wait_ns() when they last changed
-  std::vector<int64_t> waited_at_;  // and when that was (steady clock, ns)
+  int64_t narrow_jobs_ = 0;  // Free jobs run alone since the run queue was last read
+  // Per thread, what its last job's end saw: involuntary switches, and runqueue_wait_ns() when
+  // they last changed and when that was (steady clock, ns).
+  struct Seen {
+    int64_t switches = 0, waited = 0, waited_at = 0;
+  };
+  std::vector<Seen> seen_;
   std::vector<std::exception_ptr> errors_;
 };
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -59,49 +60,31 @@ void gather_channel(const Conv2dGeometry& g, const Wide& w, const float* rows_c,
 void gather_channel_strided(const Conv2dGeometry& g, const Wide& w, const float* rows_c,
                             float* phases, float* din_c) {
   // Pixel (i, j) of a phase is its flat index q = i*wp + j, so each tap is one shifted run.
-  std::vector<const float*> runs;
-  for (int64_t a = 0; a < w.phases_h; ++a) {
-    for (int64_t b = 0; b < w.phases_w; ++b) {
-      runs.clear();
-      for (int64_t ky = a; ky < g.kernel_h; ky += w.sh) {
-        for (int64_t kx = b; kx < g.kernel_w; kx += w.sw) {
-          const int64_t t = ky * g.kernel_w + kx;
-          runs.push_back(rows_c + t * w.dcol_stride - w.in_plane[t]);
-        }
+  for (size_t phase = 0; phase < w.phase_taps.size(); ++phase) {
+    const std::vector<int64_t>& taps = w.phase_taps[phase];
+    float* out = phases + static_cast<int64_t>(phase) * w.plane;
+    for (int64_t q = 0; q < w.plane; q += kLanes) {
+      Vec acc{};
+      for (const int64_t t : taps) {
+        acc += simd::load(rows_c + t * w.dcol_stride - w.in_plane[static_cast<size_t>(t)] + q);
       }
-      float* phase = phases + (a * w.phases_w + b) * w.plane;
-      for (int64_t q = 0; q < w.plane; q += kLanes) {
-        Vec acc{};
-        for (const float* run : runs) acc += simd::load(run + q);
-        simd::store_first(phase + q, acc, std::min<int64_t>(kLanes, w.plane - q));
-      }
+      simd::store_first(out + q, acc, std::min<int64_t>(kLanes, w.plane - q));
     }
   }
   for (int64_t y = 0; y < g.in_h; ++y) {
-    const int64_t py = y + g.pad_h;
     float* din_row = din_c + y * g.in_w;
-    if (py % w.sh >= w.phases_h) {
-      std::fill(din_row, din_row + g.in_w, 0.0f);
+    auto at = [&](int64_t x0) -> const float* {
+      const int64_t o = phase_offset(g, w, y, x0);
+      return o < 0 ? nullptr : phases + o;
+    };
+    if (w.sw == 2) {
+      interleave(at(0), at(1), g.in_w, din_row);
       continue;
     }
-    const float* row = phases + (py % w.sh) * w.phases_w * w.plane + (py / w.sh) * w.wp;
-    const float* from[2] = {nullptr, nullptr};  // stride 2: columns x0, x0 + 2, ... from from[x0]
     for (int64_t x0 = 0; x0 < std::min(w.sw, g.in_w); ++x0) {  // columns x0, x0 + sw, ...
-      const int64_t b = (x0 + g.pad_w) % w.sw;
-      if (b >= w.phases_w) {
-        if (w.sw != 2) {
-          for (int64_t x = x0; x < g.in_w; x += w.sw) din_row[x] = 0.0f;
-        }
-        continue;
-      }
-      const float* src = row + b * w.plane + (x0 + g.pad_w) / w.sw;
-      if (w.sw == 2) {
-        from[x0] = src;
-        continue;
-      }
-      for (int64_t x = x0, j = 0; x < g.in_w; x += w.sw, ++j) din_row[x] = src[j];
+      const float* src = at(x0);
+      for (int64_t x = x0, j = 0; x < g.in_w; x += w.sw, ++j) din_row[x] = src ? src[j] : 0.0f;
     }
-    if (w.sw == 2) interleave(from[0], from[1], g.in_w, din_row);
   }
 }
 
@@ -159,18 +142,19 @@ int64_t forward_scratch_floats(const Wide& w) {
 // dinput of a stride-1 convolution is itself a convolution: of D zero-padded by K - 1 - pad,
 // with the kernel flipped in space and its input and output channels swapped:
 //   din[c][y][x] = sum_{m,ky,kx} W[m][c][K-1-ky][K-1-kx] D[m][y - (K-1-pad) + ky][...]
-// so it runs the forward's kernels (no dcol to write and gather). Needs pad <= K - 1, and is
-// taken where its multiply-adds (its wide rows are wider by the larger padding) are no more
-// than dcol's and the gather's: ResNet's 3x3 pad-1 layers, not LeNet's conv2 (pad 0 becomes 4,
-// twice the work).
+// so it runs the forward's kernels (no dcol to write and gather). transposed_wide gives its
+// layout where it is taken: it needs pad <= K - 1, and is taken where its multiply-adds (its wide
+// rows are wider by the larger padding) are no more than dcol's and the gather's: ResNet's 3x3
+// pad-1 layers, not LeNet's conv2 (pad 0 becomes 4, twice the work).
 Conv2dGeometry transposed(const Conv2dGeometry& g);
-bool dinput_by_convolution(const Conv2dGeometry& g) {
+std::optional<Wide> transposed_wide(const Conv2dGeometry& g, const Wide& w) {
   if (g.stride_h != 1 || g.stride_w != 1 || g.pad_h > g.kernel_h - 1 || g.pad_w > g.kernel_w - 1) {
-    return false;
+    return std::nullopt;
   }
-  const Wide w = make_wide(g), wt = make_wide(transposed(g));
+  Wide wt = make_wide(transposed(g));
   const int64_t by_dcol = w.taps * (w.nq * w.cout + g.in_h * g.in_w);
-  return wt.cout * wt.nq * wt.taps <= by_dcol;
+  if (wt.cout * wt.nq * wt.taps > by_dcol) return std::nullopt;
+  return wt;
 }
 
 Conv2dGeometry transposed(const Conv2dGeometry& g) {
@@ -226,10 +210,9 @@ int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int thr
 int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int threads) {
   const Wide w = make_wide(g);
   int64_t shared = 0, dinput = w.taps * w.dcol_stride + phase_floats(w);
-  if (dinput_by_convolution(g)) {
-    const Wide wt = make_wide(transposed(g));
-    dinput = wt.p_floats + forward_scratch_floats(wt);
-    shared = g.groups * wt.taps * wt.cout;
+  if (const std::optional<Wide> wt = transposed_wide(g, w)) {
+    dinput = wt->p_floats + forward_scratch_floats(*wt);
+    shared = g.groups * wt->taps * wt->cout;
   }
   const int64_t per_thread =
       w.p_floats + w.cout * w.nq + dinput + g.groups * w.cout * (w.taps + 1) * kLanes;
@@ -266,13 +249,13 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
 }
 
 namespace {
-// The transposed convolution that computes dinput (dinput_by_convolution), shared by the threads.
+// The transposed convolution that computes dinput (transposed_wide), shared by the threads.
 struct TransposedDinput {
   Conv2dGeometry g;
   Wide w;
   std::vector<float> a;  // flipped_weights
-  TransposedDinput(const Conv2dGeometry& conv, const float* weight)
-      : g(transposed(conv)), w(make_wide(g)), a(flipped_weights(conv, weight)) {}
+  TransposedDinput(const Conv2dGeometry& conv, Wide layout, const float* weight)
+      : g(transposed(conv)), w(std::move(layout)), a(flipped_weights(conv, weight)) {}
 };
 
 // One thread's buffers for conv2d_implicit_backward: up to `chunk` images' padded inputs (pc)
@@ -357,7 +340,11 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
       pixel_dw ? g.groups * group_sums : g.groups * w.cout * (w.taps + 1);
   ThreadSums sums(sums_per_thread);
   std::optional<TransposedDinput> transposed_dinput;
-  if (dinput && dinput_by_convolution(g)) transposed_dinput.emplace(g, weight);
+  if (dinput) {
+    if (std::optional<Wide> wt = transposed_wide(g, w)) {
+      transposed_dinput.emplace(g, std::move(*wt), weight);
+    }
+  }
   const TransposedDinput* td = transposed_dinput ? &*transposed_dinput : nullptr;
 
 #pragma omp parallel

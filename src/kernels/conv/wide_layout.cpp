@@ -26,13 +26,17 @@ Wide make_wide(const Conv2dGeometry& g) {
   w.ow = g.out_w();
   w.nq = round_up(w.oh * w.wp, kRowBlock);
   w.off.reserve(static_cast<size_t>(w.taps));
+  w.phase_taps.resize(static_cast<size_t>(w.phases_h * w.phases_w));
   for (int64_t c = 0; c < w.cin; ++c) {
     for (int64_t ky = 0; ky < g.kernel_h; ++ky) {
       for (int64_t kx = 0; kx < g.kernel_w; ++kx) {
         const int64_t phase = (c * w.phases_h + ky % w.sh) * w.phases_w + kx % w.sw;
         const int64_t in_plane = (ky / w.sh) * w.wp + kx / w.sw;
         w.off.push_back(phase * w.plane + in_plane);
-        if (c == 0) w.in_plane.push_back(in_plane);
+        if (c == 0) {
+          w.in_plane.push_back(in_plane);
+          w.phase_taps[static_cast<size_t>(phase)].push_back(ky * g.kernel_w + kx);
+        }
       }
     }
   }
@@ -47,6 +51,13 @@ Wide make_wide(const Conv2dGeometry& g) {
       w.dcol_front + round_up(std::max(w.nq, w.plane + kGatherRows * w.wp + kLanes), kLanes);
   w.wide_floats = w.cout * w.nq + 2 * kLanes;
   return w;
+}
+
+int64_t phase_offset(const Conv2dGeometry& g, const Wide& w, int64_t y, int64_t x0) {
+  const int64_t py = y + g.pad_h, px = x0 + g.pad_w;
+  const int64_t a = py % w.sh, b = px % w.sw;
+  if (a >= w.phases_h || b >= w.phases_w) return -1;
+  return (a * w.phases_w + b) * w.plane + (py / w.sh) * w.wp + px / w.sw;
 }
 
 void deinterleave(const float* src, int64_t n, float* even, float* odd) {
@@ -86,26 +97,24 @@ void pad_image(const Conv2dGeometry& g, const Wide& w, const float* image, float
     }
     return;
   }
-  // Padded pixel (Y, X) goes to pixel (Y/sh, X/sw) of phase (Y%sh, X%sw), when that phase is
-  // kept: a row's columns x0, x0 + sw, ... go to one phase (no division per pixel).
+  // Columns x0, x0 + sw, ... of a row go to one phase, consecutively (no division per pixel).
+  const int64_t channel_floats = w.phases_h * w.phases_w * w.plane;
   for (int64_t c = 0; c < w.cin; ++c) {
     for (int64_t y = 0; y < g.in_h; ++y) {
-      const int64_t py = y + g.pad_h;
-      if (py % w.sh >= w.phases_h) continue;
       const float* src = image + (c * g.in_h + y) * g.in_w;
-      float* row = p + (c * w.phases_h + py % w.sh) * w.phases_w * w.plane + (py / w.sh) * w.wp;
-      float* dst[2] = {nullptr, nullptr};  // columns x0, x0 + sw, ... go to dst[x0]
+      auto at = [&](int64_t x0) {
+        const int64_t o = phase_offset(g, w, y, x0);
+        return o < 0 ? nullptr : p + c * channel_floats + o;
+      };
+      if (w.sw == 2) {
+        deinterleave(src, g.in_w, at(0), at(1));
+        continue;
+      }
       for (int64_t x0 = 0; x0 < std::min(w.sw, g.in_w); ++x0) {
-        const int64_t b = (x0 + g.pad_w) % w.sw;
-        if (b >= w.phases_w) continue;
-        float* to = row + b * w.plane + (x0 + g.pad_w) / w.sw;
-        if (w.sw == 2) {
-          dst[x0] = to;
-          continue;
-        }
+        float* to = at(x0);
+        if (!to) continue;
         for (int64_t x = x0, j = 0; x < g.in_w; x += w.sw, ++j) to[j] = src[x];
       }
-      if (w.sw == 2) deinterleave(src, g.in_w, dst[0], dst[1]);
     }
   }
 }

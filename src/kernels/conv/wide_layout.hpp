@@ -28,6 +28,8 @@ struct Wide {
   // per tap t = (c, ky, kx): ((c*phases_h + ky%sh)*phases_w + kx%sw)*plane + in_plane[t]
   std::vector<int64_t> off;
   std::vector<int64_t> in_plane;  // per tap of one channel: (ky/sh)*wp + kx/sw
+  // per kept phase a*phases_w + b: the taps of one channel that read it (ky%sh == a, kx%sw == b)
+  std::vector<std::vector<int64_t>> phase_taps;
   std::vector<int64_t> cout_off;  // per output channel m: m*nq (rows of D as B for dcol)
   // dcol rows: dcol_front zeros, nq values, zeros to dcol_stride; the gathering col2im reads a
   // row from (index - the tap's in-plane offset), up to one vector past the plane.
@@ -42,6 +44,10 @@ Wide make_wide(const Conv2dGeometry& g);
 // null: not wanted), and back (a null one gives zeros).
 void deinterleave(const float* src, int64_t n, float* even, float* odd);
 void interleave(const float* even, const float* odd, int64_t n, float* dst);
+
+// Where input pixel (y, x0) of a channel lives among that channel's phases (columns x0 + sw,
+// x0 + 2*sw, ... follow it); -1 when its phase is not kept (no tap reads it).
+int64_t phase_offset(const Conv2dGeometry& g, const Wide& w, int64_t y, int64_t x0);
 
 // P = the group's channels of one image, zero-padded, in a buffer of w.p_floats. Writes only the
 // image's pixels: the buffer must be zero elsewhere (zero it once when allocating it; every call
