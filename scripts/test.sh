@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, checks the formatting, then builds (warnings
+# The whole test suite: installs what is missing, checks the formatting and that includes
+# between the library's rooms follow docs/design.md's table, then builds (warnings
 # are errors) and runs every test twice — a release build, and a Debug build under
 # AddressSanitizer + UBSan (preset `dev`).
 # Usage: scripts/test.sh            (both)      scripts/test.sh release|dev   (one)
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 # The ONNX export tests run models in OpenCV; the MPI tests run mpirun on loopback.
 bash scripts/install-deps.sh python3-opencv libopenmpi-dev openmpi-bin
 bash scripts/check-format.sh
+python3 scripts/check-includes.py
 presets=("${@:-release dev}")
 for preset in ${presets[*]}; do
   echo "== $preset: build" >&2

@@ -1,7 +1,7 @@
 // train::DataParallelStep and the data-parallel evaluate: the batch split across threads gives
 // the plain step's loss, counts and batch-mean gradients (batch norm's statistics too); the
 // replicas see the primary's weights; an error in one slice comes out as the error, not a
-// crash. And what the training loop records about a step: gradient-flow diagnostics.
+// crash.
 #include "train/data_parallel.hpp"
 
 #include <gtest/gtest.h>
@@ -20,12 +20,10 @@
 #include "model/builder.hpp"
 #include "ops/cross_entropy.hpp"
 #include "optim/sgd.hpp"
+#include "run/checkpoint.hpp"
 #include "support/allclose.hpp"
 #include "support/idx_writer.hpp"
-#include "train/checkpoint.hpp"
-#include "train/diagnostics.hpp"
 #include "train/evaluate.hpp"
-#include "train/metrics_log.hpp"
 
 namespace tinycnn::train {
 namespace {
@@ -156,7 +154,7 @@ TEST_F(DataParallelTest, BatchNormBuffersRoundTripThroughACheckpoint) {
   for (int i = 0; i < 3; ++i) step.run(data, {0, 1, 2, 3, 4, 5}, data::Normalization{});
   optim::SGD sgd(model->parameters(), {.lr = 0.1});
   const std::string file = (dir_ / "bn.safetensors").string();
-  save_checkpoint(file, *model, sgd, TrainState{}, "{}");
+  run::save_checkpoint(file, *model, sgd, run::TrainState{}, "{}");
   const io::SafetensorsFile raw = io::read_safetensors(file);
   const io::NamedInts* tracked = raw.find_ints("layers.1.num_batches_tracked");
   ASSERT_NE(tracked, nullptr);  // PyTorch's I64 scalar
@@ -165,7 +163,7 @@ TEST_F(DataParallelTest, BatchNormBuffersRoundTripThroughACheckpoint) {
   ASSERT_NE(raw.find("layers.4.layers.1.running_var"), nullptr);
 
   auto loaded = model::build_model(spec);
-  load_checkpoint(file, *loaded, nullptr);
+  run::load_checkpoint(file, *loaded, nullptr);
   const auto want = model->buffers(), got = loaded->buffers();
   ASSERT_EQ(got.size(), want.size());
   for (size_t j = 0; j < got.size(); ++j) {
@@ -177,7 +175,7 @@ TEST_F(DataParallelTest, BatchNormBuffersRoundTripThroughACheckpoint) {
   }
   // A model without batch norm refuses it: the buffers are tensors it does not have.
   auto plain = model::build_model(small_spec());
-  EXPECT_THROW(load_checkpoint(file, *plain, nullptr), core::Error);
+  EXPECT_THROW(run::load_checkpoint(file, *plain, nullptr), core::Error);
 }
 
 TEST_F(DataParallelTest, TheModelRunsAloneBetweenStepsAndAfterTheStepIsGone) {
@@ -261,92 +259,5 @@ TEST_F(DataParallelTest, EvaluateOverReplicasCountsAsOneModel) {
   for (nn::Sequential* m : step.models()) EXPECT_TRUE(m->training());
 }
 
-}  // namespace
-}  // namespace tinycnn::train
-
-// Gradient-flow diagnostics on a hand-made case: plain SGD moves w by lr * g, so the update
-// ratio is lr * ||g|| / ||w_after||; a ReLU fed by a bias of -100 is dead for every example.
-
-namespace tinycnn::train {
-namespace {
-TEST(GradientFlow, NormsUpdateRatioAndDeadUnitsByHand) {
-  const model::ModelSpec spec = model::parse_config(nlohmann::json::parse(R"({
-    "name": "flow", "input": {"channels": 1, "height": 2, "width": 2},
-    "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 4}, {"type": "relu"},
-               {"type": "linear", "out_features": 3}],
-    "training": {"weight_init": "pytorch"}})"));
-  auto model = model::build_model(spec);
-  auto params = model->parameters();  // layers.1.weight, layers.1.bias, layers.3.*
-  params[1].var.data()[0] = -100.0f;  // units 0 and 2 of the ReLU never fire
-  params[1].var.data()[2] = -100.0f;
-  core::Rng rng(5);
-  const tensor::Tensor images = tensor::Tensor::randn({6, 1, 2, 2}, rng);
-  DataParallelStep step(spec, *model, 1);
-  step.run(images, {0, 1, 2, 0, 1, 2});
-  double g1 = 0;
-  for (size_t j : {0u, 1u}) {
-    const tensor::Tensor& g = params[j].var.grad();
-    for (int64_t i = 0; i < g.numel(); ++i) g1 += static_cast<double>(g[i]) * g[i];
-  }
-  GradientFlowProbe probe;
-  probe.before_step(*model);
-  optim::SGD sgd(model->parameters(), {.lr = 0.5});
-  sgd.step();
-  const auto d = probe.after_step(*model, images);
-  ASSERT_EQ(d.size(), 3u);
-  EXPECT_EQ(d[0].layer, "layers.1");
-  EXPECT_NEAR(d[0].grad_norm, std::sqrt(g1), 1e-6);
-  double w1 = 0;
-  for (size_t j : {0u, 1u}) {
-    const tensor::Tensor& w = params[j].var.data();
-    for (int64_t i = 0; i < w.numel(); ++i) w1 += static_cast<double>(w[i]) * w[i];
-  }
-  EXPECT_NEAR(d[0].weight_norm, std::sqrt(w1), 1e-4);
-  EXPECT_NEAR(d[0].update_ratio, 0.5 * std::sqrt(g1) / std::sqrt(w1), 1e-6);
-  EXPECT_EQ(d[1].layer, "layers.3");
-  EXPECT_EQ(d[2].layer, "layers.2");
-  EXPECT_DOUBLE_EQ(d[2].dead_fraction, 0.5);
-
-  const auto warnings = gradient_flow_warnings(
-      {{.layer = "a", .type = "conv2d", .grad_norm = 1e-9, .weight_norm = 1.0, .update_ratio = 0},
-       {.layer = "b", .type = "linear", .grad_norm = 1, .weight_norm = 1, .update_ratio = 0.5},
-       {.layer = "c", .type = "linear", .grad_norm = 1, .weight_norm = 1, .update_ratio = 0.01},
-       {.layer = "d", .type = "relu", .dead_fraction = 1.0}});
-  ASSERT_EQ(warnings.size(), 2u);
-  EXPECT_NE(warnings[0].find("a (conv2d): the gradient vanishes"), std::string::npos);
-  EXPECT_NE(warnings[1].find("b (linear): the update explodes"), std::string::npos);
-}
-}  // namespace
-}  // namespace tinycnn::train
-
-namespace tinycnn::train {
-namespace {
-TEST(MetricsDiagnostics, RoundTripAndBadValuesNameTheLine) {
-  const std::string line =
-      R"({"epoch":1,"train_loss":0.5,"train_accuracy":0.8,"test_loss":0.4,"test_accuracy":0.9,)"
-      R"("diagnostics":[{"layer":"layers.0","type":"conv2d","grad_norm":0.25,"weight_norm":2,)"
-      R"("update_ratio":0.01},{"layer":"layers.1","type":"relu","dead_fraction":0.5}]})";
-  const auto epochs = parse_metrics(line + "\n", "m.jsonl");
-  ASSERT_EQ(epochs[0].diagnostics.size(), 2u);
-  EXPECT_EQ(epochs[0].diagnostics[0].layer, "layers.0");
-  EXPECT_DOUBLE_EQ(epochs[0].diagnostics[0].grad_norm, 0.25);
-  EXPECT_DOUBLE_EQ(epochs[0].diagnostics[1].dead_fraction, 0.5);
-  for (const char* bad : {R"("dead_fraction":1.5)", R"("dead_fraction":-1)"}) {
-    std::string text = line;
-    text.replace(text.find(R"("dead_fraction":0.5)"), 19, bad);
-    try {
-      parse_metrics(text, "m.jsonl");
-      FAIL() << bad;
-    } catch (const core::Error& e) {
-      EXPECT_NE(std::string(e.what()).find("m.jsonl:1: diagnostics: dead_fraction"),
-                std::string::npos)
-          << e.what();
-    }
-  }
-  EXPECT_THROW(parse_metrics(R"({"epoch":1,"train_loss":0.5,"train_accuracy":0.8,)"
-                             R"("test_loss":0.4,"test_accuracy":0.9,"diagnostics":{}})",
-                             "m.jsonl"),
-               core::Error);
-}
 }  // namespace
 }  // namespace tinycnn::train

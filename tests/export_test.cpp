@@ -182,9 +182,14 @@ TEST(OnnxExport, OneNodePerLayerAndTheCheckpointsNames) {
 // A layer ONNX has no form for is named.
 class Custom : public nn::Module {
  public:
+  nn::LayerKind kind() const override { return nn::LayerKind::Custom; }
   std::string type() const override { return "custom"; }
   Shape output_shape(const Shape& in) const override { return in; }
-  autograd::Variable forward(const autograd::Variable& x) override { return x; }
+
+ protected:
+  autograd::Variable apply(const autograd::Variable& x, const nn::StepContext&) override {
+    return x;
+  }
 };
 
 TEST(OnnxExport, ALayerWithoutAnOnnxFormIsNamed) {

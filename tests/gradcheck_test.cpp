@@ -21,8 +21,6 @@
 #include "ops/linear.hpp"
 #include "ops/pooling.hpp"
 #include "ops/reshape.hpp"
-#include "train/double_forward.hpp"
-#include "train/gradcheck.hpp"
 
 namespace tinycnn::ops {
 namespace {
@@ -54,7 +52,7 @@ TEST_P(ConvGradcheck, EveryAlgorithm) {
     std::vector<Variable> inputs{param(c.input, 1), param(c.weight, 2, 0.5f),
                                  c.bias ? param({c.weight[0]}, 3) : Variable()};
     // A fused ReLU has a kink at every output: elements whose nudges cross one are skipped.
-    const testing::GradcheckOptions options{.output_kinks = params.relu};
+    const testing::OpCheckOptions options{.output_kinks = params.relu};
     EXPECT_TRUE(
         gradcheck([&](const std::vector<Variable>& v) { return conv2d(v[0], v[1], v[2], params); },
                   inputs, options))
@@ -240,169 +238,3 @@ TEST(AddGradcheck, PlainAndFusedRelu) {
 }
 }  // namespace
 }  // namespace tinycnn::ops
-
-// The model-level checker behind `tinycnn gradcheck`: its double-precision forward agrees with
-// the float one and follows the float forward's ReLU and max-pool choices; the check passes on a
-// network with every layer kind, measuring every sampled entry, and it catches a layer whose
-// backward is wrong and a forward that disagrees with the reference.
-namespace tinycnn::train {
-namespace {
-using autograd::Variable;
-using tensor::Tensor;
-
-// y = 2x whose backward claims dy/dx = 3: a broken layer, built only here.
-class BrokenScale : public nn::Module {
-  class Node : public autograd::Node {
-   public:
-    explicit Node(const Variable& x) : autograd::Node({x}) {}
-    const char* name() const override { return "broken_scale"; }
-    std::vector<Tensor> backward(const Tensor& g) override {
-      Tensor d = g.clone();
-      for (int64_t i = 0; i < d.numel(); ++i) d[i] *= 3.0f;
-      return {d};
-    }
-  };
-
- public:
-  std::string type() const override { return "broken_scale"; }
-  tensor::Shape output_shape(const tensor::Shape& in) const override { return in; }
-  Variable forward(const Variable& x) override {
-    Tensor y = x.data().clone();
-    for (int64_t i = 0; i < y.numel(); ++i) y[i] *= 2.0f;
-    return autograd::make_result(
-        y, autograd::should_record({&x}) ? std::make_shared<Node>(x) : nullptr);
-  }
-};
-
-model::ModelSpec every_layer_spec() {
-  return model::parse_config(nlohmann::json::parse(R"({
-    "name": "every_layer", "input": {"channels": 2, "height": 12, "width": 12},
-    "layers": [
-      {"type": "maxpool2d", "kernel_size": 2},
-      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
-      {"type": "batchnorm2d"}, {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 3,
-       "stride": 1, "padding": 1}, {"type": "tanh"},
-      {"type": "residual", "layers": [
-        {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1},
-        {"type": "batchnorm2d", "affine": false}, {"type": "tanh"}],
-       "shortcut": [{"type": "conv2d", "out_channels": 6, "kernel_size": 1, "stride": 2}]},
-      {"type": "avgpool2d", "kernel_size": 2, "stride": 1}, {"type": "global_avgpool2d"},
-      {"type": "flatten"}, {"type": "dropout", "p": 0.5},
-      {"type": "linear", "out_features": 8}, {"type": "sigmoid"},
-      {"type": "linear", "out_features": 3}],
-    "training": {"weight_init": "pytorch"}})"));
-}
-
-Tensor random_batch(const tensor::Shape& example, int64_t n, uint64_t seed) {
-  std::vector<int64_t> dims{n};
-  for (const int64_t d : example.dims()) dims.push_back(d);
-  core::Rng rng(seed);
-  return Tensor::randn(tensor::Shape(dims), rng);
-}
-
-void expect_matches_float(nn::Sequential& net, const Tensor& x) {
-  Tensor y;
-  {
-    autograd::NoGradGuard no_grad;
-    y = net.forward(Variable(x)).data().clone();
-  }
-  const DoubleBatch d = forward_double(net, to_double(x));
-  ASSERT_EQ(d.values.size(), static_cast<size_t>(y.numel()));
-  for (int64_t i = 0; i < y.numel(); ++i) {
-    EXPECT_NEAR(d.values[static_cast<size_t>(i)], y[i], 1e-5 * (1 + std::abs(y[i]))) << i;
-  }
-}
-
-TEST(DoubleForward, MatchesTheFloatForwardOnEveryLayerKind) {
-  const model::ModelSpec spec = every_layer_spec();
-  auto net = model::build_model(spec);
-  const Tensor x = random_batch(model::input_shape(spec), 5, 11);
-  nn::walk(*net, [](const std::string&, nn::Module& layer, int) {
-    if (layer.type() == "dropout") layer.set_training(false);
-  });
-  expect_matches_float(*net, x);  // batch norm on the batch's statistics
-  net->set_training(false);
-  expect_matches_float(*net, x);  // on the running statistics
-}
-
-TEST(DoubleForward, FollowsTheRecordedPiece) {
-  nn::Sequential net;
-  net.add(std::make_unique<nn::Activation>(nn::Activation::Kind::Relu));
-  net.add(std::make_unique<nn::MaxPool2d>(nn::Pool2dOptions{}));
-  const Tensor x = Tensor::from_vector({1, 1, 2, 2}, {-1.0f, 2.0f, -3.0f, 0.5f});
-  EXPECT_EQ(forward_double(net, to_double(x)).values, std::vector<double>{2.0});
-  Pieces pieces;
-  pieces.relu_positive[&net.layer(0)] = {1, 0, 1, 1};  // -1 and -3 pass, 2 is zeroed
-  pieces.pool_argmax[&net.layer(1)] = {0};             // the window takes its first input
-  EXPECT_EQ(forward_double(net, to_double(x), &pieces).values, std::vector<double>{-1.0});
-  pieces.pool_argmax[&net.layer(1)] = {0, 1};
-  EXPECT_THROW(forward_double(net, to_double(x), &pieces), core::Error);
-}
-
-TEST(ModelGradcheck, PassesOnEveryLayerKind) {
-  const model::ModelSpec spec = every_layer_spec();
-  auto net = model::build_model(spec);
-  const GradcheckReport r = gradcheck_model(*net, model::input_shape(spec), {});
-  ASSERT_EQ(r.layers.size(), spec.layers.size());
-  double worst = 0;
-  for (const auto& l : r.layers) {
-    for (const auto& c : l.checks) {
-      EXPECT_TRUE(c.pass) << l.index << " " << l.type << " " << c.name << ": " << c.max_rel_error;
-      EXPECT_GT(c.entries, 0) << l.index << " " << c.name;
-      EXPECT_EQ(c.skipped, 0) << l.index << " " << c.name;  // the ReLU and pools' kinks too
-      worst = std::max(worst, c.max_rel_error);
-    }
-  }
-  EXPECT_LT(worst, 1e-3);  // double-precision differences: far inside the tolerance
-  // The block is one layer: its input and every parameter inside it.
-  EXPECT_EQ(r.layers[6].checks.size(), 1u + 2u + 2u);
-  EXPECT_EQ(r.layers[6].checks[1].name, "layers.0.weight");
-}
-
-// A convolution whose forward is twice what it should be (its backward consistent with it):
-// the gradients would check, so the forward is compared with the double-precision one first.
-class WrongForwardConv : public nn::Conv2d {
- public:
-  using nn::Conv2d::Conv2d;
-  Variable forward(const Variable& x) override {
-    const Variable y = nn::Conv2d::forward(x);
-    return ops::add(y, y);
-  }
-};
-
-TEST(ModelGradcheck, RefusesAForwardThatDisagreesWithTheReference) {
-  nn::Sequential net;
-  core::Rng rng(5);
-  nn::Conv2dOptions c;
-  c.in_channels = 1;
-  c.out_channels = 2;
-  c.kernel_size = {3, 3};
-  net.add(std::make_unique<WrongForwardConv>(c, rng));
-  net.add(std::make_unique<nn::Flatten>());
-  try {
-    (void)gradcheck_model(net, {1, 5, 5}, {});
-    FAIL() << "expected an error";
-  } catch (const core::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("layer 0 (conv2d): the forward's loss"), std::string::npos)
-        << e.what();
-  }
-}
-
-TEST(ModelGradcheck, CatchesABrokenBackward) {
-  auto broken = std::make_unique<nn::Sequential>();
-  broken->add(std::make_unique<nn::Flatten>());
-  broken->add(std::make_unique<BrokenScale>());
-  nn::LinearOptions o;
-  o.in_features = 2 * 8 * 8;
-  o.out_features = 3;
-  core::Rng rng(3);
-  broken->add(std::make_unique<nn::Linear>(o, rng));
-  const GradcheckReport r = gradcheck_model(*broken, {2, 8, 8}, {});
-  EXPECT_FALSE(r.pass);
-  EXPECT_TRUE(r.layers[0].checks[0].pass == false);  // flatten's input sees the wrong factor
-  EXPECT_FALSE(r.layers[1].checks[0].pass);
-  EXPECT_GT(r.layers[1].checks[0].max_rel_error, 0.3);
-  EXPECT_TRUE(r.layers[2].checks[0].pass);  // after it, all is well
-}
-}  // namespace
-}  // namespace tinycnn::train

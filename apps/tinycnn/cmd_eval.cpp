@@ -10,7 +10,7 @@
 #include "format.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
-#include "train/checkpoint.hpp"
+#include "run/checkpoint.hpp"
 #include "train/evaluate.hpp"
 #include "train/memory_check.hpp"
 
@@ -40,7 +40,7 @@ int run_eval(const EvalOptions& o) {
                           train::split_bytes(spec.training.dataset, data_dir, train::Split::Test)),
                       "evaluating " + spec.name);
   auto net = model::build_model(spec);
-  const train::TrainState saved = train::load_checkpoint(o.checkpoint, *net, nullptr);
+  const run::TrainState saved = run::load_checkpoint(o.checkpoint, *net, nullptr);
   const int64_t k = net->output_shape(model::input_shape(spec))[0];
   const data::Dataset test = train::load_split(spec, data_dir, train::Split::Test, k, o.limit_test);
   const train::EvalResult r = train::evaluate(*net, test, train::normalization(spec.training), k);

@@ -9,7 +9,7 @@
 #include "io/atomic_file.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
-#include "train/checkpoint.hpp"
+#include "run/checkpoint.hpp"
 
 namespace tinycnn::cli {
 
@@ -26,7 +26,7 @@ int run_export(const ExportOptions& o) {
   const model::ModelSpec spec = model::load_config(o.config);
   io::check_writable(o.onnx);  // before the work, so a bad path fails fast
   auto net = model::build_model(spec);
-  const train::TrainState saved = train::load_checkpoint(o.checkpoint, *net, nullptr);
+  const run::TrainState saved = run::load_checkpoint(o.checkpoint, *net, nullptr);
   net->set_training(false);
   const tensor::Shape input = model::input_shape(spec);
   exporter::OnnxMetadata meta{

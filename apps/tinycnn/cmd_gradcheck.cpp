@@ -1,16 +1,16 @@
 // `tinycnn gradcheck CONFIG [--checkpoint FILE] [--batch N] [--seed S] [--eps E] [--json]`:
-// every layer's backward against finite differences of the loss (train/gradcheck.hpp).
+// every layer's backward against finite differences of the loss (check/model_check.hpp).
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "check/model_check.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
 #include "format.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
-#include "train/checkpoint.hpp"
-#include "train/gradcheck.hpp"
+#include "run/checkpoint.hpp"
 
 namespace tinycnn::cli {
 
@@ -21,7 +21,7 @@ std::string scientific(double v) {
   return buf;
 }
 
-void print_json(const train::GradcheckReport& r) {
+void print_json(const check::ModelCheckReport& r) {
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();
   for (const auto& l : r.layers) {
     nlohmann::ordered_json checks = nlohmann::ordered_json::array();
@@ -38,7 +38,7 @@ void print_json(const train::GradcheckReport& r) {
   std::cout << nlohmann::ordered_json{{"layers", layers}, {"pass", r.pass}}.dump() << "\n";
 }
 
-void print_table(const train::GradcheckReport& r, const std::string& name) {
+void print_table(const check::ModelCheckReport& r, const std::string& name) {
   TextTable t({"#", "layer", "what", "entries", "skipped", "max abs error", "max rel error", ""},
               {true, false, false, true, true, true, true, false});
   int failures = 0;
@@ -76,8 +76,8 @@ int run_gradcheck(const GradcheckOptions& o) {
   model::ModelSpec spec = model::load_config(o.config);
   if (o.seed) spec.training.seed = *o.seed;
   auto net = model::build_model(spec);
-  if (o.checkpoint) train::load_checkpoint(*o.checkpoint, *net, nullptr);
-  const train::GradcheckReport r = train::gradcheck_model(
+  if (o.checkpoint) run::load_checkpoint(*o.checkpoint, *net, nullptr);
+  const check::ModelCheckReport r = check::check_model(
       *net, model::input_shape(spec),
       {.batch = o.batch, .seed = spec.training.seed, .eps = o.eps, .tolerance = 1e-2});
   if (o.json) {

@@ -4,7 +4,7 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
-#include "train/curves.hpp"
+#include "run/curves.hpp"
 
 namespace tinycnn::cli {
 
@@ -21,10 +21,10 @@ int run_plot(const PlotOptions& o) {
   io::check_writable(o.out);
   TCNN_CHECK(!o.diagnostics || o.metrics.size() == 1,
              "--diagnostics: expected the metrics.jsonl of one run, got ", o.metrics.size());
-  std::vector<train::MetricsRun> runs;
-  for (const auto& path : o.metrics) runs.push_back(train::read_run(path));
+  std::vector<run::MetricsRun> runs;
+  for (const auto& path : o.metrics) runs.push_back(run::read_run(path));
   io::write_file_atomically(
-      o.out, o.diagnostics ? train::render_diagnostics(runs.front()) : train::render_curves(runs));
+      o.out, o.diagnostics ? run::render_diagnostics(runs.front()) : run::render_curves(runs));
   std::cout << "wrote " << o.out << " (" << runs.size()
             << (runs.size() == 1 ? " run)\n" : " runs)\n");
   return kExitOk;

@@ -9,7 +9,7 @@
 #include "commands.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
-#include "train/checkpoint.hpp"
+#include "run/checkpoint.hpp"
 #include "train/predict.hpp"
 
 namespace tinycnn::cli {
@@ -74,7 +74,7 @@ CLI::App* setup_predict(CLI::App& app, PredictOptions& o) {
 int run_predict(const PredictOptions& o) {
   const model::ModelSpec spec = model::load_config(o.config);
   auto net = model::build_model(spec);
-  const train::TrainState saved = train::load_checkpoint(o.checkpoint, *net, nullptr);
+  const run::TrainState saved = run::load_checkpoint(o.checkpoint, *net, nullptr);
   const std::vector<std::vector<double>> probs = train::predict_files(spec, *net, o.images);
   const int64_t k = net->output_shape(model::input_shape(spec))[0];
   std::vector<std::string> names =

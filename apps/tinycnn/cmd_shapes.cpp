@@ -43,7 +43,7 @@ nlohmann::ordered_json rows_json(const std::vector<LayerCost>& rows) {
                                   {"workspace_bytes", l.workspace_bytes},
                                   {"receptive_field", l.receptive_field},
                                   {"jump", l.jump}};
-    if (l.type == "residual") {
+    if (l.kind == nn::LayerKind::Residual) {
       row["layers"] = rows_json(l.layers);
       row["shortcut"] = rows_json(l.shortcut);
     }
@@ -79,7 +79,7 @@ void print_table(const ModelTrace& t) {
     table.add({row_label(l), std::string(static_cast<size_t>(2 * l.depth), ' ') + l.description,
                l.input.to_string(), l.output.to_string(), arithmetic_text(l), with_commas(l.params),
                with_commas(l.macs), with_commas(2 * l.macs), with_commas(l.activation_bytes),
-               l.type == "conv2d" ? with_commas(l.workspace_bytes) : "",
+               l.kind == nn::LayerKind::Conv2d ? with_commas(l.workspace_bytes) : "",
                std::to_string(l.receptive_field), std::to_string(l.jump)});
   }
   std::cout << table.render();
@@ -93,7 +93,7 @@ void print_table(const ModelTrace& t) {
   bool header = false;
   for (const LayerCost* row : model::flatten_rows(t.layers)) {
     const LayerCost& l = *row;
-    if (l.type != "conv2d") continue;
+    if (l.kind != nn::LayerKind::Conv2d) continue;
     if (!header) {
       std::cout << "\nparameter sharing (conv vs a dense layer with the same input and output), "
                    "and a depthwise-separable replacement (depthwise KxK + pointwise 1x1):\n";

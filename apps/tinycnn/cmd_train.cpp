@@ -11,16 +11,16 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cluster/group.hpp"
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/sysinfo.hpp"
 #include "core/timer.hpp"
-#include "dist/group.hpp"
 #include "flags.hpp"
 #include "format.hpp"
 #include "kernels/conv2d.hpp"
 #include "model/spec.hpp"
-#include "train/run_dir.hpp"
+#include "run/run_dir.hpp"
 #include "train/trainer.hpp"
 
 namespace tinycnn::cli {
@@ -98,7 +98,7 @@ void print_summary(const train::TrainResult& r, const model::ModelSpec& spec, bo
                                   {"train_images_per_second", ips},
                                   {"peak_rss_bytes", core::peak_rss_bytes()},
                                   {"checkpoint", r.checkpoint},
-                                  {"ranks", dist::world().size()}};
+                                  {"ranks", cluster::world().size()}};
     for (const auto& e : r.epochs) {
       doc["epoch_seconds"].push_back(e.epoch_seconds);
       doc["eval_seconds"].push_back(e.eval_seconds);
@@ -122,7 +122,7 @@ train::TrainResult train_or_explain(const model::ModelSpec& spec, const train::R
                                     const train::TrainCallbacks& callbacks) {
   try {
     return train::run_training(spec, run, callbacks);
-  } catch (const train::ExistingRun& e) {
+  } catch (const run::ExistingRun& e) {
     throw core::Error(e.kind(), std::string(e.what()) + " (--resume " + run.out_dir +
                                     "/checkpoint.safetensors continues it, --force replaces it)");
   }
@@ -168,7 +168,7 @@ int run_train(const TrainOptions& o, bool quiet) {
   } catch (...) {
     bad_config = std::current_exception();
   }
-  dist::agree(dist::world(), bad_config);
+  cluster::agree(cluster::world(), bad_config);
   train::RunOptions run{.out_dir = o.out.empty() ? "runs/" + spec.name : o.out,
                         .resume = o.resume,
                         .init = o.init,
@@ -177,12 +177,12 @@ int run_train(const TrainOptions& o, bool quiet) {
                         .config_json = spec.source.dump(2),
                         .replace = o.force};
 
-  const bool bar = !quiet && ::isatty(STDERR_FILENO) && dist::world().rank() == 0;
+  const bool bar = !quiet && ::isatty(STDERR_FILENO) && cluster::world().rank() == 0;
   ProgressBar progress;
   train::TrainCallbacks callbacks;
   callbacks.stop = &g_stop_requested;
   if (bar) callbacks.on_step = [&](const train::StepProgress& p) { progress.update(p); };
-  callbacks.on_epoch = [&](const train::EpochMetrics& m) {
+  callbacks.on_epoch = [&](const run::EpochMetrics& m) {
     if (bar) progress.finish_line();
     spdlog::info(
         "epoch {}/{}: train loss {:.4f} acc {:.2f}%, test loss {:.4f} acc {:.2f}%, "
@@ -196,7 +196,7 @@ int run_train(const TrainOptions& o, bool quiet) {
 
   const train::TrainResult result = train_or_explain(spec, run, callbacks);
   if (bar) progress.finish_line();
-  const bool writer = dist::world().rank() == 0;  // under mpirun: rank 0 reports
+  const bool writer = cluster::world().rank() == 0;  // under mpirun: rank 0 reports
   if (writer) print_summary(result, spec, o.json);
   if (result.interrupted) return kExitInterrupted;
   if (o.min_accuracy && result.final_test_accuracy < *o.min_accuracy) {

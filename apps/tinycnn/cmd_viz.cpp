@@ -6,12 +6,11 @@
 //     (max |w|); the row and column numbers are drawn in the margins.
 //   features: the input image first, then every channel of the layer's output, each in a
 //     kTile x kTile tile (nearest neighbour, grey scale stretched per map), 8 tiles a row.
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "autograd/engine.hpp"
@@ -24,7 +23,9 @@
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "model/trace.hpp"
-#include "train/checkpoint.hpp"
+#include "nn/conv2d.hpp"
+#include "nn/observe.hpp"
+#include "run/checkpoint.hpp"
 #include "train/dataset.hpp"
 
 namespace tinycnn::cli {
@@ -167,6 +168,12 @@ CLI::App* setup_viz(CLI::App& app, VizOptions& o) {
 }
 
 namespace {
+// The layers whose outputs are drawn as feature maps.
+bool has_feature_maps(nn::LayerKind kind) {
+  return kind == nn::LayerKind::Conv2d || kind == nn::LayerKind::MaxPool2d ||
+         kind == nn::LayerKind::AvgPool2d;
+}
+
 // Every picture's size, before anything is loaded, computed or drawn.
 void check_picture_sizes(const model::ModelSpec& spec, nn::Sequential& net) {
   for (const auto& p : net.parameters()) {
@@ -175,7 +182,7 @@ void check_picture_sizes(const model::ModelSpec& spec, nn::Sequential& net) {
     check_image_size(f.width, f.height, p.name + " filters (" + p.var.shape().to_string() + ")");
   }
   for (const auto& l : model::trace_model(spec, 1).layers) {
-    if (l.type == "conv2d" || l.type == "maxpool2d" || l.type == "avgpool2d") {
+    if (has_feature_maps(l.kind)) {
       check_feature_sheet(l.output[0], "layer " + std::to_string(l.index) + " feature maps");
     }
   }
@@ -183,12 +190,12 @@ void check_picture_sizes(const model::ModelSpec& spec, nn::Sequential& net) {
 
 std::vector<Written> write_all_filters(nn::Sequential& net, const std::string& dir) {
   std::vector<Written> written;
-  for (const auto& p : net.parameters()) {
-    if (p.var.shape().rank() != 4) continue;  // conv weights only
-    const size_t begin = std::string("layers.").size();
-    const size_t end = p.name.size() - std::string(".weight").size();
-    written.push_back(write_filters(dir, p.name.substr(begin, end - begin), p.var.data()));
-  }
+  nn::walk(net, [&](const std::string& name, nn::Module& layer, int) {
+    if (layer.kind() != nn::LayerKind::Conv2d) return;
+    // Named by the layer's place below the model's list: "0", "3.layers.0".
+    const std::string place = name.substr(net.prefix().size() + 1);
+    written.push_back(write_filters(dir, place, nn::as<nn::Conv2d>(layer).weight().data()));
+  });
   return written;
 }
 
@@ -202,13 +209,17 @@ FeatureMaps feature_maps(nn::Sequential& net, const tensor::Tensor& image, int64
   autograd::NoGradGuard no_grad;
   net.set_training(false);
   FeatureMaps f;
-  const autograd::Variable logits =
-      net.forward_visiting(autograd::Variable(image), [&](size_t i, const autograd::Variable& x) {
-        const std::string type = net.layer(i).type();
-        if (type == "conv2d" || type == "maxpool2d" || type == "avgpool2d") {
-          f.maps.emplace_back(i, x.data().reshape({x.shape()[1], x.shape()[2], x.shape()[3]}));
-        }
-      });
+  // The model's own layers (not those inside blocks), by their index.
+  std::map<const nn::Module*, size_t> index;
+  for (size_t i = 0; i < net.size(); ++i) index[&net.layer(i)] = i;
+  nn::ForwardHooks hooks;
+  hooks.after = [&](const std::string&, nn::Module& layer, const autograd::Variable&,
+                    const autograd::Variable& x) {
+    const auto it = index.find(&layer);
+    if (it == index.end() || !has_feature_maps(layer.kind())) return;
+    f.maps.emplace_back(it->second, x.data().reshape({x.shape()[1], x.shape()[2], x.shape()[3]}));
+  };
+  const autograd::Variable logits = nn::forward_observed(net, autograd::Variable(image), hooks);
   f.predicted = kernels::predicted_class(logits.data().data(), classes);
   return f;
 }
@@ -240,7 +251,7 @@ int run_viz(const VizOptions& o) {
   const model::ModelSpec spec = model::load_config(o.config);
   auto net = model::build_model(spec);
   check_picture_sizes(spec, *net);
-  train::load_checkpoint(o.checkpoint, *net, nullptr);
+  run::load_checkpoint(o.checkpoint, *net, nullptr);
   const int64_t classes = net->output_shape(model::input_shape(spec))[0];
   const data::Dataset test =
       train::load_split(spec, o.data.value_or(spec.training.data_dir), train::Split::Test, classes);

@@ -16,10 +16,10 @@
 #include <utility>
 #include <vector>
 
+#include "cluster/group.hpp"
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/sysinfo.hpp"
-#include "dist/group.hpp"
 
 namespace {
 
@@ -37,7 +37,7 @@ void setup_logging(const GlobalOptions& options) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(options.quiet ? spdlog::level::warn
                                   : spdlog::level::from_str(options.log_level));
-  if (tinycnn::dist::world().rank() != 0) spdlog::set_level(spdlog::level::off);  // one writer
+  if (tinycnn::cluster::world().rank() != 0) spdlog::set_level(spdlog::level::off);  // one writer
 }
 
 void print_error(const std::string& message) { std::cerr << "error: " << message << '\n'; }
@@ -45,9 +45,9 @@ void print_error(const std::string& message) { std::cerr << "error: " << message
 // Under mpirun an error another rank reports is not printed again; an error only this rank saw
 // ends the whole job (the others may be waiting in a collective).
 int fail(const tinycnn::core::Error* error, const std::string& message, int code) {
-  tinycnn::dist::Group& world = tinycnn::dist::world();
-  if (!dynamic_cast<const tinycnn::dist::ReportedElsewhere*>(error)) print_error(message);
-  if (world.size() > 1 && !tinycnn::dist::failure_is_shared()) tinycnn::dist::abort_job(code);
+  tinycnn::cluster::Group& world = tinycnn::cluster::world();
+  if (!dynamic_cast<const tinycnn::cluster::ReportedElsewhere*>(error)) print_error(message);
+  if (world.size() > 1 && !tinycnn::cluster::failure_is_shared()) tinycnn::cluster::abort_job(code);
   return code;
 }
 
@@ -56,7 +56,7 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e) {
   std::string help = "tinycnn --help";
   for (const CLI::App* sub : app.get_subcommands()) help = "tinycnn " + sub->get_name() + " --help";
   // Every rank parses the same arguments: rank 0 says what is wrong.
-  if (tinycnn::dist::world().rank() == 0)
+  if (tinycnn::cluster::world().rank() == 0)
     print_error(std::string(e.what()) + " (see " + help + ")");
   return kExitUsage;
 }
@@ -81,11 +81,12 @@ int run_command(const CLI::App& app, const GlobalOptions& global,
     if (global.threads > 0) omp_set_num_threads(global.threads);
     for (const auto& [command, run] : commands) {  // under mpirun: train only
       if (command->parsed() && command->get_name() != "train" &&
-          tinycnn::dist::world().size() > 1) {
-        tinycnn::dist::fail_together(tinycnn::dist::world(), tinycnn::core::ErrorKind::Invalid,
-                                     "tinycnn " + command->get_name() +
-                                         " runs in one process; only train runs across "
-                                         "processes under mpirun");
+          tinycnn::cluster::world().size() > 1) {
+        tinycnn::cluster::fail_together(tinycnn::cluster::world(),
+                                        tinycnn::core::ErrorKind::Invalid,
+                                        "tinycnn " + command->get_name() +
+                                            " runs in one process; only train runs across "
+                                            "processes under mpirun");
       }
     }
     for (const auto& [command, run] : commands) {
@@ -111,13 +112,13 @@ int run_main(int argc, char** argv);
 
 int main(int argc, char** argv) {
   try {
-    tinycnn::dist::init(argc, argv);
+    tinycnn::cluster::init(argc, argv);
   } catch (const tinycnn::core::Error& e) {
     print_error(e.what());
     return kExitUsage;
   }
   const int code = run_main(argc, argv);
-  tinycnn::dist::finalize();
+  tinycnn::cluster::finalize();
   return code;
 }
 

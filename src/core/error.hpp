@@ -28,33 +28,30 @@ class Error : public std::runtime_error {
   std::string where_;
 };
 
-namespace detail {
+// The arguments streamed into one string: how every message is put together.
 template <typename... Args>
 std::string concat(const Args&... args) {
   std::ostringstream out;
   (out << ... << args);
   return out.str();
 }
-}  // namespace detail
 
 }  // namespace tinycnn::core
 
 // Throws core::Error(Invalid) with the streamed message when cond is false.
-#define TCNN_CHECK(cond, ...)                                                              \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      throw ::tinycnn::core::Error(::tinycnn::core::ErrorKind::Invalid,                    \
-                                   ::tinycnn::core::detail::concat(__VA_ARGS__), __FILE__, \
-                                   __LINE__);                                              \
-    }                                                                                      \
+#define TCNN_CHECK(cond, ...)                                                                 \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
+      throw ::tinycnn::core::Error(::tinycnn::core::ErrorKind::Invalid,                       \
+                                   ::tinycnn::core::concat(__VA_ARGS__), __FILE__, __LINE__); \
+    }                                                                                         \
   } while (false)
 
 // Same, for failures of the environment (I/O, data) rather than of the request.
-#define TCNN_CHECK_RUNTIME(cond, ...)                                                      \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      throw ::tinycnn::core::Error(::tinycnn::core::ErrorKind::Runtime,                    \
-                                   ::tinycnn::core::detail::concat(__VA_ARGS__), __FILE__, \
-                                   __LINE__);                                              \
-    }                                                                                      \
+#define TCNN_CHECK_RUNTIME(cond, ...)                                                         \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
+      throw ::tinycnn::core::Error(::tinycnn::core::ErrorKind::Runtime,                       \
+                                   ::tinycnn::core::concat(__VA_ARGS__), __FILE__, __LINE__); \
+    }                                                                                         \
   } while (false)

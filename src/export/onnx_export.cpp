@@ -94,99 +94,127 @@ class GraphBuilder {
     throw core::Error(core::ErrorKind::Invalid, "export: " + m.type() + " has no " + name);
   }
 
+  // One node (or a few) per layer; the layer's output value is returned.
   std::string layer(nn::Module& m, const std::string& name, const std::string& x, Shape& shape) {
     const Shape in = shape;
     shape = m.output_shape(in);
-    if (auto* block = dynamic_cast<nn::Residual*>(&m)) {
-      Shape main_shape = in, shortcut_shape = in;
-      const std::string main = sequence(block->main(), name + ".", x, main_shape);
-      const std::string shortcut = sequence(block->shortcut(), name + ".", x, shortcut_shape);
-      node("Add", name, {main, shortcut});
-      return name;
-    }
-    if (auto* conv = dynamic_cast<nn::Conv2d*>(&m)) {
-      const nn::Conv2dOptions& o = conv->options();
-      initializer(name + ".weight", conv->weight().data());
-      std::vector<std::string> inputs{x, name + ".weight"};
-      if (o.bias) {
-        initializer(name + ".bias", conv->bias().data());
-        inputs.push_back(name + ".bias");
+    switch (m.kind()) {
+      case nn::LayerKind::Residual:
+        return residual(nn::as<nn::Residual>(m), name, x, in);
+      case nn::LayerKind::Sequential: {
+        Shape inner = in;
+        return sequence(nn::as<nn::Sequential>(m), name + ".", x, inner);
       }
-      onnx::NodeProto& n = node("Conv", name, inputs);
-      ints(n, "kernel_shape", {o.kernel_size[0], o.kernel_size[1]});
-      ints(n, "strides", {o.stride[0], o.stride[1]});
-      ints(n, "pads", {o.padding[0], o.padding[1], o.padding[0], o.padding[1]});
-      ints(n, "dilations", {1, 1});
-      one_int(n, "group", o.groups);
-      return name;
+      case nn::LayerKind::Conv2d:
+        return conv(nn::as<nn::Conv2d>(m), name, x);
+      case nn::LayerKind::Linear:
+        return linear(nn::as<nn::Linear>(m), name, x);
+      case nn::LayerKind::BatchNorm2d:
+      case nn::LayerKind::BatchNorm1d:
+        return batch_norm(nn::as<nn::BatchNorm>(m), name, x);
+      case nn::LayerKind::MaxPool2d:
+      case nn::LayerKind::AvgPool2d:
+        return pool(nn::as<nn::Pool2d>(m), name, x);
+      case nn::LayerKind::GlobalAvgPool2d:
+        node("GlobalAveragePool", name, {x});
+        return name;
+      case nn::LayerKind::Flatten:
+        one_int(node("Flatten", name, {x}), "axis", 1);
+        return name;
+      case nn::LayerKind::Relu:
+        node("Relu", name, {x});
+        return name;
+      case nn::LayerKind::Tanh:
+        node("Tanh", name, {x});
+        return name;
+      case nn::LayerKind::Sigmoid:
+        node("Sigmoid", name, {x});
+        return name;
+      case nn::LayerKind::Dropout:
+        return x;  // the identity at inference
+      case nn::LayerKind::Custom:
+        break;
     }
-    if (auto* fc = dynamic_cast<nn::Linear*>(&m)) {
-      initializer(name + ".weight", fc->weight().data());
-      std::vector<std::string> inputs{x, name + ".weight"};
-      if (fc->options().bias) {
-        initializer(name + ".bias", fc->bias().data());
-        inputs.push_back(name + ".bias");
-      }
-      one_int(node("Gemm", name, inputs), "transB", 1);
-      return name;
-    }
-    if (auto* bn = dynamic_cast<nn::BatchNorm*>(&m)) {
-      const nn::BatchNormOptions& o = bn->options();
-      std::string scale = name + ".weight", shift = name + ".bias";
-      if (o.affine) {
-        initializer(scale, parameter(m, "weight"));
-        initializer(shift, parameter(m, "bias"));
-      } else {  // ONNX requires them: the identity affine
-        scale = name + ".onnx_scale";
-        shift = name + ".onnx_shift";
-        initializer(scale, tensor::Tensor::full(Shape{o.features}, 1.0f));
-        initializer(shift, tensor::Tensor::zeros(Shape{o.features}));
-      }
-      for (const auto& b : m.buffers()) {
-        if (b.f32) initializer(name + "." + b.name, *b.f32);  // running_mean, running_var
-      }
-      onnx::NodeProto& n = node("BatchNormalization", name,
-                                {x, scale, shift, name + ".running_mean", name + ".running_var"});
-      one_float(n, "epsilon", static_cast<float>(o.eps));
-      one_float(n, "momentum", static_cast<float>(1.0 - o.momentum));  // ONNX's is the keep rate
-      return name;
-    }
-    if (auto* pool = dynamic_cast<nn::Pool2d*>(&m)) {
-      const auto k = pool->kernel_size(), s = pool->stride(), p = pool->padding();
-      const bool max = pool->type() == "maxpool2d";
-      std::string source = x;
-      std::vector<int64_t> pads{p[0], p[1], p[0], p[1]};
-      if (!max && (p[0] != 0 || p[1] != 0)) {
-        // count_include_pad=1 as data: zeros padded in, then an unpadded average.
-        initializer(name + ".pads", {0, 0, p[0], p[1], 0, 0, p[0], p[1]});
-        node("Pad", name + ".pad", {x, name + ".pads"});
-        source = name + ".pad";
-        pads = {0, 0, 0, 0};
-      }
-      onnx::NodeProto& n = node(max ? "MaxPool" : "AveragePool", name, {source});
-      ints(n, "kernel_shape", {k[0], k[1]});
-      ints(n, "strides", {s[0], s[1]});
-      ints(n, "pads", pads);
-      return name;
-    }
-    if (dynamic_cast<nn::GlobalAvgPool2d*>(&m)) {
-      node("GlobalAveragePool", name, {x});
-      return name;
-    }
-    if (dynamic_cast<nn::Flatten*>(&m)) {
-      one_int(node("Flatten", name, {x}), "axis", 1);
-      return name;
-    }
-    if (auto* act = dynamic_cast<nn::Activation*>(&m)) {
-      const char* op = act->kind() == nn::Activation::Kind::Relu   ? "Relu"
-                       : act->kind() == nn::Activation::Kind::Tanh ? "Tanh"
-                                                                   : "Sigmoid";
-      node(op, name, {x});
-      return name;
-    }
-    if (dynamic_cast<nn::Dropout*>(&m)) return x;  // the identity at inference
     throw core::Error(core::ErrorKind::Invalid,
                       "export: layer " + name + " (" + m.type() + ") has no ONNX form");
+  }
+
+  std::string residual(nn::Residual& block, const std::string& name, const std::string& x,
+                       const Shape& in) {
+    Shape main_shape = in, shortcut_shape = in;
+    const std::string main = sequence(block.main(), name + ".", x, main_shape);
+    const std::string shortcut = sequence(block.shortcut(), name + ".", x, shortcut_shape);
+    node("Add", name, {main, shortcut});
+    return name;
+  }
+
+  std::string conv(nn::Conv2d& conv, const std::string& name, const std::string& x) {
+    const nn::Conv2dOptions& o = conv.options();
+    initializer(name + ".weight", conv.weight().data());
+    std::vector<std::string> inputs{x, name + ".weight"};
+    if (o.bias) {
+      initializer(name + ".bias", conv.bias().data());
+      inputs.push_back(name + ".bias");
+    }
+    onnx::NodeProto& n = node("Conv", name, inputs);
+    ints(n, "kernel_shape", {o.kernel_size[0], o.kernel_size[1]});
+    ints(n, "strides", {o.stride[0], o.stride[1]});
+    ints(n, "pads", {o.padding[0], o.padding[1], o.padding[0], o.padding[1]});
+    ints(n, "dilations", {1, 1});
+    one_int(n, "group", o.groups);
+    return name;
+  }
+
+  std::string linear(nn::Linear& fc, const std::string& name, const std::string& x) {
+    initializer(name + ".weight", fc.weight().data());
+    std::vector<std::string> inputs{x, name + ".weight"};
+    if (fc.options().bias) {
+      initializer(name + ".bias", fc.bias().data());
+      inputs.push_back(name + ".bias");
+    }
+    one_int(node("Gemm", name, inputs), "transB", 1);
+    return name;
+  }
+
+  std::string batch_norm(nn::BatchNorm& bn, const std::string& name, const std::string& x) {
+    const nn::BatchNormOptions& o = bn.options();
+    std::string scale = name + ".weight", shift = name + ".bias";
+    if (o.affine) {
+      initializer(scale, parameter(bn, "weight"));
+      initializer(shift, parameter(bn, "bias"));
+    } else {  // ONNX requires them: the identity affine
+      scale = name + ".onnx_scale";
+      shift = name + ".onnx_shift";
+      initializer(scale, tensor::Tensor::full(Shape{o.features}, 1.0f));
+      initializer(shift, tensor::Tensor::zeros(Shape{o.features}));
+    }
+    for (const auto& b : bn.buffers()) {
+      if (b.f32) initializer(name + "." + b.name, *b.f32);  // running_mean, running_var
+    }
+    onnx::NodeProto& n = node("BatchNormalization", name,
+                              {x, scale, shift, name + ".running_mean", name + ".running_var"});
+    one_float(n, "epsilon", static_cast<float>(o.eps));
+    one_float(n, "momentum", static_cast<float>(1.0 - o.momentum));  // ONNX's is the keep rate
+    return name;
+  }
+
+  std::string pool(nn::Pool2d& pool, const std::string& name, const std::string& x) {
+    const auto k = pool.kernel_size(), s = pool.stride(), p = pool.padding();
+    const bool max = pool.kind() == nn::LayerKind::MaxPool2d;
+    std::string source = x;
+    std::vector<int64_t> pads{p[0], p[1], p[0], p[1]};
+    if (!max && (p[0] != 0 || p[1] != 0)) {
+      // count_include_pad=1 as data: zeros padded in, then an unpadded average.
+      initializer(name + ".pads", {0, 0, p[0], p[1], 0, 0, p[0], p[1]});
+      node("Pad", name + ".pad", {x, name + ".pads"});
+      source = name + ".pad";
+      pads = {0, 0, 0, 0};
+    }
+    onnx::NodeProto& n = node(max ? "MaxPool" : "AveragePool", name, {source});
+    ints(n, "kernel_shape", {k[0], k[1]});
+    ints(n, "strides", {s[0], s[1]});
+    ints(n, "pads", pads);
+    return name;
   }
 
   onnx::GraphProto& graph_;

@@ -16,8 +16,8 @@ nlohmann::json parse_json_text(std::string_view text, const std::string& what, c
       case Json::parse_event_t::object_start:
       case Json::parse_event_t::array_start:
         if (++depth > max_depth) {
-          throw core::Error(
-              kind, core::detail::concat(what, ": JSON nested deeper than ", max_depth, " levels"));
+          throw core::Error(kind,
+                            core::concat(what, ": JSON nested deeper than ", max_depth, " levels"));
         }
         if (event == Json::parse_event_t::object_start) keys.emplace_back();
         break;
@@ -30,8 +30,8 @@ nlohmann::json parse_json_text(std::string_view text, const std::string& what, c
         break;
       case Json::parse_event_t::key:
         if (!keys.back().insert(parsed.get<std::string>()).second) {
-          throw core::Error(kind, core::detail::concat(what, ": key \"", parsed.get<std::string>(),
-                                                       "\" appears twice in one object"));
+          throw core::Error(kind, core::concat(what, ": key \"", parsed.get<std::string>(),
+                                               "\" appears twice in one object"));
         }
         break;
       case Json::parse_event_t::value:
@@ -42,10 +42,10 @@ nlohmann::json parse_json_text(std::string_view text, const std::string& what, c
   try {
     return Json::parse(text.begin(), text.end(), callback);
   } catch (const Json::parse_error& e) {
-    throw core::Error(kind, core::detail::concat(what, ": not valid JSON (byte ", e.byte, ")"));
+    throw core::Error(kind, core::concat(what, ": not valid JSON (byte ", e.byte, ")"));
   } catch (const Json::exception&) {
     // e.g. a number too large for a double (found by fuzzing: "7777…e7777")
-    throw core::Error(kind, core::detail::concat(what, ": not valid JSON (a number out of range)"));
+    throw core::Error(kind, core::concat(what, ": not valid JSON (a number out of range)"));
   }
 }
 

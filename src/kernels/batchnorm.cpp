@@ -3,7 +3,6 @@
 
 #include <array>
 #include <cstring>
-#include <span>
 
 #include "kernels/simd.hpp"
 
@@ -78,35 +77,29 @@ std::array<double, terms> row_sums(int64_t n, V vec, S scalar) {
   return out;
 }
 
-void all_reduce(SliceReducer* reducer, int slice, std::vector<double>& values) {
-  if (reducer != nullptr) reducer->all_reduce(slice, std::span(values));
-}
 }  // namespace
 
-int64_t batchnorm_statistics(const BatchNormShape& s, const float* x, SliceReducer* reducer,
-                             int slice, std::vector<double>& mean, std::vector<double>& var) {
-  const auto channels = static_cast<size_t>(s.channels);
-  std::vector<double> sums(channels + 1, 0.0);  // per channel, then the count
+void batchnorm_sums(const BatchNormShape& s, const float* x, double* sums) {
+  for (int64_t c = 0; c < s.channels; ++c) sums[c] = 0.0;
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t c = 0; c < s.channels; ++c) {
       const float* row = x + (n * s.channels + c) * s.spatial;
-      sums[static_cast<size_t>(c)] += row_sums<1>(
+      sums[c] += row_sums<1>(
           s.spatial, [&](int64_t i) { return std::array{load_d(row + i)}; },
           [&](int64_t i) { return std::array{static_cast<double>(row[i])}; })[0];
     }
   }
-  sums[channels] = static_cast<double>(s.batch * s.spatial);
-  all_reduce(reducer, slice, sums);
-  const double count = sums[channels];
-  mean.assign(sums.begin(), sums.begin() + static_cast<std::ptrdiff_t>(channels));
-  for (double& m : mean) m /= count;
-  std::vector<double> squares(channels, 0.0);
+}
+
+void batchnorm_square_sums(const BatchNormShape& s, const float* x, const std::vector<double>& mean,
+                           double* squares) {
+  for (int64_t c = 0; c < s.channels; ++c) squares[c] = 0.0;
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t c = 0; c < s.channels; ++c) {
       const float* row = x + (n * s.channels + c) * s.spatial;
       const double m = mean[static_cast<size_t>(c)];
       const DVec mv = splat_d(m);
-      squares[static_cast<size_t>(c)] += row_sums<1>(
+      squares[c] += row_sums<1>(
           s.spatial,
           [&](int64_t i) {
             const DVec d = load_d(row + i) - mv;
@@ -118,10 +111,6 @@ int64_t batchnorm_statistics(const BatchNormShape& s, const float* x, SliceReduc
           })[0];
     }
   }
-  all_reduce(reducer, slice, squares);
-  var = std::move(squares);
-  for (double& v : var) v /= count;
-  return static_cast<int64_t>(count);
 }
 
 void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vector<double>& mean,
@@ -148,14 +137,11 @@ void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vec
   }
 }
 
-void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy,
-                        const std::vector<double>& mean, const std::vector<double>& invstd,
-                        const float* gamma, bool batch_statistics, int64_t count,
-                        SliceReducer* reducer, int slice, float* dx, float* dgamma, float* dbeta,
-                        const float* relu_output) {
+void batchnorm_backward_sums(const BatchNormShape& s, const float* x, const float* dy,
+                             const std::vector<double>& mean, const std::vector<double>& invstd,
+                             const float* relu_output, std::vector<double>& sums) {
   const auto channels = static_cast<size_t>(s.channels);
-  // sums[c]: sum of dy; sums[C + c]: sum of dy * xhat.
-  std::vector<double> sums(2 * channels, 0.0);
+  sums.assign(2 * channels, 0.0);
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t c = 0; c < s.channels; ++c) {
       const auto ci = static_cast<size_t>(c);
@@ -179,12 +165,13 @@ void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy
       sums[channels + ci] += sdyx * invstd[ci];
     }
   }
-  for (size_t c = 0; c < channels; ++c) {
-    if (dbeta) dbeta[c] = static_cast<float>(sums[c]);
-    if (dgamma) dgamma[c] = static_cast<float>(sums[channels + c]);
-  }
-  if (!dx) return;
-  if (batch_statistics) all_reduce(reducer, slice, sums);
+}
+
+void batchnorm_backward_dx(const BatchNormShape& s, const float* x, const float* dy,
+                           const std::vector<double>& mean, const std::vector<double>& invstd,
+                           const float* gamma, bool batch_statistics, int64_t count,
+                           const std::vector<double>& sums, const float* relu_output, float* dx) {
+  const auto channels = static_cast<size_t>(s.channels);
   const auto total = static_cast<double>(count);
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t c = 0; c < s.channels; ++c) {

@@ -1,14 +1,12 @@
 // Batch normalisation over [N, C, S] (S = H*W for batchnorm2d, 1 for batchnorm1d): per channel,
-// statistics over N*S values. Accumulates in double (vectors of doubles, several sums at once). In
-// training the statistics are the whole batch's: with a SliceReducer, the slices of a data-parallel
-// step add their partial sums together (slice order), so the result depends on the slice count only
-// through rounding.
+// statistics over N*S values, accumulated in double (vectors of doubles, several sums at once).
+// Pure: each function sums or applies over the values it is given. Where the statistics are a
+// whole batch's spread over the slices of a data-parallel step, the op adds the slices' partial
+// sums between these calls (ops/batchnorm.cpp).
 #pragma once
 
 #include <cstdint>
 #include <vector>
-
-#include "kernels/slice_reducer.hpp"
 
 namespace tinycnn::kernels {
 
@@ -16,10 +14,11 @@ struct BatchNormShape {
   int64_t batch = 0, channels = 0, spatial = 1;
 };
 
-// The batch's per-channel mean and biased variance (two passes; across slices when `reducer`
-// has more than one). Returns the number of values per channel over all slices.
-int64_t batchnorm_statistics(const BatchNormShape& s, const float* x, SliceReducer* reducer,
-                             int slice, std::vector<double>& mean, std::vector<double>& var);
+// sums[c] = the sum of channel c's values (C entries; overwritten).
+void batchnorm_sums(const BatchNormShape& s, const float* x, double* sums);
+// squares[c] = the sum of (x - mean[c])^2 over channel c (C entries; overwritten).
+void batchnorm_square_sums(const BatchNormShape& s, const float* x, const std::vector<double>& mean,
+                           double* squares);
 
 // y = (x - mean) * invstd * gamma + beta per channel; gamma / beta may be null (1 / 0).
 // `relu`: max(0, y) instead (a ReLU fused in; NaN -> 0 as kernels::relu_forward).
@@ -27,16 +26,20 @@ void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vec
                          const std::vector<double>& invstd, const float* gamma, const float* beta,
                          float* y, bool relu = false);
 
-// Gradients of batchnorm_normalize given dy. `batch_statistics`: mean and invstd were the
-// batch's own (training), so dx includes their dependence on x (a reduction across slices when
-// `reducer` has more than one); otherwise they were constants (eval). dgamma / dbeta are this
-// slice's sums (the data-parallel step adds the slices' parameter gradients itself); each of
-// dx, dgamma, dbeta may be null when not wanted. `relu_output` (or null): the fused ReLU's
+// The backward's sums (2C entries; overwritten): sums[c] = sum of dy (dbeta), sums[C + c] = sum
+// of dy * xhat (dgamma), xhat = (x - mean) * invstd. `relu_output` (or null): the fused ReLU's
 // output; dy counts only where it is positive (the values of relu_backward, then this).
-void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy,
-                        const std::vector<double>& mean, const std::vector<double>& invstd,
-                        const float* gamma, bool batch_statistics, int64_t count,
-                        SliceReducer* reducer, int slice, float* dx, float* dgamma, float* dbeta,
-                        const float* relu_output = nullptr);
+void batchnorm_backward_sums(const BatchNormShape& s, const float* x, const float* dy,
+                             const std::vector<double>& mean, const std::vector<double>& invstd,
+                             const float* relu_output, std::vector<double>& sums);
+
+// dx (overwritten) of batchnorm_normalize given dy. `batch_statistics`: mean and invstd were the
+// batch's own (training), so dx includes their dependence on x through `sums` (the whole
+// batch's backward sums over its `count` values per channel); otherwise they were constants
+// (eval) and `sums` is not read. gamma and relu_output as above.
+void batchnorm_backward_dx(const BatchNormShape& s, const float* x, const float* dy,
+                           const std::vector<double>& mean, const std::vector<double>& invstd,
+                           const float* gamma, bool batch_statistics, int64_t count,
+                           const std::vector<double>& sums, const float* relu_output, float* dx);
 
 }  // namespace tinycnn::kernels

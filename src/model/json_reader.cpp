@@ -79,7 +79,7 @@ double ObjectReader::number(const std::string& key, double fallback, double min,
   if (!has(key)) return fallback;
   const Json& v = value_.at(key);
   const std::string expected = std::string("a number in ") + (min_exclusive ? "(" : "[") +
-                               core::detail::concat(min, ", ", max) + "]";
+                               core::concat(min, ", ", max) + "]";
   if (!v.is_number()) fail(key, expected, v);
   const double x = v.get<double>();
   if (!std::isfinite(x) || x < min || x > max || (min_exclusive && x == min)) {

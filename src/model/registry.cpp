@@ -2,6 +2,8 @@
 // so an impossible layer fails with its JSON path and never allocates a huge weight.
 #include "model/registry.hpp"
 
+#include <optional>
+
 #include "core/error.hpp"
 #include "nn/batchnorm.hpp"
 #include "nn/conv2d.hpp"
@@ -166,27 +168,61 @@ std::unique_ptr<nn::Module> make_dropout(const ObjectReader& r, const LayerConte
   return std::make_unique<nn::Dropout>(
       nn::DropoutOptions{.p = static_cast<float>(p), .seed = ctx.seed});
 }
+
+// Each kind's keys and factory; a kind with no config form (a block's branch list, a layer
+// defined outside the library) has none.
+std::optional<LayerType> config_form(nn::LayerKind kind) {
+  using K = nn::LayerKind;
+  const std::vector<std::string> window{"type", "kernel_size", "stride", "padding"};
+  const std::vector<std::string> batch_norm{"type", "eps", "momentum", "affine"};
+  const auto form = [&](std::vector<std::string> keys, LayerFactory make) {
+    return LayerType{std::string(nn::name_of(kind)), std::move(keys), make};
+  };
+  switch (kind) {
+    case K::Conv2d:
+      return form({"type", "out_channels", "kernel_size", "stride", "padding", "groups", "bias",
+                   "in_channels", "algo"},
+                  make_conv2d);
+    case K::MaxPool2d:
+      return form(window, make_maxpool2d);
+    case K::AvgPool2d:
+      return form(window, make_avgpool2d);
+    case K::GlobalAvgPool2d:
+      return form({"type"}, make_global_avgpool2d);
+    case K::Linear:
+      return form({"type", "out_features", "bias", "in_features"}, make_linear);
+    case K::BatchNorm2d:
+      return form(batch_norm, make_batchnorm2d);
+    case K::BatchNorm1d:
+      return form(batch_norm, make_batchnorm1d);
+    case K::Residual:
+      return form({"type", "layers", "shortcut"}, make_residual);
+    case K::Flatten:
+      return form({"type"}, make_flatten);
+    case K::Relu:
+      return form({"type"}, make_relu);
+    case K::Tanh:
+      return form({"type"}, make_tanh);
+    case K::Sigmoid:
+      return form({"type"}, make_sigmoid);
+    case K::Dropout:
+      return form({"type", "p"}, make_dropout);
+    case K::Sequential:
+    case K::Custom:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
 }  // namespace
 
 const std::vector<LayerType>& layer_types() {
-  static const std::vector<LayerType> types{
-      {"conv2d",
-       {"type", "out_channels", "kernel_size", "stride", "padding", "groups", "bias", "in_channels",
-        "algo"},
-       make_conv2d},
-      {"maxpool2d", {"type", "kernel_size", "stride", "padding"}, make_maxpool2d},
-      {"avgpool2d", {"type", "kernel_size", "stride", "padding"}, make_avgpool2d},
-      {"global_avgpool2d", {"type"}, make_global_avgpool2d},
-      {"linear", {"type", "out_features", "bias", "in_features"}, make_linear},
-      {"batchnorm2d", {"type", "eps", "momentum", "affine"}, make_batchnorm2d},
-      {"batchnorm1d", {"type", "eps", "momentum", "affine"}, make_batchnorm1d},
-      {"residual", {"type", "layers", "shortcut"}, make_residual},
-      {"flatten", {"type"}, make_flatten},
-      {"relu", {"type"}, make_relu},
-      {"tanh", {"type"}, make_tanh},
-      {"sigmoid", {"type"}, make_sigmoid},
-      {"dropout", {"type", "p"}, make_dropout},
-  };
+  static const std::vector<LayerType> types = [] {
+    std::vector<LayerType> all;
+    for (size_t k = 0; k < nn::kLayerKindNames.size(); ++k) {
+      if (auto t = config_form(static_cast<nn::LayerKind>(k))) all.push_back(std::move(*t));
+    }
+    return all;
+  }();
   return types;
 }
 

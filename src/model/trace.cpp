@@ -10,7 +10,6 @@
 #include "nn/conv2d.hpp"
 #include "nn/linear.hpp"
 #include "nn/pooling.hpp"
-#include "nn/residual.hpp"
 
 namespace tinycnn::model {
 
@@ -48,7 +47,7 @@ void add_conv_costs(const nn::Conv2d& conv, const tensor::Shape& in, const tenso
 // what its two branches make of the same input.
 void assign_fields(std::vector<LayerCost>& rows, FieldState& f) {
   for (LayerCost& c : rows) {
-    if (c.type == "residual") {
+    if (c.kind == nn::LayerKind::Residual) {
       FieldState main = f, shortcut = f;
       assign_fields(c.layers, main);
       assign_fields(c.shortcut, shortcut);
@@ -58,7 +57,7 @@ void assign_fields(std::vector<LayerCost>& rows, FieldState& f) {
     } else if (!c.arithmetic.empty()) {  // conv, pooling, global pooling: along the height
       f.rf += (c.arithmetic[0].kernel - 1) * f.jump;
       f.jump *= c.arithmetic[0].stride;
-    } else if (c.type == "linear" && !f.flat) {
+    } else if (c.kind == nn::LayerKind::Linear && !f.flat) {
       // A dense layer sees its whole (flattened) input: the field grows to the last map.
       f.rf += (f.spatial_h - 1) * f.jump;
       f.flat = true;
@@ -67,6 +66,19 @@ void assign_fields(std::vector<LayerCost>& rows, FieldState& f) {
     c.receptive_field = f.rf;
     c.jump = f.jump;
   }
+}
+
+// Rows arrive with a block's layers before the block: they wait one level down, in `pending`,
+// until the block's own row takes them into its branches.
+using Pending = std::vector<std::vector<std::pair<std::string, LayerCost>>>;
+void adopt_branches(Pending& pending, size_t depth, LayerCost& block) {
+  if (pending.size() <= depth + 1) return;
+  for (auto& [branch, row] : pending[depth + 1]) {
+    block.macs += row.macs;
+    block.activation_bytes += row.activation_bytes;
+    (branch == "shortcut" ? block.shortcut : block.layers).push_back(std::move(row));
+  }
+  pending[depth + 1].clear();
 }
 
 void add_rows(const std::vector<LayerCost>& rows, std::vector<const LayerCost*>& out) {
@@ -108,40 +120,50 @@ ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
   trace.batch = batch;
   trace.input = input_shape(spec);
 
-  // Rows arrive with a block's layers before the block: they wait one level down.
-  std::vector<std::vector<std::pair<std::string, LayerCost>>> pending(1);
+  Pending pending(1);
   auto observe = [&](const LayerSite& site, nn::Module& layer, const tensor::Shape& in,
                      const tensor::Shape& out) {
     LayerCost c;
     c.index = site.index;
     c.name = site.name;
     c.depth = site.depth;
+    c.kind = layer.kind();
     c.type = layer.type();
     c.description = layer.describe();
     c.input = in;
     c.output = out;
     c.params = layer.parameter_count();
     c.activation_bytes = checked_mul(checked_mul(out.numel(), batch, "activation"), 4, "bytes");
-    if (const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer)) {
-      add_conv_costs(*conv, in, out, batch, c);
-    } else if (const auto* pool = dynamic_cast<const nn::Pool2d*>(&layer)) {
-      const auto k = pool->kernel_size(), s = pool->stride(), p = pool->padding();
-      c.arithmetic = {{in[1], k[0], s[0], p[0]}, {in[2], k[1], s[1], p[1]}};
-    } else if (dynamic_cast<const nn::GlobalAvgPool2d*>(&layer)) {
-      // A pool whose window and stride are the whole map.
-      c.arithmetic = {{in[1], in[1], in[1], 0}, {in[2], in[2], in[2], 0}};
-    } else if (dynamic_cast<const nn::Linear*>(&layer)) {
-      c.macs = checked_mul(checked_mul(in[0], out[0], "macs"), batch, "macs");
-    } else if (dynamic_cast<const nn::Residual*>(&layer)) {
-      const auto depth = static_cast<size_t>(site.depth);
-      if (pending.size() > depth + 1) {
-        for (auto& [branch, row] : pending[depth + 1]) {
-          c.macs += row.macs;
-          c.activation_bytes += row.activation_bytes;
-          (branch == "shortcut" ? c.shortcut : c.layers).push_back(std::move(row));
-        }
-        pending[depth + 1].clear();
+    switch (layer.kind()) {
+      case nn::LayerKind::Conv2d:
+        add_conv_costs(static_cast<const nn::Conv2d&>(layer), in, out, batch, c);
+        break;
+      case nn::LayerKind::MaxPool2d:
+      case nn::LayerKind::AvgPool2d: {
+        const auto& pool = static_cast<const nn::Pool2d&>(layer);
+        const auto k = pool.kernel_size(), s = pool.stride(), p = pool.padding();
+        c.arithmetic = {{in[1], k[0], s[0], p[0]}, {in[2], k[1], s[1], p[1]}};
+        break;
       }
+      case nn::LayerKind::GlobalAvgPool2d:  // a pool whose window and stride are the whole map
+        c.arithmetic = {{in[1], in[1], in[1], 0}, {in[2], in[2], in[2], 0}};
+        break;
+      case nn::LayerKind::Linear:
+        c.macs = checked_mul(checked_mul(in[0], out[0], "macs"), batch, "macs");
+        break;
+      case nn::LayerKind::Residual:
+        adopt_branches(pending, static_cast<size_t>(site.depth), c);
+        break;
+      case nn::LayerKind::Sequential:
+      case nn::LayerKind::Flatten:
+      case nn::LayerKind::Relu:
+      case nn::LayerKind::Tanh:
+      case nn::LayerKind::Sigmoid:
+      case nn::LayerKind::Dropout:
+      case nn::LayerKind::BatchNorm2d:
+      case nn::LayerKind::BatchNorm1d:
+      case nn::LayerKind::Custom:
+        break;  // no multiply-adds counted, no window
     }
     const auto depth = static_cast<size_t>(site.depth);
     if (pending.size() <= depth) pending.resize(depth + 1);

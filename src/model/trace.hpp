@@ -10,15 +10,17 @@
 #include <vector>
 
 #include "model/spec.hpp"
+#include "nn/layer_kind.hpp"
 #include "nn/spatial.hpp"
 #include "tensor/tensor.hpp"
 
 namespace tinycnn::model {
 
 struct LayerCost {
-  size_t index = 0;                        // in its list (the model's, or a block's branch)
-  std::string name;                        // "layers.3.shortcut.0", the checkpoint's prefix
-  int depth = 0;                           // 0 for the model's own layers
+  size_t index = 0;  // in its list (the model's, or a block's branch)
+  std::string name;  // "layers.3.shortcut.0", the checkpoint's prefix
+  int depth = 0;     // 0 for the model's own layers
+  nn::LayerKind kind = nn::LayerKind::Custom;
   std::string type;                        // "conv2d"
   std::string description;                 // "conv2d(1->6, k=5x5, p=2x2)"
   tensor::Shape input, output;             // per example

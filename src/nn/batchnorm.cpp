@@ -51,20 +51,19 @@ Shape BatchNorm::output_shape(const Shape& input) const {
   return input;
 }
 
-Variable BatchNorm::run(const Variable& input, bool relu) {
+Variable BatchNorm::run(const Variable& input, bool relu, const StepContext& ctx) {
   TCNN_CHECK(running_.mean.defined(), type(), ": built without weights (shape analysis only)");
-  const ops::BatchNormParams params{.eps = options_.eps,
-                                    .momentum = options_.momentum,
-                                    .training = training(),
-                                    .update_running = slice_ == 0,
-                                    .reducer = reducer_,
-                                    .slice = slice_,
-                                    .relu = relu};
-  return ops::batch_norm(input, weight_, bias_, running_, params);
+  const ops::BatchNormParams params{
+      .eps = options_.eps, .momentum = options_.momentum, .training = training(), .relu = relu};
+  return ops::batch_norm(input, weight_, bias_, running_, params, ctx);
 }
 
-Variable BatchNorm::forward(const Variable& input) { return run(input, false); }
-Variable BatchNorm::forward_relu(const Variable& input) { return run(input, true); }
+Variable BatchNorm::apply(const Variable& input, const StepContext& ctx) {
+  return run(input, false, ctx);
+}
+Variable BatchNorm::forward_relu(const Variable& input, const StepContext& ctx) {
+  return run(input, true, ctx);
+}
 
 std::vector<NamedVariable> BatchNorm::parameters() {
   if (!weight_.defined()) return {};
@@ -76,11 +75,6 @@ std::vector<NamedBuffer> BatchNorm::buffers() {
   return {{"running_mean", &running_.mean, nullptr},
           {"running_var", &running_.var, nullptr},
           {"num_batches_tracked", nullptr, &batches_tracked_}};
-}
-
-void BatchNorm::attach(kernels::SliceReducer* reducer, int slice) {
-  reducer_ = reducer;
-  slice_ = slice;
 }
 
 }  // namespace tinycnn::nn

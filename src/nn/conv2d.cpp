@@ -74,7 +74,7 @@ int64_t Conv2d::parameter_count() const {
          (o.bias ? o.out_channels : 0);
 }
 
-Variable Conv2d::forward(const Variable& input) {
+Variable Conv2d::apply(const Variable& input, const StepContext&) {
   return ops::conv2d(input, weight_, bias_, params(false));
 }
 

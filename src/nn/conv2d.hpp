@@ -31,13 +31,14 @@ struct Conv2dOptions {
 
 class Conv2d : public Module {
  public:
+  static constexpr const char* kClassName = "Conv2d";
+  static constexpr bool holds(LayerKind k) { return k == LayerKind::Conv2d; }
   // Weights and bias drawn from rng by options.init. Throws on inconsistent options.
   Conv2d(const Conv2dOptions& options, core::Rng& rng);
 
-  std::string type() const override { return "conv2d"; }
+  LayerKind kind() const override { return LayerKind::Conv2d; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
-  Variable forward(const Variable& input) override;
   // forward followed by a ReLU, as one op (the ReLU in the convolution's stores; its backward
   // masks the gradient inside the convolution's): what Sequential runs for conv2d + relu.
   Variable forward_relu(const Variable& input);
@@ -50,6 +51,9 @@ class Conv2d : public Module {
   const Conv2dOptions& options() const { return options_; }
   Variable& weight() { return weight_; }
   Variable& bias() { return bias_; }
+
+ protected:
+  Variable apply(const Variable& input, const StepContext& ctx) override;
 
  private:
   ops::Conv2dParams params(bool relu) const;

@@ -35,7 +35,7 @@ int64_t Linear::parameter_count() const {
   return options_.out_features * options_.in_features + (options_.bias ? options_.out_features : 0);
 }
 
-Variable Linear::forward(const Variable& input) {
+Variable Linear::apply(const Variable& input, const StepContext&) {
   TCNN_CHECK(weight_.defined(), "linear: built without weights (shape analysis only)");
   return ops::linear(input, weight_, bias_);
 }

@@ -18,18 +18,22 @@ struct LinearOptions {
 
 class Linear : public Module {
  public:
+  static constexpr const char* kClassName = "Linear";
+  static constexpr bool holds(LayerKind k) { return k == LayerKind::Linear; }
   Linear(const LinearOptions& options, core::Rng& rng);
 
-  std::string type() const override { return "linear"; }
+  LayerKind kind() const override { return LayerKind::Linear; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
-  Variable forward(const Variable& input) override;
   std::vector<NamedVariable> parameters() override;
   int64_t parameter_count() const override;
 
   const LinearOptions& options() const { return options_; }
   Variable& weight() { return weight_; }
   Variable& bias() { return bias_; }
+
+ protected:
+  Variable apply(const Variable& input, const StepContext& ctx) override;
 
  private:
   LinearOptions options_;

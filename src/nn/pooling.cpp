@@ -59,7 +59,7 @@ ops::Pool2dParams Pool2d::params() const {
           .pad_w = p[1]};
 }
 
-Variable Pool2d::forward(const Variable& input) {
+Variable Pool2d::apply(const Variable& input, const StepContext&) {
   return kind_ == Kind::Max ? ops::maxpool2d(input, params()) : ops::avgpool2d(input, params());
 }
 
@@ -68,7 +68,7 @@ Shape GlobalAvgPool2d::output_shape(const Shape& input) const {
   return {input[0], 1, 1};
 }
 
-Variable GlobalAvgPool2d::forward(const Variable& input) {
+Variable GlobalAvgPool2d::apply(const Variable& input, const StepContext&) {
   const Shape& s = input.shape();
   TCNN_CHECK(s.rank() == 4, type(), ": expected input [N, C, H, W], got ", s.to_string());
   return ops::avgpool2d(input, {.kernel_h = s[2],

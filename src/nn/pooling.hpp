@@ -23,18 +23,26 @@ struct Pool2dOptions {
 
 class Pool2d : public Module {
  public:
+  static constexpr const char* kClassName = "Pool2d";
+  static constexpr bool holds(LayerKind k) {
+    return k == LayerKind::MaxPool2d || k == LayerKind::AvgPool2d;
+  }
   enum class Kind { Max, Avg };
   Pool2d(Kind kind, const Pool2dOptions& options);
 
-  std::string type() const override { return kind_ == Kind::Max ? "maxpool2d" : "avgpool2d"; }
+  LayerKind kind() const override {
+    return kind_ == Kind::Max ? LayerKind::MaxPool2d : LayerKind::AvgPool2d;
+  }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
-  Variable forward(const Variable& input) override;
 
   std::array<int64_t, 2> kernel_size() const { return options_.kernel_size; }
   std::array<int64_t, 2> stride() const { return *options_.stride; }
   std::array<int64_t, 2> padding() const { return options_.padding; }
   ops::Pool2dParams params() const;  // the op's form of the options
+
+ protected:
+  Variable apply(const Variable& input, const StepContext& ctx) override;
 
  private:
   Kind kind_;
@@ -45,9 +53,13 @@ class Pool2d : public Module {
 // an average pool whose window and stride are the input's size, taken at forward time.
 class GlobalAvgPool2d : public Module {
  public:
-  std::string type() const override { return "global_avgpool2d"; }
+  static constexpr const char* kClassName = "GlobalAvgPool2d";
+  static constexpr bool holds(LayerKind k) { return k == LayerKind::GlobalAvgPool2d; }
+  LayerKind kind() const override { return LayerKind::GlobalAvgPool2d; }
   Shape output_shape(const Shape& input) const override;
-  Variable forward(const Variable& input) override;
+
+ protected:
+  Variable apply(const Variable& input, const StepContext& ctx) override;
 };
 
 class MaxPool2d : public Pool2d {

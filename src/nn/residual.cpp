@@ -24,14 +24,18 @@ Shape Residual::output_shape(const Shape& input) const {
   return main;
 }
 
-Variable Residual::run(const Variable& input, bool relu) {
-  const Variable main = main_.forward(input);
-  const Variable shortcut = shortcut_.empty() ? input : shortcut_.forward(input);
+Variable Residual::run(const Variable& input, bool relu, const StepContext& ctx) {
+  const Variable main = main_.forward(input, ctx);
+  const Variable shortcut = shortcut_.empty() ? input : shortcut_.forward(input, ctx);
   return ops::add(main, shortcut, relu);
 }
 
-Variable Residual::forward(const Variable& input) { return run(input, false); }
-Variable Residual::forward_relu(const Variable& input) { return run(input, true); }
+Variable Residual::apply(const Variable& input, const StepContext& ctx) {
+  return run(input, false, ctx);
+}
+Variable Residual::forward_relu(const Variable& input, const StepContext& ctx) {
+  return run(input, true, ctx);
+}
 
 int64_t Residual::parameter_count() const {
   return main_.parameter_count() + shortcut_.parameter_count();

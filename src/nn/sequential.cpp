@@ -34,13 +34,13 @@ const std::vector<FusedStep>& Sequential::plan() {
   return plan_;
 }
 
-Variable Sequential::forward(const Variable& input) {
+Variable Sequential::apply(const Variable& input, const StepContext& ctx) {
   Variable x = input;
   for (const FusedStep& step : plan()) {
     Module& first = *layers_[step.first];
     switch (step.kind) {
       case FusedStep::Kind::Layer:
-        x = first.forward(x);
+        x = first.forward(x, ctx);
         break;
       case FusedStep::Kind::ConvRelu:
         x = static_cast<Conv2d&>(first).forward_relu(x);
@@ -49,22 +49,12 @@ Variable Sequential::forward(const Variable& input) {
         x = static_cast<Conv2d&>(first).forward_relu_pool2x2(x);
         break;
       case FusedStep::Kind::ResidualRelu:
-        x = static_cast<Residual&>(first).forward_relu(x);
+        x = static_cast<Residual&>(first).forward_relu(x, ctx);
         break;
       case FusedStep::Kind::BatchNormRelu:
-        x = static_cast<BatchNorm&>(first).forward_relu(x);
+        x = static_cast<BatchNorm&>(first).forward_relu(x, ctx);
         break;
     }
-  }
-  return x;
-}
-
-Variable Sequential::forward_visiting(const Variable& input,
-                                      const std::function<void(size_t, const Variable&)>& visit) {
-  Variable x = input;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    x = layers_[i]->forward(x);
-    visit(i, x);
   }
   return x;
 }

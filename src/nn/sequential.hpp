@@ -16,6 +16,8 @@ namespace tinycnn::nn {
 
 class Sequential : public Module {
  public:
+  static constexpr const char* kClassName = "Sequential";
+  static constexpr bool holds(LayerKind k) { return k == LayerKind::Sequential; }
   explicit Sequential(std::string prefix = "layers") : prefix_(std::move(prefix)) {}
   void add(std::unique_ptr<Module> layer);
   size_t size() const { return layers_.size(); }
@@ -24,20 +26,18 @@ class Sequential : public Module {
   const Module& layer(size_t index) const { return *layers_.at(index); }
   const std::string& prefix() const { return prefix_; }
 
-  std::string type() const override { return "sequential"; }
+  LayerKind kind() const override { return LayerKind::Sequential; }
   // Throws core::Error "layer 3 (conv2d): ..." at the first layer that rejects its input.
   Shape output_shape(const Shape& input) const override;
-  Variable forward(const Variable& input) override;
-  // Layer by layer (nothing fused), `visit(index, output)` after each: what a layer computed,
-  // for pictures and diagnostics.
-  Variable forward_visiting(const Variable& input,
-                            const std::function<void(size_t, const Variable&)>& visit);
   const std::vector<FusedStep>& plan();
   int64_t parameter_count() const override;
   std::vector<NamedVariable> parameters() override;
   std::vector<NamedBuffer> buffers() override;
   std::vector<NamedChild> children() override;
   void set_training(bool training) override;
+
+ protected:
+  Variable apply(const Variable& input, const StepContext& ctx) override;
 
  private:
   std::string prefix_;

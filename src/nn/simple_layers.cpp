@@ -14,30 +14,17 @@ Shape Flatten::output_shape(const Shape& input) const {
   return {input.numel()};
 }
 
-Variable Flatten::forward(const Variable& input) { return ops::flatten(input); }
+Variable Flatten::apply(const Variable& input, const StepContext&) { return ops::flatten(input); }
 
-std::string Activation::type() const {
-  switch (kind_) {
-    case Kind::Relu:
-      return "relu";
-    case Kind::Tanh:
-      return "tanh";
-    case Kind::Sigmoid:
-      return "sigmoid";
-  }
-  return "activation";
+Activation::Activation(LayerKind kind) : kind_(kind) {
+  TCNN_CHECK(kind == LayerKind::Relu || kind == LayerKind::Tanh || kind == LayerKind::Sigmoid,
+             "activation: expected relu, tanh or sigmoid, got ", name_of(kind));
 }
 
-Variable Activation::forward(const Variable& input) {
-  switch (kind_) {
-    case Kind::Relu:
-      return ops::relu(input);
-    case Kind::Tanh:
-      return ops::tanh(input);
-    case Kind::Sigmoid:
-      return ops::sigmoid(input);
-  }
-  return input;
+Variable Activation::apply(const Variable& input, const StepContext&) {
+  if (kind_ == LayerKind::Relu) return ops::relu(input);
+  if (kind_ == LayerKind::Tanh) return ops::tanh(input);
+  return ops::sigmoid(input);
 }
 
 Dropout::Dropout(const DropoutOptions& options) : options_(options), rng_(options.seed) {
@@ -51,7 +38,7 @@ std::string Dropout::describe() const {
   return out.str();
 }
 
-Variable Dropout::forward(const Variable& input) {
+Variable Dropout::apply(const Variable& input, const StepContext&) {
   if (!training() || options_.p == 0.0f) return input;
   return ops::dropout(input, options_.p, rng_);
 }

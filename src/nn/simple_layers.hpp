@@ -11,22 +11,31 @@ namespace tinycnn::nn {
 // [C, H, W] -> [C*H*W]; a view, no copy.
 class Flatten : public Module {
  public:
-  std::string type() const override { return "flatten"; }
+  static constexpr const char* kClassName = "Flatten";
+  static constexpr bool holds(LayerKind k) { return k == LayerKind::Flatten; }
+  LayerKind kind() const override { return LayerKind::Flatten; }
   Shape output_shape(const Shape& input) const override;
-  Variable forward(const Variable& input) override;
+
+ protected:
+  Variable apply(const Variable& input, const StepContext& ctx) override;
 };
 
 class Activation : public Module {
  public:
-  enum class Kind { Relu, Tanh, Sigmoid };
-  explicit Activation(Kind kind) : kind_(kind) {}
-  std::string type() const override;
+  static constexpr const char* kClassName = "Activation";
+  static constexpr bool holds(LayerKind k) {
+    return k == LayerKind::Relu || k == LayerKind::Tanh || k == LayerKind::Sigmoid;
+  }
+  using Kind = LayerKind;  // Relu, Tanh or Sigmoid
+  explicit Activation(LayerKind kind);
+  LayerKind kind() const override { return kind_; }
   Shape output_shape(const Shape& input) const override { return input; }
-  Variable forward(const Variable& input) override;
-  Kind kind() const { return kind_; }
+
+ protected:
+  Variable apply(const Variable& input, const StepContext& ctx) override;
 
  private:
-  Kind kind_;
+  LayerKind kind_;
 };
 
 struct DropoutOptions {
@@ -37,11 +46,15 @@ struct DropoutOptions {
 // Active only in training mode; the identity in evaluation.
 class Dropout : public Module {
  public:
+  static constexpr const char* kClassName = "Dropout";
+  static constexpr bool holds(LayerKind k) { return k == LayerKind::Dropout; }
   explicit Dropout(const DropoutOptions& options);
-  std::string type() const override { return "dropout"; }
+  LayerKind kind() const override { return LayerKind::Dropout; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override { return input; }
-  Variable forward(const Variable& input) override;
+
+ protected:
+  Variable apply(const Variable& input, const StepContext& ctx) override;
 
  private:
   DropoutOptions options_;

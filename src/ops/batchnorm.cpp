@@ -19,13 +19,14 @@ class BatchNormNode : public autograd::Node {
  public:
   BatchNormNode(const Variable& input, const Variable& weight, const Variable& bias,
                 const kernels::BatchNormShape& shape, std::vector<double> mean,
-                std::vector<double> invstd, const BatchNormParams& params, int64_t count,
-                Tensor relu_output)
+                std::vector<double> invstd, const BatchNormParams& params,
+                const runtime::StepContext& ctx, int64_t count, Tensor relu_output)
       : Node({input, weight, bias}),
         shape_(shape),
         mean_(std::move(mean)),
         invstd_(std::move(invstd)),
         params_(params),
+        ctx_(ctx),
         count_(count),
         relu_output_(std::move(relu_output)) {}
   const char* name() const override { return params_.relu ? "batchnorm_relu" : "batchnorm"; }
@@ -37,12 +38,21 @@ class BatchNormNode : public autograd::Node {
     if (input.requires_grad()) dinput = Tensor::empty(input.shape());
     if (weight.requires_grad()) dweight = Tensor::empty(weight.shape());
     if (bias.requires_grad()) dbias = Tensor::empty(bias.shape());
-    kernels::batchnorm_backward(
-        shape_, input.data().data(), doutput.data(), mean_, invstd_,
-        weight.defined() ? weight.data().data() : nullptr, params_.training, count_,
-        params_.reducer, params_.slice, dinput.defined() ? dinput.data() : nullptr,
-        dweight.defined() ? dweight.data() : nullptr, dbias.defined() ? dbias.data() : nullptr,
-        relu_output_.defined() ? relu_output_.data() : nullptr);
+    const float* x = input.data().data();
+    const float* relu = relu_output_.defined() ? relu_output_.data() : nullptr;
+    std::vector<double> sums;  // this slice's: sum dy per channel, then sum dy * xhat
+    kernels::batchnorm_backward_sums(shape_, x, doutput.data(), mean_, invstd_, relu, sums);
+    const auto channels = static_cast<int64_t>(mean_.size());
+    for (int64_t c = 0; c < channels; ++c) {
+      if (dbias.defined()) dbias[c] = static_cast<float>(sums[static_cast<size_t>(c)]);
+      if (dweight.defined())
+        dweight[c] = static_cast<float>(sums[static_cast<size_t>(channels + c)]);
+    }
+    if (!dinput.defined()) return {dinput, dweight, dbias};
+    if (params_.training) ctx_.sum(sums);  // the whole batch's, for the statistics' share of dx
+    kernels::batchnorm_backward_dx(shape_, x, doutput.data(), mean_, invstd_,
+                                   weight.defined() ? weight.data().data() : nullptr,
+                                   params_.training, count_, sums, relu, dinput.data());
     return {dinput, dweight, dbias};
   }
 
@@ -50,13 +60,15 @@ class BatchNormNode : public autograd::Node {
   kernels::BatchNormShape shape_;
   std::vector<double> mean_, invstd_;
   BatchNormParams params_;
+  runtime::StepContext ctx_;  // the step's collective: the graph lives no longer than the step
   int64_t count_;
   Tensor relu_output_;
 };
 }  // namespace
 
 Variable batch_norm(const Variable& input, const Variable& weight, const Variable& bias,
-                    BatchNormRunning& running, const BatchNormParams& params) {
+                    BatchNormRunning& running, const BatchNormParams& params,
+                    const runtime::StepContext& ctx) {
   const tensor::Shape& in = input.shape();
   TCNN_CHECK(in.rank() == 2 || in.rank() == 4,
              "batch norm: expected input [N, C, H, W] or [N, F], got ", in.to_string());
@@ -73,11 +85,21 @@ Variable batch_norm(const Variable& input, const Variable& weight, const Variabl
   std::vector<double> mean, var;
   int64_t count = shape.batch * shape.spatial;
   if (params.training) {
-    count = kernels::batchnorm_statistics(shape, input.data().data(), params.reducer, params.slice,
-                                          mean, var);
+    // Per channel the sum, and the count behind it; then the squares about the batch mean.
+    std::vector<double> sums(channels + 1);
+    kernels::batchnorm_sums(shape, input.data().data(), sums.data());
+    sums[channels] = static_cast<double>(count);
+    ctx.sum(sums);
+    count = static_cast<int64_t>(sums[channels]);
+    mean.assign(sums.begin(), sums.begin() + static_cast<std::ptrdiff_t>(channels));
+    for (double& m : mean) m /= sums[channels];
+    var.resize(channels);
+    kernels::batchnorm_square_sums(shape, input.data().data(), mean, var.data());
+    ctx.sum(var);
+    for (double& v : var) v /= sums[channels];
     TCNN_CHECK(count > 1, "batch norm: expected more than 1 value per channel when training, got ",
                count, " (input ", in.to_string(), ")");
-    if (params.update_running) {
+    if (ctx.leads()) {
       const double m = params.momentum;
       const double unbiased = static_cast<double>(count) / static_cast<double>(count - 1);
       for (size_t c = 0; c < channels; ++c) {
@@ -101,7 +123,7 @@ Variable batch_norm(const Variable& input, const Variable& weight, const Variabl
   std::shared_ptr<autograd::Node> node;
   if (autograd::should_record({&input, &weight, &bias})) {
     node = std::make_shared<BatchNormNode>(input, weight, bias, shape, std::move(mean),
-                                           std::move(invstd), params, count,
+                                           std::move(invstd), params, ctx, count,
                                            params.relu ? output : Tensor());
   }
   return autograd::make_result(std::move(output), std::move(node));

@@ -1,13 +1,16 @@
 // Batch normalisation as an autograd op over [N, C, H, W] (batchnorm2d) or [N, F] (batchnorm1d),
-// PyTorch's semantics: in training, the batch's mean and biased variance (over every slice of a
-// data-parallel step when `reducer` has more than one) normalise the input, and the running
-// statistics move towards them (unbiased variance); in eval, the running statistics do.
+// PyTorch's semantics: in training, the batch's mean and biased variance normalise the input, and
+// the running statistics move towards them (unbiased variance); in eval, the running statistics
+// do. In a data-parallel step the batch is the whole step's: the op sums the kernels' partial
+// sums across the slices through the step context's collective (PyTorch's SyncBatchNorm), in
+// the forward and again in the backward, and only the leading slice moves the running
+// statistics (the replicas share them).
 #pragma once
 
 #include <cstdint>
 
 #include "autograd/variable.hpp"
-#include "kernels/slice_reducer.hpp"
+#include "runtime/collective.hpp"
 
 namespace tinycnn::ops {
 
@@ -22,16 +25,13 @@ struct BatchNormParams {
   double eps = 1e-5;
   double momentum = 0.1;
   bool training = true;
-  // The running statistics are updated by one slice only (the replicas share them).
-  bool update_running = true;
-  kernels::SliceReducer* reducer = nullptr;
-  int slice = 0;
   bool relu = false;  // a ReLU fused in: max(0, .) of the output, its mask in the backward
 };
 
 // weight / bias (γ / β, [C]) may be undefined (affine = false). Throws in training when there
 // is one value per channel (a batch of one 1x1 map), like PyTorch.
 Variable batch_norm(const Variable& input, const Variable& weight, const Variable& bias,
-                    BatchNormRunning& running, const BatchNormParams& params);
+                    BatchNormRunning& running, const BatchNormParams& params,
+                    const runtime::StepContext& ctx = {});
 
 }  // namespace tinycnn::ops

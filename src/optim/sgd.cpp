@@ -4,7 +4,7 @@
 #include <omp.h>
 
 #include "core/error.hpp"
-#include "kernels/team.hpp"
+#include "runtime/team.hpp"
 
 namespace tinycnn::optim {
 
@@ -69,9 +69,9 @@ void SGD::step() {
   for (const auto& param : params_) {
     if (param.var.grad().defined() && param.var.data().numel() >= kParallelMin) ++large;
   }
-  kernels::parallel(
+  runtime::parallel(
       large > 0 ? omp_get_max_threads() : 1,
-      [&](const kernels::Crew& crew) {
+      [&](const runtime::Crew& crew) {
         for (size_t i = 0; i < params_.size(); ++i) {
           auto& var = params_[i].var;
           if (!var.grad().defined()) continue;
@@ -87,7 +87,7 @@ void SGD::step() {
           update(p, grad, buf, n * t / nt, n * (t + 1) / nt, lr, mu, wd, first, nesterov);
         }
       },
-      kernels::Split::Free);
+      runtime::Split::Free);
   ++step_count_;
 }
 

@@ -205,9 +205,8 @@ std::vector<ModelConv> model_convs(const model::ModelSpec& spec, int64_t batch) 
   std::vector<ModelConv> convs;
   model::build_model(spec, [&](const model::LayerSite& site, nn::Module& layer,
                                const tensor::Shape& in, const tensor::Shape&) {
-    const auto* conv = dynamic_cast<const nn::Conv2d*>(&layer);
-    if (!conv) return;
-    const auto& o = conv->options();
+    if (layer.kind() != nn::LayerKind::Conv2d) return;
+    const auto& o = nn::as<nn::Conv2d>(layer).options();
     convs.push_back({site.name,
                      {.batch = batch,
                       .in_channels = in[0],

@@ -9,10 +9,10 @@
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
 #include "kernels/cross_entropy.hpp"
-#include "kernels/team.hpp"
 #include "model/builder.hpp"
 #include "nn/batchnorm.hpp"
 #include "ops/cross_entropy.hpp"
+#include "runtime/team.hpp"
 #include "train/evaluate.hpp"
 
 namespace tinycnn::train {
@@ -22,12 +22,13 @@ namespace {
 constexpr uint64_t kReplicaSeedStride = 7919;
 }  // namespace
 
-DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential& model,
-                                   int threads) {
+DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential& model, int threads,
+                                   runtime::Collective* across)
+    : reducer_(across) {
   TCNN_CHECK(threads >= 1, "data-parallel step: expected at least 1 thread, got ", threads);
   threads_ = threads;
   nn::walk(model, [&](const std::string&, nn::Module& layer, int) {
-    batch_norm_ = batch_norm_ || dynamic_cast<nn::BatchNorm*>(&layer) != nullptr;
+    batch_norm_ = batch_norm_ || nn::BatchNorm::holds(layer.kind());
   });
   const int slices = threads == 1 || batch_norm_ ? threads : 2 * threads;
   models_.push_back(&model);
@@ -57,19 +58,7 @@ DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential&
       if (buffers[j].f32) *buffers[j].f32 = *primary_buffers[j].f32;  // shared running statistics
     }
   }
-  for (size_t t = 0; t < models_.size(); ++t) {
-    nn::walk(*models_[t], [&](const std::string&, nn::Module& layer, int) {
-      if (auto* bn = dynamic_cast<nn::BatchNorm*>(&layer))
-        bn->attach(&reducer_, static_cast<int>(t));
-    });
-  }
   slices_.resize(static_cast<size_t>(slices));
-}
-
-DataParallelStep::~DataParallelStep() {
-  nn::walk(*models_.front(), [](const std::string&, nn::Module& layer, int) {
-    if (auto* bn = dynamic_cast<nn::BatchNorm*>(&layer)) bn->attach(nullptr, 0);
-  });
 }
 
 StepResult DataParallelStep::run(const data::Dataset& data, const std::vector<int64_t>& indices,
@@ -108,7 +97,8 @@ StepResult DataParallelStep::run_slice(int t, int64_t begin, int64_t end, int64_
   nn::Sequential& model = *models_[static_cast<size_t>(t)];
   for (auto& p : params_[static_cast<size_t>(t)]) p.var.zero_grad();
   model.set_training(true);
-  autograd::Variable logits = model.forward(autograd::Variable(slice.images));
+  const runtime::StepContext ctx{.slice = t, .collective = &reducer_};
+  autograd::Variable logits = model.forward(autograd::Variable(slice.images), ctx);
   autograd::Variable loss = ops::softmax_cross_entropy(logits, slice.labels);
   const int64_t k = logits.shape()[1];
   StepResult r;
@@ -148,9 +138,9 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
   std::atomic<int> next{0};
   reducer_.begin(batch_norm_ ? slices : 1);
 
-  kernels::parallel(
+  runtime::parallel(
       team,
-      [&](const kernels::Crew& crew) {
+      [&](const runtime::Crew& crew) {
         const int t = crew.thread, nt = crew.size;
         if (batch_norm_ && nt != team) {  // fewer threads than asked: the slices follow
           if (t == 0) {
@@ -166,7 +156,7 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
           try {
             results[static_cast<size_t>(s)] =
                 run_slice(s, n * s / slices, n * (s + 1) / slices, n, fill);
-          } catch (const kernels::SliceAborted&) {
+          } catch (const runtime::SliceAborted&) {
             // Another slice failed first; its error is the one to report.
           } catch (...) {
             errors[static_cast<size_t>(s)] = std::current_exception();
@@ -178,7 +168,7 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
         for (const auto& e : errors) failed = failed || e != nullptr;
         if (!failed) sum_gradients(t, nt, slices);
       },
-      batch_norm_ ? kernels::Split::Fixed : kernels::Split::Free);
+      batch_norm_ ? runtime::Split::Fixed : runtime::Split::Free);
 
   reducer_.begin(1);  // between steps the model may run alone (a profile, a test pass)
   for (const auto& e : errors) {

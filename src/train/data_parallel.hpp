@@ -10,8 +10,8 @@
 // thread runs a slice does not change its bits. The same thread count gives the same bits; one
 // thread is exactly the plain step. Batch norm's statistics are the whole batch's: its layers
 // reduce across the slices through one SliceReducer (a barrier in the middle of forward and
-// backward, partials added in slice order), and the replicas share the primary's running
-// statistics, which only the primary updates.
+// backward, partials added in slice order), handed to each slice's forward as its step context;
+// the replicas share the primary's running statistics, which only the primary updates.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +22,9 @@
 
 #include "autograd/variable.hpp"
 #include "data/dataset.hpp"
-#include "kernels/slice_reducer.hpp"
 #include "model/spec.hpp"
 #include "nn/sequential.hpp"
+#include "runtime/slice_reducer.hpp"
 #include "tensor/tensor.hpp"
 
 namespace tinycnn::train {
@@ -32,6 +32,7 @@ namespace tinycnn::train {
 struct StepResult {
   double loss_sum = 0;  // the batch's summed per-example loss (mean * n)
   int64_t correct = 0;  // examples whose arg-max logit is the label
+  bool stop = false;    // (train::Step) a process was asked to stop after this batch
 };
 
 class DataParallelStep {
@@ -40,9 +41,10 @@ class DataParallelStep {
   // batch has fewer examples). The replicas are built
   // from `spec` (their own dropout streams) and then point at `model`'s weights: build this
   // after loading a checkpoint into `model`, and keep `model` alive and its weights in place.
-  DataParallelStep(const model::ModelSpec& spec, nn::Sequential& model, int threads);
-  // Detaches `model`'s batch-norm layers from this step's reducer: alone again.
-  ~DataParallelStep();
+  // `across` (or null: this process alone): batch norm's statistics are also summed across
+  // processes through it (training across MPI ranks).
+  DataParallelStep(const model::ModelSpec& spec, nn::Sequential& model, int threads,
+                   runtime::Collective* across = nullptr);
   DataParallelStep(const DataParallelStep&) = delete;
   DataParallelStep& operator=(const DataParallelStep&) = delete;
 
@@ -61,11 +63,6 @@ class DataParallelStep {
   // A batch already in memory: images [n, C, H, W] and their n labels.
   StepResult run(const tensor::Tensor& images, const std::vector<int32_t>& labels);
 
-  // Batch norm's statistics also summed across processes (training across MPI ranks).
-  void reduce_across(std::function<void(std::span<double>)> across) {
-    reducer_.set_across(std::move(across));
-  }
-
   int threads() const { return threads_; }
   // The primary, then the replicas: for train::evaluate's data-parallel form.
   std::span<nn::Sequential* const> models() const { return models_; }
@@ -81,7 +78,7 @@ class DataParallelStep {
   std::vector<nn::Sequential*> models_;  // [0] the primary
   std::vector<std::unique_ptr<nn::Sequential>> owned_;        // the replicas
   std::vector<std::vector<autograd::NamedVariable>> params_;  // per model, the same order
-  kernels::SliceReducer reducer_;
+  runtime::SliceReducer reducer_;
   // Per thread: its slice's images and labels (reused across steps).
   struct Slice {
     tensor::Tensor images;

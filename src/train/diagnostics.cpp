@@ -46,9 +46,9 @@ void GradientFlowProbe::before_step(nn::Sequential& model) {
   });
 }
 
-std::vector<LayerDiagnostic> GradientFlowProbe::after_step(nn::Sequential& model,
-                                                           const tensor::Tensor& images) {
-  std::vector<LayerDiagnostic> out;
+std::vector<run::LayerDiagnostic> GradientFlowProbe::after_step(nn::Sequential& model,
+                                                                const tensor::Tensor& images) {
+  std::vector<run::LayerDiagnostic> out;
   size_t next = 0;
   for_each_parameterised(model, [&](const std::string& name, nn::Module&,
                                     std::vector<autograd::NamedVariable>& params) {
@@ -81,8 +81,7 @@ std::vector<LayerDiagnostic> GradientFlowProbe::after_step(nn::Sequential& model
     nn::ForwardHooks hooks;
     hooks.after = [&](const std::string& name, nn::Module& layer, const autograd::Variable&,
                       const autograd::Variable& y) {
-      const auto* a = dynamic_cast<const nn::Activation*>(&layer);
-      if (!a || a->kind() != nn::Activation::Kind::Relu) return;
+      if (layer.kind() != nn::LayerKind::Relu) return;
       const int64_t n = y.shape()[0], units = y.data().numel() / n;
       int64_t dead = 0;
       for (int64_t u = 0; u < units; ++u) {
@@ -100,19 +99,19 @@ std::vector<LayerDiagnostic> GradientFlowProbe::after_step(nn::Sequential& model
   return out;
 }
 
-std::vector<std::string> gradient_flow_warnings(const std::vector<LayerDiagnostic>& diagnostics) {
+std::vector<std::string> gradient_flow_warnings(
+    const std::vector<run::LayerDiagnostic>& diagnostics) {
   std::vector<std::string> lines;
   for (const auto& d : diagnostics) {
     if (d.dead_fraction >= 0) continue;
     if (d.weight_norm > 0 && d.grad_norm < kVanishing * d.weight_norm) {
-      lines.push_back(core::detail::concat(d.layer, " (", d.type, "): the gradient vanishes: norm ",
-                                           d.grad_norm, " against weights of norm ",
-                                           d.weight_norm));
+      lines.push_back(core::concat(d.layer, " (", d.type, "): the gradient vanishes: norm ",
+                                   d.grad_norm, " against weights of norm ", d.weight_norm));
     }
     if (d.update_ratio > kExploding) {
-      lines.push_back(core::detail::concat(
-          d.layer, " (", d.type, "): the update explodes: ||dw|| / ||w|| = ", d.update_ratio,
-          " (above ", kExploding, ")"));
+      lines.push_back(core::concat(d.layer, " (", d.type,
+                                   "): the update explodes: ||dw|| / ||w|| = ", d.update_ratio,
+                                   " (above ", kExploding, ")"));
     }
   }
   return lines;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "nn/sequential.hpp"
-#include "train/metrics_log.hpp"
+#include "run/metrics_log.hpp"
 
 namespace tinycnn::train {
 
@@ -19,7 +19,7 @@ class GradientFlowProbe {
   // Before the optimizer step: the gradients' norms and a copy of the weights.
   void before_step(nn::Sequential& model);
   // After it; `images` is the step's batch ([N, C, H, W], as the model saw it).
-  std::vector<LayerDiagnostic> after_step(nn::Sequential& model, const tensor::Tensor& images);
+  std::vector<run::LayerDiagnostic> after_step(nn::Sequential& model, const tensor::Tensor& images);
 
  private:
   struct Layer {
@@ -32,6 +32,7 @@ class GradientFlowProbe {
 
 // One line per layer whose gradient vanishes (norm < 1e-7 of its weights') or whose update
 // explodes (ratio > 0.1), for the epoch's log.
-std::vector<std::string> gradient_flow_warnings(const std::vector<LayerDiagnostic>& diagnostics);
+std::vector<std::string> gradient_flow_warnings(
+    const std::vector<run::LayerDiagnostic>& diagnostics);
 
 }  // namespace tinycnn::train

@@ -2,14 +2,14 @@
 #include "train/evaluate.hpp"
 
 #include <algorithm>
-#include <exception>
 #include <numeric>
 
 #include "autograd/engine.hpp"
+#include "core/block.hpp"
 #include "core/error.hpp"
 #include "kernels/cross_entropy.hpp"
-#include "kernels/team.hpp"
 #include "ops/cross_entropy.hpp"
+#include "runtime/team.hpp"
 
 namespace tinycnn::train {
 
@@ -47,6 +47,86 @@ Tally tally(nn::Sequential& model, const data::Dataset& dataset, const data::Nor
 }
 }  // namespace
 
+std::vector<double> EvalTally::to_sums() const {
+  std::vector<double> sums{loss_sum, static_cast<double>(examples)};
+  for (const auto& row : confusion) {
+    for (const int64_t c : row) sums.push_back(static_cast<double>(c));
+  }
+  return sums;
+}
+
+EvalTally EvalTally::from_sums(const std::vector<double>& sums, int64_t num_classes) {
+  const auto k = static_cast<size_t>(num_classes);
+  TCNN_CHECK(sums.size() == 2 + k * k, "evaluate: expected ", 2 + k * k, " sums, got ",
+             sums.size());
+  EvalTally t{.loss_sum = sums[0], .examples = static_cast<int64_t>(sums[1]), .confusion = {}};
+  t.confusion.assign(k, std::vector<int64_t>(k, 0));
+  size_t i = 2;
+  for (auto& row : t.confusion) {
+    for (int64_t& c : row) c = static_cast<int64_t>(sums[i++]);
+  }
+  return t;
+}
+
+EvalTally evaluate_part(std::span<nn::Sequential* const> models, const data::Dataset& dataset,
+                        const data::Normalization& norm, int64_t num_classes, int64_t batch_size,
+                        int64_t begin, int64_t end) {
+  TCNN_CHECK(!models.empty(), "evaluate: expected at least one model");
+  const int64_t total = end - begin;
+  const int parts = static_cast<int>(
+      std::min<int64_t>(static_cast<int64_t>(models.size()), std::max<int64_t>(total, 1)));
+  std::vector<Tally> tallies(static_cast<size_t>(parts));
+  // batch_size examples in flight in all: the same activation memory as one model's batches.
+  const int64_t part_batch = std::max<int64_t>(1, batch_size / parts);
+  for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(false);
+  try {
+    runtime::parallel(
+        parts,
+        [&](const runtime::Crew& crew) {
+          // With fewer threads than asked for, thread t takes parts t, t + nt, ...
+          for (int part = crew.thread; part < parts; part += crew.size) {
+            const core::Block b = core::block(total, part, parts);
+            tallies[static_cast<size_t>(part)] =
+                tally(*models[static_cast<size_t>(part)], dataset, norm, num_classes, part_batch,
+                      begin + b.begin, begin + b.end);
+          }
+        },
+        runtime::Split::Free);
+  } catch (...) {
+    for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(true);
+    throw;
+  }
+  for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(true);
+
+  EvalTally r{.loss_sum = 0.0, .examples = total, .confusion = {}};
+  r.confusion.assign(static_cast<size_t>(num_classes),
+                     std::vector<int64_t>(static_cast<size_t>(num_classes), 0));
+  for (const Tally& part : tallies) {
+    r.loss_sum += part.loss_sum;
+    for (size_t a = 0; a < r.confusion.size(); ++a) {
+      for (size_t b = 0; b < r.confusion.size(); ++b) r.confusion[a][b] += part.confusion[a][b];
+    }
+  }
+  return r;
+}
+
+EvalResult summarize(const EvalTally& tally) {
+  EvalResult r;
+  r.confusion = tally.confusion;
+  r.examples = tally.examples;
+  int64_t correct = 0;
+  for (size_t k = 0; k < r.confusion.size(); ++k) {
+    const auto& row = r.confusion[k];
+    const int64_t count = std::accumulate(row.begin(), row.end(), int64_t{0});
+    correct += row[k];
+    r.per_class_accuracy.push_back(count ? static_cast<double>(row[k]) / static_cast<double>(count)
+                                         : 0.0);
+  }
+  r.loss = r.examples ? tally.loss_sum / static_cast<double>(r.examples) : 0.0;
+  r.accuracy = r.examples ? static_cast<double>(correct) / static_cast<double>(r.examples) : 0.0;
+  return r;
+}
+
 EvalResult evaluate(nn::Sequential& model, const data::Dataset& dataset,
                     const data::Normalization& norm, int64_t num_classes, int64_t batch_size) {
   nn::Sequential* one[] = {&model};
@@ -54,77 +134,9 @@ EvalResult evaluate(nn::Sequential& model, const data::Dataset& dataset,
 }
 
 EvalResult evaluate(std::span<nn::Sequential* const> models, const data::Dataset& dataset,
-                    const data::Normalization& norm, int64_t num_classes, int64_t batch_size,
-                    dist::Group* group) {
-  TCNN_CHECK(!models.empty(), "evaluate: expected at least one model");
-  const int64_t ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
-  const int64_t first = dataset.size() * rank / ranks;  // this rank's part
-  const int64_t total = dataset.size() * (rank + 1) / ranks - first;
-  // One contiguous part of the data set per model, each in its own thread; with one model the
-  // kernels split each batch across the threads instead.
-  const int parts = static_cast<int>(
-      std::min<int64_t>(static_cast<int64_t>(models.size()), std::max<int64_t>(total, 1)));
-  std::vector<Tally> tallies(static_cast<size_t>(parts));
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
-  // batch_size examples in flight in all: the same activation memory as one model's batches.
-  const int64_t part_batch = std::max<int64_t>(1, batch_size / parts);
-  for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(false);
-  kernels::parallel(
-      parts,
-      [&](const kernels::Crew& crew) {
-        // With fewer threads than asked for, thread t takes parts t, t + nt, ...
-        for (int part = crew.thread; part < parts; part += crew.size) {
-          try {
-            tallies[static_cast<size_t>(part)] =
-                tally(*models[static_cast<size_t>(part)], dataset, norm, num_classes, part_batch,
-                      first + total * part / parts, first + total * (part + 1) / parts);
-          } catch (...) {
-            errors[static_cast<size_t>(part)] = std::current_exception();
-          }
-        }
-      },
-      kernels::Split::Free);
-  for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(true);
-  for (const auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-
-  EvalResult r;
-  r.confusion.assign(static_cast<size_t>(num_classes),
-                     std::vector<int64_t>(static_cast<size_t>(num_classes), 0));
-  double loss_sum = 0.0;
-  for (const Tally& part : tallies) {
-    loss_sum += part.loss_sum;
-    for (size_t a = 0; a < r.confusion.size(); ++a) {
-      for (size_t b = 0; b < r.confusion.size(); ++b) r.confusion[a][b] += part.confusion[a][b];
-    }
-  }
-  r.examples = total;
-  if (ranks > 1) {  // the loss sum and every count, added across the ranks
-    std::vector<double> sums{loss_sum, static_cast<double>(total)};
-    for (const auto& row : r.confusion) {
-      for (const int64_t c : row) sums.push_back(static_cast<double>(c));
-    }
-    group->sum(sums);
-    loss_sum = sums[0];
-    r.examples = static_cast<int64_t>(sums[1]);
-    size_t i = 2;
-    for (auto& row : r.confusion) {
-      for (int64_t& c : row) c = static_cast<int64_t>(sums[i++]);
-    }
-  }
-  int64_t correct = 0;
-  for (int64_t k = 0; k < num_classes; ++k) {
-    const auto& row = r.confusion[static_cast<size_t>(k)];
-    const int64_t count = std::accumulate(row.begin(), row.end(), int64_t{0});
-    correct += row[static_cast<size_t>(k)];
-    r.per_class_accuracy.push_back(count ? static_cast<double>(row[static_cast<size_t>(k)]) /
-                                               static_cast<double>(count)
-                                         : 0.0);
-  }
-  r.loss = r.examples ? loss_sum / static_cast<double>(r.examples) : 0.0;
-  r.accuracy = r.examples ? static_cast<double>(correct) / static_cast<double>(r.examples) : 0.0;
-  return r;
+                    const data::Normalization& norm, int64_t num_classes, int64_t batch_size) {
+  return summarize(
+      evaluate_part(models, dataset, norm, num_classes, batch_size, 0, dataset.size()));
 }
 
 }  // namespace tinycnn::train

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "model/spec.hpp"
-#include "train/metrics_log.hpp"
+#include "run/metrics_log.hpp"
 
 namespace tinycnn::train {
 
@@ -31,13 +31,13 @@ struct StepProgress {
 
 struct TrainCallbacks {
   std::function<void(const StepProgress&)> on_step;
-  std::function<void(const EpochMetrics&)> on_epoch;
+  std::function<void(const run::EpochMetrics&)> on_epoch;
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by a signal handler) to stop after a step
 };
 
 struct TrainResult {
-  std::vector<EpochMetrics> epochs;  // those run now
-  int64_t completed_epochs = 0;      // in total, resumed ones included
+  std::vector<run::EpochMetrics> epochs;  // those run now
+  int64_t completed_epochs = 0;           // in total, resumed ones included
   double final_test_accuracy = 0;
   double best_test_accuracy = 0;  // over the epochs run now
   bool interrupted = false;

@@ -17,7 +17,7 @@
 #include "io/safetensors.hpp"
 #include "model/builder.hpp"
 #include "run.hpp"
-#include "train/checkpoint.hpp"
+#include "run/checkpoint.hpp"
 #include "train/dataset.hpp"
 
 namespace tinycnn::testing {
@@ -115,7 +115,7 @@ TEST_F(ImageCli, PredictGivesTheModelsProbabilitiesThroughTheDataPath) {
   // The same images through the data set and the model, as eval sees them.
   const model::ModelSpec spec = model::parse_config(folder_config());
   auto net = model::build_model(spec);
-  train::load_checkpoint(path("run/checkpoint.safetensors"), *net, nullptr);
+  run::load_checkpoint(path("run/checkpoint.safetensors"), *net, nullptr);
   const data::Dataset test = train::load_split(spec, root_, train::Split::Test, 3);
   tensor::Tensor images;
   std::vector<int32_t> labels;

@@ -5,15 +5,15 @@
 #include <string_view>
 
 #include "core/error.hpp"
-#include "train/curves.hpp"
-#include "train/metrics_log.hpp"
+#include "run/curves.hpp"
+#include "run/metrics_log.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
-    tinycnn::train::MetricsRun run{.label = "fuzz",
-                                   .epochs = tinycnn::train::parse_metrics(text, "fuzz")};
-    (void)tinycnn::train::render_curves({run, run});
+    tinycnn::run::MetricsRun run{.label = "fuzz",
+                                 .epochs = tinycnn::run::parse_metrics(text, "fuzz")};
+    (void)tinycnn::run::render_curves({run, run});
   } catch (const tinycnn::core::Error&) {
   }
   return 0;

@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "autograd/engine.hpp"
-#include "autograd/gradcheck.hpp"
+#include "check/finite_differences.hpp"
 #include "core/rng.hpp"
 
 namespace tinycnn::testing {
@@ -48,7 +48,7 @@ tensor::Tensor spaced_values(const tensor::Shape& shape, uint64_t seed, float ga
 }
 
 ::testing::AssertionResult gradcheck(const OpFn& f, std::vector<Variable> inputs,
-                                     const GradcheckOptions& opt) {
+                                     const OpCheckOptions& opt) {
   for (auto& in : inputs) {
     if (in.defined()) in.zero_grad();
   }
@@ -62,7 +62,7 @@ tensor::Tensor spaced_values(const tensor::Shape& shape, uint64_t seed, float ga
   autograd::NoGradGuard no_grad;
   // Which outputs are exactly zero: a ReLU output that is zero on one side of a nudge and not
   // on the other crossed its kink.
-  const autograd::Objective objective = [&](std::vector<uint8_t>* signature) {
+  const check::Objective objective = [&](std::vector<uint8_t>* signature) {
     const Tensor values = f(inputs).data();
     if (signature && opt.output_kinks) {
       signature->resize(static_cast<size_t>(values.numel()));
@@ -72,11 +72,11 @@ tensor::Tensor spaced_values(const tensor::Shape& shape, uint64_t seed, float ga
     }
     return weighted_sum(values, weights);
   };
-  const autograd::FiniteDifferenceOptions fd{.eps = opt.eps,
-                                             .all_up_to = INT64_MAX,
-                                             .sample = INT64_MAX,
-                                             .seed = opt.seed,
-                                             .skip_below = opt.kink_band};
+  const check::FiniteDifferenceOptions fd{.eps = opt.eps,
+                                          .all_up_to = INT64_MAX,
+                                          .sample = INT64_MAX,
+                                          .seed = opt.seed,
+                                          .skip_below = opt.kink_band};
   int64_t checked = 0, skipped = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     Variable& in = inputs[i];
@@ -84,8 +84,8 @@ tensor::Tensor spaced_values(const tensor::Shape& shape, uint64_t seed, float ga
     if (!in.grad().defined()) {
       return ::testing::AssertionFailure() << "input " << i << " received no gradient";
     }
-    const autograd::FiniteDifferences d =
-        autograd::finite_differences(in.data(), in.grad(), objective, fd);
+    const check::FiniteDifferences d =
+        check::finite_differences(in.data(), in.grad(), objective, fd);
     skipped += d.skipped;
     for (const auto& e : d.entries) {
       const double scale = std::max(std::abs(e.numeric), std::abs(e.analytic));

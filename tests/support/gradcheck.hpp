@@ -14,7 +14,7 @@
 
 namespace tinycnn::testing {
 
-struct GradcheckOptions {
+struct OpCheckOptions {
   double eps = 1e-2;
   double rtol = 1e-2;
   double atol = 1e-3;
@@ -28,7 +28,7 @@ struct GradcheckOptions {
 using OpFn = std::function<autograd::Variable(const std::vector<autograd::Variable>&)>;
 
 ::testing::AssertionResult gradcheck(const OpFn& f, std::vector<autograd::Variable> inputs,
-                                     const GradcheckOptions& options = {});
+                                     const OpCheckOptions& options = {});
 
 // A tensor whose values are distinct and at least `gap` apart (a shuffled ramp): no ties for
 // max pooling to flip between when an element is nudged by less than gap/2.

@@ -9,7 +9,7 @@
 
 #include "core/error.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::run {
 
 // A fresh run into a directory that holds another run's files, without permission to replace
 // them (Invalid: the caller chooses resume, another directory, or replacing).
@@ -39,4 +39,4 @@ class RunDir {
   int lock_fd_ = -1;
 };
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::run

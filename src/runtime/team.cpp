@@ -1,5 +1,5 @@
 // A held team of threads and the waiting policy; see team.hpp.
-#include "kernels/team.hpp"
+#include "runtime/team.hpp"
 
 #include <fcntl.h>
 #include <omp.h>
@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <mutex>
 
-namespace tinycnn::kernels {
+namespace tinycnn::runtime {
 
 namespace {
 // The gauge's thresholds on its average: about two preempted jobs in a row turn it on; a dozen
@@ -273,4 +273,4 @@ void parallel(int threads, const Job& job, Split split) {
   }
 }
 
-}  // namespace tinycnn::kernels
+}  // namespace tinycnn::runtime

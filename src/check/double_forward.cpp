@@ -1,5 +1,5 @@
 // The double-precision forward; see double_forward.hpp.
-#include "train/double_forward.hpp"
+#include "check/double_forward.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -16,7 +16,7 @@
 #include "nn/sequential.hpp"
 #include "nn/simple_layers.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::check {
 
 namespace {
 using tensor::Shape;
@@ -178,22 +178,23 @@ DoubleBatch batchnorm(nn::BatchNorm& bn, DoubleBatch x) {
   return x;
 }
 
-void activation(nn::Activation::Kind kind, DoubleBatch& x, const std::vector<uint8_t>* positive) {
+void relu(DoubleBatch& x, const std::vector<uint8_t>* positive) {
   std::vector<double>& v = x.values;
-  switch (kind) {
-    case nn::Activation::Kind::Relu:
-      for (size_t i = 0; i < v.size(); ++i) {
-        const bool pass = positive ? (*positive)[i] != 0 : v[i] > 0;
-        v[i] = pass ? v[i] : 0.0;
-      }
-      break;
-    case nn::Activation::Kind::Tanh:
-      for (double& e : v) e = std::tanh(e);
-      break;
-    case nn::Activation::Kind::Sigmoid:
-      for (double& e : v) e = 1.0 / (1.0 + std::exp(-e));
-      break;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const bool pass = positive ? (*positive)[i] != 0 : v[i] > 0;
+    v[i] = pass ? v[i] : 0.0;
   }
+}
+
+// A layer with no double form (a test's own): its float forward.
+DoubleBatch in_float(nn::Module& layer, const DoubleBatch& x) {
+  std::vector<int64_t> dims{x.batch};
+  for (const int64_t d : x.example.dims()) dims.push_back(d);
+  tensor::Tensor t = tensor::Tensor::empty(Shape(dims));
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t[i] = static_cast<float>(x.values[static_cast<size_t>(i)]);
+  autograd::NoGradGuard no_grad;
+  return to_double(layer.forward(autograd::Variable(t)).data());
 }
 
 template <typename T>
@@ -216,51 +217,58 @@ DoubleBatch to_double(const tensor::Tensor& batch) {
 }
 
 DoubleBatch forward_double(nn::Module& layer, DoubleBatch x, const Pieces* pieces) {
-  if (auto* seq = dynamic_cast<nn::Sequential*>(&layer)) {
-    for (size_t i = 0; i < seq->size(); ++i)
-      x = forward_double(seq->layer(i), std::move(x), pieces);
-    return x;
+  switch (layer.kind()) {
+    case nn::LayerKind::Sequential: {
+      auto& seq = nn::as<nn::Sequential>(layer);
+      for (size_t i = 0; i < seq.size(); ++i)
+        x = forward_double(seq.layer(i), std::move(x), pieces);
+      return x;
+    }
+    case nn::LayerKind::Residual: {
+      auto& block = nn::as<nn::Residual>(layer);
+      DoubleBatch main = forward_double(block.main(), x, pieces);
+      const DoubleBatch shortcut = forward_double(block.shortcut(), std::move(x), pieces);
+      TCNN_CHECK(main.values.size() == shortcut.values.size(), "residual: branch shapes ",
+                 main.example.to_string(), " and ", shortcut.example.to_string());
+      for (size_t i = 0; i < main.values.size(); ++i) main.values[i] += shortcut.values[i];
+      return main;
+    }
+    case nn::LayerKind::Conv2d:
+      return conv2d(nn::as<nn::Conv2d>(layer), x);
+    case nn::LayerKind::Linear:
+      return linear(nn::as<nn::Linear>(layer), x);
+    case nn::LayerKind::BatchNorm2d:
+    case nn::LayerKind::BatchNorm1d:
+      return batchnorm(nn::as<nn::BatchNorm>(layer), std::move(x));
+    case nn::LayerKind::MaxPool2d: {
+      auto& pool = nn::as<nn::Pool2d>(layer);
+      const auto outputs = static_cast<size_t>(x.batch * pool.output_shape(x.example).numel());
+      return pool2d(pool, x, true,
+                    piece_of(pieces ? &pieces->pool_argmax : nullptr, layer, outputs));
+    }
+    case nn::LayerKind::AvgPool2d:
+      return pool2d(nn::as<nn::Pool2d>(layer), x, false, nullptr);
+    case nn::LayerKind::GlobalAvgPool2d:
+      return global_avgpool(x);
+    case nn::LayerKind::Flatten:
+      x.example = Shape{x.example.numel()};
+      return x;
+    case nn::LayerKind::Relu:
+      relu(x, piece_of(pieces ? &pieces->relu_positive : nullptr, layer, x.values.size()));
+      return x;
+    case nn::LayerKind::Tanh:
+      for (double& e : x.values) e = std::tanh(e);
+      return x;
+    case nn::LayerKind::Sigmoid:
+      for (double& e : x.values) e = 1.0 / (1.0 + std::exp(-e));
+      return x;
+    case nn::LayerKind::Dropout:
+      TCNN_CHECK(!layer.training(), "gradcheck: dropout must be off");
+      return x;
+    case nn::LayerKind::Custom:
+      break;
   }
-  if (auto* block = dynamic_cast<nn::Residual*>(&layer)) {
-    DoubleBatch main = forward_double(block->main(), x, pieces);
-    const DoubleBatch shortcut = forward_double(block->shortcut(), std::move(x), pieces);
-    TCNN_CHECK(main.values.size() == shortcut.values.size(), "residual: branch shapes ",
-               main.example.to_string(), " and ", shortcut.example.to_string());
-    for (size_t i = 0; i < main.values.size(); ++i) main.values[i] += shortcut.values[i];
-    return main;
-  }
-  if (auto* conv = dynamic_cast<nn::Conv2d*>(&layer)) return conv2d(*conv, x);
-  if (auto* fc = dynamic_cast<nn::Linear*>(&layer)) return linear(*fc, x);
-  if (auto* bn = dynamic_cast<nn::BatchNorm*>(&layer)) return batchnorm(*bn, std::move(x));
-  if (auto* pool = dynamic_cast<nn::Pool2d*>(&layer)) {
-    const bool max = pool->type() == "maxpool2d";
-    const size_t outputs = static_cast<size_t>(x.batch * pool->output_shape(x.example).numel());
-    return pool2d(
-        *pool, x, max,
-        max ? piece_of(pieces ? &pieces->pool_argmax : nullptr, layer, outputs) : nullptr);
-  }
-  if (dynamic_cast<nn::GlobalAvgPool2d*>(&layer)) return global_avgpool(x);
-  if (dynamic_cast<nn::Flatten*>(&layer)) {
-    x.example = Shape{x.example.numel()};
-    return x;
-  }
-  if (auto* act = dynamic_cast<nn::Activation*>(&layer)) {
-    activation(act->kind(), x,
-               piece_of(pieces ? &pieces->relu_positive : nullptr, layer, x.values.size()));
-    return x;
-  }
-  if (dynamic_cast<nn::Dropout*>(&layer)) {
-    TCNN_CHECK(!layer.training(), "gradcheck: dropout must be off");
-    return x;
-  }
-  // A layer type with no double form here (a test's own layer, say) runs in float.
-  std::vector<int64_t> dims{x.batch};
-  for (const int64_t d : x.example.dims()) dims.push_back(d);
-  tensor::Tensor t = tensor::Tensor::empty(Shape(dims));
-  for (int64_t i = 0; i < t.numel(); ++i)
-    t[i] = static_cast<float>(x.values[static_cast<size_t>(i)]);
-  autograd::NoGradGuard no_grad;
-  return to_double(layer.forward(autograd::Variable(t)).data());
+  return in_float(layer, x);
 }
 
 double mean_cross_entropy(const DoubleBatch& logits, const std::vector<int32_t>& labels) {
@@ -276,4 +284,4 @@ double mean_cross_entropy(const DoubleBatch& logits, const std::vector<int32_t>&
   return total / static_cast<double>(logits.batch);
 }
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::check

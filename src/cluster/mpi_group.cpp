@@ -1,12 +1,12 @@
 // MPI's world as a Group (Debian's Open MPI), built with TINYCNN_MPI; without it, stubs that
 // refuse a launch by mpirun.
-#include "dist/group.hpp"
+#include "cluster/group.hpp"
 
 #ifdef TINYCNN_MPI
 #include <mpi.h>
 #endif
 
-namespace tinycnn::dist {
+namespace tinycnn::cluster {
 
 #ifdef TINYCNN_MPI
 namespace {
@@ -82,4 +82,4 @@ Group* mpi_world() { return nullptr; }
 void mpi_abort(int) {}
 #endif
 
-}  // namespace tinycnn::dist
+}  // namespace tinycnn::cluster

@@ -1,5 +1,5 @@
 // Finite differences; see gradcheck.hpp.
-#include "autograd/gradcheck.hpp"
+#include "check/finite_differences.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 
-namespace tinycnn::autograd {
+namespace tinycnn::check {
 
 namespace {
 std::vector<int64_t> chosen_entries(int64_t numel, const FiniteDifferenceOptions& o) {
@@ -55,4 +55,4 @@ FiniteDifferences finite_differences(tensor::Tensor& values, const tensor::Tenso
   return out;
 }
 
-}  // namespace tinycnn::autograd
+}  // namespace tinycnn::check

@@ -22,7 +22,7 @@
 #include <functional>
 #include <vector>
 
-namespace tinycnn::kernels {
+namespace tinycnn::runtime {
 
 // Spinning longer than this without the awaited change, a waiter sleeps.
 inline constexpr std::chrono::microseconds kSpinLimit{2000};
@@ -131,4 +131,4 @@ class Team {
 // region; inside a job or an OpenMP region already, job({0, 1}) on the calling thread.
 void parallel(int threads, const Job& job, Split split = Split::Fixed);
 
-}  // namespace tinycnn::kernels
+}  // namespace tinycnn::runtime

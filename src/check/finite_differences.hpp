@@ -11,7 +11,7 @@
 
 #include "tensor/tensor.hpp"
 
-namespace tinycnn::autograd {
+namespace tinycnn::check {
 
 struct FiniteDifferenceOptions {
   double eps = 1e-2;
@@ -40,4 +40,4 @@ FiniteDifferences finite_differences(tensor::Tensor& values, const tensor::Tenso
                                      const Objective& objective,
                                      const FiniteDifferenceOptions& options);
 
-}  // namespace tinycnn::autograd
+}  // namespace tinycnn::check

@@ -15,9 +15,9 @@
 
 #include "nn/sequential.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::check {
 
-struct GradcheckOptions {
+struct ModelCheckOptions {
   int64_t batch = 4;
   uint64_t seed = 42;
   double eps = 1e-3;
@@ -37,13 +37,13 @@ struct LayerCheckReport {
   std::vector<TensorCheckReport> checks;
 };
 
-struct GradcheckReport {
+struct ModelCheckReport {
   std::vector<LayerCheckReport> layers;
   bool pass = true;
 };
 
 // `input`: one example's shape ([C, H, W]). Leaves the model in training mode.
-GradcheckReport gradcheck_model(nn::Sequential& net, const tensor::Shape& input,
-                                const GradcheckOptions& options);
+ModelCheckReport check_model(nn::Sequential& net, const tensor::Shape& input,
+                             const ModelCheckOptions& options);
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::check

@@ -1,11 +1,12 @@
 // The model's gradient check; see gradcheck.hpp.
-#include "train/gradcheck.hpp"
+#include "check/model_check.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include "autograd/engine.hpp"
-#include "autograd/gradcheck.hpp"
+#include "check/double_forward.hpp"
+#include "check/finite_differences.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "kernels/pooling.hpp"
@@ -14,9 +15,8 @@
 #include "nn/simple_layers.hpp"
 #include "ops/cross_entropy.hpp"
 #include "ops/pooling.hpp"
-#include "train/double_forward.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::check {
 
 namespace {
 using autograd::Variable;
@@ -25,19 +25,18 @@ using tensor::Tensor;
 // The piece a ReLU or max pool chose in the float forward: which outputs are positive, which
 // input won each window.
 void record_piece(nn::Module& layer, const Variable& in, const Variable& out, Pieces& pieces) {
-  const auto* activation = dynamic_cast<const nn::Activation*>(&layer);
-  if (activation && activation->kind() == nn::Activation::Kind::Relu) {
+  if (layer.kind() == nn::LayerKind::Relu) {
     auto& positive = pieces.relu_positive[&layer];
     positive.resize(static_cast<size_t>(out.data().numel()));
     for (int64_t i = 0; i < out.data().numel(); ++i) {
       positive[static_cast<size_t>(i)] = out.data()[i] > 0.0f;
     }
-  } else if (const auto* pool = dynamic_cast<const nn::MaxPool2d*>(&layer)) {
+  } else if (layer.kind() == nn::LayerKind::MaxPool2d) {
     std::vector<float> values(static_cast<size_t>(out.data().numel()));
     auto& argmax = pieces.pool_argmax[&layer];
     argmax.resize(values.size());
-    kernels::maxpool2d_forward(ops::pool2d_geometry(in.shape(), pool->params()), in.data().data(),
-                               values.data(), argmax.data());
+    kernels::maxpool2d_forward(ops::pool2d_geometry(in.shape(), nn::as<nn::Pool2d>(layer).params()),
+                               in.data().data(), values.data(), argmax.data());
   }
 }
 
@@ -61,10 +60,10 @@ double double_loss(nn::Sequential& net, size_t first, const Tensor& x,
 }
 
 TensorCheckReport check(const std::string& name, Tensor& values, const Tensor& analytic,
-                        const autograd::Objective& objective, const GradcheckOptions& o,
+                        const check::Objective& objective, const ModelCheckOptions& o,
                         uint64_t seed) {
-  const autograd::FiniteDifferences d =
-      autograd::finite_differences(values, analytic, objective, {.eps = o.eps, .seed = seed});
+  const check::FiniteDifferences d =
+      check::finite_differences(values, analytic, objective, {.eps = o.eps, .seed = seed});
   TensorCheckReport r;
   r.name = name;
   r.skipped = d.skipped;
@@ -81,8 +80,8 @@ TensorCheckReport check(const std::string& name, Tensor& values, const Tensor& a
 }
 }  // namespace
 
-GradcheckReport gradcheck_model(nn::Sequential& net, const tensor::Shape& input,
-                                const GradcheckOptions& o) {
+ModelCheckReport check_model(nn::Sequential& net, const tensor::Shape& input,
+                             const ModelCheckOptions& o) {
   TCNN_CHECK(o.batch >= 1 && o.batch <= 1024, "--batch: expected 1..1024, got ", o.batch);
   TCNN_CHECK(std::isfinite(o.eps) && o.eps > 0 && o.eps <= 1, "--eps: expected 0 < eps <= 1, got ",
              o.eps);
@@ -96,7 +95,7 @@ GradcheckReport gradcheck_model(nn::Sequential& net, const tensor::Shape& input,
 
   net.set_training(true);  // batch norm on batch statistics ...
   nn::walk(net, [](const std::string&, nn::Module& layer, int) {
-    if (dynamic_cast<nn::Dropout*>(&layer)) layer.set_training(false);  // ... and no dropout
+    if (layer.kind() == nn::LayerKind::Dropout) layer.set_training(false);  // ... and no dropout
   });
 
   std::vector<Tensor> inputs{images};  // inputs[i]: layer i's input
@@ -106,7 +105,7 @@ GradcheckReport gradcheck_model(nn::Sequential& net, const tensor::Shape& input,
       inputs.push_back(net.layer(i).forward(Variable(inputs.back())).data().clone());
     }
   }
-  GradcheckReport report;
+  ModelCheckReport report;
   for (size_t i = 0; i < net.size(); ++i) {
     nn::Module& layer = net.layer(i);
     Variable x(inputs[i].clone(), true);
@@ -122,7 +121,7 @@ GradcheckReport gradcheck_model(nn::Sequential& net, const tensor::Shape& input,
                        "gradcheck: layer ", i, " (", layer.type(), "): the forward's loss ",
                        measured, " differs from the double-precision reference ", reference);
     // ... and the finite differences follow the float forward's piece.
-    const autograd::Objective objective = [&](std::vector<uint8_t>*) {
+    const check::Objective objective = [&](std::vector<uint8_t>*) {
       return double_loss(net, i, x.data(), labels, &pieces);
     };
     LayerCheckReport row{
@@ -140,4 +139,4 @@ GradcheckReport gradcheck_model(nn::Sequential& net, const tensor::Shape& input,
   return report;
 }
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::check

@@ -1,5 +1,5 @@
 // metrics.jsonl: one JSON object per epoch, written with O_APPEND.
-#include "train/metrics_log.hpp"
+#include "run/metrics_log.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,7 +18,7 @@
 #include "io/atomic_file.hpp"
 #include "io/json_text.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::run {
 
 namespace {
 double non_negative(const nlohmann::json& entry, const char* key, const std::string& where) {
@@ -180,4 +180,4 @@ void keep_metrics_up_to(const std::string& path, int64_t epoch) {
   io::write_file_atomically(path, kept);
 }
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::run

@@ -4,19 +4,20 @@
 // all_reduce() from every slice at the same point. Each slice's partial sums are combined in
 // slice order, so every slice gets the same bits and a given slice count always gives the same
 // result. One barrier per call: the partials are double-buffered by call parity. The last slice
-// to arrive adds them up (and, across processes, reduces the sum with the other ranks').
+// to arrive adds them up and, when the step spans processes, sums that with the other ranks'
+// through the `across` collective it was given.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <span>
 #include <vector>
 
 #include "core/error.hpp"
+#include "runtime/collective.hpp"
 
-namespace tinycnn::kernels {
+namespace tinycnn::runtime {
 
 // Thrown in the slices still waiting when another slice failed (the other's error is the cause).
 class SliceAborted : public core::Error {
@@ -24,22 +25,21 @@ class SliceAborted : public core::Error {
   SliceAborted();
 };
 
-class SliceReducer {
+class SliceReducer : public Collective {
  public:
-  // Before the step's threads start: how many slices take part (1, and no `across`:
-  // all_reduce does nothing).
+  // `across` (or null: this process alone) sums the slices' total with the other processes';
+  // it is called by one slice while the others wait, as its party 0.
+  explicit SliceReducer(Collective* across = nullptr) : across_(across) {}
+  // Before the step's threads start: how many slices take part (1, and no `across`: sum()
+  // does nothing).
   void begin(int slices);
-  // Also sums across processes: called on the slices' sum, by one slice while the others wait
-  // (the data-parallel step across MPI ranks sets it; empty: this process alone).
-  void set_across(std::function<void(std::span<double>)> across);
-  // Collective: every slice calls it with the same number of values, in the same order of
-  // calls. On return `values` holds the sum over slices 0..slices-1, added in that order.
-  void all_reduce(int slice, std::span<double> values);
+  // On return `values` holds the sum over slices 0..slices-1, added in that order.
+  void sum(int slice, std::span<double> values) override;
   // A slice failed: the others' waiting calls (and later ones) throw SliceAborted.
   void abort();
 
  private:
-  // Arrivals under the mutex; the waiting outside it, by kernels/team.hpp's policy, on
+  // Arrivals under the mutex; the waiting outside it, by runtime/team.hpp's policy, on
   // `signal_` (bumped when a call completes and on abort).
   std::mutex mutex_;
   int slices_ = 1;
@@ -49,7 +49,7 @@ class SliceReducer {
   std::atomic<uint32_t> signal_{0};
   std::vector<std::vector<double>> parts_[2];  // [parity][slice]
   std::vector<double> sums_[2];                // [parity]: the call's result
-  std::function<void(std::span<double>)> across_;
+  Collective* across_;
 };
 
-}  // namespace tinycnn::kernels
+}  // namespace tinycnn::runtime

@@ -1,5 +1,5 @@
 // Curves chart on top of io::render_svg_chart.
-#include "train/curves.hpp"
+#include "run/curves.hpp"
 
 #include <array>
 #include <filesystem>
@@ -9,7 +9,7 @@
 #include "core/error.hpp"
 #include "io/svg_chart.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::run {
 
 using io::ChartPanel;
 using io::ChartSeries;
@@ -88,4 +88,4 @@ std::string render_diagnostics(const MetricsRun& run) {
   return io::render_svg_chart("gradient flow: " + run.label, panels);
 }
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::run

@@ -1,5 +1,5 @@
 // Checkpoint save / load with full validation against the model.
-#include "train/checkpoint.hpp"
+#include "run/checkpoint.hpp"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -10,7 +10,7 @@
 #include "io/json_text.hpp"
 #include "io/safetensors.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::run {
 
 namespace {
 constexpr const char* kFormat = "tinycnn-checkpoint-1";
@@ -169,4 +169,4 @@ TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
   return state;
 }
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::run

@@ -11,7 +11,7 @@
 
 #include "core/error.hpp"
 
-namespace tinycnn::dist {
+namespace tinycnn::cluster {
 
 class Group {
  public:
@@ -61,4 +61,4 @@ bool failure_is_shared();
 // Ends every rank of the job now with `exit_code` (MPI_Abort); returns when alone.
 void abort_job(int exit_code);
 
-}  // namespace tinycnn::dist
+}  // namespace tinycnn::cluster

@@ -11,7 +11,7 @@
 #include "nn/sequential.hpp"
 #include "optim/optimizer.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::run {
 
 struct TrainState {
   int64_t epoch = 0;  // completed epochs
@@ -34,4 +34,4 @@ TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
 // True when every parameter value is finite.
 bool all_finite(nn::Sequential& model);
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::run

@@ -5,16 +5,16 @@
 #include <string>
 #include <vector>
 
-#include "train/metrics_log.hpp"
+#include "run/metrics_log.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::run {
 
 struct MetricsRun {
   std::string label;  // the run directory's name
   std::vector<EpochMetrics> epochs;
 };
 
-// The run of a metrics.jsonl file (train::read_metrics), labelled with its directory's name.
+// The run of a metrics.jsonl file (run::read_metrics), labelled with its directory's name.
 MetricsRun read_run(const std::string& metrics_path);
 std::string render_curves(const std::vector<MetricsRun>& runs);
 // The gradient-flow diagnostics of one run against the epoch: per layer the gradient norm and
@@ -22,4 +22,4 @@ std::string render_curves(const std::vector<MetricsRun>& runs);
 // (Runtime) when the run has none.
 std::string render_diagnostics(const MetricsRun& run);
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::run

@@ -14,7 +14,7 @@
 #include "nn/module.hpp"
 #include "tensor/tensor.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::check {
 
 struct DoubleBatch {
   int64_t batch = 0;
@@ -41,4 +41,4 @@ DoubleBatch forward_double(nn::Module& layer, DoubleBatch x, const Pieces* piece
 // Mean softmax cross-entropy of [N, K] logits.
 double mean_cross_entropy(const DoubleBatch& logits, const std::vector<int32_t>& labels);
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::check

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tinycnn::train {
+namespace tinycnn::run {
 
 // Gradient flow at an epoch's last step (train/diagnostics.hpp): for a layer with parameters
 // the norms and the update ratio; for a ReLU the fraction of dead units (dead_fraction >= 0).
@@ -49,4 +49,4 @@ std::vector<EpochMetrics> parse_metrics(std::string_view text, const std::string
 // file stays missing. Replaces the file atomically.
 void keep_metrics_up_to(const std::string& path, int64_t epoch);
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::run

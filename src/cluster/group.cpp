@@ -1,9 +1,9 @@
 // The group of one, the launcher check and the agreement; MPI's group is in mpi_group.cpp.
-#include "dist/group.hpp"
+#include "cluster/group.hpp"
 
 #include <cstdlib>
 
-namespace tinycnn::dist {
+namespace tinycnn::cluster {
 
 namespace {
 class Alone final : public Group {
@@ -86,4 +86,4 @@ void agree(Group& group, const std::exception_ptr& error) {
                           static_cast<int>(first / 2));
 }
 
-}  // namespace tinycnn::dist
+}  // namespace tinycnn::cluster

@@ -1,8 +1,6 @@
-// kernels/team: the held team runs every job on all its threads, its barrier holds them
+// runtime/team: the held team runs every job on all its threads, its barrier holds them
 // together, errors come back to the caller, and the contention gauge turns on and off as its
 // observations say; the run-queue wait it reads is the kernel's.
-#include "kernels/team.hpp"
-
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -12,7 +10,9 @@
 #include <thread>
 #include <vector>
 
-namespace tinycnn::kernels {
+#include "runtime/team.hpp"
+
+namespace tinycnn::runtime {
 namespace {
 
 TEST(ContentionGauge, OneStrayPreemptionDoesNotTurnItOn) {
@@ -154,4 +154,4 @@ TEST(Barrier, HoldsEveryThreadUntilAllArrive) {
 }
 
 }  // namespace
-}  // namespace tinycnn::kernels
+}  // namespace tinycnn::runtime

@@ -1,5 +1,5 @@
 // The out dir's lock and checks.
-#include "train/run_dir.hpp"
+#include "run/run_dir.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -11,12 +11,13 @@
 #include <utility>
 
 #include "io/atomic_file.hpp"
+#include "run/run_files.hpp"
 
-namespace tinycnn::train {
+namespace tinycnn::run {
 
 namespace {
 constexpr const char* kLockName = ".tinycnn.lock";
-constexpr const char* kRunFiles[] = {"checkpoint.safetensors", "metrics.jsonl"};
+constexpr const char* kRunFiles[] = {kCheckpointFile, kMetricsFile};
 
 std::string read_small(int fd) {
   char buf[32] = {};
@@ -77,4 +78,4 @@ void RunDir::require_fresh(bool replace) const {
                         "permission to replace it");
 }
 
-}  // namespace tinycnn::train
+}  // namespace tinycnn::run

@@ -1,11 +1,11 @@
 // Slice reducer; see slice_reducer.hpp.
-#include "kernels/slice_reducer.hpp"
+#include "runtime/slice_reducer.hpp"
 
 #include <algorithm>
 
-#include "kernels/team.hpp"
+#include "runtime/team.hpp"
 
-namespace tinycnn::kernels {
+namespace tinycnn::runtime {
 
 SliceAborted::SliceAborted()
     : core::Error(core::ErrorKind::Runtime, "another slice of the batch failed") {}
@@ -19,14 +19,9 @@ void SliceReducer::begin(int slices) {
   for (auto& parts : parts_) parts.resize(static_cast<size_t>(slices));
 }
 
-void SliceReducer::set_across(std::function<void(std::span<double>)> across) {
-  const std::lock_guard lock(mutex_);
-  across_ = std::move(across);
-}
-
-void SliceReducer::all_reduce(int slice, std::span<double> values) {
+void SliceReducer::sum(int slice, std::span<double> values) {
   if (slices_ == 1) {
-    if (across_) across_(values);
+    if (across_) across_->sum(0, values);
     return;
   }
   size_t parity = 0;
@@ -48,7 +43,7 @@ void SliceReducer::all_reduce(int slice, std::span<double> values) {
                      values.size(), " values in the same call");
           for (size_t i = 0; i < values.size(); ++i) sums[i] += p[i];
         }
-        if (across_) across_(std::span(sums));
+        if (across_) across_->sum(0, std::span(sums));
       } catch (...) {
         aborted_ = true;
         signal_.fetch_add(1, std::memory_order_release);
@@ -86,4 +81,4 @@ void SliceReducer::abort() {
   wake_all(signal_);
 }
 
-}  // namespace tinycnn::kernels
+}  // namespace tinycnn::runtime

@@ -1,0 +1,258 @@
+// The epoch loop. Data order: the data-order RNG's state at the start of each epoch is what a
+// checkpoint saves; resuming regenerates that epoch's permutation and skips the batches already
+// done, so resume == uninterrupted.
+#include "train/loop.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+
+#include "core/error.hpp"
+#include "core/timer.hpp"
+#include "train/diagnostics.hpp"
+#include "train/optimizer_config.hpp"
+
+namespace tinycnn::train {
+
+namespace {
+constexpr int64_t kMaxEpochs = 100000;  // training.epochs' bound
+
+void shuffle(std::vector<int64_t>& order, core::Rng& rng) {
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.uniform_int(i)]);
+}
+
+struct EpochTotals {
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  double seconds = 0;
+  bool interrupted = false;                       // stopped mid-epoch; the state is saved
+  std::vector<run::LayerDiagnostic> diagnostics;  // training.diagnostics: at the last step
+};
+
+run::TrainState saved_state(const Loop& loop, int64_t epoch, int64_t step,
+                            const core::Rng::State& rng) {
+  return {.epoch = epoch,
+          .step = step,
+          .rng = rng,
+          .batch_size = loop.t.batch_size,
+          .train_examples = loop.train_set.size(),
+          .classes = loop.train_set.classes()};
+}
+
+void save(const Loop& loop, const std::string& path, const run::TrainState& state) {
+  run::save_checkpoint(path, loop.model, loop.optimizer, state, loop.options.config_json);
+}
+
+// A resumed state must continue the same sequence of batches: the same batch size and
+// training set as the run that saved it, and a step inside its epoch.
+void check_resume_position(const std::string& path, const run::TrainState& s, const Loop& loop) {
+  TCNN_CHECK_RUNTIME(s.batch_size == 0 || s.batch_size == loop.t.batch_size, path,
+                     ": saved by a run with batch_size ", s.batch_size, "; resuming with ",
+                     loop.t.batch_size, " would not continue it (expected the same batch size)");
+  TCNN_CHECK_RUNTIME(s.train_examples == 0 || s.train_examples == loop.train_set.size(), path,
+                     ": saved by a run on ", s.train_examples, " training examples; resuming on ",
+                     loop.train_set.size(),
+                     " would not continue it (expected the same training set and limit)");
+  TCNN_CHECK_RUNTIME(s.epoch <= kMaxEpochs, path, ": metadata epoch ", s.epoch,
+                     ": expected at most ", kMaxEpochs);
+  const int64_t first = s.epoch * loop.batches;
+  TCNN_CHECK_RUNTIME(s.step >= first && s.step < first + loop.batches, path, ": metadata step ",
+                     s.step, " does not lie in epoch ", s.epoch + 1, " (steps ", first, "..",
+                     first + loop.batches - 1, " at ", loop.batches,
+                     " batches per epoch): expected the checkpoint of this training run");
+}
+
+bool stop_requested(const TrainCallbacks& callbacks) {
+  return callbacks.stop && callbacks.stop->load();
+}
+
+void report_step(const Loop& loop, const EpochTotals& e, int64_t epoch, int64_t b,
+                 const core::Stopwatch& clock) {
+  if (!loop.callbacks.on_step) return;
+  const double elapsed = clock.seconds();
+  const double ips = elapsed > 0 ? static_cast<double>(e.seen) / elapsed : 0.0;
+  const double remaining = static_cast<double>((loop.batches - b - 1) * loop.t.batch_size +
+                                               (loop.t.epochs - epoch - 1) * loop.train_set.size());
+  const auto seen = static_cast<double>(e.seen);
+  loop.callbacks.on_step({epoch + 1, loop.t.epochs, b + 1, loop.batches, e.loss_sum / seen,
+                          static_cast<double>(e.correct) / seen, ips,
+                          ips > 0 ? remaining / ips : 0});
+}
+
+// training.diagnostics at an epoch's last step: the optimizer's step, observed.
+void step_optimizer(const Loop& loop, std::span<const int64_t> batch, int64_t epoch, bool probe,
+                    EpochTotals& e) {
+  if (!probe) {
+    loop.optimizer.step();
+    return;
+  }
+  GradientFlowProbe flow;
+  flow.before_step(loop.model);
+  loop.optimizer.step();
+  tensor::Tensor images;
+  std::vector<int32_t> labels;
+  loop.train_set.gather(batch, loop.norm, loop.augment, epoch, images, labels);
+  e.diagnostics = flow.after_step(loop.model, images);
+}
+
+// On a stop request mid-epoch: the state saved with `epoch_rng` (the RNG state this epoch's
+// order came from).
+void save_interrupted(const Loop& loop, int64_t epoch, const run::TrainState& state,
+                      const core::Rng::State& epoch_rng) {
+  loop.step.require(run::all_finite(loop.model), [&] {
+    return core::concat("training diverged at epoch ", epoch + 1,
+                        ": non-finite weights; the last good checkpoint is kept");
+  });
+  if (loop.step.writes()) {
+    save(loop, loop.files.checkpoint, saved_state(loop, epoch, state.step, epoch_rng));
+  }
+  spdlog::warn("interrupted at epoch {}, step {}: saved {}", epoch + 1, state.step,
+               loop.files.checkpoint);
+}
+
+// The training pass of 0-based `epoch` from the batch `state.step` points at.
+EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
+                        const std::vector<int64_t>& order, const core::Rng::State& epoch_rng,
+                        run::TrainState& state) {
+  const model::TrainingSpec& t = loop.t;
+  EpochTotals e;
+  core::Stopwatch clock;
+  loop.model.set_training(true);
+  for (int64_t b = std::max<int64_t>(0, state.step - epoch * loop.batches); b < loop.batches; ++b) {
+    const int64_t begin = b * t.batch_size;
+    const int64_t end = std::min(begin + t.batch_size, loop.train_set.size());
+    const std::span batch(order.data() + begin, static_cast<size_t>(end - begin));
+    const StepResult step = loop.step.run(loop.train_set, batch, loop.norm, loop.augment, epoch,
+                                          [&] { return stop_requested(loop.callbacks); });
+    const double loss_value = step.loss_sum / static_cast<double>(batch.size());
+    loop.step.require(std::isfinite(loss_value), [&] {
+      return core::concat("training diverged at epoch ", epoch + 1, ", step ", state.step + 1,
+                          " (batch ", b + 1, " of ", loop.batches, "): loss is ", loss_value,
+                          "; the last good checkpoint is kept; lower the learning rate (now ", lr,
+                          ")");
+    });
+    step_optimizer(loop, batch, epoch, t.diagnostics && b + 1 == loop.batches, e);
+    ++state.step;
+    e.loss_sum += step.loss_sum;
+    e.correct += step.correct;
+    e.seen += end - begin;
+    report_step(loop, e, epoch, b, clock);
+    if (step.stop && b + 1 < loop.batches) {  // every process decides the same (the step agreed)
+      save_interrupted(loop, epoch, state, epoch_rng);
+      e.interrupted = true;
+      break;
+    }
+  }
+  e.seconds = clock.seconds();
+  return e;
+}
+
+run::EpochMetrics epoch_metrics(int64_t epoch, double lr, const EpochTotals& e,
+                                const EvalResult& eval, double eval_seconds) {
+  const auto seen = static_cast<double>(e.seen);
+  return {.epoch = epoch + 1,
+          .train_loss = e.seen ? e.loss_sum / seen : 0.0,
+          .train_accuracy = e.seen ? static_cast<double>(e.correct) / seen : 0.0,
+          .test_loss = eval.loss,
+          .test_accuracy = eval.accuracy,
+          .epoch_seconds = e.seconds,
+          .eval_seconds = eval_seconds,
+          .images_per_second = e.seconds > 0 ? seen / e.seconds : 0.0,
+          .lr = lr,
+          .diagnostics = e.diagnostics};
+}
+
+// The test pass after an epoch, then the epoch committed to the run's files.
+run::EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const EpochTotals& e,
+                               const core::Rng& data_rng, run::TrainState& state) {
+  core::Stopwatch eval_clock;
+  const EvalResult eval = loop.step.evaluate(loop.test_set, loop.norm, loop.num_classes);
+  loop.step.check_one_model(epoch);
+  const run::EpochMetrics m = epoch_metrics(epoch, lr, e, eval, eval_clock.seconds());
+  for (const std::string& line : gradient_flow_warnings(m.diagnostics)) {
+    spdlog::warn("epoch {}: {}", epoch + 1, line);
+  }
+  loop.step.require(run::all_finite(loop.model) && std::isfinite(eval.loss), [&] {
+    return core::concat("training diverged at epoch ", epoch + 1, ", step ", state.step,
+                        ": non-finite weights or test loss; the last good checkpoint is kept");
+  });
+  state.epoch = epoch + 1;
+  if (!loop.step.writes()) return m;
+  run::commit_epoch(loop.files, m, [&](const std::string& path) {
+    save(loop, path, saved_state(loop, state.epoch, state.step, data_rng.state()));
+  });
+  return m;
+}
+
+// A resume of a run that has all its epochs already: its test accuracy, nothing written.
+TrainResult evaluate_only(const Loop& loop, const run::TrainState& state) {
+  const std::string& path = loop.options.resume;
+  spdlog::info("nothing to do: {} holds epoch {} of {}; evaluating it", path, state.epoch,
+               loop.t.epochs);
+  const EvalResult eval = loop.step.evaluate(loop.test_set, loop.norm, loop.num_classes);
+  loop.step.require(std::isfinite(eval.loss), [&] {
+    return core::concat(path, ": the test loss is ", eval.loss,
+                        ": expected a finite loss (the weights overflow)");
+  });
+  TrainResult result;
+  result.checkpoint = path;
+  result.completed_epochs = state.epoch;
+  result.final_test_accuracy = eval.accuracy;
+  result.best_test_accuracy = eval.accuracy;
+  return result;
+}
+
+// The resume position checked on every process; a failure is reported once.
+void agree_on_position(const Loop& loop, const run::TrainState& state) {
+  std::exception_ptr failure;
+  try {
+    if (!loop.options.resume.empty()) check_resume_position(loop.options.resume, state, loop);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  loop.step.agree(failure);
+}
+}  // namespace
+
+TrainResult run_epochs(const Loop& loop, run::TrainState& state, core::Rng& data_rng) {
+  const model::TrainingSpec& t = loop.t;
+  agree_on_position(loop, state);
+  if (state.epoch >= t.epochs) return evaluate_only(loop, state);
+  if (loop.step.writes()) {
+    const bool resumed = !loop.options.resume.empty();
+    if (!resumed && std::filesystem::exists(loop.files.checkpoint))
+      spdlog::warn("replacing the run in {}", loop.files.dir);
+    run::start_run(loop.files, resumed, state.epoch, loop.options.config_json);
+  }
+  TrainResult result;
+  result.checkpoint = loop.files.checkpoint;
+  result.completed_epochs = state.epoch;
+  std::vector<int64_t> order(static_cast<size_t>(loop.train_set.size()));
+  for (int64_t epoch = state.epoch; epoch < t.epochs; ++epoch) {
+    const double lr = learning_rate(t.lr_schedule, t.optimizer.lr, epoch, t.epochs);
+    loop.optimizer.set_lr(lr);
+    const core::Rng::State epoch_rng = data_rng.state();
+    std::iota(order.begin(), order.end(), 0);
+    if (t.shuffle) shuffle(order, data_rng);
+    const EpochTotals totals = train_epoch(loop, epoch, lr, order, epoch_rng, state);
+    if (totals.interrupted) {
+      result.interrupted = true;
+      return result;
+    }
+    const run::EpochMetrics m = finish_epoch(loop, epoch, lr, totals, data_rng, state);
+    result.epochs.push_back(m);
+    result.completed_epochs = state.epoch;
+    result.final_test_accuracy = m.test_accuracy;
+    result.best_test_accuracy = std::max(result.best_test_accuracy, m.test_accuracy);
+    if (loop.callbacks.on_epoch) loop.callbacks.on_epoch(m);
+    if (loop.step.any(stop_requested(loop.callbacks))) {  // the processes decide together
+      result.interrupted = state.epoch < t.epochs;
+      break;
+    }
+  }
+  return result;
+}
+
+}  // namespace tinycnn::train
