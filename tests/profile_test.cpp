@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
+#include "model/trace.hpp"
 #include "optim/sgd.hpp"
 #include "profile/conv_profile.hpp"
 #include "profile/step_profile.hpp"
@@ -98,10 +99,20 @@ TEST(StepProfile, PercentagesAddUpAndMemoryIsHandComputed) {
   double percent = 100.0 * (p.loss_ms + p.optimizer_ms) / p.step_ms;
   for (const auto& l : p.layers) percent += l.percent;
   EXPECT_NEAR(percent, 100.0, 1e-6);
-  EXPECT_EQ(p.memory.params, 61706 * 4);
-  EXPECT_EQ(p.memory.grads, 61706 * 4);
+  EXPECT_EQ(p.memory.weights, 61706 * 4);
+  EXPECT_EQ(p.memory.gradients, 61706 * 4);
   EXPECT_EQ(p.memory.optimizer_state, 61706 * 4);              // one momentum buffer per parameter
   EXPECT_EQ(p.memory.activations, 4 * (60008 / 4 + 784) * 4);  // 4 images: outputs + input
+  EXPECT_EQ(p.memory.activation_gradients, p.memory.activations);
+  // The convolutions' scratch is their plans', as they run: the larger layer's at 1 thread.
+  int64_t scratch = 0;
+  for (const auto& row : model::flatten_rows(model::trace_model(spec, 4).layers)) {
+    if (!row->plan) continue;
+    const kernels::ConvWorkspace ws = row->plan->workspace(4, 1);
+    scratch = std::max({scratch, ws.forward, ws.backward});
+  }
+  EXPECT_GT(scratch, 0);
+  EXPECT_EQ(p.memory.workspace, scratch);
   ASSERT_FALSE(p.memory_by_batch.empty());
   EXPECT_EQ(p.memory_by_batch[0].batch, 1);
 }

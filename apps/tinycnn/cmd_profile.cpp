@@ -32,12 +32,6 @@ using nlohmann::ordered_json;
 using profile::AlgoResult;
 using profile::ConvResult;
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 ordered_json pair_or_int(int64_t a, int64_t b) {
   return a == b ? ordered_json(a) : ordered_json::array({a, b});
 }
@@ -62,8 +56,12 @@ ordered_json algo_json(const AlgoResult& r, const profile::ConvCosts& c) {
 ordered_json case_json(const ConvResult& r) {
   const auto& g = r.c.g;
   ordered_json results = ordered_json::object();
-  for (const auto& a : r.results)
-    results[std::string(kernels::to_string(a.algo))] = algo_json(a, r.costs);
+  for (const auto& a : r.results) {
+    ordered_json j = algo_json(a, r.costs);
+    j["kernels"] = {
+        {"forward", a.forward_kernel}, {"dinput", a.dinput_kernel}, {"dweight", a.dweight_kernel}};
+    results[std::string(kernels::to_string(a.algo))] = std::move(j);
+  }
   // The case-level speedups compare im2col with naive (docs/cli.md); each result has its own.
   const AlgoResult* im2col = r.find(kernels::ConvAlgo::Im2col);
   return {{"name", r.c.name},
@@ -90,9 +88,10 @@ std::string shape_text(const kernels::Conv2dGeometry& g) {
 void print_conv_table(const std::vector<ConvResult>& results, double peak,
                       const ProfileOptions& o) {
   TextTable t({"case", "input", "OC", "k/s/p", "MFLOP", "algo", "fwd ms", "bwd ms", "fwd speedup",
-               "bwd speedup", "GFLOP/s", "% peak", "ws (textbook)", "allocated", "max rel diff"},
+               "bwd speedup", "GFLOP/s", "% peak", "ws (textbook)", "allocated", "max rel diff",
+               "plan (fwd / dinput / dweight)"},
               {false, false, true, false, true, false, true, true, true, true, true, true, true,
-               true, true});
+               true, true, false});
   for (const auto& r : results) {
     const auto& g = r.c.g;
     bool first = true;
@@ -109,7 +108,7 @@ void print_conv_table(const std::vector<ConvResult>& results, double peak,
              ref ? "" : fmt("%.1fx", a.speedup_backward), fmt("%.1f", a.gflops_forward),
              fmt("%.0f%%", peak > 0 ? 100 * a.gflops_forward / peak : 0),
              human_bytes(a.workspace_bytes), human_bytes(a.workspace_bytes_allocated),
-             ref ? "" : fmt("%.1e", a.max_rel_diff)});
+             ref ? "" : fmt("%.1e", a.max_rel_diff), a.plan_summary});
       first = false;
     }
   }
@@ -227,6 +226,7 @@ int run_conv(const ProfileOptions& o) {
   double peak = profile::measure_peak_gflops(threads);
   const profile::HeapProbe probe{heap_reset_peak, heap_peak_extra_bytes};
   std::vector<ConvResult> results;
+  results.reserve(cases.size());
   for (const auto& c : cases) {
     results.push_back(profile::profile_conv(
         c, {.warmup = o.warmup, .repeats = o.repeats, .threads = threads, .probe = &probe}));
@@ -245,119 +245,6 @@ int run_conv(const ProfileOptions& o) {
   return kExitOk;
 }
 
-ordered_json memory_json(const profile::StepMemory& m) {
-  return {{"batch", m.batch},
-          {"params_bytes", m.params},
-          {"grads_bytes", m.grads},
-          {"optimizer_state_bytes", m.optimizer_state},
-          {"activations_bytes", m.activations},
-          {"saved_columns_bytes", m.saved_columns},
-          {"workspace_bytes", m.workspace},
-          {"total_bytes", m.total()}};
-}
-
-size_t slowest_layer(const profile::StepProfile& p) {
-  size_t slowest = 0;
-  for (size_t i = 0; i < p.layers.size(); ++i) {
-    if (p.layers[i].depth == 0 && p.layers[i].percent > p.layers[slowest].percent) slowest = i;
-  }
-  return slowest;
-}
-
-void print_model_json(const model::ModelSpec& spec, const profile::StepProfile& p, int64_t batch,
-                      int threads, double train_step_ms) {
-  ordered_json layers = ordered_json::array();
-  for (const auto& l : p.layers) {
-    layers.push_back({{"index", l.index},
-                      {"name", l.name},
-                      {"depth", l.depth},
-                      {"type", l.type},
-                      {"forward_ms", l.forward_ms},
-                      {"backward_ms", l.backward_ms},
-                      {"percent", l.percent},
-                      {"gflops", l.gflops}});
-  }
-  ordered_json by_batch = ordered_json::array();
-  for (const auto& m : p.memory_by_batch) by_batch.push_back(memory_json(m));
-  std::cout << ordered_json{{"model", spec.name},
-                            {"batch", batch},
-                            {"threads", threads},
-                            {"repeats", p.repeats},
-                            {"layers", layers},
-                            {"loss_ms", p.loss_ms},
-                            {"optimizer_ms", p.optimizer_ms},
-                            {"step_ms", p.step_ms},
-                            {"train_step_ms", train_step_ms},
-                            {"slowest_layer", p.layers[slowest_layer(p)].index},
-                            {"memory", memory_json(p.memory)},
-                            {"memory_by_batch", by_batch}}
-                   .dump()
-            << "\n";
-}
-
-void print_layer_table(const profile::StepProfile& p, int64_t batch) {
-  TextTable t({"#", "layer", "forward ms", "backward ms", "% of step", "GFLOP/s"},
-              {true, false, true, true, true, true});
-  for (const auto& l : p.layers) {
-    t.add({std::to_string(l.index),
-           std::string(static_cast<size_t>(2 * l.depth), ' ') + l.description,
-           fmt("%.3f", l.forward_ms), fmt("%.3f", l.backward_ms), fmt("%.1f%%", l.percent),
-           l.gflops > 0 ? fmt("%.1f", l.gflops) : ""});
-  }
-  t.add({"", "softmax cross-entropy", "", "", fmt("%.1f%%", 100 * p.loss_ms / p.step_ms), ""});
-  t.add({"", "optimizer step", "", "", fmt("%.1f%%", 100 * p.optimizer_ms / p.step_ms), ""});
-  t.add({"", "total step", "", "", "100.0%", ""});
-  std::cout << t.render();
-  const auto& slowest = p.layers[slowest_layer(p)];
-  std::cout << "step: " << fmt("%.3f", p.step_ms) << " ms ("
-            << fmt("%.0f", static_cast<double>(batch) * 1e3 / p.step_ms)
-            << " images/s); slowest layer: " << slowest.index << " (" << slowest.description << ", "
-            << fmt("%.1f", slowest.percent) << "% of the step)\n";
-}
-
-void print_memory_table(const profile::StepProfile& p, int64_t batch) {
-  TextTable m({"batch", "params", "grads", "optimizer", "activations", "saved im2col columns",
-               "conv scratch", "total"},
-              std::vector<bool>(8, true));
-  auto add_row = [&](const profile::StepMemory& s) {
-    m.add({std::to_string(s.batch), human_bytes(s.params), human_bytes(s.grads),
-           human_bytes(s.optimizer_state), human_bytes(s.activations), human_bytes(s.saved_columns),
-           human_bytes(s.workspace), human_bytes(s.total())});
-  };
-  add_row(p.memory);
-  for (const auto& s : p.memory_by_batch) {
-    if (s.batch != batch) add_row(s);
-  }
-  std::cout << m.render();
-}
-
-int run_model(const ProfileOptions& o) {
-  const model::ModelSpec spec = model::load_config(o.model);
-  const int64_t batch = o.batch > 0 ? o.batch : spec.training.batch_size;
-  train::check_memory(train::estimate_memory(spec, train::Purpose::Training, batch, 0),
-                      "profiling " + spec.name);
-  auto net = model::build_model(spec);
-  auto optimizer = train::make_optimizer(spec.training.optimizer, net->parameters());
-  const int threads = omp_get_max_threads();
-  const profile::StepProfile p =
-      profile::profile_step(spec, *net, *optimizer, batch, o.warmup, o.repeats, threads);
-  const profile::TimingStats train_step =
-      profile::time_train_step(spec, *net, *optimizer, batch, o.warmup, o.repeats, threads);
-  if (o.json) {
-    print_model_json(spec, p, batch, threads, train_step.median_ms);
-    return kExitOk;
-  }
-  std::cout << "model " << spec.name << ": one training step at batch " << batch << ", " << threads
-            << " threads, median of " << p.repeats << " after " << o.warmup << " warm-up\n\n";
-  print_layer_table(p, batch);
-  std::cout << "as `train` runs it (the batch in " << std::min<int64_t>(threads, batch)
-            << " slices, one per thread, each through the whole model): "
-            << fmt("%.3f", train_step.median_ms) << " ms ("
-            << fmt("%.0f", static_cast<double>(batch) * 1e3 / train_step.median_ms)
-            << " images/s)\n\nmemory of a step (analytic):\n";
-  print_memory_table(p, batch);
-  return kExitOk;
-}
 }  // namespace
 
 CLI::App* setup_profile(CLI::App& app, ProfileOptions& o) {
@@ -384,7 +271,7 @@ CLI::App* setup_profile(CLI::App& app, ProfileOptions& o) {
 
 int run_profile(const ProfileOptions& o) {
   TCNN_CHECK(o.conv || !o.model.empty(), "profile: expected --conv or --model CONFIG");
-  return o.conv ? run_conv(o) : run_model(o);
+  return o.conv ? run_conv(o) : run_profile_model(o);
 }
 
 }  // namespace tinycnn::cli

@@ -43,6 +43,12 @@ nlohmann::ordered_json rows_json(const std::vector<LayerCost>& rows) {
                                   {"workspace_bytes", l.workspace_bytes},
                                   {"receptive_field", l.receptive_field},
                                   {"jump", l.jump}};
+    if (l.plan) {
+      row["algorithm"] = {{"algo", kernels::to_string(l.plan->algo)},
+                          {"forward", l.plan->forward_kernel()},
+                          {"dinput", l.plan->dinput_kernel()},
+                          {"dweight", l.plan->dweight_kernel()}};
+    }
     if (l.kind == nn::LayerKind::Residual) {
       row["layers"] = rows_json(l.layers);
       row["shortcut"] = rows_json(l.shortcut);
@@ -71,16 +77,18 @@ nlohmann::ordered_json to_json(const ModelTrace& t) {
 void print_table(const ModelTrace& t) {
   std::cout << "model " << t.name << ": input " << t.input.to_string() << ", batch " << t.batch
             << " (MACs, FLOPs and bytes are for the whole batch; FLOPs = 2 x MACs)\n\n";
-  TextTable table({"#", "layer", "input", "output", "output size (H - K + 2P)/S + 1", "params",
-                   "MACs", "FLOPs", "act bytes", "im2col bytes", "RF", "jump"},
-                  {true, false, false, false, false, true, true, true, true, true, true, true});
+  TextTable table(
+      {"#", "layer", "input", "output", "output size (H - K + 2P)/S + 1", "params", "MACs", "FLOPs",
+       "act bytes", "im2col bytes", "RF", "jump", "algorithm (fwd / dinput / dweight)"},
+      {true, false, false, false, false, true, true, true, true, true, true, true, false});
   for (const LayerCost* row : model::flatten_rows(t.layers)) {
     const LayerCost& l = *row;
     table.add({row_label(l), std::string(static_cast<size_t>(2 * l.depth), ' ') + l.description,
                l.input.to_string(), l.output.to_string(), arithmetic_text(l), with_commas(l.params),
                with_commas(l.macs), with_commas(2 * l.macs), with_commas(l.activation_bytes),
                l.kind == nn::LayerKind::Conv2d ? with_commas(l.workspace_bytes) : "",
-               std::to_string(l.receptive_field), std::to_string(l.jump)});
+               std::to_string(l.receptive_field), std::to_string(l.jump),
+               l.plan ? l.plan->summary() : ""});
   }
   std::cout << table.render();
   if (!t.error.empty()) return;

@@ -124,7 +124,7 @@ Written write_features(const std::string& dir, const std::string& file, const te
     const int s = std::max(1, kTile / std::max(h, w));
     const int x0 = kTileGap + (index % cols) * (kTile + kTileGap) + (kTile - w * s) / 2;
     const int y0 = kTileGap + (index / cols) * (kTile + kTileGap) + (kTile - h * s) / 2;
-    const auto [lo, hi] = std::minmax_element(plane, plane + h * w);
+    const auto [lo, hi] = std::minmax_element(plane, plane + static_cast<ptrdiff_t>(h) * w);
     for (int y = 0; y < h; ++y) {
       for (int x = 0; x < w; ++x)
         img.fill(x0 + x * s, y0 + y * s, s, s, grey(plane[y * w + x], *lo, *hi));
@@ -148,7 +148,9 @@ Written write_features(const std::string& dir, const std::string& file, const te
     draw(0, input.data(), ih, iw);
   }
   const int h = static_cast<int>(maps.dim(1)), w = static_cast<int>(maps.dim(2));
-  for (int c = 0; c < channels; ++c) draw(c + 1, maps.data() + c * h * w, h, w);
+  for (int c = 0; c < channels; ++c) {
+    draw(c + 1, maps.data() + static_cast<ptrdiff_t>(c) * h * w, h, w);
+  }
   img.write_png(dir + "/" + file);
   return {file, img.width(), img.height()};
 }

@@ -74,6 +74,7 @@ struct ProfileOptions {
 };
 CLI::App* setup_profile(CLI::App& app, ProfileOptions& options);
 int run_profile(const ProfileOptions& options);
+int run_profile_model(const ProfileOptions& options);  // the --model mode (profile_model.cpp)
 
 struct PredictOptions {
   std::string config;

@@ -10,7 +10,7 @@
 namespace tinycnn::cli {
 
 nlohmann::json number_flag(const std::string& flag, const std::string& text) {
-  const nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   TCNN_CHECK(!value.is_discarded() && value.is_number(), flag, ": expected a number, got '", text,
              "'");
   return value;

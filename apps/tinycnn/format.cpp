@@ -58,4 +58,10 @@ std::string TextTable::render() const {
   return out;
 }
 
+std::string fmt(const char* format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, value);
+  return buf;
+}
+
 }  // namespace tinycnn::cli

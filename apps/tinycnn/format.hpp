@@ -7,8 +7,9 @@
 
 namespace tinycnn::cli {
 
-std::string with_commas(int64_t value);  // 1234567 -> "1,234,567"
-std::string human_bytes(int64_t bytes);  // 246824 -> "241.0 KiB"
+std::string with_commas(int64_t value);             // 1234567 -> "1,234,567"
+std::string human_bytes(int64_t bytes);             // 246824 -> "241.0 KiB"
+std::string fmt(const char* format, double value);  // printf of one number: fmt("%.1f", x)
 
 // A plain text table: columns padded to their widest cell; `right` marks right-aligned columns.
 class TextTable {

@@ -7,6 +7,9 @@
 
 namespace tinycnn::core {
 
+// Below this many floats an elementwise pass is faster on one thread than waking a second.
+inline constexpr int64_t kParallelMinElements = int64_t{1} << 15;
+
 struct Block {
   int64_t begin = 0, end = 0;
   int64_t size() const { return end - begin; }

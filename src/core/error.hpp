@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace tinycnn::core {
 
@@ -27,6 +28,13 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
   std::string where_;
 };
+
+// "a, b, c": the items of a list in a message.
+inline std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out;
+}
 
 // The arguments streamed into one string: how every message is put together.
 template <typename... Args>

@@ -83,7 +83,7 @@ std::unique_ptr<ByteSource> ByteSource::open(const std::string& path) {
 }
 
 std::string find_data_file(const std::string& dir, const std::string& name) {
-  const std::string plain = dir + "/" + name;
+  std::string plain = dir + "/" + name;
   std::error_code ec;
   if (std::filesystem::is_regular_file(plain, ec)) return plain;
   if (std::filesystem::is_regular_file(plain + ".gz", ec)) return plain + ".gz";

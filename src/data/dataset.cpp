@@ -36,6 +36,72 @@ uint64_t mix(uint64_t seed, int64_t epoch, int64_t example) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
+struct ImageDims {
+  int64_t channels = 0, height = 0, width = 0;
+  int64_t plane() const { return height * width; }
+  int64_t numel() const { return channels * plane(); }
+};
+
+void normalize_image(const ImageDims& d, const uint8_t* src, const ChannelMap& map, float* dst) {
+  const int64_t plane = d.plane();
+  for (int64_t c = 0; c < d.channels; ++c) {
+    const float scale = map.scale[static_cast<size_t>(c)];
+    const float shift = map.shift[static_cast<size_t>(c)];
+    for (int64_t p = 0; p < plane; ++p) {
+      dst[c * plane + p] = static_cast<float>(src[c * plane + p]) * scale + shift;
+    }
+  }
+}
+
+// Where example `i`'s crop of the zero-padded image starts (dy, dx in [0, 2 pad]) in `epoch`,
+// and whether it is flipped.
+struct Crop {
+  int64_t pad = 0, dy = 0, dx = 0;
+  bool flip = false;
+};
+
+Crop crop_of(const Augment& augment, int64_t epoch, int64_t i) {
+  const uint64_t draw = mix(augment.seed, epoch, i);
+  const int64_t pad = augment.crop_padding;
+  const auto span = static_cast<uint64_t>(2 * pad + 1);
+  return {.pad = pad,
+          .dy = pad > 0 ? static_cast<int64_t>(draw % span) : 0,
+          .dx = pad > 0 ? static_cast<int64_t>((draw >> 16) % span) : 0,
+          .flip = augment.horizontal_flip && ((draw >> 40) & 1)};
+}
+
+// The crop, then the flip: out(y, x) reads src(y + dy - pad, x' + dx - pad) with x' = W - 1 - x
+// when flipped; black (the shift of 0) outside the image.
+void augment_image(const ImageDims& d, const uint8_t* src, const ChannelMap& map, const Crop& k,
+                   float* dst) {
+  const int64_t plane = d.plane(), width = d.width;
+  // Per output row: the run of x whose source column lies inside the image (sx = x + dx - pad,
+  // mirrored when flipped); outside it the padding's black.
+  const int64_t x_lo = std::clamp<int64_t>(k.pad - k.dx, 0, width);
+  const int64_t x_hi = std::clamp<int64_t>(width + k.pad - k.dx, 0, width);
+  for (int64_t c = 0; c < d.channels; ++c) {
+    const float scale = map.scale[static_cast<size_t>(c)];
+    const float shift = map.shift[static_cast<size_t>(c)];
+    for (int64_t y = 0; y < d.height; ++y) {
+      float* row = dst + c * plane + y * width;
+      const int64_t sy = y + k.dy - k.pad;
+      std::fill(row, row + width, shift);
+      if (sy < 0 || sy >= d.height || x_lo >= x_hi) continue;
+      // Unflipped: row[x] = in[x + dx - pad] for x in [x_lo, x_hi). Flipped, the crop's row is
+      // reversed: row[x] = crop[W - 1 - x].
+      // (restrict: bytes may alias floats, which would keep these loops scalar)
+      float* __restrict out = k.flip ? row + width - x_hi : row + x_lo;
+      const uint8_t* __restrict from = src + c * plane + sy * width + x_lo + k.dx - k.pad;
+      const int64_t run = x_hi - x_lo;
+      if (k.flip) {
+        for (int64_t j = 0; j < run; ++j)
+          out[run - 1 - j] = static_cast<float>(from[j]) * scale + shift;
+      } else {
+        for (int64_t j = 0; j < run; ++j) out[j] = static_cast<float>(from[j]) * scale + shift;
+      }
+    }
+  }
+}
 }  // namespace
 
 Dataset::Dataset(std::string source, int64_t channels, int64_t height, int64_t width,
@@ -85,66 +151,20 @@ void Dataset::gather(std::span<const int64_t> indices, const Normalization& norm
                      const Augment& augment, int64_t epoch, tensor::Tensor& images,
                      std::vector<int32_t>& labels) const {
   const int64_t n = static_cast<int64_t>(indices.size());
-  const int64_t plane = height_ * width_;
+  const ImageDims dims{.channels = channels_, .height = height_, .width = width_};
   const tensor::Shape shape({n, channels_, height_, width_});
   if (!images.defined() || images.shape() != shape) images = tensor::Tensor::empty(shape);
   labels.resize(static_cast<size_t>(n));
   const ChannelMap map(norm, channels_, source_);
-  const int64_t pad = augment.crop_padding;
   for (int64_t b = 0; b < n; ++b) {
     const int64_t i = indices[static_cast<size_t>(b)];
     TCNN_CHECK(i >= 0 && i < count_, "dataset index ", i, " out of range 0..", count_ - 1);
     labels[static_cast<size_t>(b)] = labels_[static_cast<size_t>(i)];
-    const uint8_t* src = image(i);
-    float* dst = images.data() + b * channels_ * plane;
-    if (!augment.any()) {
-      for (int64_t c = 0; c < channels_; ++c) {
-        const float scale = map.scale[static_cast<size_t>(c)];
-        const float shift = map.shift[static_cast<size_t>(c)];
-        for (int64_t p = 0; p < plane; ++p) {
-          dst[c * plane + p] = static_cast<float>(src[c * plane + p]) * scale + shift;
-        }
-      }
-      continue;
-    }
-    // Crop the zero-padded image at (dy, dx) in [0, 2 pad], then flip: out(y, x) reads
-    // src(y + dy - pad, x' + dx - pad) with x' = W - 1 - x when flipped; black outside.
-    const uint64_t draw = mix(augment.seed, epoch, i);
-    const int64_t span = 2 * pad + 1;
-    const int64_t dy = pad > 0 ? static_cast<int64_t>(draw % static_cast<uint64_t>(span)) : 0;
-    const int64_t dx =
-        pad > 0 ? static_cast<int64_t>((draw >> 16) % static_cast<uint64_t>(span)) : 0;
-    const bool flip = augment.horizontal_flip && ((draw >> 40) & 1);
-    // Per output row: the source row, and the run of x whose source column lies inside the
-    // image (sx = x + dx - pad, mirrored when flipped); outside it the padding's black.
-    const int64_t x_lo = std::clamp<int64_t>(pad - dx, 0, width_);
-    const int64_t x_hi = std::clamp<int64_t>(width_ + pad - dx, 0, width_);
-    for (int64_t c = 0; c < channels_; ++c) {
-      const float scale = map.scale[static_cast<size_t>(c)];
-      const float shift = map.shift[static_cast<size_t>(c)];
-      for (int64_t y = 0; y < height_; ++y) {
-        float* row = dst + c * plane + y * width_;
-        const int64_t sy = y + dy - pad;
-        if (sy < 0 || sy >= height_ || x_lo >= x_hi) {
-          std::fill(row, row + width_, shift);
-          continue;
-        }
-        const uint8_t* in = src + c * plane + sy * width_;
-        // Unflipped: row[x] = in[x + dx - pad] for x in [x_lo, x_hi). Flipped, the crop's row
-        // is reversed: row[x] = crop[W - 1 - x].
-        // (restrict: bytes may alias floats, which would keep these loops scalar)
-        float* __restrict out = flip ? row + width_ - x_hi : row + x_lo;
-        std::fill(row, row + width_, shift);
-        const uint8_t* __restrict from = in + x_lo + dx - pad;
-        const int64_t run = x_hi - x_lo;
-        if (flip) {
-          for (int64_t k = 0; k < run; ++k) {
-            out[run - 1 - k] = static_cast<float>(from[k]) * scale + shift;
-          }
-        } else {
-          for (int64_t k = 0; k < run; ++k) out[k] = static_cast<float>(from[k]) * scale + shift;
-        }
-      }
+    float* dst = images.data() + b * dims.numel();
+    if (augment.any()) {
+      augment_image(dims, image(i), map, crop_of(augment, epoch, i), dst);
+    } else {
+      normalize_image(dims, image(i), map, dst);
     }
   }
 }

@@ -56,7 +56,9 @@ Dataset read_image_folder(const std::string& dir, const std::string& split,
     const std::vector<std::string> files = entries(folder, false);
     TCNN_CHECK_RUNTIME(!files.empty(), folder, ": holds no images");
     for (const auto& name : files) {
-      const std::string path = folder + "/" + name;
+      std::string path = folder;
+      path += "/";
+      path += name;
       const Image image =
           fit_image(read_image_file(path, o.channels), o.height, o.width, o.resize, path);
       pixels.insert(pixels.end(), image.pixels.begin(), image.pixels.end());

@@ -51,7 +51,9 @@ class GraphBuilder {
   std::string sequence(nn::Sequential& seq, const std::string& qualifier, std::string x,
                        Shape& shape) {
     for (const nn::NamedChild& child : seq.children()) {
-      x = layer(*child.module, qualifier + child.name, x, shape);
+      std::string name = qualifier;
+      name += child.name;
+      x = layer(*child.module, name, x, shape);
     }
     return x;
   }

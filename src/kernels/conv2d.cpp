@@ -27,6 +27,7 @@ std::string_view to_string(ConvAlgo algo) {
 
 std::vector<std::string> conv_algo_names() {
   std::vector<std::string> names;
+  names.reserve(kConvAlgos.size());
   for (ConvAlgo algo : kConvAlgos) names.emplace_back(to_string(algo));
   return names;
 }
@@ -35,33 +36,21 @@ ConvAlgo conv_algo_from_string(std::string_view name) {
   for (ConvAlgo algo : kConvAlgos) {
     if (name == to_string(algo)) return algo;
   }
-  std::string list;
-  for (const auto& n : conv_algo_names()) list += (list.empty() ? "" : ", ") + n;
-  TCNN_CHECK(false, "conv algorithm: expected one of ", list, ", got '", name, "'");
+  TCNN_CHECK(false, "conv algorithm: expected one of ", core::join(conv_algo_names()), ", got '",
+             name, "'");
   return ConvAlgo::Im2col;
 }
 
-ConvWorkspace conv2d_workspace_bytes(ConvAlgo algo, const Conv2dGeometry& g, int threads) {
-  switch (algo) {
-    case ConvAlgo::Naive:
-      return {};
-    case ConvAlgo::Im2col:
-      return {conv2d_im2col_forward_workspace_bytes(g, threads),
-              conv2d_im2col_backward_workspace_bytes(g, threads)};
-    case ConvAlgo::Implicit:
-      return {conv2d_implicit_forward_workspace_bytes(g, threads),
-              conv2d_implicit_backward_workspace_bytes(g, threads)};
-  }
-  return {};
-}
-
-void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input, const float* weight,
-                    const float* bias, float* output, float* columns, bool relu) {
-  if (algo == ConvAlgo::Implicit) {
-    conv2d_implicit_forward(g, input, weight, bias, {.output = output, .relu = relu});
+void conv2d_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
+                    const float* weight, const float* bias, float* output, float* columns,
+                    bool relu) {
+  TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+  if (plan.algo == ConvAlgo::Implicit) {
+    conv2d_implicit_forward(*plan.implicit, g, input, weight, bias,
+                            {.output = output, .relu = relu});
     return;
   }
-  if (algo == ConvAlgo::Naive) {
+  if (plan.algo == ConvAlgo::Naive) {
     conv2d_naive_forward(g, input, weight, bias, output);
   } else {
     conv2d_im2col_forward(g, input, weight, bias, output, columns);
@@ -69,12 +58,14 @@ void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input, 
   if (relu) relu_forward(g.output_numel(), output, output);
 }
 
-void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
                      const float* weight, const float* doutput, float* dinput, float* dweight,
                      float* dbias, const float* columns, const float* relu_output) {
-  if (algo == ConvAlgo::Implicit) {
-    conv2d_implicit_backward(g, input, weight, {.doutput = doutput, .relu_output = relu_output},
-                             dinput, dweight, dbias);
+  TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+  if (plan.algo == ConvAlgo::Implicit) {
+    conv2d_implicit_backward(*plan.implicit, g, input, weight,
+                             {.doutput = doutput, .relu_output = relu_output}, dinput, dweight,
+                             dbias);
     return;
   }
   std::vector<float> masked;
@@ -83,7 +74,7 @@ void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
     relu_backward(g.output_numel(), relu_output, doutput, masked.data());
     doutput = masked.data();
   }
-  if (algo == ConvAlgo::Naive) {
+  if (plan.algo == ConvAlgo::Naive) {
     conv2d_naive_backward(g, input, weight, doutput, dinput, dweight, dbias);
   } else {
     conv2d_im2col_backward(g, input, weight, doutput, dinput, dweight, dbias, columns);
@@ -103,23 +94,26 @@ Pool2dGeometry pool_after(const Conv2dGeometry& g) {
 }
 }  // namespace
 
-void conv2d_relu_pool_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+void conv2d_relu_pool_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
                               const float* weight, const float* bias, float* pooled,
                               int32_t* argmax) {
-  if (algo == ConvAlgo::Implicit) {
-    conv2d_implicit_forward(g, input, weight, bias, {.pooled = pooled, .argmax = argmax});
+  if (plan.algo == ConvAlgo::Implicit) {
+    TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+    conv2d_implicit_forward(*plan.implicit, g, input, weight, bias,
+                            {.pooled = pooled, .argmax = argmax});
     return;
   }
   std::vector<float> output(static_cast<size_t>(g.output_numel()));
-  conv2d_forward(algo, g, input, weight, bias, output.data(), nullptr, true);
+  conv2d_forward(plan, g, input, weight, bias, output.data(), nullptr, true);
   maxpool2d_forward(pool_after(g), output.data(), pooled, argmax);
 }
 
-void conv2d_relu_pool_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+void conv2d_relu_pool_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
                                const float* weight, const float* pooled, const int32_t* argmax,
                                const float* dpooled, float* dinput, float* dweight, float* dbias) {
-  if (algo == ConvAlgo::Implicit) {
-    conv2d_implicit_backward(g, input, weight,
+  if (plan.algo == ConvAlgo::Implicit) {
+    TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+    conv2d_implicit_backward(*plan.implicit, g, input, weight,
                              {.dpooled = dpooled, .pooled = pooled, .argmax = argmax}, dinput,
                              dweight, dbias);
     return;
@@ -131,7 +125,32 @@ void conv2d_relu_pool_backward(ConvAlgo algo, const Conv2dGeometry& g, const flo
   relu_backward(pooled_n, pooled, dpooled, masked.data());
   std::vector<float> doutput(static_cast<size_t>(g.output_numel()));
   maxpool2d_backward(pg, masked.data(), argmax, doutput.data());
-  conv2d_backward(algo, g, input, weight, doutput.data(), dinput, dweight, dbias);
+  conv2d_backward(plan, g, input, weight, doutput.data(), dinput, dweight, dbias);
+}
+
+void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input, const float* weight,
+                    const float* bias, float* output, float* columns, bool relu) {
+  conv2d_forward(plan_conv2d(algo, g), g, input, weight, bias, output, columns, relu);
+}
+
+void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+                     const float* weight, const float* doutput, float* dinput, float* dweight,
+                     float* dbias, const float* columns, const float* relu_output) {
+  conv2d_backward(plan_conv2d(algo, g), g, input, weight, doutput, dinput, dweight, dbias, columns,
+                  relu_output);
+}
+
+void conv2d_relu_pool_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+                              const float* weight, const float* bias, float* pooled,
+                              int32_t* argmax) {
+  conv2d_relu_pool_forward(plan_conv2d(algo, g), g, input, weight, bias, pooled, argmax);
+}
+
+void conv2d_relu_pool_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+                               const float* weight, const float* pooled, const int32_t* argmax,
+                               const float* dpooled, float* dinput, float* dweight, float* dbias) {
+  conv2d_relu_pool_backward(plan_conv2d(algo, g), g, input, weight, pooled, argmax, dpooled, dinput,
+                            dweight, dbias);
 }
 
 }  // namespace tinycnn::kernels

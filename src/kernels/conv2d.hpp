@@ -1,8 +1,9 @@
-// The convolution's front door: the algorithms by name, and forward / backward dispatched to
-// the one asked for. `conv2d_reference.hpp` is the naive loops every other algorithm is tested
-// and profiled against; `conv/` holds the fast paths (im2col + GEMM, implicit GEMM) and their
-// micro-kernels. Shapes and overwrite semantics as conv2d_reference.hpp: input [N, C, H, W],
-// weight [OC, C/groups, KH, KW], bias [OC] (or null), output [N, OC, OH, OW].
+// The convolution's front door: the algorithms by name, and forward / backward dispatched as a
+// layer's plan says (conv_plan.hpp), or as one algorithm planned for the call.
+// `conv2d_reference.hpp` is the naive loops every other algorithm is tested and profiled against;
+// `conv/` holds the fast paths (im2col + GEMM, implicit GEMM) and their micro-kernels. Shapes and
+// overwrite semantics as conv2d_reference.hpp: input [N, C, H, W], weight [OC, C/groups, KH, KW],
+// bias [OC] (or null), output [N, OC, OH, OW].
 #pragma once
 
 #include <array>
@@ -11,13 +12,11 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/conv_plan.hpp"
 #include "kernels/geometry.hpp"
 
 namespace tinycnn::kernels {
 
-// Naive: the reference loops. Im2col: column matrix + GEMM. Implicit: the same GEMM reading
-// the columns from a padded copy of the image (stride 1; other strides run Im2col).
-enum class ConvAlgo { Naive, Im2col, Implicit };
 inline constexpr std::array<ConvAlgo, 3> kConvAlgos = {ConvAlgo::Naive, ConvAlgo::Im2col,
                                                        ConvAlgo::Implicit};
 
@@ -26,24 +25,17 @@ std::vector<std::string> conv_algo_names();  // in kConvAlgos order
 // Throws core::Error (Invalid) listing the names for anything else.
 ConvAlgo conv_algo_from_string(std::string_view name);
 
-// Bytes of scratch the algorithm holds at once with `threads` threads.
-struct ConvWorkspace {
-  int64_t forward = 0, backward = 0;
-};
-ConvWorkspace conv2d_workspace_bytes(ConvAlgo algo, const Conv2dGeometry& g, int threads);
-
-// Floats of the im2col column matrices of a whole batch, as kept for the backward.
-int64_t conv2d_columns_numel(const Conv2dGeometry& g);
-
-// `columns` (im2col only, ignored by the others): see conv/im2col_gemm.hpp — the forward's
-// column matrices kept for the backward, memory for speed.
+// `plan` made for `g` (ConvPlan::fits). `columns` (im2col only, ignored by the others): see
+// conv/im2col_gemm.hpp — the forward's column matrices kept for the backward, memory for speed
+// (ConvPlan::saved_columns floats).
 // A fused ReLU: forward `relu` stores max(0, .) of each output; backward `relu_output` (that
 // output) masks doutput first. The implicit kernels do it in their stores and copies, the others
 // in a separate pass.
-void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input, const float* weight,
-                    const float* bias, float* output, float* columns = nullptr, bool relu = false);
+void conv2d_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
+                    const float* weight, const float* bias, float* output, float* columns = nullptr,
+                    bool relu = false);
 // Overwrites dinput, dweight, dbias; null ones are skipped.
-void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
                      const float* weight, const float* doutput, float* dinput, float* dweight,
                      float* dbias, const float* columns = nullptr,
                      const float* relu_output = nullptr);
@@ -52,11 +44,25 @@ void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
 // index in the OH x OW plane, as maxpool2d_forward's); the values of the three kernels in turn.
 // The implicit kernels pool in their epilogue and never write the full output; the others run
 // the three kernels. Needs OH, OW >= 2.
-void conv2d_relu_pool_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+void conv2d_relu_pool_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
                               const float* weight, const float* bias, float* pooled,
                               int32_t* argmax);
 // Its backward from dpooled: the gradients of maxpool2d_backward, relu_backward and
 // conv2d_backward in turn.
+void conv2d_relu_pool_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
+                               const float* weight, const float* pooled, const int32_t* argmax,
+                               const float* dpooled, float* dinput, float* dweight, float* dbias);
+
+// The same with `algo` planned for this call alone (tests, benchmarks, the profiler's cases).
+void conv2d_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input, const float* weight,
+                    const float* bias, float* output, float* columns = nullptr, bool relu = false);
+void conv2d_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+                     const float* weight, const float* doutput, float* dinput, float* dweight,
+                     float* dbias, const float* columns = nullptr,
+                     const float* relu_output = nullptr);
+void conv2d_relu_pool_forward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
+                              const float* weight, const float* bias, float* pooled,
+                              int32_t* argmax);
 void conv2d_relu_pool_backward(ConvAlgo algo, const Conv2dGeometry& g, const float* input,
                                const float* weight, const float* pooled, const int32_t* argmax,
                                const float* dpooled, float* dinput, float* dweight, float* dbias);

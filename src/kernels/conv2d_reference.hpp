@@ -1,5 +1,5 @@
 // The reference convolution: explicit nested loops, deliberately unoptimised and single-threaded.
-// It is what tests and `tinycnn profile` compare the fast im2col path against.
+// It is what tests and `tinycnn profile` compare every fast path (conv/) against.
 // Shapes: input [N, C, H, W], weight [OC, C/groups, KH, KW], bias [OC], output [N, OC, OH, OW].
 // Backward overwrites dinput / dweight / dbias; pass nullptr to skip any of them.
 #pragma once

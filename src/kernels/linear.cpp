@@ -3,6 +3,7 @@
 // backward GEMMs are our own broadcast kernel, which needs no packing of the operands and so beats
 // OpenBLAS at the small slices of a data-parallel step (docs/performance.md); dinput and
 // dweight (equal work at any shape: both are batch x in x out) run side by side.
+// Built with -ffp-contract=fast (src/CMakeLists.txt): a*b + c is one fused multiply-add.
 #include "kernels/linear.hpp"
 
 #include <algorithm>

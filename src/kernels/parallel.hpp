@@ -9,21 +9,18 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/block.hpp"
 #include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {
 
-// Below this many floats an elementwise pass is faster on one thread than waking a second.
-inline constexpr int64_t kParallelMinElements = int64_t{1} << 15;
+using core::kParallelMinElements;
 
-struct Block {
-  int64_t begin, end;
-};
+using core::Block;
 
 // The calling thread's block of [0, count) inside a parallel region.
 inline Block thread_block(int64_t count) {
-  const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-  return {count * t / nt, count * (t + 1) / nt};
+  return core::block(count, omp_get_thread_num(), omp_get_num_threads());
 }
 
 // out[i] = sum over threads t (in order) of the lanes of sums[t*per_thread + i], i < count.

@@ -36,8 +36,6 @@ inline Vec load(const float* p) {
 inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
 // x - 0 is x for every x (0 + x is not, for x = -0), so this compiles to one broadcast.
 inline Vec splat(float x) { return x - Vec{}; }
-// Keeps v in a register: stops the compiler from folding a load into every use of it (it did so
-// in a register-blocked loop, doubling the loads of an already load-bound kernel).
 // Hides where p points from the optimiser: in a sliding-window loop GCC otherwise carries the
 // overlapping scalars of one iteration into the next (predictive commoning) and spills them.
 template <typename T>
@@ -45,6 +43,8 @@ inline const T* opaque(const T* p) {
   asm("" : "+r"(p));
   return p;
 }
+// Keeps v in a register: stops the compiler from folding a load into every use of it (in a
+// register-blocked loop that doubles the loads of an already load-bound kernel).
 inline void in_register(Vec& v) {
 #if defined(__x86_64__) || defined(__i386__)
   asm("" : "+v"(v));

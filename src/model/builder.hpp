@@ -28,7 +28,8 @@ using LayerObserver = std::function<void(const LayerSite& site, nn::Module& laye
 
 tensor::Shape input_shape(const ModelSpec& spec);  // [C, H, W]
 
-// Weights are He-normal from Rng(spec.training.seed). Errors name the JSON path or the layer
+// Weights are drawn as training.weight_init says from Rng(spec.training.seed). Errors name the JSON
+// path or the layer
 // ("layer 3 (conv2d): ..."); layers before the failing one have been reported to `observe`.
 // With Weights::None the layers hold no weights: their shapes and costs are known, nothing runs
 // (shape analysis of models that may not fit in memory).

@@ -8,12 +8,6 @@
 
 namespace tinycnn::model {
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out;
-}
-
 std::string describe_json(const Json& value) {
   switch (value.type()) {
     case Json::value_t::object:
@@ -36,7 +30,7 @@ ObjectReader::ObjectReader(const Json& value, std::string where, std::vector<std
              describe_json(value));
   for (const auto& item : value.items()) {
     TCNN_CHECK(std::find(allowed.begin(), allowed.end(), item.key()) != allowed.end(),
-               path(item.key()), ": unknown key; allowed: ", join(allowed));
+               path(item.key()), ": unknown key; allowed: ", core::join(allowed));
   }
 }
 
@@ -102,9 +96,9 @@ std::string ObjectReader::string(const std::string& key, std::optional<std::stri
     return *fallback;
   }
   const Json& v = value_.at(key);
-  const std::string expected = allowed.empty() ? "a string" : "one of " + join(allowed);
+  const std::string expected = allowed.empty() ? "a string" : "one of " + core::join(allowed);
   if (!v.is_string()) fail(key, expected, v);
-  const std::string s = v.get<std::string>();
+  std::string s = v.get<std::string>();
   if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
     fail(key, expected, v);
   }

@@ -45,6 +45,5 @@ class ObjectReader {
 
 // "an object", "a string", "-1", ... for messages; long values are shortened.
 std::string describe_json(const Json& value);
-std::string join(const std::vector<std::string>& items);
 
 }  // namespace tinycnn::model

@@ -232,8 +232,8 @@ const LayerType& find_layer_type(const std::string& name, const std::string& pat
     if (t.name == name) return t;
     known.push_back(t.name);
   }
-  throw core::Error(core::ErrorKind::Invalid,
-                    path + ".type: unknown layer type \"" + name + "\"; allowed: " + join(known));
+  throw core::Error(core::ErrorKind::Invalid, path + ".type: unknown layer type \"" + name +
+                                                  "\"; allowed: " + core::join(known));
 }
 
 }  // namespace tinycnn::model

@@ -81,6 +81,53 @@ void adopt_branches(Pending& pending, size_t depth, LayerCost& block) {
   pending[depth + 1].clear();
 }
 
+// One layer's row (a block's without its branches' sums: adopt_branches adds them).
+LayerCost layer_cost(const LayerSite& site, nn::Module& layer, const tensor::Shape& in,
+                     const tensor::Shape& out, int64_t batch) {
+  LayerCost c;
+  c.index = site.index;
+  c.name = site.name;
+  c.depth = site.depth;
+  c.kind = layer.kind();
+  c.type = layer.type();
+  c.description = layer.describe();
+  c.input = in;
+  c.output = out;
+  c.params = layer.parameter_count();
+  c.activation_bytes = checked_mul(checked_mul(out.numel(), batch, "activation"), 4, "bytes");
+  switch (layer.kind()) {
+    case nn::LayerKind::Conv2d:
+      add_conv_costs(nn::as<nn::Conv2d>(layer), in, out, batch, c);
+      c.plan = nn::as<nn::Conv2d>(layer).plan(in);
+      break;
+    case nn::LayerKind::MaxPool2d:
+    case nn::LayerKind::AvgPool2d: {
+      const auto& pool = nn::as<nn::Pool2d>(layer);
+      const auto k = pool.kernel_size(), s = pool.stride(), p = pool.padding();
+      c.arithmetic = {{in[1], k[0], s[0], p[0]}, {in[2], k[1], s[1], p[1]}};
+      break;
+    }
+    case nn::LayerKind::GlobalAvgPool2d:  // a pool whose window and stride are the whole map
+      c.arithmetic = {{in[1], in[1], in[1], 0}, {in[2], in[2], in[2], 0}};
+      break;
+    case nn::LayerKind::Linear:
+      c.macs = checked_mul(checked_mul(in[0], out[0], "macs"), batch, "macs");
+      break;
+    case nn::LayerKind::Residual:
+    case nn::LayerKind::Sequential:
+    case nn::LayerKind::Flatten:
+    case nn::LayerKind::Relu:
+    case nn::LayerKind::Tanh:
+    case nn::LayerKind::Sigmoid:
+    case nn::LayerKind::Dropout:
+    case nn::LayerKind::BatchNorm2d:
+    case nn::LayerKind::BatchNorm1d:
+    case nn::LayerKind::Custom:
+      break;  // no multiply-adds of its own counted, no window
+  }
+  return c;
+}
+
 void add_rows(const std::vector<LayerCost>& rows, std::vector<const LayerCost*>& out) {
   for (const auto& r : rows) {
     out.push_back(&r);
@@ -123,47 +170,9 @@ ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
   Pending pending(1);
   auto observe = [&](const LayerSite& site, nn::Module& layer, const tensor::Shape& in,
                      const tensor::Shape& out) {
-    LayerCost c;
-    c.index = site.index;
-    c.name = site.name;
-    c.depth = site.depth;
-    c.kind = layer.kind();
-    c.type = layer.type();
-    c.description = layer.describe();
-    c.input = in;
-    c.output = out;
-    c.params = layer.parameter_count();
-    c.activation_bytes = checked_mul(checked_mul(out.numel(), batch, "activation"), 4, "bytes");
-    switch (layer.kind()) {
-      case nn::LayerKind::Conv2d:
-        add_conv_costs(static_cast<const nn::Conv2d&>(layer), in, out, batch, c);
-        break;
-      case nn::LayerKind::MaxPool2d:
-      case nn::LayerKind::AvgPool2d: {
-        const auto& pool = static_cast<const nn::Pool2d&>(layer);
-        const auto k = pool.kernel_size(), s = pool.stride(), p = pool.padding();
-        c.arithmetic = {{in[1], k[0], s[0], p[0]}, {in[2], k[1], s[1], p[1]}};
-        break;
-      }
-      case nn::LayerKind::GlobalAvgPool2d:  // a pool whose window and stride are the whole map
-        c.arithmetic = {{in[1], in[1], in[1], 0}, {in[2], in[2], in[2], 0}};
-        break;
-      case nn::LayerKind::Linear:
-        c.macs = checked_mul(checked_mul(in[0], out[0], "macs"), batch, "macs");
-        break;
-      case nn::LayerKind::Residual:
-        adopt_branches(pending, static_cast<size_t>(site.depth), c);
-        break;
-      case nn::LayerKind::Sequential:
-      case nn::LayerKind::Flatten:
-      case nn::LayerKind::Relu:
-      case nn::LayerKind::Tanh:
-      case nn::LayerKind::Sigmoid:
-      case nn::LayerKind::Dropout:
-      case nn::LayerKind::BatchNorm2d:
-      case nn::LayerKind::BatchNorm1d:
-      case nn::LayerKind::Custom:
-        break;  // no multiply-adds counted, no window
+    LayerCost c = layer_cost(site, layer, in, out, batch);
+    if (layer.kind() == nn::LayerKind::Residual) {
+      adopt_branches(pending, static_cast<size_t>(site.depth), c);
     }
     const auto depth = static_cast<size_t>(site.depth);
     if (pending.size() <= depth) pending.resize(depth + 1);

@@ -1,14 +1,17 @@
-// The shape and cost trace behind `tinycnn shapes`: per layer, the shapes, the output-size
-// arithmetic, parameters, MACs, activation and im2col workspace bytes, receptive field and jump.
+// The shape and cost table behind `tinycnn shapes`: per layer, the shapes, the output-size
+// arithmetic, parameters, MACs, activation and im2col workspace bytes, receptive field and jump,
+// and a convolution's plan.
 // Analytic only: nothing is run. Costs are for the whole batch; params are per model. A residual
 // block's row holds its branches' rows; its params, MACs and activation bytes are theirs summed
 // (plus its own output for the activations), its receptive field and jump the larger branch's.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "kernels/conv_plan.hpp"
 #include "model/spec.hpp"
 #include "nn/layer_kind.hpp"
 #include "nn/spatial.hpp"
@@ -37,6 +40,9 @@ struct LayerCost {
   int64_t separable_params = 0;
   int64_t separable_macs = 0;               // batch
   std::vector<LayerCost> layers, shortcut;  // a residual block's branches
+  // Conv only: the plan the layer makes for this input (the algorithm and kernel of each
+  // direction, what the backward keeps, the scratch).
+  std::shared_ptr<const kernels::ConvPlan> plan = nullptr;
 };
 
 struct ModelTrace {

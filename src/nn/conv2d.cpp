@@ -75,25 +75,49 @@ int64_t Conv2d::parameter_count() const {
 }
 
 Variable Conv2d::apply(const Variable& input, const StepContext&) {
-  return ops::conv2d(input, weight_, bias_, params(false));
+  return ops::conv2d(input, weight_, bias_, params(input, false));
 }
 
 Variable Conv2d::forward_relu(const Variable& input) {
-  return ops::conv2d(input, weight_, bias_, params(true));
+  return ops::conv2d(input, weight_, bias_, params(input, true));
 }
 
 Variable Conv2d::forward_relu_pool2x2(const Variable& input) {
-  return ops::conv2d_relu_maxpool2x2(input, weight_, bias_, params(true));
+  return ops::conv2d_relu_maxpool2x2(input, weight_, bias_, params(input, true));
 }
 
-ops::Conv2dParams Conv2d::params(bool relu) const {
+std::shared_ptr<const kernels::ConvPlan> Conv2d::plan(const Shape& example) {
+  const auto& o = options_;
+  TCNN_CHECK(example.rank() == 3, "conv2d: expected input [C, H, W], got ", example.to_string());
+  const kernels::Conv2dGeometry g{.batch = 1,
+                                  .in_channels = example[0],
+                                  .in_h = example[1],
+                                  .in_w = example[2],
+                                  .out_channels = o.out_channels,
+                                  .kernel_h = o.kernel_size[0],
+                                  .kernel_w = o.kernel_size[1],
+                                  .stride_h = o.stride[0],
+                                  .stride_w = o.stride[1],
+                                  .pad_h = o.padding[0],
+                                  .pad_w = o.padding[1],
+                                  .groups = o.groups};
+  if (!plan_ || !plan_->fits(g)) {
+    plan_ = std::make_shared<const kernels::ConvPlan>(kernels::plan_conv2d(o.algo, g));
+  }
+  return plan_;
+}
+
+ops::Conv2dParams Conv2d::params(const Variable& input, bool relu) {
   TCNN_CHECK(weight_.defined(), "conv2d: built without weights (shape analysis only)");
+  const Shape& in = input.shape();
+  TCNN_CHECK(in.rank() == 4, "conv2d: expected input [N, C, H, W], got ", in.to_string());
   return {.stride_h = options_.stride[0],
           .stride_w = options_.stride[1],
           .pad_h = options_.padding[0],
           .pad_w = options_.padding[1],
           .groups = options_.groups,
           .algo = options_.algo,
+          .plan = plan(Shape{in[1], in[2], in[3]}),
           .relu = relu};
 }
 

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 #include "core/rng.hpp"
 #include "kernels/conv2d.hpp"
@@ -49,6 +50,9 @@ class Conv2d : public Module {
   int64_t parameter_count() const override;
 
   const Conv2dOptions& options() const { return options_; }
+  // The convolution's plan (kernels/conv_plan.hpp) for a per-example input [C, H, W]: made the
+  // first time the layer sees that shape (again only if another comes), then kept.
+  std::shared_ptr<const kernels::ConvPlan> plan(const Shape& example);
   Variable& weight() { return weight_; }
   Variable& bias() { return bias_; }
 
@@ -56,11 +60,12 @@ class Conv2d : public Module {
   Variable apply(const Variable& input, const StepContext& ctx) override;
 
  private:
-  ops::Conv2dParams params(bool relu) const;
+  ops::Conv2dParams params(const Variable& input, bool relu);
 
   Conv2dOptions options_;
   Variable weight_;
   Variable bias_;  // undefined when options_.bias is false
+  std::shared_ptr<const kernels::ConvPlan> plan_;
 };
 
 }  // namespace tinycnn::nn

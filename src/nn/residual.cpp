@@ -16,7 +16,7 @@ std::string Residual::describe() const {
 }
 
 Shape Residual::output_shape(const Shape& input) const {
-  const Shape main = main_.output_shape(input);
+  Shape main = main_.output_shape(input);
   const Shape shortcut = shortcut_.output_shape(input);
   TCNN_CHECK(main == shortcut, "residual: the layers give ", main.to_string(), " and the ",
              shortcut_.empty() ? "identity shortcut " : "shortcut ", shortcut.to_string(),

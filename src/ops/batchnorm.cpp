@@ -64,6 +64,38 @@ class BatchNormNode : public autograd::Node {
   int64_t count_;
   Tensor relu_output_;
 };
+// The whole batch's per-channel mean and biased variance: the kernels' sums over this slice,
+// summed with the other slices' through the step's collective. Returns the values per channel.
+int64_t batch_statistics(const kernels::BatchNormShape& shape, const float* x,
+                         const runtime::StepContext& ctx, std::vector<double>& mean,
+                         std::vector<double>& var) {
+  const auto channels = static_cast<size_t>(shape.channels);
+  std::vector<double> sums(channels + 1);  // per channel, then the count behind them
+  kernels::batchnorm_sums(shape, x, sums.data());
+  sums[channels] = static_cast<double>(shape.batch * shape.spatial);
+  ctx.sum(sums);
+  mean.assign(sums.begin(), sums.begin() + static_cast<std::ptrdiff_t>(channels));
+  for (double& m : mean) m /= sums[channels];
+  var.resize(channels);
+  kernels::batchnorm_square_sums(shape, x, mean, var.data());
+  ctx.sum(var);
+  for (double& v : var) v /= sums[channels];
+  return static_cast<int64_t>(sums[channels]);
+}
+
+// The running statistics move towards the batch's (the variance unbiased), as PyTorch's.
+void update_running(BatchNormRunning& running, double momentum, const std::vector<double>& mean,
+                    const std::vector<double>& var, int64_t count) {
+  const double m = momentum;
+  const double unbiased = static_cast<double>(count) / static_cast<double>(count - 1);
+  for (size_t c = 0; c < mean.size(); ++c) {
+    float& rm = running.mean.data()[c];
+    float& rv = running.var.data()[c];
+    rm = static_cast<float>((1 - m) * rm + m * mean[c]);
+    rv = static_cast<float>((1 - m) * rv + m * var[c] * unbiased);
+  }
+  if (running.batches_tracked) ++*running.batches_tracked;
+}
 }  // namespace
 
 Variable batch_norm(const Variable& input, const Variable& weight, const Variable& bias,
@@ -85,31 +117,10 @@ Variable batch_norm(const Variable& input, const Variable& weight, const Variabl
   std::vector<double> mean, var;
   int64_t count = shape.batch * shape.spatial;
   if (params.training) {
-    // Per channel the sum, and the count behind it; then the squares about the batch mean.
-    std::vector<double> sums(channels + 1);
-    kernels::batchnorm_sums(shape, input.data().data(), sums.data());
-    sums[channels] = static_cast<double>(count);
-    ctx.sum(sums);
-    count = static_cast<int64_t>(sums[channels]);
-    mean.assign(sums.begin(), sums.begin() + static_cast<std::ptrdiff_t>(channels));
-    for (double& m : mean) m /= sums[channels];
-    var.resize(channels);
-    kernels::batchnorm_square_sums(shape, input.data().data(), mean, var.data());
-    ctx.sum(var);
-    for (double& v : var) v /= sums[channels];
+    count = batch_statistics(shape, input.data().data(), ctx, mean, var);
     TCNN_CHECK(count > 1, "batch norm: expected more than 1 value per channel when training, got ",
                count, " (input ", in.to_string(), ")");
-    if (ctx.leads()) {
-      const double m = params.momentum;
-      const double unbiased = static_cast<double>(count) / static_cast<double>(count - 1);
-      for (size_t c = 0; c < channels; ++c) {
-        float& rm = running.mean.data()[c];
-        float& rv = running.var.data()[c];
-        rm = static_cast<float>((1 - m) * rm + m * mean[c]);
-        rv = static_cast<float>((1 - m) * rv + m * var[c] * unbiased);
-      }
-      if (running.batches_tracked) ++*running.batches_tracked;
-    }
+    if (ctx.leads()) update_running(running, params.momentum, mean, var, count);
   } else {
     mean.assign(running.mean.data(), running.mean.data() + shape.channels);
     var.assign(running.var.data(), running.var.data() + shape.channels);

@@ -1,5 +1,5 @@
 // conv2d forward and backward side by side. Saved state: the input and weight tensors (both
-// needed for dweight / dinput), the geometry and the algorithm; with a fused ReLU its output.
+// needed for dweight / dinput), the geometry and the plan; with a fused ReLU its output.
 #include "ops/conv2d.hpp"
 
 #include <vector>
@@ -18,11 +18,11 @@ namespace {
 class Conv2dNode : public autograd::Node {
  public:
   Conv2dNode(const Variable& input, const Variable& weight, const Variable& bias,
-             const kernels::Conv2dGeometry& geometry, kernels::ConvAlgo algo, Tensor columns,
-             Tensor relu_output)
+             const kernels::Conv2dGeometry& geometry, std::shared_ptr<const kernels::ConvPlan> plan,
+             Tensor columns, Tensor relu_output)
       : Node({input, weight, bias}),
         geometry_(geometry),
-        algo_(algo),
+        plan_(std::move(plan)),
         columns_(std::move(columns)),
         relu_output_(std::move(relu_output)) {}
 
@@ -30,16 +30,16 @@ class Conv2dNode : public autograd::Node {
 
   std::vector<Tensor> backward(const Tensor& doutput) override {
     std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
-    kernels::conv2d_backward(algo_, geometry_, inputs()[0].data().data(), inputs()[1].data().data(),
-                             doutput.data(), data_or_null(grads[0]), data_or_null(grads[1]),
-                             data_or_null(grads[2]), data_or_null(columns_),
+    kernels::conv2d_backward(*plan_, geometry_, inputs()[0].data().data(),
+                             inputs()[1].data().data(), doutput.data(), data_or_null(grads[0]),
+                             data_or_null(grads[1]), data_or_null(grads[2]), data_or_null(columns_),
                              data_or_null(relu_output_));
     return grads;
   }
 
  private:
   kernels::Conv2dGeometry geometry_;
-  kernels::ConvAlgo algo_;
+  std::shared_ptr<const kernels::ConvPlan> plan_;
   Tensor columns_;      // im2col only: the forward's column matrices, reused by dweight
   Tensor relu_output_;  // with a fused ReLU: the output, whose sign masks the gradient
 };
@@ -48,11 +48,12 @@ class Conv2dNode : public autograd::Node {
 class Conv2dReluPoolNode : public autograd::Node {
  public:
   Conv2dReluPoolNode(const Variable& input, const Variable& weight, const Variable& bias,
-                     const kernels::Conv2dGeometry& geometry, kernels::ConvAlgo algo, Tensor pooled,
+                     const kernels::Conv2dGeometry& geometry,
+                     std::shared_ptr<const kernels::ConvPlan> plan, Tensor pooled,
                      std::vector<int32_t> argmax)
       : Node({input, weight, bias}),
         geometry_(geometry),
-        algo_(algo),
+        plan_(std::move(plan)),
         pooled_(std::move(pooled)),
         argmax_(std::move(argmax)) {}
 
@@ -60,7 +61,7 @@ class Conv2dReluPoolNode : public autograd::Node {
 
   std::vector<Tensor> backward(const Tensor& dpooled) override {
     std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
-    kernels::conv2d_relu_pool_backward(algo_, geometry_, inputs()[0].data().data(),
+    kernels::conv2d_relu_pool_backward(*plan_, geometry_, inputs()[0].data().data(),
                                        inputs()[1].data().data(), pooled_.data(), argmax_.data(),
                                        dpooled.data(), data_or_null(grads[0]),
                                        data_or_null(grads[1]), data_or_null(grads[2]));
@@ -69,7 +70,7 @@ class Conv2dReluPoolNode : public autograd::Node {
 
  private:
   kernels::Conv2dGeometry geometry_;
-  kernels::ConvAlgo algo_;
+  std::shared_ptr<const kernels::ConvPlan> plan_;
   Tensor pooled_;
   std::vector<int32_t> argmax_;
 };
@@ -99,6 +100,12 @@ kernels::Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight,
   return g;
 }
 
+std::shared_ptr<const kernels::ConvPlan> conv_plan(const kernels::Conv2dGeometry& g,
+                                                   const Conv2dParams& params) {
+  if (params.plan) return params.plan;
+  return std::make_shared<const kernels::ConvPlan>(kernels::plan_conv2d(params.algo, g));
+}
+
 namespace {
 // The geometry of the operands, the bias (if any) checked against it.
 kernels::Conv2dGeometry checked_geometry(const Variable& input, const Variable& weight,
@@ -117,18 +124,18 @@ Variable conv2d(const Variable& input, const Variable& weight, const Variable& b
   const kernels::Conv2dGeometry g = checked_geometry(input, weight, bias, params);
   Tensor output = Tensor::empty({g.batch, g.out_channels, g.out_h(), g.out_w()});
   const bool record = autograd::should_record({&input, &weight, &bias});
-  const int64_t columns_numel = kernels::conv2d_columns_numel(g);
+  std::shared_ptr<const kernels::ConvPlan> plan = conv_plan(g, params);
+  const int64_t columns_numel = plan->saved_columns(g.batch);
   Tensor columns;
-  if (record && weight.requires_grad() && params.algo == kernels::ConvAlgo::Im2col &&
-      columns_numel > 0 && columns_numel <= kMaxSavedColumnFloats) {
+  if (record && weight.requires_grad() && columns_numel > 0) {
     columns = Tensor::empty({columns_numel});
   }
-  kernels::conv2d_forward(params.algo, g, input.data().data(), weight.data().data(),
+  kernels::conv2d_forward(*plan, g, input.data().data(), weight.data().data(),
                           bias.defined() ? bias.data().data() : nullptr, output.data(),
                           data_or_null(columns), params.relu);
   std::shared_ptr<autograd::Node> node;
   if (record) {
-    node = std::make_shared<Conv2dNode>(input, weight, bias, g, params.algo, columns,
+    node = std::make_shared<Conv2dNode>(input, weight, bias, g, std::move(plan), columns,
                                         params.relu ? output : Tensor());
   }
   return autograd::make_result(std::move(output), std::move(node));
@@ -143,12 +150,13 @@ Variable conv2d_relu_maxpool2x2(const Variable& input, const Variable& weight, c
              g.out_h(), "x", g.out_w());
   Tensor pooled = Tensor::empty({g.batch, g.out_channels, g.out_h() / 2, g.out_w() / 2});
   std::vector<int32_t> argmax(static_cast<size_t>(pooled.numel()));
-  kernels::conv2d_relu_pool_forward(params.algo, g, input.data().data(), weight.data().data(),
+  std::shared_ptr<const kernels::ConvPlan> plan = conv_plan(g, params);
+  kernels::conv2d_relu_pool_forward(*plan, g, input.data().data(), weight.data().data(),
                                     bias.defined() ? bias.data().data() : nullptr, pooled.data(),
                                     argmax.data());
   std::shared_ptr<autograd::Node> node;
   if (autograd::should_record({&input, &weight, &bias})) {
-    node = std::make_shared<Conv2dReluPoolNode>(input, weight, bias, g, params.algo, pooled,
+    node = std::make_shared<Conv2dReluPoolNode>(input, weight, bias, g, std::move(plan), pooled,
                                                 std::move(argmax));
   }
   return autograd::make_result(std::move(pooled), std::move(node));

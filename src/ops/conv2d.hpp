@@ -1,8 +1,9 @@
 // conv2d as an autograd op: input [N, C, H, W], weight [OC, C/groups, KH, KW], optional bias [OC]
-// -> [N, OC, OH, OW], computed by the naive or the im2col kernel.
+// -> [N, OC, OH, OW], computed as the layer's convolution plan says (kernels/conv_plan.hpp).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "autograd/variable.hpp"
 #include "kernels/conv2d.hpp"
@@ -18,12 +19,15 @@ struct Conv2dParams {
   int64_t pad_w = 0;
   int64_t groups = 1;
   kernels::ConvAlgo algo = kernels::ConvAlgo::Im2col;
+  // The plan made for these shapes (a layer's, made once); null: `algo` planned for this call.
+  // The graph keeps it until the backward has run.
+  std::shared_ptr<const kernels::ConvPlan> plan = nullptr;
   bool relu = false;  // a ReLU fused in: the output is max(0, convolution)
 };
 
-// While recording a graph, the im2col forward keeps its column matrices for the backward pass
-// (saving an im2col per image there) when they hold at most this many floats (64 MiB).
-inline constexpr int64_t kMaxSavedColumnFloats = int64_t{16} << 20;
+// The plan `params` carries, or `params.algo`'s for `g`.
+std::shared_ptr<const kernels::ConvPlan> conv_plan(const kernels::Conv2dGeometry& g,
+                                                   const Conv2dParams& params);
 
 // bias may be an undefined Variable (no bias).
 Variable conv2d(const Variable& input, const Variable& weight, const Variable& bias,

@@ -3,14 +3,13 @@
 
 #include <omp.h>
 
+#include "core/block.hpp"
 #include "core/error.hpp"
 #include "runtime/team.hpp"
 
 namespace tinycnn::optim {
 
-namespace {
-constexpr int64_t kParallelMin = int64_t{1} << 15;  // below, one thread is faster
-}  // namespace
+namespace {}  // namespace
 
 SGD::SGD(std::vector<NamedVariable> params, const SgdOptions& options)
     : Optimizer(std::move(params)), options_(options) {
@@ -67,7 +66,8 @@ void SGD::step() {
   // 0, each large one in blocks across the threads, all in one job.
   int64_t large = 0;
   for (const auto& param : params_) {
-    if (param.var.grad().defined() && param.var.data().numel() >= kParallelMin) ++large;
+    if (param.var.grad().defined() && param.var.data().numel() >= core::kParallelMinElements)
+      ++large;
   }
   runtime::parallel(
       large > 0 ? omp_get_max_threads() : 1,
@@ -79,12 +79,12 @@ void SGD::step() {
           const float* grad = var.grad().data();
           float* buf = momentum_.empty() ? nullptr : momentum_[i].data();
           const int64_t n = var.data().numel();
-          if (n < kParallelMin) {
+          if (n < core::kParallelMinElements) {
             if (crew.thread == 0) update(p, grad, buf, 0, n, lr, mu, wd, first, nesterov);
             continue;
           }
-          const int64_t t = crew.thread, nt = crew.size;
-          update(p, grad, buf, n * t / nt, n * (t + 1) / nt, lr, mu, wd, first, nesterov);
+          const core::Block b = core::block(n, crew.thread, crew.size);
+          update(p, grad, buf, b.begin, b.end, lr, mu, wd, first, nesterov);
         }
       },
       runtime::Split::Free);

@@ -54,12 +54,12 @@ struct Gradients {
         dinput(Tensor::empty(op.input.shape())),
         dweight(Tensor::empty(op.weight.shape())),
         dbias(Tensor::empty(op.bias.shape())) {}
-  void forward(ConvAlgo algo, const Conv2dGeometry& g, const Operands& op) {
-    kernels::conv2d_forward(algo, g, op.input.data(), op.weight.data(), op.bias.data(),
+  void forward(const kernels::ConvPlan& plan, const Conv2dGeometry& g, const Operands& op) {
+    kernels::conv2d_forward(plan, g, op.input.data(), op.weight.data(), op.bias.data(),
                             output.data());
   }
-  void backward(ConvAlgo algo, const Conv2dGeometry& g, const Operands& op) {
-    kernels::conv2d_backward(algo, g, op.input.data(), op.weight.data(), op.doutput.data(),
+  void backward(const kernels::ConvPlan& plan, const Conv2dGeometry& g, const Operands& op) {
+    kernels::conv2d_backward(plan, g, op.input.data(), op.weight.data(), op.doutput.data(),
                              dinput.data(), dweight.data(), dbias.data());
   }
 };
@@ -74,17 +74,22 @@ void compare(const Tensor& fast, const Tensor& ref, double& max_abs, double& max
 AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradients& out,
                    const ConvProfileOptions& o) {
   const Conv2dGeometry& g = c.g;
+  const kernels::ConvPlan plan = kernels::plan_conv2d(algo, g);  // once, as a layer does
   AlgoResult r;
-  r.algo = algo;
+  r.algo = plan.algo;
+  r.forward_kernel = plan.forward_kernel();
+  r.dinput_kernel = plan.dinput_kernel();
+  r.dweight_kernel = plan.dweight_kernel();
+  r.plan_summary = plan.summary();
   int repeats = o.repeats;
   if (algo == ConvAlgo::Naive) {
     // One timed run decides how many fit in the budget (the naive loops are slow by design).
-    const TimingStats probe = time_it([&] { out.forward(algo, g, op); }, 0, 1);
+    const TimingStats probe = time_it([&] { out.forward(plan, g, op); }, 0, 1);
     const int fit = static_cast<int>(o.naive_budget_seconds * 1e3 / std::max(probe.min_ms, 1e-3));
     repeats = std::clamp(fit, 1, o.repeats);
   }
-  const TimingStats fwd = time_it([&] { out.forward(algo, g, op); }, o.warmup, repeats);
-  const TimingStats bwd = time_it([&] { out.backward(algo, g, op); }, o.warmup, repeats);
+  const TimingStats fwd = time_it([&] { out.forward(plan, g, op); }, o.warmup, repeats);
+  const TimingStats bwd = time_it([&] { out.backward(plan, g, op); }, o.warmup, repeats);
   r.forward_ms_median = fwd.median_ms;
   r.forward_ms_min = fwd.min_ms;
   r.backward_ms_median = bwd.median_ms;
@@ -96,13 +101,13 @@ AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradien
   r.workspace_bytes = algo == ConvAlgo::Im2col ? costs.workspace_bytes : 0;
   if (o.probe) {
     o.probe->reset_peak();
-    out.forward(algo, g, op);
+    out.forward(plan, g, op);
     int64_t peak = o.probe->peak_extra_bytes();
     o.probe->reset_peak();
-    out.backward(algo, g, op);
+    out.backward(plan, g, op);
     r.workspace_bytes_allocated = std::max(peak, o.probe->peak_extra_bytes());
   } else {
-    const kernels::ConvWorkspace ws = kernels::conv2d_workspace_bytes(algo, g, o.threads);
+    const kernels::ConvWorkspace ws = plan.workspace(g.batch, o.threads);
     r.workspace_bytes_allocated = std::max(ws.forward, ws.backward);
   }
   return r;
@@ -145,14 +150,16 @@ ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& o) {
   Gradients naive(op), fast(op);
 
   // Agreement first: nothing is timed unless the algorithms compute the same thing.
-  naive.forward(ConvAlgo::Naive, c.g, op);
-  naive.backward(ConvAlgo::Naive, c.g, op);
+  const kernels::ConvPlan reference = kernels::plan_conv2d(ConvAlgo::Naive, c.g);
+  naive.forward(reference, c.g, op);
+  naive.backward(reference, c.g, op);
   std::vector<std::pair<ConvAlgo, Agreement>> algos;
   for (ConvAlgo algo : kernels::kConvAlgos) {
     Agreement agreement;
     if (algo != ConvAlgo::Naive) {
-      fast.forward(algo, c.g, op);
-      fast.backward(algo, c.g, op);
+      const kernels::ConvPlan plan = kernels::plan_conv2d(algo, c.g);
+      fast.forward(plan, c.g, op);
+      fast.backward(plan, c.g, op);
       agreement = check_agreement(algo, c, fast, naive);
     }
     algos.emplace_back(algo, agreement);

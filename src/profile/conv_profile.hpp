@@ -1,7 +1,8 @@
 // The convolution algorithms side by side: analytic FLOPs and bytes, measured latency (forward;
 // backward = dinput + dweight + dbias), and every fast algorithm's agreement with the naive
 // reference, which is checked before any time is measured (a mismatch is an error, not a
-// footnote). An algorithm is measured where it runs as itself (implicit GEMM: stride 1).
+// footnote). Each algorithm is planned once per case, as a layer plans it, and the plan's kernels
+// are reported beside the times.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,9 @@ ConvCosts conv_costs(const kernels::Conv2dGeometry& g);
 
 struct AlgoResult {
   kernels::ConvAlgo algo = kernels::ConvAlgo::Naive;
+  // The kernel each direction ran, from the plan (kernels/conv_plan.hpp).
+  std::string_view forward_kernel, dinput_kernel, dweight_kernel;
+  std::string plan_summary;  // kernels::ConvPlan::summary()
   double forward_ms_median = 0, forward_ms_min = 0;
   double backward_ms_median = 0, backward_ms_min = 0;
   int repeats = 0;
@@ -46,7 +50,7 @@ struct ConvResult {
   std::vector<AlgoResult> results;  // kernels::kConvAlgos order, naive first; those that apply
   double max_abs_diff = 0, max_rel_diff = 0;             // over output, dinput, dweight, dbias
                                                          // (the worst fast algorithm vs naive)
-  const AlgoResult* find(kernels::ConvAlgo algo) const;  // null where it does not apply
+  const AlgoResult* find(kernels::ConvAlgo algo) const;  // null when it was not measured
 };
 
 // Measures the peak of extra heap memory during a call; supplied by the program, which can

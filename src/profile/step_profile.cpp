@@ -30,27 +30,6 @@ double median(std::vector<double> v) {
 }
 }  // namespace
 
-StepMemory step_memory(const model::ModelSpec& spec, int64_t batch, int64_t optimizer_state_bytes,
-                       int threads) {
-  const model::ModelTrace trace = model::trace_model(spec, batch);
-  TCNN_CHECK(trace.error.empty(), trace.error);
-  StepMemory m;
-  m.batch = batch;
-  m.params = 4 * trace.total_params();
-  m.grads = m.params;
-  m.optimizer_state = optimizer_state_bytes;
-  m.activations = trace.total_activation_bytes() + 4 * batch * trace.input.numel();
-  for (const auto& conv : model_convs(spec, batch)) {
-    const kernels::ConvWorkspace ws = kernels::conv2d_workspace_bytes(conv.algo, conv.g, threads);
-    m.workspace = std::max({m.workspace, ws.forward, ws.backward});
-    const int64_t columns = kernels::conv2d_columns_numel(conv.g);
-    if (conv.algo == kernels::ConvAlgo::Im2col && columns <= ops::kMaxSavedColumnFloats) {
-      m.saved_columns += 4 * columns;
-    }
-  }
-  return m;
-}
-
 namespace {
 // Per-repeat timings of one step, in milliseconds, per row of the model's tree (pre-order: a
 // block's row, then its layers', then its shortcut's).
@@ -136,6 +115,7 @@ void summarise(const StepSamples& samples, const std::vector<const model::LayerC
     t.name = c.name;
     t.depth = c.depth;
     t.type = c.type;
+    if (c.plan) t.plan_summary = c.plan->summary();
     t.description = c.description;
     t.forward_ms = median(samples.fwd[r]);
     t.backward_ms = median(samples.bwd[r]);
@@ -178,12 +158,10 @@ StepProfile profile_step(const model::ModelSpec& spec, nn::Sequential& model,
   p.repeats = repeats;
   summarise(samples, rows, p);
 
-  int64_t opt_state = 0;
-  for (const auto& slot : optimizer.state())
-    opt_state += static_cast<int64_t>(slot.tensor->nbytes());
-  p.memory = step_memory(spec, batch, opt_state, threads);
+  p.memory = train::estimate_memory(spec, train::Purpose::Training, batch, 0, threads);
   for (int64_t b : {1, 16, 64, 256, 1024})
-    p.memory_by_batch.push_back(step_memory(spec, b, opt_state, threads));
+    p.memory_by_batch.push_back(
+        train::estimate_memory(spec, train::Purpose::Training, b, 0, threads));
   return p;
 }
 

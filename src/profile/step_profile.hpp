@@ -10,6 +10,7 @@
 #include "nn/sequential.hpp"
 #include "optim/optimizer.hpp"
 #include "profile/timing.hpp"
+#include "train/memory_check.hpp"
 
 namespace tinycnn::profile {
 
@@ -19,20 +20,10 @@ struct LayerTiming {
   std::string name;  // "layers.3.layers.0"
   int depth = 0;     // 0 for the model's own layers
   std::string type, description;
+  std::string plan_summary;  // a convolution's plan (kernels::ConvPlan::summary()); else empty
   double forward_ms = 0, backward_ms = 0;  // medians over the repeats
   double percent = 0;                      // of the whole step
   double gflops = 0;                       // (forward + backward FLOPs) / time
-};
-
-struct StepMemory {
-  int64_t batch = 0;
-  int64_t params = 0, grads = 0, optimizer_state = 0;  // bytes
-  int64_t activations = 0;    // kept for backward: the input and every layer's output
-  int64_t saved_columns = 0;  // im2col column matrices kept from forward for backward
-  int64_t workspace = 0;      // largest conv scratch (im2col or implicit, backward) of one layer
-  int64_t total() const {
-    return params + grads + optimizer_state + activations + saved_columns + workspace;
-  }
 };
 
 struct StepProfile {
@@ -41,8 +32,10 @@ struct StepProfile {
   double optimizer_ms = 0;
   double step_ms = 0;  // the model's own layers, the loss and the optimizer
   int repeats = 0;
-  StepMemory memory;
-  std::vector<StepMemory> memory_by_batch;  // the same for other batch sizes (analytic)
+  // The estimate `train` checks before it starts (train/memory_check.hpp), for this batch and
+  // for others.
+  train::MemoryEstimate memory;
+  std::vector<train::MemoryEstimate> memory_by_batch;
 };
 
 // `model` must be built from `spec`; `optimizer` must hold its parameters.
@@ -56,9 +49,5 @@ StepProfile profile_step(const model::ModelSpec& spec, nn::Sequential& model,
 TimingStats time_train_step(const model::ModelSpec& spec, nn::Sequential& model,
                             optim::Optimizer& optimizer, int64_t batch, int warmup, int repeats,
                             int threads);
-
-// Analytic step memory for `batch` (optimizer state from `optimizer_state_bytes`).
-StepMemory step_memory(const model::ModelSpec& spec, int64_t batch, int64_t optimizer_state_bytes,
-                       int threads);
 
 }  // namespace tinycnn::profile

@@ -70,10 +70,8 @@ std::vector<std::string> RunDir::run_files() const {
 void RunDir::require_fresh(bool replace) const {
   const std::vector<std::string> found = run_files();
   if (found.empty() || replace) return;
-  std::string list;
-  for (const auto& f : found) list += (list.empty() ? "" : ", ") + f;
   throw ExistingRun(core::ErrorKind::Invalid,
-                    dir_ + ": holds another run (" + list +
+                    dir_ + ": holds another run (" + core::join(found) +
                         "); expected a new or empty output directory, a resume of that run, or "
                         "permission to replace it");
 }

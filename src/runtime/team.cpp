@@ -252,11 +252,9 @@ void Team::run(const Job& job, int threads, Split split) {
 }
 
 void parallel(int threads, const Job& job, Split split) {
-  if (in_job) {
-    run_inline(job);
-  } else if (held) {
+  if (held && !in_job) {
     held->run(job, threads, split);
-  } else if (threads <= 1 || omp_in_parallel()) {
+  } else if (in_job || threads <= 1 || omp_in_parallel()) {
     run_inline(job);
   } else {
     Barrier barrier;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "autograd/engine.hpp"
+#include "core/block.hpp"
 #include "core/error.hpp"
 #include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
@@ -118,13 +119,13 @@ void DataParallelStep::sum_gradients(int t, int nt, int slices) {
     tensor::Tensor& total = params_[0][j].var.grad();
     if (!total.defined()) continue;
     const int64_t size = total.numel();
-    const int64_t b0 = size * t / nt, b1 = size * (t + 1) / nt;
+    const core::Block block = core::block(size, t, nt);
     float* dst = total.data();
     for (int r = 1; r < slices; ++r) {
       const tensor::Tensor& part = params_[static_cast<size_t>(r)][j].var.grad();
       if (!part.defined()) continue;
       const float* src = part.data();
-      for (int64_t i = b0; i < b1; ++i) dst[i] += src[i];
+      for (int64_t i = block.begin; i < block.end; ++i) dst[i] += src[i];
     }
   }
 }
@@ -154,8 +155,8 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
         for (int s = batch_norm_ ? t : next.fetch_add(1); s < slices;
              s = batch_norm_ ? slices : next.fetch_add(1)) {
           try {
-            results[static_cast<size_t>(s)] =
-                run_slice(s, n * s / slices, n * (s + 1) / slices, n, fill);
+            results[static_cast<size_t>(s)] = run_slice(s, core::block(n, s, slices).begin,
+                                                        core::block(n, s, slices).end, n, fill);
           } catch (const runtime::SliceAborted&) {
             // Another slice failed first; its error is the one to report.
           } catch (...) {

@@ -78,7 +78,11 @@ int64_t split_bytes(const std::string& dataset, const std::string& dir, Split sp
   int64_t sum = 0;
   std::error_code ec;
   for (const auto& name : names) {
-    for (const std::string& path : {dir + "/" + name, dir + "/" + name + ".gz"}) {
+    std::string plain = dir;
+    plain += "/";
+    plain += name;
+    const std::string gz = plain + ".gz";
+    for (const std::string& path : {plain, gz}) {
       const auto size = std::filesystem::file_size(path, ec);
       // A compressed file holds about a quarter of what it decompresses to, for these images.
       if (!ec) sum += static_cast<int64_t>(size) * (path.ends_with(".gz") ? 4 : 1);

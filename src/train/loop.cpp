@@ -170,7 +170,7 @@ run::EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const
   core::Stopwatch eval_clock;
   const EvalResult eval = loop.step.evaluate(loop.test_set, loop.norm, loop.num_classes);
   loop.step.check_one_model(epoch);
-  const run::EpochMetrics m = epoch_metrics(epoch, lr, e, eval, eval_clock.seconds());
+  run::EpochMetrics m = epoch_metrics(epoch, lr, e, eval, eval_clock.seconds());
   for (const std::string& line : gradient_flow_warnings(m.diagnostics)) {
     spdlog::warn("epoch {}: {}", epoch + 1, line);
   }

@@ -1,6 +1,7 @@
 // Memory estimates from the analytic trace.
 #include "train/memory_check.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -35,16 +36,24 @@ int optimizer_slots(const model::OptimizerSpec& o) {
 }  // namespace
 
 MemoryEstimate estimate_memory(const model::ModelSpec& spec, Purpose purpose, int64_t batch,
-                               int64_t data_bytes) {
+                               int64_t data_bytes, int threads) {
   const model::ModelTrace trace = model::trace_model(spec, batch);
   TCNN_CHECK(trace.error.empty(), trace.error);
+  const bool training = purpose == Purpose::Training;
   MemoryEstimate m;
+  m.batch = batch;
   m.weights = 4 * trace.total_params();
   m.activations = trace.total_activation_bytes() + 4 * batch * trace.input.numel();
-  if (purpose == Purpose::Training) {
+  for (const model::LayerCost* row : model::flatten_rows(trace.layers)) {
+    if (!row->plan) continue;
+    const kernels::ConvWorkspace ws = row->plan->workspace(batch, threads);
+    m.workspace = std::max({m.workspace, ws.forward, training ? ws.backward : 0});
+    if (training) m.saved_columns += 4 * row->plan->saved_columns(batch);
+  }
+  if (training) {
     m.gradients = m.weights;
     m.optimizer_state = m.weights * optimizer_slots(spec.training.optimizer);
-    m.activations *= 2;  // and their gradients in the backward pass
+    m.activation_gradients = m.activations;
   }
   m.data = data_bytes;
   return m;
@@ -53,11 +62,12 @@ MemoryEstimate estimate_memory(const model::ModelSpec& spec, Purpose purpose, in
 void check_memory(const MemoryEstimate& m, const std::string& what) {
   const int64_t available = available_memory_bytes();
   if (available <= 0) return;
-  TCNN_CHECK_RUNTIME(m.total() <= available, what, " needs about ", gib(m.total()), " (weights ",
-                     gib(m.weights), ", gradients ", gib(m.gradients), ", optimizer state ",
-                     gib(m.optimizer_state), ", activations ", gib(m.activations), ", data ",
-                     gib(m.data), "); this machine has ", gib(available),
-                     " available: expected a smaller model or batch");
+  TCNN_CHECK_RUNTIME(
+      m.total() <= available, what, " needs about ", gib(m.total()), " (weights ", gib(m.weights),
+      ", gradients ", gib(m.gradients), ", optimizer state ", gib(m.optimizer_state),
+      ", activations ", gib(m.activations + m.activation_gradients), ", convolution scratch ",
+      gib(m.saved_columns + m.workspace), ", data ", gib(m.data), "); this machine has ",
+      gib(available), " available: expected a smaller model or batch");
 }
 
 }  // namespace tinycnn::train

@@ -29,7 +29,9 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const model::OptimizerSpec& s,
 double learning_rate(const model::LrScheduleSpec& schedule, double base_lr, int64_t epoch,
                      int64_t epochs) {
   if (schedule.type == "step") {
-    return base_lr * std::pow(schedule.gamma, static_cast<double>(epoch / schedule.step_size));
+    // Whole steps of step_size epochs: the integer division is the schedule.
+    const int64_t steps = epoch / schedule.step_size;
+    return base_lr * std::pow(schedule.gamma, static_cast<double>(steps));
   }
   if (schedule.type == "cosine") {
     return base_lr * 0.5 *

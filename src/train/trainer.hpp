@@ -21,7 +21,7 @@ struct RunOptions {
   int64_t limit_train = 0;  // > 0: first N training examples only
   int64_t limit_test = 0;
   std::string config_json;  // the resolved config: out_dir/config.json and checkpoint metadata
-  bool replace = false;     // a fresh run may replace another run\'s files in out_dir
+  bool replace = false;     // a fresh run may replace another run's files in out_dir
 };
 
 struct StepProgress {

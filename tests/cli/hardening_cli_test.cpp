@@ -1,6 +1,7 @@
 // Hostile and unlucky inputs, run as processes: odd metrics, models too large to build, full
 // disks, other processes' files and locks, resumes that cannot continue, flag values, output
-// that cannot be written. Each case failed (crashed, hung, lost data or lied) before its fix.
+// that cannot be written. Each case states the property it protects: no crash, no hang, no
+// lost data, no false success.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -86,7 +87,8 @@ TEST_F(Hardening, ResumeRedrawsCurvesPastADamagedMetricsLine) {
   EXPECT_NE(slurp(out + "/curves.svg").find("</svg>"), std::string::npos);
 }
 
-// 3: shapes built and initialised every weight (32 GiB here); train ran out of memory late.
+// A model too large for the machine: shapes costs it without building a weight, and train
+// refuses it up front with the memory it would need.
 TEST_F(Hardening, ShapesIsAnalyticAndTrainRefusesAModelThatCannotFit) {
   json config = tiny_config();
   config["input"] = {{"channels", 1}, {"height", 128}, {"width", 128}};
@@ -119,7 +121,8 @@ TEST_F(Hardening, VizRefusesAPictureTooLargeBeforeDrawingIt) {
   EXPECT_NE(r.err.find("expected at most 16384x16384"), std::string::npos) << r.err;
 }
 
-// 4: viz on a full disk exited 0 with truncated PNGs; profile --plot checked its path last.
+// A full disk fails viz (no truncated PNGs reported as written), and profile --plot checks its
+// path before any work.
 TEST_F(Hardening, VizOnAFullDiskFailsAndLeavesNoPartialFile) {
   const std::string ckpt = trained(path("run"));
   const RunResult r =
@@ -141,7 +144,7 @@ TEST_F(Hardening, ProfilePlotPathIsCheckedBeforeTheSweep) {
   EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
 }
 
-// 5: user files named like a temporary were deleted as stale.
+// Files of the user's that look like a temporary of ours are left alone.
 TEST_F(Hardening, OnlyTinycnnsOwnStaleTemporariesAreRemoved) {
   const std::string out = path("run");
   fs::create_directories(out);
@@ -158,7 +161,7 @@ TEST_F(Hardening, OnlyTinycnnsOwnStaleTemporariesAreRemoved) {
   EXPECT_FALSE(fs::exists(stale));
 }
 
-// 6: two runs on one out dir interleaved their metrics and broke each other's files.
+// One out dir holds one run at a time: a second run is refused while the first holds it.
 TEST_F(Hardening, ASecondRunOnTheSameOutDirIsRefused) {
   const std::string out = path("run");
   const int pid =
@@ -176,7 +179,8 @@ TEST_F(Hardening, ASecondRunOnTheSameOutDirIsRefused) {
       << r.err;
 }
 
-// 7: metrics ran ahead of a checkpoint that failed; a fresh run replaced an old run's files.
+// metrics.jsonl never runs ahead of the checkpoint, and a fresh run does not replace an old
+// run's files without being asked.
 TEST_F(Hardening, AFailedCheckpointTakesItsMetricsLineBack) {
   const std::string out = path("run");
   // 2 blocks: config.json and a metrics line fit, the checkpoint does not.
@@ -203,7 +207,7 @@ TEST_F(Hardening, AFreshRunKeepsAnotherRunUnlessForced) {
   EXPECT_NE(slurp(out + "/metrics.jsonl"), before);
 }
 
-// 8: name ".." wrote into the current directory.
+// A model named ".." writes nowhere but its out dir.
 TEST_F(Hardening, ModelNamesArePlainFileNames) {
   const std::vector<std::string> names{"..", ".", "a/b", "a\x01", std::string("a\0b", 3)};
   for (const std::string& name : names) {
@@ -247,7 +251,7 @@ TEST_F(Hardening, AResumeOfAFinishedRunEvaluatesIt) {
   EXPECT_EQ(slurp(path("run") + "/metrics.jsonl"), metrics);  // nothing appended
 }
 
-// 12: flag values the config would refuse were clamped or ignored.
+// A flag value the config would refuse is refused as a flag too, not clamped or ignored.
 TEST_F(Hardening, FlagsGetTheConfigsValidation) {
   const std::vector<std::vector<std::string>> bad{{"--min-accuracy", "nan"},
                                                   {"--seed", "18446744073709551615"},
@@ -265,7 +269,7 @@ TEST_F(Hardening, FlagsGetTheConfigsValidation) {
   EXPECT_FALSE(fs::exists(path("x")));
 }
 
-// 13: output lost without an error.
+// Output that cannot be written is an error, never lost silently.
 TEST_F(Hardening, AFailedWriteToStdoutIsExit1) {
   RunResult r = run_tinycnn({"shapes", config_},
                             {.file_size_blocks = 0, .stdout_path = "/dev/full", .launcher = {}});
@@ -276,7 +280,7 @@ TEST_F(Hardening, AFailedWriteToStdoutIsExit1) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
 }
 
-// 14: eval printed "test_loss": null and exited 0 when the logits overflowed.
+// eval refuses weights whose logits overflow instead of printing a null loss as a success.
 TEST_F(Hardening, EvalRefusesANonFiniteLoss) {
   const std::string ckpt = trained(path("run"));
   io::SafetensorsFile f = io::read_safetensors(ckpt);
@@ -293,7 +297,7 @@ TEST_F(Hardening, EvalRefusesANonFiniteLoss) {
   EXPECT_NE(r.err.find("expected a finite loss"), std::string::npos) << r.err;
 }
 
-// 16: a usage error printed CLI11's hint as a second line.
+// A usage error is one `error:` line.
 TEST_F(Hardening, AUsageErrorIsOneLineNamingTheHelp) {
   RunResult r = run_tinycnn({"train", config_, "--epochs", "x"});
   EXPECT_EQ(r.exit_code, 2);

@@ -33,10 +33,12 @@ TEST(ShapesCli, LeNetJsonDocumentFieldForField) {
   const json doc = json::parse(r.out);  // stdout is exactly one JSON document
   // Hand-computed (docs/cli.md): conv OC*OH*OW*C*K*K MACs, bytes = floats * 4.
   const json expected_layers = json::parse(R"([
-    {"index":0,"name":"layers.0","type":"conv2d","input_shape":[1,28,28],"output_shape":[6,28,28],"params":156,"macs":117600,"flops":235200,"activation_bytes":18816,"workspace_bytes":78400,"receptive_field":5,"jump":1},
+    {"index":0,"name":"layers.0","type":"conv2d","input_shape":[1,28,28],"output_shape":[6,28,28],"params":156,"macs":117600,"flops":235200,"activation_bytes":18816,"workspace_bytes":78400,"receptive_field":5,"jump":1,
+     "algorithm":{"algo":"implicit","forward":"implicit wide","dinput":"implicit transposed","dweight":"implicit wide"}},
     {"index":1,"name":"layers.1","type":"relu","input_shape":[6,28,28],"output_shape":[6,28,28],"params":0,"macs":0,"flops":0,"activation_bytes":18816,"workspace_bytes":0,"receptive_field":5,"jump":1},
     {"index":2,"name":"layers.2","type":"maxpool2d","input_shape":[6,28,28],"output_shape":[6,14,14],"params":0,"macs":0,"flops":0,"activation_bytes":4704,"workspace_bytes":0,"receptive_field":6,"jump":2},
-    {"index":3,"name":"layers.3","type":"conv2d","input_shape":[6,14,14],"output_shape":[16,10,10],"params":2416,"macs":240000,"flops":480000,"activation_bytes":6400,"workspace_bytes":60000,"receptive_field":14,"jump":2},
+    {"index":3,"name":"layers.3","type":"conv2d","input_shape":[6,14,14],"output_shape":[16,10,10],"params":2416,"macs":240000,"flops":480000,"activation_bytes":6400,"workspace_bytes":60000,"receptive_field":14,"jump":2,
+     "algorithm":{"algo":"implicit","forward":"implicit pixel-major","dinput":"implicit gather","dweight":"implicit pixel-major"}},
     {"index":4,"name":"layers.4","type":"relu","input_shape":[16,10,10],"output_shape":[16,10,10],"params":0,"macs":0,"flops":0,"activation_bytes":6400,"workspace_bytes":0,"receptive_field":14,"jump":2},
     {"index":5,"name":"layers.5","type":"maxpool2d","input_shape":[16,10,10],"output_shape":[16,5,5],"params":0,"macs":0,"flops":0,"activation_bytes":1600,"workspace_bytes":0,"receptive_field":16,"jump":4},
     {"index":6,"name":"layers.6","type":"flatten","input_shape":[16,5,5],"output_shape":[400],"params":0,"macs":0,"flops":0,"activation_bytes":1600,"workspace_bytes":0,"receptive_field":16,"jump":4},

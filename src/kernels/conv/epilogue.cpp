@@ -1,4 +1,5 @@
 // The implicit convolution's output and gradient ends; see epilogue.hpp.
+// Built with -ffp-contract=fast (src/CMakeLists.txt): a*b + c is one fused multiply-add.
 #include "kernels/conv/epilogue.hpp"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // Row by row: each (c, kh, kw) row of the column matrix is a strided, shifted copy of one input
 // plane. For stride 1 the inner copy is contiguous, which is LeNet's case and the common one.
+// Built with -ffp-contract=fast (src/CMakeLists.txt): a*b + c is one fused multiply-add.
 #include "kernels/conv/im2col.hpp"
 
 #include <algorithm>

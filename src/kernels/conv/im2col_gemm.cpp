@@ -3,6 +3,7 @@
 // order, so results depend on the thread count only through float summation order. The GEMMs
 // are row_gemm.hpp's micro-kernels (the same as the implicit path's) over the column matrix,
 // whose rows are padded with zeros to whole blocks.
+// Built with -ffp-contract=fast (src/CMakeLists.txt): a*b + c is one fused multiply-add.
 #include "kernels/conv/im2col_gemm.hpp"
 
 #include <omp.h>
@@ -12,7 +13,6 @@
 
 #include "kernels/conv/im2col.hpp"
 #include "kernels/conv/row_gemm.hpp"
-#include "kernels/conv2d.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
 

@@ -23,6 +23,8 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
                             const float* columns = nullptr);
 
 // Bytes of scratch the implementation holds at once with `threads` threads (forward, backward).
+// Floats of the column matrices of a whole batch, as kept for the backward.
+int64_t conv2d_columns_numel(const Conv2dGeometry& g);
 int64_t conv2d_im2col_forward_workspace_bytes(const Conv2dGeometry& g, int threads);
 int64_t conv2d_im2col_backward_workspace_bytes(const Conv2dGeometry& g, int threads);
 

@@ -2,6 +2,7 @@
 // row_gemm.hpp's (rows_gemm for forward and dcol, rows_gemm_t for dweight) or the
 // pixel-major kernels'; what is written after it and where the gradient comes from,
 // epilogue.hpp's.
+// Built with -ffp-contract=fast (src/CMakeLists.txt): a*b + c is one fused multiply-add.
 #include "kernels/conv/implicit.hpp"
 
 #include <omp.h>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "kernels/conv/gather_col2im.hpp"
 #include "kernels/conv/pixel_major.hpp"
 #include "kernels/conv/row_gemm.hpp"
 #include "kernels/conv/wide_layout.hpp"
@@ -24,107 +26,15 @@ namespace {
 using simd::kLanes;
 using simd::Vec;
 
-// dinput: dcol rows computed before the channels they complete are gathered.
-constexpr int64_t kDcolRows = 40;
 // dweight: images whose padded input and wide doutput are kept side by side for rows_gemm_t.
 constexpr int64_t kChunk = 16;
 
-// The gathering col2im of channel c at stride 1: din[c][y][x] = sum over the channel's taps of
-// dcol[(c,ky,kx)][(y+pad_h-ky)*wp + x+pad_w-kx]. kGatherRows rows at once: independent sums, so
-// the adds do not wait on each other (one chain of 25 dependent adds per vector was
-// latency-bound).
-void gather_channel(const Conv2dGeometry& g, const Wide& w, const float* rows_c, float* din_c) {
-  const int64_t taps_per_channel = w.taps / w.cin;
-  for (int64_t y0 = 0; y0 < g.in_h; y0 += kGatherRows) {
-    const int64_t ny = std::min<int64_t>(kGatherRows, g.in_h - y0);
-    for (int64_t x = 0; x < g.in_w; x += kLanes) {
-      Vec acc[kGatherRows] = {};
-      const float* base = rows_c + (y0 + g.pad_h) * w.wp + g.pad_w + x;
-      for (int64_t t = 0; t < taps_per_channel; ++t) {
-        const float* src = base + t * w.dcol_stride - w.in_plane[t];
-        for (int j = 0; j < kGatherRows; ++j) acc[j] += simd::load(src + j * w.wp);
-      }
-      for (int64_t j = 0; j < ny; ++j) {
-        simd::store_first(din_c + (y0 + j) * g.in_w + x, acc[j],
-                          std::min<int64_t>(kLanes, g.in_w - x));
-      }
-    }
-  }
-}
-
-// The same with a stride: phase (a, b) of the padded gradient gathers the taps with ky%sh == a
-// and kx%sw == b, at pixel (i, j) from dcol[t][(i - ky/sh)*wp + j - kx/sw], into `phases`
-// (w.phases_h * w.phases_w planes, then a vector of slack); padded pixel (Y, X) of the input is
-// then pixel (Y/sh, X/sw) of phase (Y%sh, X%sw), zero where that phase is not kept (no tap
-// reads it).
-void gather_channel_strided(const Conv2dGeometry& g, const Wide& w, const float* rows_c,
-                            float* phases, float* din_c) {
-  // Pixel (i, j) of a phase is its flat index q = i*wp + j, so each tap is one shifted run.
-  for (size_t phase = 0; phase < w.phase_taps.size(); ++phase) {
-    const std::vector<int64_t>& taps = w.phase_taps[phase];
-    float* out = phases + static_cast<int64_t>(phase) * w.plane;
-    for (int64_t q = 0; q < w.plane; q += kLanes) {
-      Vec acc{};
-      for (const int64_t t : taps) {
-        acc += simd::load(rows_c + t * w.dcol_stride - w.in_plane[static_cast<size_t>(t)] + q);
-      }
-      simd::store_first(out + q, acc, std::min<int64_t>(kLanes, w.plane - q));
-    }
-  }
-  for (int64_t y = 0; y < g.in_h; ++y) {
-    float* din_row = din_c + y * g.in_w;
-    auto at = [&](int64_t x0) -> const float* {
-      const int64_t o = phase_offset(g, w, y, x0);
-      return o < 0 ? nullptr : phases + o;
-    };
-    if (w.sw == 2) {
-      interleave(at(0), at(1), g.in_w, din_row);
-      continue;
-    }
-    for (int64_t x0 = 0; x0 < std::min(w.sw, g.in_w); ++x0) {  // columns x0, x0 + sw, ...
-      const float* src = at(x0);
-      for (int64_t x = x0, j = 0; x < g.in_w; x += w.sw, ++j) din_row[x] = src ? src[j] : 0.0f;
-    }
-  }
-}
-
-// dinput of one image and group from its wide D: dcol[t][q] = sum_m W[m][t] D[m][q] (rows_gemm
-// with the roles of A swapped, into rows with zero margins), then col2im as a gather (no
-// read-modify-write: stores overlapping the next tap's loads stall store forwarding).
-// kDcolRows rows at a time, each channel gathered as soon as its rows are done: the rows are
-// read back while they are still in L1 (all of dcol, 200 KiB for LeNet's conv2, is not).
-// `phases`: the strided gather's scratch (unused at stride 1).
-void input_gradient(const Conv2dGeometry& g, const Wide& w, const float* weight, const float* d,
-                    float* dcol, float* phases, float* dimage) {
-  const int64_t taps_per_channel = w.taps / w.cin;
-  const bool strided = w.sh != 1 || w.sw != 1;
-  int64_t c = 0;  // the next channel to gather
-  for (int64_t r0 = 0; r0 < w.taps; r0 += kDcolRows) {
-    const int64_t rows = std::min(kDcolRows, w.taps - r0);
-    rows_gemm(rows, weight + r0, w.taps, d, w.cout_off.data(), w.cout, nullptr,
-              dcol + w.dcol_front + r0 * w.dcol_stride, w.dcol_stride, w.nq);
-    for (; c < w.cin && (c + 1) * taps_per_channel <= r0 + rows; ++c) {
-      const float* rows_c = dcol + c * taps_per_channel * w.dcol_stride + w.dcol_front;
-      float* din_c = dimage + c * g.in_h * g.in_w;
-      if (strided) {
-        gather_channel_strided(g, w, rows_c, phases, din_c);
-      } else {
-        gather_channel(g, w, rows_c, din_c);
-      }
-    }
-  }
-}
-
-// Floats of the strided gather's scratch: the kept phases of one channel and a vector of slack.
-int64_t phase_floats(const Wide& w) {
-  return w.sh == 1 && w.sw == 1 ? 0 : w.phases_h * w.phases_w * w.plane + kLanes;
-}
-
 // One image and group of the forward, from its padded input p: the wide or the pixel-major
-// kernels, then the epilogue's stores. `scratch`: forward_scratch_floats(w) floats.
-void forward_group(const Wide& w, const float* p, const float* wt, const float* bias,
-                   const ConvOutput& out, int64_t plane0, float* scratch) {
-  if (use_pixel_major(w)) {
+// kernels (as the plan chose), then the epilogue's stores. `scratch`:
+// forward_scratch_floats(w, pixel_major) floats.
+void forward_group(const Wide& w, bool pixel_major, const float* p, const float* wt,
+                   const float* bias, const ConvOutput& out, int64_t plane0, float* scratch) {
+  if (pixel_major) {
     for (int64_t m0 = 0; m0 < w.cout; m0 += kLanes) {
       pixel_major_forward(w, p, wt, bias, m0, scratch);
       store_pixel_major(w, out, plane0, m0, scratch);
@@ -135,8 +45,8 @@ void forward_group(const Wide& w, const float* p, const float* wt, const float* 
   store_wide(w, out, plane0, scratch);
 }
 
-int64_t forward_scratch_floats(const Wide& w) {
-  return use_pixel_major(w) ? w.oh * w.ow * kLanes : w.wide_floats;
+int64_t forward_scratch_floats(const Wide& w, bool pixel_major) {
+  return pixel_major ? w.oh * w.ow * kLanes : w.wide_floats;
 }
 
 // dinput of a stride-1 convolution is itself a convolution: of D zero-padded by K - 1 - pad,
@@ -200,32 +110,45 @@ void pad_wide_gradient(const Wide& w, const float* d, const Conv2dGeometry& gt, 
 
 }  // namespace
 
-int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int threads) {
-  const Wide w = make_wide(g);
+ImplicitPlan plan_implicit(const Conv2dGeometry& g) {
+  Wide wide = make_wide(g);
+  std::optional<Wide> transposed = transposed_wide(g, wide);
+  return {.pixel_major = use_pixel_major(wide),
+          .pixel_dweight = select_pixel_dweight(g, wide),
+          .transposed_pixel_major = transposed && use_pixel_major(*transposed),
+          .wide = std::move(wide),
+          .transposed = std::move(transposed)};
+}
+
+int64_t conv2d_implicit_forward_workspace_bytes(const ImplicitPlan& plan, const Conv2dGeometry& g,
+                                                int threads) {
+  const Wide& w = plan.wide;
   return (static_cast<int64_t>(threads) * (w.p_floats + w.cout * w.nq) +
           g.groups * w.taps * w.cout) *
          4;
 }
 
-int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int threads) {
-  const Wide w = make_wide(g);
+int64_t conv2d_implicit_backward_workspace_bytes(const ImplicitPlan& plan, const Conv2dGeometry& g,
+                                                 int threads) {
+  const Wide& w = plan.wide;
   int64_t shared = 0, dinput = w.taps * w.dcol_stride + phase_floats(w);
-  if (const std::optional<Wide> wt = transposed_wide(g, w)) {
-    dinput = wt->p_floats + forward_scratch_floats(*wt);
-    shared = g.groups * wt->taps * wt->cout;
+  if (plan.transposed) {
+    dinput = plan.transposed->p_floats +
+             forward_scratch_floats(*plan.transposed, plan.transposed_pixel_major);
+    shared = g.groups * plan.transposed->taps * plan.transposed->cout;
   }
   const int64_t per_thread =
       w.p_floats + w.cout * w.nq + dinput + g.groups * w.cout * (w.taps + 1) * kLanes;
   return (static_cast<int64_t>(threads) * per_thread + shared) * 4;
 }
 
-void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
-                             const float* bias, const ConvOutput& out) {
+void conv2d_implicit_forward(const ImplicitPlan& plan, const Conv2dGeometry& g, const float* input,
+                             const float* weight, const float* bias, const ConvOutput& out) {
   TCNN_CHECK(!out.pooled || (g.out_h() >= 2 && g.out_w() >= 2),
              "conv2d implicit: a fused 2x2 pool "
              "needs an output of at least 2x2, got ",
              g.out_h(), "x", g.out_w());
-  const Wide w = make_wide(g);
+  const Wide& w = plan.wide;
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = w.cin * g.in_h * g.in_w;
   // A = W^T per group: wt[grp][t][m], so a tap's weights for consecutive channels are adjacent.
@@ -235,11 +158,12 @@ void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const 
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
       std::vector<float> p(static_cast<size_t>(w.p_floats), 0.0f);  // pad_image: zero once
-      std::vector<float> scratch(static_cast<size_t>(forward_scratch_floats(w)), 0.0f);
+      std::vector<float> scratch(static_cast<size_t>(forward_scratch_floats(w, plan.pixel_major)),
+                                 0.0f);
       for (int64_t n = block.begin; n < block.end; ++n) {
         for (int64_t grp = 0; grp < g.groups; ++grp) {
           pad_image(g, w, input + n * image_size + grp * group_in, p.data());
-          forward_group(w, p.data(), wt.data() + grp * w.taps * w.cout,
+          forward_group(w, plan.pixel_major, p.data(), wt.data() + grp * w.taps * w.cout,
                         bias ? bias + grp * w.cout : nullptr, out,
                         n * g.out_channels + grp * w.cout, scratch.data());
         }
@@ -252,10 +176,14 @@ namespace {
 // The transposed convolution that computes dinput (transposed_wide), shared by the threads.
 struct TransposedDinput {
   Conv2dGeometry g;
-  Wide w;
+  const Wide& w;
+  bool pixel_major;
   std::vector<float> a;  // flipped_weights
-  TransposedDinput(const Conv2dGeometry& conv, Wide layout, const float* weight)
-      : g(transposed(conv)), w(std::move(layout)), a(flipped_weights(conv, weight)) {}
+  TransposedDinput(const Conv2dGeometry& conv, const ImplicitPlan& plan, const float* weight)
+      : g(transposed(conv)),
+        w(*plan.transposed),
+        pixel_major(plan.transposed_pixel_major),
+        a(flipped_weights(conv, weight)) {}
 };
 
 // One thread's buffers for conv2d_implicit_backward: up to `chunk` images' padded inputs (pc)
@@ -280,7 +208,7 @@ struct BackwardScratch {
         phases(dinput && !t ? static_cast<size_t>(phase_floats(w)) : 0),
         dtc(pixel_dw ? static_cast<size_t>(chunk * pixels * w.cout) : 0),
         pt(t ? static_cast<size_t>(t->w.p_floats) : 0, 0.0f),
-        ot(t ? static_cast<size_t>(forward_scratch_floats(t->w)) : 0, 0.0f) {}
+        ot(t ? static_cast<size_t>(forward_scratch_floats(t->w, t->pixel_major)) : 0, 0.0f) {}
 };
 
 // dbias sums of one image's transposed gradient dt [pixels][cout], one vector of channels each,
@@ -325,13 +253,13 @@ void reduce_pixel_major(const Conv2dGeometry& g, const Wide& w, const ThreadSums
 }
 }  // namespace
 
-void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
-                              const ConvGradient& grad, float* dinput, float* dweight,
-                              float* dbias) {
-  const Wide w = make_wide(g);
+void conv2d_implicit_backward(const ImplicitPlan& plan, const Conv2dGeometry& g, const float* input,
+                              const float* weight, const ConvGradient& grad, float* dinput,
+                              float* dweight, float* dbias) {
+  const Wide& w = plan.wide;
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = w.cin * g.in_h * g.in_w;
-  const PixelDweight pixel_dw = dweight ? select_pixel_dweight(g, w) : nullptr;
+  const PixelDweight pixel_dw = dweight ? plan.pixel_dweight : nullptr;
   // Per thread, as vectors. Wide path: dweight sums [OC][taps] then dbias sums [OC], each a
   // vector of lane partials (as im2col_gemm's). Pixel-major path: [groups][taps + 1][cout] (the
   // last row dbias), each vector kLanes channels.
@@ -340,11 +268,7 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
       pixel_dw ? g.groups * group_sums : g.groups * w.cout * (w.taps + 1);
   ThreadSums sums(sums_per_thread);
   std::optional<TransposedDinput> transposed_dinput;
-  if (dinput) {
-    if (std::optional<Wide> wt = transposed_wide(g, w)) {
-      transposed_dinput.emplace(g, std::move(*wt), weight);
-    }
-  }
+  if (dinput && plan.transposed) transposed_dinput.emplace(g, plan, weight);
   const TransposedDinput* td = transposed_dinput ? &*transposed_dinput : nullptr;
 
 #pragma omp parallel
@@ -375,9 +299,9 @@ void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const
             }
             if (dinput && td) {
               pad_wide_gradient(w, d, td->g, td->w, s.pt.data());
-              forward_group(td->w, s.pt.data(), td->a.data() + grp * td->w.taps * td->w.cout,
-                            nullptr, {.output = dinput}, n * g.in_channels + grp * w.cin,
-                            s.ot.data());
+              forward_group(td->w, td->pixel_major, s.pt.data(),
+                            td->a.data() + grp * td->w.taps * td->w.cout, nullptr,
+                            {.output = dinput}, n * g.in_channels + grp * w.cin, s.ot.data());
             } else if (dinput) {
               input_gradient(g, w, weight + grp * w.cout * w.taps, d, s.dcol.data(),
                              s.phases.data(), dinput + n * image_size + grp * group_in);

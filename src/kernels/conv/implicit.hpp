@@ -23,24 +23,42 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "kernels/conv/epilogue.hpp"
+#include "kernels/conv/pixel_major.hpp"
+#include "kernels/conv/wide_layout.hpp"
 #include "kernels/geometry.hpp"
 
 namespace tinycnn::kernels {
 
+// The implicit path's choices for one geometry (its batch does not enter), made once per layer
+// (conv_plan.hpp): the wide layout, whether the forward runs pixel-major, which dweight kernel,
+// and whether dinput runs as the transposed convolution's forward (with its layout) or as dcol
+// and the gathering col2im.
+struct ImplicitPlan {
+  bool pixel_major = false;              // forward
+  PixelDweight pixel_dweight = nullptr;  // dweight pixel-major; null: the wide rows_gemm_t
+  bool transposed_pixel_major = false;   // the transposed convolution's forward pixel-major
+  Wide wide;
+  std::optional<Wide> transposed;  // dinput as the transposed convolution
+};
+ImplicitPlan plan_implicit(const Conv2dGeometry& g);
+
 // Writes `out` (the output, ReLU'd or not, or the pooled output and argmax; epilogue.hpp).
-void conv2d_implicit_forward(const Conv2dGeometry& g, const float* input, const float* weight,
-                             const float* bias, const ConvOutput& out);
+void conv2d_implicit_forward(const ImplicitPlan& plan, const Conv2dGeometry& g, const float* input,
+                             const float* weight, const float* bias, const ConvOutput& out);
 
 // From `grad` (doutput, masked by a fused ReLU's output, or the pooled gradient; see
 // epilogue.hpp); null outputs are skipped.
-void conv2d_implicit_backward(const Conv2dGeometry& g, const float* input, const float* weight,
-                              const ConvGradient& grad, float* dinput, float* dweight,
-                              float* dbias);
+void conv2d_implicit_backward(const ImplicitPlan& plan, const Conv2dGeometry& g, const float* input,
+                              const float* weight, const ConvGradient& grad, float* dinput,
+                              float* dweight, float* dbias);
 
 // Bytes of scratch held at once with `threads` threads (forward, backward).
-int64_t conv2d_implicit_forward_workspace_bytes(const Conv2dGeometry& g, int threads);
-int64_t conv2d_implicit_backward_workspace_bytes(const Conv2dGeometry& g, int threads);
+int64_t conv2d_implicit_forward_workspace_bytes(const ImplicitPlan& plan, const Conv2dGeometry& g,
+                                                int threads);
+int64_t conv2d_implicit_backward_workspace_bytes(const ImplicitPlan& plan, const Conv2dGeometry& g,
+                                                 int threads);
 
 }  // namespace tinycnn::kernels

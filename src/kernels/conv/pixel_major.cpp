@@ -1,4 +1,5 @@
 // The pixel-major kernels of the implicit convolution: see pixel_major.hpp.
+// Built with -ffp-contract=fast (src/CMakeLists.txt): a*b + c is one fused multiply-add.
 #include "kernels/conv/pixel_major.hpp"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // The two register-blocked micro-kernels of row_gemm.hpp: a block of output rows x vectors of q
 // (or of D rows x taps) stays in registers while the reduction streams through.
+// Built with -ffp-contract=fast (src/CMakeLists.txt): a*b + c is one fused multiply-add.
 #include "kernels/conv/row_gemm.hpp"
 
 #include <algorithm>

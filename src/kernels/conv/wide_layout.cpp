@@ -1,4 +1,5 @@
 // The wide layout: its geometry and the padded image.
+// Built with -ffp-contract=fast (src/CMakeLists.txt): a*b + c is one fused multiply-add.
 #include "kernels/conv/wide_layout.hpp"
 
 #include <algorithm>

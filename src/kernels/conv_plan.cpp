@@ -1,0 +1,94 @@
+// The convolution's plan; see conv_plan.hpp.
+#include "kernels/conv_plan.hpp"
+
+#include "core/error.hpp"
+#include "kernels/conv/im2col_gemm.hpp"
+
+namespace tinycnn::kernels {
+
+namespace {
+Conv2dGeometry with_batch(Conv2dGeometry g, int64_t batch) {
+  g.batch = batch;
+  return g;
+}
+}  // namespace
+
+ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g) {
+  g.check();
+  ConvPlan plan{.algo = algo, .geometry = with_batch(g, 1), .implicit = std::nullopt};
+  if (algo == ConvAlgo::Implicit) plan.implicit = plan_implicit(plan.geometry);
+  return plan;
+}
+
+std::string_view ConvPlan::forward_kernel() const {
+  switch (algo) {
+    case ConvAlgo::Naive:
+      return "naive";
+    case ConvAlgo::Im2col:
+      return "im2col";
+    case ConvAlgo::Implicit:
+      return implicit->pixel_major ? "implicit pixel-major" : "implicit wide";
+  }
+  return "?";
+}
+
+std::string_view ConvPlan::dinput_kernel() const {
+  if (algo != ConvAlgo::Implicit) return forward_kernel();
+  return implicit->transposed ? "implicit transposed" : "implicit gather";
+}
+
+std::string_view ConvPlan::dweight_kernel() const {
+  if (algo != ConvAlgo::Implicit) return forward_kernel();
+  return implicit->pixel_dweight ? "implicit pixel-major" : "implicit wide";
+}
+
+std::string ConvPlan::summary() const {
+  if (algo != ConvAlgo::Implicit) return std::string(forward_kernel());
+  const auto part = [](std::string_view k) { return std::string(k.substr(k.find(' ') + 1)); };
+  return "implicit: " + part(forward_kernel()) + " / " + part(dinput_kernel()) + " / " +
+         part(dweight_kernel());
+}
+
+bool ConvPlan::fits(const Conv2dGeometry& g) const {
+  const Conv2dGeometry p = with_batch(g, 1);
+  const Conv2dGeometry& q = geometry;
+  return p.in_channels == q.in_channels && p.in_h == q.in_h && p.in_w == q.in_w &&
+         p.out_channels == q.out_channels && p.kernel_h == q.kernel_h && p.kernel_w == q.kernel_w &&
+         p.stride_h == q.stride_h && p.stride_w == q.stride_w && p.pad_h == q.pad_h &&
+         p.pad_w == q.pad_w && p.groups == q.groups;
+}
+
+int64_t ConvPlan::saved_columns(int64_t batch) const {
+  if (algo != ConvAlgo::Im2col) return 0;
+  const int64_t floats = conv2d_columns_numel(with_batch(geometry, batch));
+  return floats <= kMaxSavedColumnFloats ? floats : 0;
+}
+
+ConvWorkspace ConvPlan::workspace(int64_t batch, int threads) const {
+  const Conv2dGeometry g = with_batch(geometry, batch);
+  switch (algo) {
+    case ConvAlgo::Naive:
+      return {};
+    case ConvAlgo::Im2col:
+      return {conv2d_im2col_forward_workspace_bytes(g, threads),
+              conv2d_im2col_backward_workspace_bytes(g, threads)};
+    case ConvAlgo::Implicit:
+      return {conv2d_implicit_forward_workspace_bytes(*implicit, g, threads),
+              conv2d_implicit_backward_workspace_bytes(*implicit, g, threads)};
+  }
+  return {};
+}
+
+ConvCost ConvPlan::forward_cost(int64_t batch) const {
+  const Conv2dGeometry g = with_batch(geometry, batch);
+  const int64_t macs = g.output_numel() * g.in_per_group() * g.kernel_h * g.kernel_w;
+  const int64_t input = g.batch * g.in_channels * g.in_h * g.in_w;
+  return {2 * macs, 4 * (input + g.weight_numel() + g.output_numel())};
+}
+
+// dinput and dweight multiply the same pairs as the forward; each reads two of the three
+// tensors and writes the third.
+ConvCost ConvPlan::dinput_cost(int64_t batch) const { return forward_cost(batch); }
+ConvCost ConvPlan::dweight_cost(int64_t batch) const { return forward_cost(batch); }
+
+}  // namespace tinycnn::kernels

@@ -1,0 +1,66 @@
+// A convolution planned once per layer: for one geometry (its batch is not part of the plan),
+// the algorithm and the kernel each direction runs (forward, dinput, dweight), the implicit
+// path's layouts, what the backward keeps from the forward, the scratch it holds and what it
+// costs. Made when a layer first sees its input shape (nn::Conv2d) or once per case (the
+// profiler); the front door (conv2d.hpp) takes every choice from it, and `train`'s memory
+// estimate, `shapes` and `profile` read it, so they agree with what runs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "kernels/conv/implicit.hpp"
+#include "kernels/geometry.hpp"
+
+namespace tinycnn::kernels {
+
+// Naive: the reference loops. Im2col: column matrix + GEMM. Implicit: the same GEMM reading
+// the columns from a padded copy of the image (any stride: a strided image is split into phases).
+enum class ConvAlgo { Naive, Im2col, Implicit };
+
+// Bytes of scratch the algorithm holds at once with `threads` threads.
+struct ConvWorkspace {
+  int64_t forward = 0, backward = 0;
+};
+
+// Per direction: multiply-adds counted as two FLOPs, and the bytes of the operands it must read
+// and the result it writes (each once; what the caches save beyond that is not counted).
+struct ConvCost {
+  int64_t flops = 0, bytes = 0;
+};
+
+// While recording a graph, the im2col forward keeps its column matrices for the backward pass
+// (saving an im2col per image there) when they hold at most this many floats (64 MiB).
+inline constexpr int64_t kMaxSavedColumnFloats = int64_t{16} << 20;
+
+struct ConvPlan {
+  ConvAlgo algo = ConvAlgo::Implicit;
+  Conv2dGeometry geometry;               // as planned; a call may differ only in its batch
+  std::optional<ImplicitPlan> implicit;  // algo == Implicit
+
+  // The kernel each direction runs: "naive", "im2col", or the implicit path's "implicit wide",
+  // "implicit pixel-major", "implicit transposed" (dinput as the transposed convolution),
+  // "implicit gather" (dinput as dcol and a gathering col2im).
+  std::string_view forward_kernel() const;
+  std::string_view dinput_kernel() const;
+  std::string_view dweight_kernel() const;
+  // "im2col", or the implicit path's kernels: "implicit: wide / transposed / wide" (forward /
+  // dinput / dweight).
+  std::string summary() const;
+
+  // Whether `g` is the planned geometry but for its batch.
+  bool fits(const Conv2dGeometry& g) const;
+  // Floats of the forward's column matrices the backward keeps at `batch` (0: none kept).
+  int64_t saved_columns(int64_t batch) const;
+  ConvWorkspace workspace(int64_t batch, int threads) const;
+  ConvCost forward_cost(int64_t batch) const;
+  ConvCost dinput_cost(int64_t batch) const;
+  ConvCost dweight_cost(int64_t batch) const;
+};
+
+// Throws core::Error (Invalid) for an inconsistent geometry.
+ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g);
+
+}  // namespace tinycnn::kernels
