@@ -7,8 +7,8 @@
 
 #include "core/error.hpp"
 #include "model/builder.hpp"
+#include "model/cost_table.hpp"
 #include "model/spec.hpp"
-#include "model/trace.hpp"
 
 namespace tinycnn::model {
 namespace {
@@ -31,7 +31,7 @@ TEST(Config, EveryShippedConfigBuildsAndTraces) {
        {"lenet5", "lenet5_classic", "simple_cnn", "mobile_cnn", "mlp", "lenet5_bn",
         "resnet_fashion", "resnet20_cifar10", "lenet5_fashion", "cifar10_cnn"}) {
     const ModelSpec spec = load_config(kConfigs + "/" + name + ".json");
-    const ModelTrace trace = trace_model(spec, 2);
+    const CostTable trace = cost_table(spec, 2);
     EXPECT_TRUE(trace.error.empty()) << name << ": " << trace.error;
     EXPECT_EQ(trace.layers.size(), spec.layers.size()) << name;
     auto net = build_model(spec);
@@ -40,7 +40,7 @@ TEST(Config, EveryShippedConfigBuildsAndTraces) {
 }
 
 TEST(Trace, LeNetMatchesHandComputedValues) {
-  const ModelTrace t = trace_model(load_config(kConfigs + "/lenet5.json"), 1);
+  const CostTable t = cost_table(load_config(kConfigs + "/lenet5.json"), 1);
   ASSERT_TRUE(t.error.empty()) << t.error;
   ASSERT_EQ(t.layers.size(), 12u);
   // conv1: 6*(1*25) + 6 params; 6*28*28*25 MACs; output 6*28*28 floats; im2col 25 x 784 floats.
@@ -72,19 +72,19 @@ TEST(Trace, LeNetMatchesHandComputedValues) {
 
 TEST(Trace, BatchScalesCostsNotParams) {
   const ModelSpec spec = load_config(kConfigs + "/lenet5.json");
-  const ModelTrace one = trace_model(spec, 1), many = trace_model(spec, 64);
+  const CostTable one = cost_table(spec, 1), many = cost_table(spec, 64);
   EXPECT_EQ(many.total_params(), one.total_params());
   EXPECT_EQ(many.total_macs(), 64 * one.total_macs());
   EXPECT_EQ(many.total_activation_bytes(), 64 * one.total_activation_bytes());
   EXPECT_EQ(many.layers[0].workspace_bytes, 64 * one.layers[0].workspace_bytes);
-  EXPECT_THROW(trace_model(spec, 0), core::Error);
+  EXPECT_THROW(cost_table(spec, 0), core::Error);
 }
 
 TEST(Trace, ImpossibleLayerKeepsRowsBeforeIt) {
   Json config = load_config(kConfigs + "/lenet5.json").source;
   config["input"]["height"] = 8;
   config["input"]["width"] = 8;
-  const ModelTrace t = trace_model(parse_config(config), 1);
+  const CostTable t = cost_table(parse_config(config), 1);
   EXPECT_EQ(t.layers.size(), 3u);  // conv, relu, pool fit; conv2 (5x5 on 4x4) does not
   EXPECT_NE(t.error.find("layer 3 (conv2d)"), std::string::npos) << t.error;
   EXPECT_NE(t.error.find("(4 - 5 + 2*0)/1 + 1"), std::string::npos) << t.error;
@@ -92,7 +92,7 @@ TEST(Trace, ImpossibleLayerKeepsRowsBeforeIt) {
 
 TEST(Trace, ResNet20HasHeEtAlsParametersAndMacs) {
   const ModelSpec spec = load_config(kConfigs + "/resnet20_cifar10.json");
-  const ModelTrace t = trace_model(spec, 1);
+  const CostTable t = cost_table(spec, 1);
   ASSERT_TRUE(t.error.empty()) << t.error;
   // 0.27 M parameters (projection shortcuts add 2,560 weights + their batch norms) and
   // 41 M multiply-accumulates per 32x32 image (He et al. 2016, table 6).

@@ -6,8 +6,8 @@
 
 #include "core/error.hpp"
 #include "model/builder.hpp"
+#include "model/cost_table.hpp"
 #include "model/spec.hpp"
-#include "model/trace.hpp"
 #include "optim/sgd.hpp"
 #include "profile/conv_profile.hpp"
 #include "profile/step_profile.hpp"
@@ -106,7 +106,7 @@ TEST(StepProfile, PercentagesAddUpAndMemoryIsHandComputed) {
   EXPECT_EQ(p.memory.activation_gradients, p.memory.activations);
   // The convolutions' scratch is their plans', as they run: the larger layer's at 1 thread.
   int64_t scratch = 0;
-  for (const auto& row : model::flatten_rows(model::trace_model(spec, 4).layers)) {
+  for (const auto& row : model::flatten_rows(model::cost_table(spec, 4).layers)) {
     if (!row->plan) continue;
     const kernels::ConvWorkspace ws = row->plan->workspace(4, 1);
     scratch = std::max({scratch, ws.forward, ws.backward});

@@ -6,14 +6,14 @@
 
 #include "commands.hpp"
 #include "format.hpp"
+#include "model/cost_table.hpp"
 #include "model/spec.hpp"
-#include "model/trace.hpp"
 
 namespace tinycnn::cli {
 
 namespace {
+using model::CostTable;
 using model::LayerCost;
-using model::ModelTrace;
 
 std::string arithmetic_text(const LayerCost& l) {
   if (l.arithmetic.empty()) return "";
@@ -58,7 +58,7 @@ nlohmann::ordered_json rows_json(const std::vector<LayerCost>& rows) {
   return layers;
 }
 
-nlohmann::ordered_json to_json(const ModelTrace& t) {
+nlohmann::ordered_json to_json(const CostTable& t) {
   const nlohmann::ordered_json layers = rows_json(t.layers);
   nlohmann::ordered_json doc = {{"model", t.name},
                                 {"batch", t.batch},
@@ -74,7 +74,7 @@ nlohmann::ordered_json to_json(const ModelTrace& t) {
   return doc;
 }
 
-void print_table(const ModelTrace& t) {
+void print_table(const CostTable& t) {
   std::cout << "model " << t.name << ": input " << t.input.to_string() << ", batch " << t.batch
             << " (MACs, FLOPs and bytes are for the whole batch; FLOPs = 2 x MACs)\n\n";
   TextTable table(
@@ -131,7 +131,7 @@ CLI::App* setup_shapes(CLI::App& app, ShapesOptions& options) {
 
 int run_shapes(const ShapesOptions& options) {
   const model::ModelSpec spec = model::load_config(options.config);
-  const ModelTrace trace = model::trace_model(spec, options.batch);
+  const CostTable trace = model::cost_table(spec, options.batch);
   if (options.json) {
     std::cout << to_json(trace).dump(2) << "\n";
   } else {

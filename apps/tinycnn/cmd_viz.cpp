@@ -21,8 +21,8 @@
 #include "image.hpp"
 #include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
+#include "model/cost_table.hpp"
 #include "model/spec.hpp"
-#include "model/trace.hpp"
 #include "nn/conv2d.hpp"
 #include "nn/observe.hpp"
 #include "run/checkpoint.hpp"
@@ -183,7 +183,7 @@ void check_picture_sizes(const model::ModelSpec& spec, nn::Sequential& net) {
     const FilterSheet f = filter_sheet(p.var.shape());
     check_image_size(f.width, f.height, p.name + " filters (" + p.var.shape().to_string() + ")");
   }
-  for (const auto& l : model::trace_model(spec, 1).layers) {
+  for (const auto& l : model::cost_table(spec, 1).layers) {
     if (has_feature_maps(l.kind)) {
       check_feature_sheet(l.output[0], "layer " + std::to_string(l.index) + " feature maps");
     }

@@ -9,6 +9,24 @@
 namespace tinycnn::kernels {
 
 namespace {
+// The input rows (or columns) window `o` of the output covers, clamped to the image: the padding
+// contributes nothing (max) or zeros counted in the divisor (average).
+struct Window {
+  int64_t lo, hi;
+};
+Window window_rows(const Pool2dGeometry& g, int64_t oh) {
+  const int64_t h0 = oh * g.stride_h - g.pad_h;
+  return {std::max<int64_t>(h0, 0), std::min(h0 + g.kernel_h, g.in_h)};
+}
+Window window_cols(const Pool2dGeometry& g, int64_t ow) {
+  const int64_t w0 = ow * g.stride_w - g.pad_w;
+  return {std::max<int64_t>(w0, 0), std::min(w0 + g.kernel_w, g.in_w)};
+}
+bool is_2x2_stride2(const Pool2dGeometry& g) {
+  return g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 &&
+         g.pad_w == 0;
+}
+
 // The common 2x2 / stride 2 / no padding case: every window is inside the image. Selects only,
 // no branches (on real data "is this the max?" is a coin flip, and a mispredicted branch costs
 // more than the select). A later element wins when it is larger, or NaN while the best so far is
@@ -88,8 +106,7 @@ void maxpool2x2_row(const float* top, const float* bottom, int64_t count, int32_
 
 void maxpool2d_forward(const Pool2dGeometry& g, const float* input, float* output,
                        int32_t* argmax) {
-  if (g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 &&
-      g.pad_w == 0) {
+  if (is_2x2_stride2(g)) {
     maxpool2x2_forward(g, input, output, argmax);
     return;
   }
@@ -99,15 +116,13 @@ void maxpool2d_forward(const Pool2dGeometry& g, const float* input, float* outpu
   for (int64_t p = 0; p < planes; ++p) {
     const float* in = input + p * g.in_h * g.in_w;
     for (int64_t oh = 0; oh < oh_n; ++oh) {
-      const int64_t h0 = oh * g.stride_h - g.pad_h;
-      const int64_t h_lo = std::max<int64_t>(h0, 0), h_hi = std::min(h0 + g.kernel_h, g.in_h);
+      const Window rows = window_rows(g, oh);
       for (int64_t ow = 0; ow < ow_n; ++ow) {
-        const int64_t w0 = ow * g.stride_w - g.pad_w;
-        const int64_t w_lo = std::max<int64_t>(w0, 0), w_hi = std::min(w0 + g.kernel_w, g.in_w);
+        const Window cols = window_cols(g, ow);
         float best = -std::numeric_limits<float>::infinity();
-        int64_t best_idx = h_lo * g.in_w + w_lo;
-        for (int64_t ih = h_lo; ih < h_hi; ++ih) {
-          for (int64_t iw = w_lo; iw < w_hi; ++iw) {
+        int64_t best_idx = rows.lo * g.in_w + cols.lo;
+        for (int64_t ih = rows.lo; ih < rows.hi; ++ih) {
+          for (int64_t iw = cols.lo; iw < cols.hi; ++iw) {
             // Selects, not branches: on real data the comparison is a coin flip. NaN is
             // taken and then kept.
             const float v = in[ih * g.in_w + iw];
@@ -175,8 +190,7 @@ void maxpool2x2_backward(const Pool2dGeometry& g, const float* doutput, const in
 
 void maxpool2d_backward(const Pool2dGeometry& g, const float* doutput, const int32_t* argmax,
                         float* dinput) {
-  if (g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 &&
-      g.pad_w == 0) {
+  if (is_2x2_stride2(g)) {
     maxpool2x2_backward(g, doutput, argmax, dinput);
     return;
   }
@@ -199,14 +213,12 @@ void avgpool2d_forward(const Pool2dGeometry& g, const float* input, float* outpu
   for (int64_t p = 0; p < planes; ++p) {
     const float* in = input + p * g.in_h * g.in_w;
     for (int64_t oh = 0; oh < oh_n; ++oh) {
-      const int64_t h0 = oh * g.stride_h - g.pad_h;
-      const int64_t h_lo = std::max<int64_t>(h0, 0), h_hi = std::min(h0 + g.kernel_h, g.in_h);
+      const Window rows = window_rows(g, oh);
       for (int64_t ow = 0; ow < ow_n; ++ow) {
-        const int64_t w0 = ow * g.stride_w - g.pad_w;
-        const int64_t w_lo = std::max<int64_t>(w0, 0), w_hi = std::min(w0 + g.kernel_w, g.in_w);
+        const Window cols = window_cols(g, ow);
         float sum = 0.0f;
-        for (int64_t ih = h_lo; ih < h_hi; ++ih) {
-          for (int64_t iw = w_lo; iw < w_hi; ++iw) sum += in[ih * g.in_w + iw];
+        for (int64_t ih = rows.lo; ih < rows.hi; ++ih) {
+          for (int64_t iw = cols.lo; iw < cols.hi; ++iw) sum += in[ih * g.in_w + iw];
         }
         output[(p * oh_n + oh) * ow_n + ow] = sum * inv_window;
       }
@@ -223,14 +235,12 @@ void avgpool2d_backward(const Pool2dGeometry& g, const float* doutput, float* di
     float* din = dinput + p * g.in_h * g.in_w;
     std::fill(din, din + g.in_h * g.in_w, 0.0f);
     for (int64_t oh = 0; oh < oh_n; ++oh) {
-      const int64_t h0 = oh * g.stride_h - g.pad_h;
-      const int64_t h_lo = std::max<int64_t>(h0, 0), h_hi = std::min(h0 + g.kernel_h, g.in_h);
+      const Window rows = window_rows(g, oh);
       for (int64_t ow = 0; ow < ow_n; ++ow) {
-        const int64_t w0 = ow * g.stride_w - g.pad_w;
-        const int64_t w_lo = std::max<int64_t>(w0, 0), w_hi = std::min(w0 + g.kernel_w, g.in_w);
+        const Window cols = window_cols(g, ow);
         const float share = doutput[(p * oh_n + oh) * ow_n + ow] * inv_window;
-        for (int64_t ih = h_lo; ih < h_hi; ++ih) {
-          for (int64_t iw = w_lo; iw < w_hi; ++iw) din[ih * g.in_w + iw] += share;
+        for (int64_t ih = rows.lo; ih < rows.hi; ++ih) {
+          for (int64_t iw = cols.lo; iw < cols.hi; ++iw) din[ih * g.in_w + iw] += share;
         }
       }
     }

@@ -12,7 +12,7 @@
 #include "core/timer.hpp"
 #include "kernels/conv2d.hpp"
 #include "model/builder.hpp"
-#include "model/trace.hpp"
+#include "model/cost_table.hpp"
 #include "nn/observe.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
@@ -137,7 +137,7 @@ StepProfile profile_step(const model::ModelSpec& spec, nn::Sequential& model,
                          optim::Optimizer& optimizer, int64_t batch, int warmup, int repeats,
                          int threads) {
   const tensor::Shape in = model::input_shape(spec);
-  const model::ModelTrace trace = model::trace_model(spec, batch);
+  const model::CostTable trace = model::cost_table(spec, batch);
   TCNN_CHECK(trace.error.empty(), trace.error);
   const int64_t classes = model.output_shape(in)[0];
   core::Rng rng(99);

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
-#include "model/trace.hpp"
+#include "model/cost_table.hpp"
 
 namespace tinycnn::train {
 
@@ -37,7 +37,7 @@ int optimizer_slots(const model::OptimizerSpec& o) {
 
 MemoryEstimate estimate_memory(const model::ModelSpec& spec, Purpose purpose, int64_t batch,
                                int64_t data_bytes, int threads) {
-  const model::ModelTrace trace = model::trace_model(spec, batch);
+  const model::CostTable trace = model::cost_table(spec, batch);
   TCNN_CHECK(trace.error.empty(), trace.error);
   const bool training = purpose == Purpose::Training;
   MemoryEstimate m;

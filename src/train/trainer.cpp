@@ -10,7 +10,7 @@
 #include "cluster/group.hpp"
 #include "core/error.hpp"
 #include "model/builder.hpp"
-#include "model/trace.hpp"
+#include "model/cost_table.hpp"
 #include "run/checkpoint.hpp"
 #include "run/run_dir.hpp"
 #include "run/run_files.hpp"
@@ -57,7 +57,7 @@ void check_batch_norm_batches(const model::ModelSpec& spec, int64_t examples) {
   const int64_t remainder = examples % t.batch_size;
   const int64_t smallest =
       std::min(examples, t.drop_last || remainder == 0 ? t.batch_size : remainder);
-  const model::ModelTrace trace = model::trace_model(spec, 1);
+  const model::CostTable trace = model::cost_table(spec, 1);
   for (const model::LayerCost* row : model::flatten_rows(trace.layers)) {
     if (row->kind != nn::LayerKind::BatchNorm2d && row->kind != nn::LayerKind::BatchNorm1d)
       continue;

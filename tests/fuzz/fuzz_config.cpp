@@ -6,8 +6,8 @@
 
 #include "core/error.hpp"
 #include "io/json_text.hpp"
+#include "model/cost_table.hpp"
 #include "model/spec.hpp"
-#include "model/trace.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     if (budget > 0 && spec.input.height * spec.input.width <= 4096) {
-      (void)tinycnn::model::trace_model(spec, 1);
+      (void)tinycnn::model::cost_table(spec, 1);
     }
   } catch (const tinycnn::core::Error&) {
   }

@@ -45,7 +45,7 @@ struct LayerCost {
   std::shared_ptr<const kernels::ConvPlan> plan = nullptr;
 };
 
-struct ModelTrace {
+struct CostTable {
   std::string name;
   int64_t batch = 1;
   tensor::Shape input;
@@ -61,6 +61,6 @@ struct ModelTrace {
 std::vector<const LayerCost*> flatten_rows(const std::vector<LayerCost>& rows);
 
 // Never throws for a bad layer (it records the error); throws for batch < 1.
-ModelTrace trace_model(const ModelSpec& spec, int64_t batch);
+CostTable cost_table(const ModelSpec& spec, int64_t batch);
 
 }  // namespace tinycnn::model

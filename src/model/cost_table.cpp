@@ -1,6 +1,6 @@
 // Analytic per-layer costs. MACs: conv OC*OH*OW*(C/groups)*KH*KW, linear in*out; the rest 0.
 // Receptive field r and jump j per layer: r' = r + (k - 1) * j, j' = j * s (height axis).
-#include "model/trace.hpp"
+#include "model/cost_table.hpp"
 
 #include <algorithm>
 
@@ -143,29 +143,29 @@ std::vector<const LayerCost*> flatten_rows(const std::vector<LayerCost>& rows) {
   return out;
 }
 
-int64_t ModelTrace::total_params() const {
+int64_t CostTable::total_params() const {
   int64_t sum = 0;
   for (const auto& l : layers) sum += l.params;
   return sum;
 }
-int64_t ModelTrace::total_macs() const {
+int64_t CostTable::total_macs() const {
   int64_t sum = 0;
   for (const auto& l : layers) sum += l.macs;
   return sum;
 }
-int64_t ModelTrace::total_activation_bytes() const {
+int64_t CostTable::total_activation_bytes() const {
   int64_t sum = 0;
   for (const auto& l : layers) sum += l.activation_bytes;
   return sum;
 }
 
-ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
-  TCNN_CHECK(batch >= 1 && batch <= (1 << 20), "shape trace: expected a batch of 1..1048576, got ",
+CostTable cost_table(const ModelSpec& spec, int64_t batch) {
+  TCNN_CHECK(batch >= 1 && batch <= (1 << 20), "cost table: expected a batch of 1..1048576, got ",
              batch);
-  ModelTrace trace;
-  trace.name = spec.name;
-  trace.batch = batch;
-  trace.input = input_shape(spec);
+  CostTable table;
+  table.name = spec.name;
+  table.batch = batch;
+  table.input = input_shape(spec);
 
   Pending pending(1);
   auto observe = [&](const LayerSite& site, nn::Module& layer, const tensor::Shape& in,
@@ -182,13 +182,13 @@ ModelTrace trace_model(const ModelSpec& spec, int64_t batch) {
   try {
     build_model(spec, observe, Weights::None);
   } catch (const core::Error& e) {
-    trace.error = e.what();
+    table.error = e.what();
   }
-  for (auto& [branch, row] : pending[0]) trace.layers.push_back(std::move(row));
+  for (auto& [branch, row] : pending[0]) table.layers.push_back(std::move(row));
   FieldState field;
   field.spatial_h = spec.input.height;
-  assign_fields(trace.layers, field);
-  return trace;
+  assign_fields(table.layers, field);
+  return table;
 }
 
 }  // namespace tinycnn::model
