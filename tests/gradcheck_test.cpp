@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -49,6 +50,9 @@ TEST_P(ConvGradcheck, EveryAlgorithm) {
     const auto& c = GetParam();
     Conv2dParams params = c.params;
     params.algo = algo;
+    // Planned once, as a layer plans it: every call of the check runs the same plan.
+    params.plan = std::make_shared<const kernels::ConvPlan>(
+        kernels::plan_conv2d(algo, conv2d_geometry(c.input, c.weight, params)));
     std::vector<Variable> inputs{param(c.input, 1), param(c.weight, 2, 0.5f),
                                  c.bias ? param({c.weight[0]}, 3) : Variable()};
     // A fused ReLU has a kink at every output: elements whose nudges cross one are skipped.
@@ -95,6 +99,8 @@ TEST(Gradcheck, FusedConvReluMaxPool) {
     for (auto algo : kernels::kConvAlgos) {
       Conv2dParams params = c.params;
       params.algo = algo;
+      params.plan = std::make_shared<const kernels::ConvPlan>(
+          kernels::plan_conv2d(algo, conv2d_geometry(c.input, c.weight, params)));
       std::vector<Variable> inputs{param(c.input, 11), param(c.weight, 12, 0.5f),
                                    param({c.weight[0]}, 13)};
       EXPECT_TRUE(gradcheck(

@@ -106,7 +106,8 @@ TEST(StepProfile, PercentagesAddUpAndMemoryIsHandComputed) {
   EXPECT_EQ(p.memory.activation_gradients, p.memory.activations);
   // The convolutions' scratch is their plans', as they run: the larger layer's at 1 thread.
   int64_t scratch = 0;
-  for (const auto& row : model::flatten_rows(model::cost_table(spec, 4).layers)) {
+  const model::CostTable table = model::cost_table(spec, 4);
+  for (const auto& row : model::flatten_rows(table.layers)) {
     if (!row->plan) continue;
     const kernels::ConvWorkspace ws = row->plan->workspace(4, 1);
     scratch = std::max({scratch, ws.forward, ws.backward});

@@ -86,23 +86,27 @@ Variable Conv2d::forward_relu_pool2x2(const Variable& input) {
   return ops::conv2d_relu_maxpool2x2(input, weight_, bias_, params(input, true));
 }
 
-std::shared_ptr<const kernels::ConvPlan> Conv2d::plan(const Shape& example) {
+kernels::Conv2dGeometry Conv2d::geometry(const Shape& example, int64_t batch) const {
   const auto& o = options_;
   TCNN_CHECK(example.rank() == 3, "conv2d: expected input [C, H, W], got ", example.to_string());
-  const kernels::Conv2dGeometry g{.batch = 1,
-                                  .in_channels = example[0],
-                                  .in_h = example[1],
-                                  .in_w = example[2],
-                                  .out_channels = o.out_channels,
-                                  .kernel_h = o.kernel_size[0],
-                                  .kernel_w = o.kernel_size[1],
-                                  .stride_h = o.stride[0],
-                                  .stride_w = o.stride[1],
-                                  .pad_h = o.padding[0],
-                                  .pad_w = o.padding[1],
-                                  .groups = o.groups};
+  return {.batch = batch,
+          .in_channels = example[0],
+          .in_h = example[1],
+          .in_w = example[2],
+          .out_channels = o.out_channels,
+          .kernel_h = o.kernel_size[0],
+          .kernel_w = o.kernel_size[1],
+          .stride_h = o.stride[0],
+          .stride_w = o.stride[1],
+          .pad_h = o.padding[0],
+          .pad_w = o.padding[1],
+          .groups = o.groups};
+}
+
+std::shared_ptr<const kernels::ConvPlan> Conv2d::plan(const Shape& example) {
+  const kernels::Conv2dGeometry g = geometry(example);
   if (!plan_ || !plan_->fits(g)) {
-    plan_ = std::make_shared<const kernels::ConvPlan>(kernels::plan_conv2d(o.algo, g));
+    plan_ = std::make_shared<const kernels::ConvPlan>(kernels::plan_conv2d(options_.algo, g));
   }
   return plan_;
 }

@@ -50,6 +50,8 @@ class Conv2d : public Module {
   int64_t parameter_count() const override;
 
   const Conv2dOptions& options() const { return options_; }
+  // The kernels' geometry for `batch` examples of shape [C, H, W].
+  kernels::Conv2dGeometry geometry(const Shape& example, int64_t batch = 1) const;
   // The convolution's plan (kernels/conv_plan.hpp) for a per-example input [C, H, W]: made the
   // first time the layer sees that shape (again only if another comes), then kept.
   std::shared_ptr<const kernels::ConvPlan> plan(const Shape& example);

@@ -213,21 +213,8 @@ std::vector<ModelConv> model_convs(const model::ModelSpec& spec, int64_t batch) 
   model::build_model(spec, [&](const model::LayerSite& site, nn::Module& layer,
                                const tensor::Shape& in, const tensor::Shape&) {
     if (layer.kind() != nn::LayerKind::Conv2d) return;
-    const auto& o = nn::as<nn::Conv2d>(layer).options();
-    convs.push_back({site.name,
-                     {.batch = batch,
-                      .in_channels = in[0],
-                      .in_h = in[1],
-                      .in_w = in[2],
-                      .out_channels = o.out_channels,
-                      .kernel_h = o.kernel_size[0],
-                      .kernel_w = o.kernel_size[1],
-                      .stride_h = o.stride[0],
-                      .stride_w = o.stride[1],
-                      .pad_h = o.padding[0],
-                      .pad_w = o.padding[1],
-                      .groups = o.groups},
-                     o.algo});
+    const auto& conv = nn::as<nn::Conv2d>(layer);
+    convs.push_back({site.name, conv.geometry(in, batch), conv.options().algo});
   });
   return convs;
 }
