@@ -16,17 +16,33 @@ if ! cmake --build --preset fuzz >"$log" 2>&1; then
   exit 1
 fi
 mkdir -p build/fuzz/findings
-for target in config safetensors idx metrics datasets; do
-  work="build/fuzz/corpus-$target"
+# One target's run; its log in build/fuzz/TARGET.log, a finding left in build/fuzz/findings/.
+fuzz_one() {
+  local target=$1 work="build/fuzz/corpus-$1"
   rm -rf "$work"
   cp -r "tests/fuzz/corpus/$target" "$work"
-  echo "== fuzz_$target: ${seconds} s" >&2
-  if ! ./build/fuzz/tests/fuzz/fuzz_$target "$work" -max_total_time="$seconds" -timeout=10 \
-       -rss_limit_mb=2048 -artifact_prefix=build/fuzz/findings/$target- -print_final_stats=0 \
-       >"build/fuzz/$target.log" 2>&1; then
-    tail -40 "build/fuzz/$target.log" >&2
-    echo "error: fuzz_$target found a problem (see build/fuzz/findings/)" >&2
-    exit 1
-  fi
-  grep -E '^#[0-9]+ *DONE' "build/fuzz/$target.log" >&2 || tail -1 "build/fuzz/$target.log" >&2
+  ./build/fuzz/tests/fuzz/fuzz_$target "$work" -max_total_time="$seconds" -timeout=10 \
+    -rss_limit_mb=2048 -artifact_prefix=build/fuzz/findings/$target- -print_final_stats=0 \
+    >"build/fuzz/$target.log" 2>&1
+}
+# One target per core at a time: each still runs SECONDS on a core of its own.
+targets=(config safetensors idx metrics datasets)
+jobs=$(nproc)
+for ((i = 0; i < ${#targets[@]}; i += jobs)); do
+  batch=("${targets[@]:i:jobs}")
+  pids=()
+  for target in "${batch[@]}"; do
+    echo "== fuzz_$target: ${seconds} s" >&2
+    fuzz_one "$target" &
+    pids+=($!)
+  done
+  for k in "${!batch[@]}"; do
+    target=${batch[$k]}
+    if ! wait "${pids[$k]}"; then
+      tail -40 "build/fuzz/$target.log" >&2
+      echo "error: fuzz_$target found a problem (see build/fuzz/findings/)" >&2
+      exit 1
+    fi
+    grep -E '^#[0-9]+ *DONE' "build/fuzz/$target.log" >&2 || tail -1 "build/fuzz/$target.log" >&2
+  done
 done
