@@ -20,7 +20,6 @@ namespace tinycnn::kernels {
 inline constexpr std::array<ConvAlgo, 3> kConvAlgos = {ConvAlgo::Naive, ConvAlgo::Im2col,
                                                        ConvAlgo::Implicit};
 
-std::string_view to_string(ConvAlgo algo);   // "naive" / "im2col" / "implicit"
 std::vector<std::string> conv_algo_names();  // in kConvAlgos order
 // Throws core::Error (Invalid) listing the names for anything else.
 ConvAlgo conv_algo_from_string(std::string_view name);

@@ -21,15 +21,8 @@ ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g) {
 }
 
 std::string_view ConvPlan::forward_kernel() const {
-  switch (algo) {
-    case ConvAlgo::Naive:
-      return "naive";
-    case ConvAlgo::Im2col:
-      return "im2col";
-    case ConvAlgo::Implicit:
-      return implicit->pixel_major ? "implicit pixel-major" : "implicit wide";
-  }
-  return "?";
+  if (algo != ConvAlgo::Implicit) return to_string(algo);
+  return implicit->pixel_major ? "implicit pixel-major" : "implicit wide";
 }
 
 std::string_view ConvPlan::dinput_kernel() const {

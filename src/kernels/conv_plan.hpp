@@ -19,6 +19,7 @@ namespace tinycnn::kernels {
 // Naive: the reference loops. Im2col: column matrix + GEMM. Implicit: the same GEMM reading
 // the columns from a padded copy of the image (any stride: a strided image is split into phases).
 enum class ConvAlgo { Naive, Im2col, Implicit };
+std::string_view to_string(ConvAlgo algo);  // "naive" / "im2col" / "implicit"
 
 // Bytes of scratch the algorithm holds at once with `threads` threads.
 struct ConvWorkspace {

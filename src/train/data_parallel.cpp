@@ -155,8 +155,8 @@ StepResult DataParallelStep::run(int64_t n, const Fill& fill) {
         for (int s = batch_norm_ ? t : next.fetch_add(1); s < slices;
              s = batch_norm_ ? slices : next.fetch_add(1)) {
           try {
-            results[static_cast<size_t>(s)] = run_slice(s, core::block(n, s, slices).begin,
-                                                        core::block(n, s, slices).end, n, fill);
+            const core::Block part = core::block(n, s, slices);
+            results[static_cast<size_t>(s)] = run_slice(s, part.begin, part.end, n, fill);
           } catch (const runtime::SliceAborted&) {
             // Another slice failed first; its error is the one to report.
           } catch (...) {

@@ -78,7 +78,10 @@ EvalTally evaluate_part(std::span<nn::Sequential* const> models, const data::Dat
   std::vector<Tally> tallies(static_cast<size_t>(parts));
   // batch_size examples in flight in all: the same activation memory as one model's batches.
   const int64_t part_batch = std::max<int64_t>(1, batch_size / parts);
-  for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(false);
+  const auto set_training = [&](bool on) {
+    for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(on);
+  };
+  set_training(false);
   try {
     runtime::parallel(
         parts,
@@ -93,10 +96,10 @@ EvalTally evaluate_part(std::span<nn::Sequential* const> models, const data::Dat
         },
         runtime::Split::Free);
   } catch (...) {
-    for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(true);
+    set_training(true);
     throw;
   }
-  for (nn::Sequential* m : models.first(static_cast<size_t>(parts))) m->set_training(true);
+  set_training(true);
 
   EvalTally r{.loss_sum = 0.0, .examples = total, .confusion = {}};
   r.confusion.assign(static_cast<size_t>(num_classes),

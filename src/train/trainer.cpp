@@ -50,13 +50,17 @@ int64_t batches_per_epoch(const model::TrainingSpec& t, int64_t examples) {
   return examples / t.batch_size;
 }
 
+// The fewest examples a batch of an epoch holds: the last one's, unless it is dropped.
+int64_t smallest_batch(const model::TrainingSpec& t, int64_t examples) {
+  const int64_t remainder = examples % t.batch_size;
+  return std::min(examples, t.drop_last || remainder == 0 ? t.batch_size : remainder);
+}
+
 // Batch norm needs more than one value per channel in a training step: refused before any
 // step runs when the smallest batch of an epoch would give it one, naming the layer.
 void check_batch_norm_batches(const model::ModelSpec& spec, int64_t examples) {
   const model::TrainingSpec& t = spec.training;
-  const int64_t remainder = examples % t.batch_size;
-  const int64_t smallest =
-      std::min(examples, t.drop_last || remainder == 0 ? t.batch_size : remainder);
+  const int64_t smallest = smallest_batch(t, examples);
   const model::CostTable trace = model::cost_table(spec, 1);
   for (const model::LayerCost* row : model::flatten_rows(trace.layers)) {
     if (row->kind != nn::LayerKind::BatchNorm2d && row->kind != nn::LayerKind::BatchNorm1d)
@@ -111,12 +115,10 @@ std::unique_ptr<Setup> prepare(const model::ModelSpec& spec, const RunOptions& o
   s->test_set = load_split(spec, t.data_dir, Split::Test, s->num_classes, options.limit_test);
   s->batches = batches_per_epoch(t, s->train_set.size());
   check_batch_norm_batches(spec, s->train_set.size());
-  const int64_t remainder = s->train_set.size() % t.batch_size;
-  const int64_t smallest = t.drop_last || remainder == 0 ? t.batch_size : remainder;
-  TCNN_CHECK(std::min(smallest, s->train_set.size()) >= group.size(),
-             "training.batch_size: ", group.size(),
+  const int64_t smallest = smallest_batch(t, s->train_set.size());
+  TCNN_CHECK(smallest >= group.size(), "training.batch_size: ", group.size(),
              " ranks need at least one example each in every batch, but a batch ", "holds ",
-             std::min(smallest, s->train_set.size()));
+             smallest);
   return s;
 }
 }  // namespace
