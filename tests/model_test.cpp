@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "model/builder.hpp"
@@ -81,7 +82,7 @@ TEST(Trace, BatchScalesCostsNotParams) {
 }
 
 TEST(Trace, ImpossibleLayerKeepsRowsBeforeIt) {
-  Json config = load_config(kConfigs + "/lenet5.json").source;
+  Json config = *load_config(kConfigs + "/lenet5.json").source;
   config["input"]["height"] = 8;
   config["input"]["width"] = 8;
   const CostTable t = cost_table(parse_config(config), 1);
@@ -127,7 +128,7 @@ TEST(Trace, ResNet20HasHeEtAlsParametersAndMacs) {
 }
 
 TEST(Builder, ResidualBranchesThatDisagreeNameTheBlockAndBothShapes) {
-  Json config = load_config(kConfigs + "/resnet20_cifar10.json").source;
+  Json config = *load_config(kConfigs + "/resnet20_cifar10.json").source;
   config["layers"][9].erase("shortcut");  // stage 2's first block downsamples: identity cannot
   try {
     build_model(parse_config(config));
@@ -138,7 +139,7 @@ TEST(Builder, ResidualBranchesThatDisagreeNameTheBlockAndBothShapes) {
               std::string::npos)
         << e.what();
   }
-  config = load_config(kConfigs + "/resnet20_cifar10.json").source;
+  config = *load_config(kConfigs + "/resnet20_cifar10.json").source;
   config["layers"][9]["shortcut"][0]["kernel_size"] = 0;
   try {
     build_model(parse_config(config));
@@ -147,7 +148,7 @@ TEST(Builder, ResidualBranchesThatDisagreeNameTheBlockAndBothShapes) {
     EXPECT_NE(std::string(e.what()).find("layers[9].shortcut[0].kernel_size"), std::string::npos)
         << e.what();
   }
-  config = load_config(kConfigs + "/resnet20_cifar10.json").source;
+  config = *load_config(kConfigs + "/resnet20_cifar10.json").source;
   config["layers"][3]["layers"] = Json::array();
   EXPECT_THROW(build_model(parse_config(config)), core::Error);
   config["layers"][3]["layers"] = Json::array({{{"type", "batchnorm1d"}}});
@@ -177,7 +178,7 @@ TEST(Builder, ResidualParametersHaveTheCheckpointsTreeNames) {
 }
 
 TEST(Builder, InfersChannelsAndChecksDeclaredOnes) {
-  Json config = load_config(kConfigs + "/lenet5.json").source;
+  Json config = *load_config(kConfigs + "/lenet5.json").source;
   config["layers"][3]["in_channels"] = 6;
   EXPECT_NO_THROW(build_model(parse_config(config)));
   config["layers"][3]["in_channels"] = 5;

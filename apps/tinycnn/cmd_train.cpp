@@ -174,7 +174,7 @@ int run_train(const TrainOptions& o, bool quiet) {
                         .init = o.init,
                         .limit_train = o.limit_train,
                         .limit_test = o.limit_test,
-                        .config_json = spec.source.dump(2),
+                        .config_json = spec.source->dump(2),
                         .replace = o.force};
 
   const bool bar = !quiet && ::isatty(STDERR_FILENO) && cluster::world().rank() == 0;

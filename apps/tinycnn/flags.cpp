@@ -18,7 +18,7 @@ nlohmann::json number_flag(const std::string& flag, const std::string& text) {
 
 model::ModelSpec resolve_config(const std::string& path,
                                 const std::function<void(model::Json& training)>& apply) {
-  model::Json config = model::load_config(path).source;
+  model::Json config = *model::load_config(path).source;
   model::Json& t = config["training"];
   if (!t.is_object()) t = model::Json::object();
   apply(t);

@@ -6,9 +6,12 @@
 
 namespace tinycnn::io {
 
+namespace {
+using Json = nlohmann::json;
+}  // namespace
+
 nlohmann::json parse_json_text(std::string_view text, const std::string& what, core::ErrorKind kind,
                                int max_depth) {
-  using Json = nlohmann::json;
   std::vector<std::set<std::string>> keys;  // one set per open object
   int depth = 0;
   auto callback = [&](int, Json::parse_event_t event, Json& parsed) {

@@ -30,7 +30,7 @@ struct Builder {
                            .index = i,
                            .depth = depth};
       const LayerType& type = find_layer_type(layer.type, layer.path);
-      const ObjectReader reader(layer.json, layer.path, type.keys);
+      const ObjectReader reader(*layer.json, layer.path, type.keys);
       const uint64_t seed = seed_base * 1000003u + i;
       const LayerContext ctx{
           .input = shape,

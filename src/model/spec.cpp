@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "io/json_text.hpp"
+#include "model/json_reader.hpp"
 
 namespace tinycnn::model {
 
@@ -184,7 +185,8 @@ std::vector<LayerSpec> parse_layer_list(const Json& layers, const std::string& p
     TCNN_CHECK(layer.contains("type") && layer.at("type").is_string(), where,
                ".type: expected a layer type string, got ",
                layer.contains("type") ? describe_json(layer.at("type")) : "nothing");
-    out.push_back({layer.at("type").get<std::string>(), where, layer});
+    out.push_back(
+        {layer.at("type").get<std::string>(), where, std::make_shared<const Json>(layer)});
   }
   return out;
 }
@@ -192,7 +194,7 @@ std::vector<LayerSpec> parse_layer_list(const Json& layers, const std::string& p
 ModelSpec parse_config(const Json& config) {
   const ObjectReader r(config, "", {"name", "input", "layers", "training"});
   ModelSpec spec;
-  spec.source = config;
+  spec.source = std::make_shared<const Json>(config);
   spec.name = r.string("name", std::nullopt);
   TCNN_CHECK(is_file_name(spec.name),
              "name: expected a plain file name (1-128 characters, not . or .., without slashes "

@@ -3,14 +3,19 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
 #include "kernels/conv2d.hpp"
-#include "model/json_reader.hpp"
 #include "nn/init.hpp"
 
 namespace tinycnn::model {
+
+// The JSON text's tree is held, not included: most of the library sees a spec without parsing
+// nlohmann/json's header (model/json_reader.hpp reads one).
+using Json = nlohmann::json;
 
 struct InputSpec {
   int64_t channels = 1;
@@ -19,9 +24,9 @@ struct InputSpec {
 };
 
 struct LayerSpec {
-  std::string type;  // "conv2d"
-  std::string path;  // "layers[3]", for messages
-  Json json;         // the layer's object as written
+  std::string type;                  // "conv2d"
+  std::string path;                  // "layers[3]", for messages
+  std::shared_ptr<const Json> json;  // the layer's object as written
 };
 
 struct OptimizerSpec {
@@ -68,7 +73,7 @@ struct ModelSpec {
   InputSpec input;
   std::vector<LayerSpec> layers;
   TrainingSpec training;
-  Json source;  // the config as read
+  std::shared_ptr<const Json> source;  // the config as read
 };
 
 // The training.dataset kinds, in the order the docs list them.

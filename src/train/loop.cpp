@@ -3,8 +3,6 @@
 // done, so resume == uninterrupted.
 #include "train/loop.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <cmath>
 #include <filesystem>
 #include <numeric>
@@ -12,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/timer.hpp"
 #include "train/diagnostics.hpp"
+#include "train/log.hpp"
 #include "train/optimizer_config.hpp"
 
 namespace tinycnn::train {
@@ -108,8 +107,8 @@ void save_interrupted(const Loop& loop, int64_t epoch, const run::TrainState& st
   if (loop.step.writes()) {
     save(loop, loop.files.checkpoint, saved_state(loop, epoch, state.step, epoch_rng));
   }
-  spdlog::warn("interrupted at epoch {}, step {}: saved {}", epoch + 1, state.step,
-               loop.files.checkpoint);
+  log_warn(core::concat("interrupted at epoch ", epoch + 1, ", step ", state.step, ": saved ",
+                        loop.files.checkpoint));
 }
 
 // The training pass of 0-based `epoch` from the batch `state.step` points at.
@@ -172,7 +171,7 @@ run::EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const
   loop.step.check_one_model(epoch);
   run::EpochMetrics m = epoch_metrics(epoch, lr, e, eval, eval_clock.seconds());
   for (const std::string& line : gradient_flow_warnings(m.diagnostics)) {
-    spdlog::warn("epoch {}: {}", epoch + 1, line);
+    log_warn(core::concat("epoch ", epoch + 1, ": ", line));
   }
   loop.step.require(run::all_finite(loop.model) && std::isfinite(eval.loss), [&] {
     return core::concat("training diverged at epoch ", epoch + 1, ", step ", state.step,
@@ -189,8 +188,8 @@ run::EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const
 // A resume of a run that has all its epochs already: its test accuracy, nothing written.
 TrainResult evaluate_only(const Loop& loop, const run::TrainState& state) {
   const std::string& path = loop.options.resume;
-  spdlog::info("nothing to do: {} holds epoch {} of {}; evaluating it", path, state.epoch,
-               loop.t.epochs);
+  log_info(core::concat("nothing to do: ", path, " holds epoch ", state.epoch, " of ",
+                        loop.t.epochs, "; evaluating it"));
   const EvalResult eval = loop.step.evaluate(loop.test_set, loop.norm, loop.num_classes);
   loop.step.require(std::isfinite(eval.loss), [&] {
     return core::concat(path, ": the test loss is ", eval.loss,
@@ -223,7 +222,7 @@ TrainResult run_epochs(const Loop& loop, run::TrainState& state, core::Rng& data
   if (loop.step.writes()) {
     const bool resumed = !loop.options.resume.empty();
     if (!resumed && std::filesystem::exists(loop.files.checkpoint))
-      spdlog::warn("replacing the run in {}", loop.files.dir);
+      log_warn(core::concat("replacing the run in ", loop.files.dir));
     run::start_run(loop.files, resumed, state.epoch, loop.options.config_json);
   }
   TrainResult result;

@@ -1,13 +1,12 @@
 // The training step across processes; see step.hpp.
 #include "train/step.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
 #include "core/block.hpp"
 #include "core/error.hpp"
 #include "core/timer.hpp"
+#include "train/log.hpp"
 
 namespace tinycnn::train {
 
@@ -95,10 +94,11 @@ void Step::check_one_model(int64_t epoch) {
   });
   double total = 0;
   for (const double t : sum_seconds_) total += t;
-  spdlog::info("epoch {}: {} ranks, allreduce {:.2f} ms per step ({} bytes of gradients)",
-               epoch + 1, group_.size(),
-               sum_seconds_.empty() ? 0.0 : 1e3 * total / static_cast<double>(sum_seconds_.size()),
-               4 * model_.parameter_count());
+  const double mean_ms =
+      sum_seconds_.empty() ? 0.0 : 1e3 * total / static_cast<double>(sum_seconds_.size());
+  log_info(core::concat("epoch ", epoch + 1, ": ", group_.size(), " ranks, allreduce ",
+                        fixed(mean_ms, 2), " ms per step (", 4 * model_.parameter_count(),
+                        " bytes of gradients)"));
   sum_seconds_.clear();
 }
 

@@ -5,7 +5,6 @@
 #include "train/trainer.hpp"
 
 #include <omp.h>
-#include <spdlog/spdlog.h>
 
 #include "cluster/group.hpp"
 #include "core/error.hpp"
@@ -16,6 +15,7 @@
 #include "run/run_files.hpp"
 #include "runtime/team.hpp"
 #include "train/dataset.hpp"
+#include "train/log.hpp"
 #include "train/loop.hpp"
 #include "train/memory_check.hpp"
 #include "train/optimizer_config.hpp"
@@ -31,12 +31,13 @@ run::TrainState start_state(const RunOptions& options, nn::Sequential& model,
   if (!options.resume.empty()) {
     state = run::load_checkpoint(options.resume, model, &optimizer);
     data_rng.set_state(state.rng);
-    spdlog::info("resuming from {} at epoch {}, step {}", options.resume, state.epoch, state.step);
+    log_info(core::concat("resuming from ", options.resume, " at epoch ", state.epoch, ", step ",
+                          state.step));
     return state;
   }
   if (!options.init.empty()) {
     run::load_checkpoint(options.init, model, nullptr);
-    spdlog::info("initialised weights from {}", options.init);
+    log_info(core::concat("initialised weights from ", options.init));
   }
   state.rng = data_rng.state();
   return state;

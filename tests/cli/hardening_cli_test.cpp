@@ -33,10 +33,6 @@ std::string metrics_line(int epoch, double train_accuracy) {
          "\n";
 }
 
-int count_lines(const std::string& text) {
-  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
-}
-
 class Hardening : public TinyRun {
  protected:
   std::vector<std::string> train(const std::string& out, std::vector<std::string> extra = {}) {

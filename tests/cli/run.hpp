@@ -33,6 +33,9 @@ int spawn_tinycnn(const std::vector<std::string>& args, const std::string& out_p
 // Waits for a spawned process; returns its exit code, or 128 + signal.
 int wait_exit(int pid);
 
+// The number of '\n' in `text`.
+int count_lines(const std::string& text);
+
 // A fresh directory under the system temp dir, removed by the destructor.
 class TempDir {
  public:

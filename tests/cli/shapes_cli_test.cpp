@@ -21,12 +21,6 @@ json lenet_config() {
   return json::parse(in);
 }
 
-int count_lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
-
 TEST(ShapesCli, LeNetJsonDocumentFieldForField) {
   const RunResult r = run_tinycnn({"shapes", kLenet, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
