@@ -18,9 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int64_t budget = 1 << 20;
     for (const auto& layer : spec.layers) {
       for (const char* key : {"out_channels", "out_features"}) {
-        if (layer.json.contains(key) && layer.json[key].is_number_integer()) {
-          budget -= layer.json[key].get<int64_t>();
-        }
+        const tinycnn::model::Json& j = *layer.json;
+        if (j.contains(key) && j[key].is_number_integer()) budget -= j[key].get<int64_t>();
       }
     }
     if (budget > 0 && spec.input.height * spec.input.width <= 4096) {
