@@ -5,8 +5,10 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/file_kind.hpp"
 #include "core/rng.hpp"
 #include "core/shape.hpp"
+#include "core/utf8.hpp"
 
 namespace tinycnn::core {
 namespace {
@@ -84,6 +86,30 @@ TEST(Error, CheckCarriesKindMessageAndLocation) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Runtime);
   }
+}
+
+// Well-formed UTF-8 (Unicode's table 3-7) and the offset of the first bad byte otherwise.
+TEST(Utf8, FirstIllFormedByte) {
+  EXPECT_FALSE(invalid_utf8_at(""));
+  EXPECT_FALSE(invalid_utf8_at("plain ascii"));
+  EXPECT_FALSE(invalid_utf8_at("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));  // é € 😀
+  EXPECT_EQ(invalid_utf8_at("ab\xff"), 2u);
+  EXPECT_EQ(invalid_utf8_at("\xc3"), 0u);              // cut short
+  EXPECT_EQ(invalid_utf8_at("x\xc0\xaf"), 1u);         // overlong '/'
+  EXPECT_EQ(invalid_utf8_at("\xe0\x80\xaf"), 0u);      // overlong, 3 bytes
+  EXPECT_EQ(invalid_utf8_at("\xed\xa0\x80"), 0u);      // a surrogate
+  EXPECT_EQ(invalid_utf8_at("\xf4\x90\x80\x80"), 0u);  // past U+10FFFF
+  EXPECT_EQ(invalid_utf8_at("\xe2\x82x"), 0u);         // a bad continuation
+  EXPECT_EQ(escape_invalid_utf8("a\xff"
+                                "b\xc3\xa9"),
+            "a\\xffb\xc3\xa9");
+}
+
+TEST(FileKind, NamesWhatAPathIs) {
+  EXPECT_EQ(file_kind("/definitely/not/here"), "nothing");
+  EXPECT_EQ(file_kind("/"), "a directory");
+  EXPECT_EQ(file_kind("/dev/null"), "a character device");
+  EXPECT_EQ(file_kind("/proc/self/status"), "");
 }
 
 }  // namespace

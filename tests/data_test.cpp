@@ -160,6 +160,28 @@ TEST_F(DataTest, BadGzipFilesAreNamed) {
   expect_error([&] { read_idx_images(lying); }, lying, "truncated");
   const auto trailing = file("x.gz", testing::gzip_bytes(good + "extra"));
   expect_error([&] { read_idx_images(trailing); }, trailing, "trailing bytes");
+  // Bytes after the gzip stream that are not another gzip member (gzread skips them silently).
+  for (const std::string& tail :
+       {std::string("garbage"), std::string(1, '\x1f'), std::string(64, '\0')}) {
+    const auto after = file("after.gz", gz + tail);
+    expect_error([&] { read_idx_images(after); }, after, "trailing bytes after the gzip data");
+  }
+  // An empty file is no gzip stream.
+  const auto empty = file("e.gz", "");
+  expect_error([&] { read_idx_images(empty); }, empty, "truncated gzip data");
+}
+
+// Members one after another are one stream, as gunzip reads them.
+TEST_F(DataTest, GzipMembersReadAsOneStream) {
+  const std::string good = idx_bytes(2051, {2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  const std::string whole = testing::gzip_bytes(good);
+  const std::string split = testing::gzip_bytes(good.substr(0, 10)) +
+                            testing::gzip_bytes(good.substr(10, 5)) +
+                            testing::gzip_bytes(good.substr(15));
+  const auto one = read_idx_images(file("one.gz", whole));
+  const auto three = read_idx_images(file("three.gz", split));
+  EXPECT_EQ(one.count, three.count);
+  EXPECT_EQ(one.pixels, three.pixels);
 }
 
 TEST_F(DataTest, CifarRecordsAreChwWithTheirLabels) {
@@ -197,6 +219,23 @@ TEST_F(DataTest, CifarSplitsAndClassNames) {
   EXPECT_EQ(read_cifar10_split(dir, false, 10).size(), 3);
   std::filesystem::remove(dir + "/data_batch_3.bin");
   expect_error([&] { read_cifar10_split(dir, true, 10); }, "data_batch_3.bin", "no such file");
+}
+
+// Class names go into JSON: a name that is not UTF-8 is refused when the files are read, naming
+// the file and line, not after an epoch by the JSON writer. A names file that is there but
+// cannot be read is an error, not a run with unnamed classes.
+TEST_F(DataTest, CifarClassNamesMustBeUtf8AndReadable) {
+  const std::string dir = dir_.string();
+  testing::write_cifar10(dir, 2, 2);
+  write_file(dir + "/batches.meta.txt", "airplane\ncar\xff\xfe\n");
+  expect_error([&] { read_cifar10_split(dir, false, 10); }, "batches.meta.txt:2",
+               "the class name car\\xff\\xfe is not UTF-8");
+  std::filesystem::remove(dir + "/batches.meta.txt");
+  std::filesystem::create_directory(dir + "/batches.meta.txt");
+  expect_error([&] { read_cifar10_split(dir, false, 10); }, "batches.meta.txt",
+               "expected a text file of class names, got a directory");
+  std::filesystem::remove(dir + "/batches.meta.txt");
+  EXPECT_TRUE(read_cifar10_split(dir, false, 10).classes().empty());  // no file: unnamed
 }
 
 TEST_F(DataTest, PerChannelNormalisation) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <new>
 #include <set>
 #include <string>
 #include <utility>
@@ -392,6 +393,24 @@ TEST(CrossEntropy, StableForHugeLogits) {
   EXPECT_NEAR(dlogits[3], 1.0 / 6.0, 1e-6);
   EXPECT_NEAR(dlogits[5], -1.0 / 3.0, 1e-6);
   for (float d : dlogits) EXPECT_TRUE(std::isfinite(d));
+}
+
+// An exception thrown on any thread of a kernel's parallel region (a failed allocation) reaches
+// the caller, instead of ending the process from inside the OpenMP region.
+TEST(ParallelRegion, AThreadsExceptionReachesTheCaller) {
+  for (const int thrower : {0, 1}) {
+    EXPECT_THROW(parallel_region([&] {
+                   if (omp_get_thread_num() == thrower % omp_get_num_threads())
+                     throw std::bad_alloc();
+                 }),
+                 std::bad_alloc);
+  }
+  int ran = 0;
+  parallel_region([&] {
+#pragma omp atomic
+    ++ran;
+  });
+  EXPECT_GE(ran, 1);
 }
 
 }  // namespace

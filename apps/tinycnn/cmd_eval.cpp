@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "flags.hpp"
 #include "format.hpp"
+#include "json_out.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "run/checkpoint.hpp"
@@ -56,7 +57,7 @@ int run_eval(const EvalOptions& o) {
                                   {"per_class_accuracy", r.per_class_accuracy},
                                   {"confusion", r.confusion}};
     if (named) doc["classes"] = names;
-    std::cout << doc.dump() << "\n";
+    std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
   } else {
     char line[128];
     std::snprintf(line, sizeof line, "test loss %.4f, accuracy %.2f%% on %lld images\n\n", r.loss,

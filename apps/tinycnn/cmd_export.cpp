@@ -7,6 +7,7 @@
 #include "export/onnx_export.hpp"
 #include "format.hpp"
 #include "io/atomic_file.hpp"
+#include "json_out.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "run/checkpoint.hpp"
@@ -24,7 +25,8 @@ CLI::App* setup_export(CLI::App& app, ExportOptions& o) {
 
 int run_export(const ExportOptions& o) {
   const model::ModelSpec spec = model::load_config(o.config);
-  io::check_writable(o.onnx);  // before the work, so a bad path fails fast
+  io::check_writable(o.onnx, {o.config, o.checkpoint});  // before the work: fail fast
+  exporter::check_exportable_size(*model::build_model(spec, {}, model::Weights::None));
   auto net = model::build_model(spec);
   const run::TrainState saved = run::load_checkpoint(o.checkpoint, *net, nullptr);
   net->set_training(false);
@@ -45,7 +47,7 @@ int run_export(const ExportOptions& o) {
                                         {"nodes", model.nodes},
                                         {"initializers", model.initializers},
                                         {"bytes", model.bytes.size()}}
-                     .dump()
+                     .dump(-1, ' ', false, kReplaceInvalidUtf8)
               << "\n";
   } else {
     std::cout << o.onnx << ": ONNX opset " << exporter::kOnnxOpset << ", " << model.nodes

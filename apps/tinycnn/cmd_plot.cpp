@@ -18,7 +18,7 @@ CLI::App* setup_plot(CLI::App& app, PlotOptions& o) {
 }
 
 int run_plot(const PlotOptions& o) {
-  io::check_writable(o.out);
+  io::check_writable(o.out, o.metrics);
   TCNN_CHECK(!o.diagnostics || o.metrics.size() == 1,
              "--diagnostics: expected the metrics.jsonl of one run, got ", o.metrics.size());
   std::vector<run::MetricsRun> runs;

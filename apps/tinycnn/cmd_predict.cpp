@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "commands.hpp"
+#include "json_out.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "run/checkpoint.hpp"
@@ -43,7 +44,9 @@ void print_predictions(const PredictOptions& o, const std::vector<std::vector<do
       }
       list.push_back({{"file", o.images[f]}, {"top", top}, {"probabilities", probs[f]}});
     }
-    std::cout << nlohmann::ordered_json{{"predictions", list}}.dump() << "\n";
+    std::cout << nlohmann::ordered_json{{"predictions", list}}.dump(-1, ' ', false,
+                                                                    kReplaceInvalidUtf8)
+              << "\n";
     return;
   }
   for (size_t f = 0; f < probs.size(); ++f) {

@@ -15,6 +15,7 @@
 #include "heap_counter.hpp"
 #include "io/atomic_file.hpp"
 #include "io/svg_chart.hpp"
+#include "json_out.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/gemm.hpp"
 #include "model/builder.hpp"
@@ -214,7 +215,7 @@ void print_conv_json(const std::vector<ConvResult>& results, double peak, int th
                         {"peak_gflops", peak}}},
                       {"cases", ordered_json::array()}};
   for (const auto& r : results) doc["cases"].push_back(case_json(r));
-  std::cout << doc.dump() << "\n";
+  std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
 }
 
 int run_conv(const ProfileOptions& o) {

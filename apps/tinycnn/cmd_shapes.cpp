@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "format.hpp"
+#include "json_out.hpp"
 #include "model/cost_table.hpp"
 #include "model/spec.hpp"
 
@@ -133,7 +134,7 @@ int run_shapes(const ShapesOptions& options) {
   const model::ModelSpec spec = model::load_config(options.config);
   const CostTable trace = model::cost_table(spec, options.batch);
   if (options.json) {
-    std::cout << to_json(trace).dump(2) << "\n";
+    std::cout << to_json(trace).dump(2, ' ', false, kReplaceInvalidUtf8) << "\n";
   } else {
     print_table(trace);
   }

@@ -18,6 +18,7 @@
 #include "core/timer.hpp"
 #include "flags.hpp"
 #include "format.hpp"
+#include "json_out.hpp"
 #include "kernels/conv2d.hpp"
 #include "model/spec.hpp"
 #include "run/run_dir.hpp"
@@ -104,7 +105,7 @@ void print_summary(const train::TrainResult& r, const model::ModelSpec& spec, bo
       doc["eval_seconds"].push_back(e.eval_seconds);
     }
     if (r.interrupted) doc["interrupted"] = true;
-    std::cout << doc.dump() << "\n";
+    std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
     return;
   }
   char line[256];

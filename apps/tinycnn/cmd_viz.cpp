@@ -19,6 +19,7 @@
 #include "data/dataset.hpp"
 #include "flags.hpp"
 #include "image.hpp"
+#include "json_out.hpp"
 #include "kernels/cross_entropy.hpp"
 #include "model/builder.hpp"
 #include "model/cost_table.hpp"
@@ -237,7 +238,7 @@ void print_written(const VizOptions& o, int32_t label, int64_t predicted,
                                         {"true_label", label},
                                         {"predicted", predicted},
                                         {"files", files}}
-                     .dump()
+                     .dump(-1, ' ', false, kReplaceInvalidUtf8)
               << "\n";
     return;
   }

@@ -98,7 +98,7 @@ struct GradcheckOptions {
   std::string config;
   std::optional<std::string> checkpoint;
   int64_t batch = 4;
-  std::optional<uint64_t> seed;
+  std::optional<std::string> seed;  // as text: the config's parser checks it (flags.hpp)
   double eps = 1e-3;
   bool json = false;
 };

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -111,6 +112,9 @@ int run_main(int argc, char** argv);
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed pipe on stdout (`tinycnn ... | head -1`) is a failed write, reported by
+  // check_stdout as exit 1 with an error line, not a death by SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     tinycnn::cluster::init(argc, argv);
   } catch (const tinycnn::core::Error& e) {

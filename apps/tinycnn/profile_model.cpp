@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "format.hpp"
+#include "json_out.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "profile/step_profile.hpp"
@@ -67,7 +68,7 @@ void print_model_json(const model::ModelSpec& spec, const profile::StepProfile& 
                             {"slowest_layer", p.layers[slowest_layer(p)].index},
                             {"memory", memory_json(p.memory)},
                             {"memory_by_batch", by_batch}}
-                   .dump()
+                   .dump(-1, ' ', false, kReplaceInvalidUtf8)
             << "\n";
 }
 

@@ -62,17 +62,16 @@ double double_loss(nn::Sequential& net, size_t first, const Tensor& x,
 TensorCheckReport check(const std::string& name, Tensor& values, const Tensor& analytic,
                         const check::Objective& objective, const ModelCheckOptions& o,
                         uint64_t seed) {
-  const check::FiniteDifferences d =
-      check::finite_differences(values, analytic, objective, {.eps = o.eps, .seed = seed});
+  const check::FiniteDifferences d = check::finite_differences(
+      values, analytic, objective, {.eps = o.eps, .seed = seed, .refine_above = o.tolerance});
   TensorCheckReport r;
   r.name = name;
   r.skipped = d.skipped;
+  r.nonlinear = d.nonlinear;
   for (const auto& e : d.entries) {
-    const double abs_error = std::abs(e.analytic - e.numeric);
-    const double rel_error =
-        abs_error / std::max({std::abs(e.analytic), std::abs(e.numeric), 1e-3});
-    r.max_abs_error = std::max(r.max_abs_error, abs_error);
-    r.max_rel_error = std::max(r.max_rel_error, rel_error);
+    r.max_abs_error = std::max(r.max_abs_error, std::abs(e.analytic - e.numeric));
+    r.max_rel_error = std::max(r.max_rel_error, check::relative_error(e.analytic, e.numeric));
+    r.refined += e.nudge < o.eps ? 1 : 0;
     ++r.entries;
   }
   r.pass = r.max_rel_error <= o.tolerance;

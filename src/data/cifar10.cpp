@@ -2,23 +2,43 @@
 #include "data/cifar10.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include "core/error.hpp"
+#include "core/file_kind.hpp"
+#include "core/utf8.hpp"
 #include "data/byte_source.hpp"
 
 namespace tinycnn::data {
 
 namespace {
+// The class names of batches.meta.txt, one per line; none when there is no such file. A file
+// that is there but cannot be read, or a name that is not UTF-8, is an error naming it.
 std::vector<std::string> read_class_names(const std::string& dir) {
+  const std::string path = dir + "/batches.meta.txt";
+  const std::string kind = core::file_kind(path);
+  if (kind == "nothing") return {};
+  TCNN_CHECK_RUNTIME(kind.empty(), path, ": expected a text file of class names, got ", kind);
+  errno = 0;
+  std::ifstream in(path);
+  TCNN_CHECK_RUNTIME(in.is_open(), path,
+                     ": cannot open: ", errno ? std::strerror(errno) : "unknown error");
   std::vector<std::string> names;
-  std::ifstream in(dir + "/batches.meta.txt");
+  int64_t line_number = 0;
   for (std::string line; std::getline(in, line);) {
+    ++line_number;
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    const std::optional<size_t> bad = core::invalid_utf8_at(line);
+    TCNN_CHECK_RUNTIME(!bad, path, ":", line_number, ": the class name ",
+                       core::escape_invalid_utf8(line), " is not UTF-8 (byte ", bad.value_or(0),
+                       "); class names are written as JSON text");
     if (!line.empty()) names.push_back(line);
   }
+  TCNN_CHECK_RUNTIME(!in.bad(), path, ": read failed");
   return names;
 }
 }  // namespace

@@ -4,29 +4,59 @@
 #include <stb_image.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
-#include <string_view>
 
 #include "core/error.hpp"
+#include "core/file_kind.hpp"
+#include "data/image_header.hpp"
 
 namespace tinycnn::data {
 
 namespace {
-// PNG, JPEG, BMP or binary PGM / PPM, by their first bytes: stb_image decodes more formats
-// (GIF, PSD, HDR, PIC, TGA), and a data set's files should be none of those.
-bool known_format(const std::string& path) {
+// The whole file: a regular file (a FIFO would block the reader, a folder is no image) that can
+// be opened, of at most kMaxImageFileBytes.
+std::string read_file_bytes(const std::string& path) {
+  const std::string kind = core::file_kind(path);
+  TCNN_CHECK_RUNTIME(kind != "nothing", path, ": no such file");
+  TCNN_CHECK_RUNTIME(kind.empty(), path, ": expected an image file, got ", kind);
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  TCNN_CHECK_RUNTIME(!ec && size <= static_cast<uintmax_t>(kMaxImageFileBytes), path, ": ", size,
+                     " bytes, expected an image file of at most ", kMaxImageFileBytes);
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  char head[8] = {};
-  in.read(head, sizeof head);
-  const auto n = in.gcount();
-  const auto starts = [&](std::string_view magic) {
-    return n >= static_cast<std::streamsize>(magic.size()) &&
-           std::string_view(head, magic.size()) == magic;
-  };
-  return starts("\x89PNG\r\n\x1a\n") || starts("\xff\xd8\xff") || starts("BM") || starts("P5") ||
-         starts("P6");
+  TCNN_CHECK_RUNTIME(in.is_open(), path,
+                     ": cannot open: ", errno ? std::strerror(errno) : "unknown error");
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  TCNN_CHECK_RUNTIME(in.gcount() == static_cast<std::streamsize>(size), path, ": read ",
+                     in.gcount(), " of its ", size, " bytes");
+  return bytes;
+}
+
+// The header's claims judged before the decoder allocates: a hostile file must not make it
+// allocate gigabytes, nor fill a truncated picture.
+ImageHeader checked_header(const std::string& bytes, const std::string& path) {
+  const std::optional<ImageHeader> h = read_image_header(bytes);
+  TCNN_CHECK_RUNTIME(h.has_value(), path,
+                     ": cannot decode as an image (expected a PNG, JPEG, BMP, PGM or PPM file)");
+  TCNN_CHECK_RUNTIME(h->width > 0 && h->height > 0, path, ": the ", h->format, " header says ",
+                     h->width, "x", h->height, " pixels, expected a positive size");
+  TCNN_CHECK_RUNTIME(h->width <= kMaxImageSide && h->height <= kMaxImageSide, path,
+                     ": the image is too large: ", h->width, "x", h->height,
+                     " pixels, expected at most ", kMaxImageSide, " on a side");
+  TCNN_CHECK_RUNTIME(h->width * h->height <= kMaxImagePixels, path,
+                     ": the image is too large: ", h->width, "x", h->height, " = ",
+                     h->width * h->height, " pixels, expected at most ", kMaxImagePixels);
+  TCNN_CHECK_RUNTIME(h->needed_bytes <= static_cast<int64_t>(bytes.size()), path, ": a truncated ",
+                     h->format, ": its ", h->width, "x", h->height, " pixels need ",
+                     h->needed_bytes, " bytes, the file has ", bytes.size());
+  return *h;
 }
 }  // namespace
 
@@ -35,22 +65,19 @@ Image read_image_file(const std::string& path, int64_t channels) {
              ": image files have 1 to 4 channels (grey, "
              "grey + alpha, RGB, RGBA), the config's input has ",
              channels);
-  TCNN_CHECK_RUNTIME(known_format(path), path,
-                     ": cannot decode as an image (expected a PNG, JPEG, BMP, PGM or PPM file)");
+  const std::string bytes = read_file_bytes(path);
+  const ImageHeader header = checked_header(bytes, path);
   int w = 0, h = 0, in_file = 0;
-  // The header's size first: a hostile file must not make the decoder allocate gigabytes.
-  TCNN_CHECK_RUNTIME(stbi_info(path.c_str(), &w, &h, &in_file) == 1, path,
-                     ": cannot decode as an image (",
-                     stbi_failure_reason() ? stbi_failure_reason() : "unknown", ")");
-  TCNN_CHECK_RUNTIME(w > 0 && h > 0 && w <= kMaxImageSide && h <= kMaxImageSide, path,
-                     ": the image is ", w, "x", h, " pixels, expected at most ", kMaxImageSide,
-                     " on a side");
-  TCNN_CHECK_RUNTIME(int64_t{w} * h <= kMaxImagePixels, path, ": the image is ", w, "x", h, " = ",
-                     int64_t{w} * h, " pixels, expected at most ", kMaxImagePixels);
   const std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load(path.c_str(), &w, &h, &in_file, static_cast<int>(channels)), stbi_image_free);
-  TCNN_CHECK_RUNTIME(data != nullptr, path, ": cannot decode as an image (",
+      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                            static_cast<int>(bytes.size()), &w, &h, &in_file,
+                            static_cast<int>(channels)),
+      stbi_image_free);
+  TCNN_CHECK_RUNTIME(data != nullptr, path, ": cannot decode as a ", header.format, " (",
                      stbi_failure_reason() ? stbi_failure_reason() : "unknown", ")");
+  TCNN_CHECK_RUNTIME(w == header.width && h == header.height, path, ": decoded ", w, "x", h,
+                     " pixels, but the ", header.format, " header says ", header.width, "x",
+                     header.height);
   Image image{.channels = channels, .height = h, .width = w, .pixels = {}};
   const int64_t plane = int64_t{h} * w;
   image.pixels.resize(static_cast<size_t>(plane * channels));

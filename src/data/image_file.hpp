@@ -14,13 +14,15 @@ namespace tinycnn::data {
 // picture of gigabytes (stb_image fills a truncated BMP).
 inline constexpr int kMaxImageSide = 16384;
 inline constexpr int64_t kMaxImagePixels = int64_t{1} << 24;  // 4096 x 4096
+inline constexpr int64_t kMaxImageFileBytes = int64_t{256} << 20;
 
 struct Image {
   int64_t channels = 0, height = 0, width = 0;
   std::vector<uint8_t> pixels;  // [C][H][W]
 };
 
-// Throws core::Error (Runtime) naming the file when it cannot be decoded or is another format
+// Throws core::Error (Runtime) naming the file when it is missing, not a regular file (a FIFO,
+// a device), unreadable, too large, truncated, cannot be decoded or is another format
 // (stb_image's GIF, PSD, HDR, PIC, TGA are refused), and (Invalid) for a channel count image
 // files do not have.
 Image read_image_file(const std::string& path, int64_t channels);

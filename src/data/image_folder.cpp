@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/utf8.hpp"
 #include "data/image_file.hpp"
 
 namespace tinycnn::data {
@@ -32,6 +33,12 @@ std::vector<std::string> entries(const std::string& dir, bool folders) {
 std::vector<std::string> image_folder_classes(const std::string& dir) {
   std::vector<std::string> classes = entries(dir + "/train", true);
   TCNN_CHECK_RUNTIME(!classes.empty(), dir, "/train: holds no class folders");
+  for (const std::string& name : classes) {  // before any image is read
+    const std::optional<size_t> bad = core::invalid_utf8_at(name);
+    TCNN_CHECK_RUNTIME(!bad, dir, "/train/", core::escape_invalid_utf8(name),
+                       ": a class folder's name is not UTF-8 (byte ", bad.value_or(0),
+                       "); class names are written as JSON text: rename the folder");
+  }
   return classes;
 }
 

@@ -238,8 +238,16 @@ void metadata(onnx::ModelProto& model, const std::string& key, const std::string
 }
 }  // namespace
 
+void check_exportable_size(const nn::Sequential& net) {
+  const int64_t weight_bytes = 4 * net.parameter_count();
+  TCNN_CHECK(weight_bytes < kMaxOnnxBytes, "export: the model's weights take ", weight_bytes,
+             " bytes; one ONNX file holds less than ", kMaxOnnxBytes,
+             " (protobuf's 2 GiB limit; ONNX's external data files are not written)");
+}
+
 OnnxModel export_onnx(nn::Sequential& net, const tensor::Shape& input, const OnnxMetadata& meta) {
   TCNN_CHECK(input.rank() == 3, "export: expected an input [C, H, W], got ", input.to_string());
+  check_exportable_size(net);
   onnx::ModelProto model;
   model.set_ir_version(7);  // the first with opset 13
   model.set_producer_name("tinycnn");

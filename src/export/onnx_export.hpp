@@ -16,6 +16,13 @@
 
 namespace tinycnn::exporter {
 
+// The largest ONNX file protobuf can write: a message is under 2 GiB.
+inline constexpr int64_t kMaxOnnxBytes = int64_t{1} << 31;
+
+// Throws core::Error (Invalid) when the model's weights would not fit in one ONNX file: a
+// protobuf message is under 2 GiB. Needs no weights (a model built with Weights::None).
+void check_exportable_size(const nn::Sequential& net);
+
 inline constexpr int kOnnxOpset = 13;
 
 struct OnnxMetadata {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/file_kind.hpp"
 
 namespace tinycnn::io {
 
@@ -41,6 +42,7 @@ pid_t temporary_pid(const std::string& name) {
 }
 
 bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
 }  // namespace
 
 std::string temporary_path(const std::string& path) {
@@ -50,10 +52,15 @@ std::string temporary_path(const std::string& path) {
   return (p.parent_path() / name).string();
 }
 
-void check_writable(const std::string& path) {
+void check_writable(const std::string& path, const std::vector<std::string>& inputs) {
   std::error_code ec;
-  TCNN_CHECK_RUNTIME(!path.empty() && !std::filesystem::is_directory(path, ec), path,
-                     ": expected a file name, got a directory");
+  TCNN_CHECK(!path.empty(), "output file: expected a file name, got an empty path");
+  const std::string kind = core::file_kind(path);
+  TCNN_CHECK_RUNTIME(kind.empty() || kind == "nothing", path, ": expected a file name, got ", kind);
+  for (const std::string& input : inputs) {
+    TCNN_CHECK(input.empty() || !std::filesystem::equivalent(path, input, ec), path,
+               ": is the input file ", input, "; the output would destroy it: write it elsewhere");
+  }
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   const std::string dir = parent.empty() ? std::string(".") : parent.string();
   TCNN_CHECK_RUNTIME(std::filesystem::is_directory(dir, ec), path, ": the folder ", dir,
@@ -74,6 +81,9 @@ int remove_stale_temporaries(const std::string& dir) {
 }
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
+  const std::string kind = core::file_kind(path);
+  TCNN_CHECK_RUNTIME(kind.empty() || kind == "nothing", path, ": cannot replace ", kind,
+                     " with a file");
   const std::string tmp = temporary_path(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   TCNN_CHECK_RUNTIME(fd >= 0, tmp, ": cannot create: ", os_error());

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <vector>
 
 #include "core/block.hpp"
@@ -21,6 +22,25 @@ using core::Block;
 // The calling thread's block of [0, count) inside a parallel region.
 inline Block thread_block(int64_t count) {
   return core::block(count, omp_get_thread_num(), omp_get_num_threads());
+}
+
+// Runs `body` on every thread of an OpenMP parallel region (one thread unless `parallel`) and
+// rethrows on the calling thread the first exception a thread threw: an exception must not
+// leave an OpenMP region (a failed allocation there would end the process with no error line).
+// The regions run through here have no barrier, so the other threads finish their blocks.
+template <class Body>
+void parallel_region(const Body& body, bool parallel = true) {
+  std::exception_ptr error;
+#pragma omp parallel if (parallel)
+  {
+    try {
+      body();
+    } catch (...) {
+#pragma omp critical(tinycnn_parallel_region_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 // out[i] = sum over threads t (in order) of the lanes of sums[t*per_thread + i], i < count.

@@ -67,6 +67,10 @@ std::unique_ptr<nn::Sequential> build_model(const ModelSpec& spec, const LayerOb
       builder.build(spec.layers, input_shape(spec), *model, "layers", 0, spec.training.seed);
   TCNN_CHECK(shape.rank() == 1, "layers: the last layer must output class scores [K], got ",
              shape.to_string(), " (end with flatten + linear)");
+  // Every command that builds the model refuses names that do not fit it, not only train.
+  const auto names = static_cast<int64_t>(spec.training.classes.size());
+  TCNN_CHECK(names == 0 || names == shape[0], "training.classes: expected ", shape[0],
+             " names (the model's outputs), got ", names);
   return model;
 }
 

@@ -30,6 +30,16 @@ core::Rng::State rng_from_string(const std::string& text, const std::string& pat
   return s;
 }
 
+// "true" or "false"; nothing when the key is absent (a checkpoint that did not record it).
+std::optional<bool> metadata_bool(const io::SafetensorsFile& f, const std::string& key,
+                                  const std::string& path) {
+  auto it = f.metadata.find(key);
+  if (it == f.metadata.end()) return std::nullopt;
+  TCNN_CHECK_RUNTIME(it->second == "true" || it->second == "false", path, ": metadata ", key,
+                     ": expected true or false, got \"", it->second, "\"");
+  return it->second == "true";
+}
+
 int64_t metadata_int(const io::SafetensorsFile& f, const std::string& key,
                      const std::string& path) {
   auto it = f.metadata.find(key);
@@ -110,6 +120,8 @@ void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Opti
   if (state.batch_size > 0) metadata["batch_size"] = std::to_string(state.batch_size);
   if (state.train_examples > 0) metadata["train_examples"] = std::to_string(state.train_examples);
   if (!state.classes.empty()) metadata["classes"] = nlohmann::json(state.classes).dump();
+  if (state.drop_last) metadata["drop_last"] = *state.drop_last ? "true" : "false";
+  if (state.shuffle) metadata["shuffle"] = *state.shuffle ? "true" : "false";
   io::write_safetensors(path, tensors, metadata, ints);
 }
 
@@ -165,6 +177,8 @@ TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
   if (file.metadata.count("train_examples")) {
     state.train_examples = metadata_int(file, "train_examples", path);
   }
+  state.drop_last = metadata_bool(file, "drop_last", path);
+  state.shuffle = metadata_bool(file, "shuffle", path);
   optimizer->set_step_count(state.step);
   return state;
 }

@@ -4,6 +4,7 @@
 // the start of epoch `epoch`) and tinycnn_version. Written atomically.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,8 @@ struct TrainState {
   core::Rng::State rng{};
   // Of the run that saved it (0: not recorded): a resume must see the same batches.
   int64_t batch_size = 0, train_examples = 0;
-  std::vector<std::string> classes;  // the outputs' names, where known (metadata "classes")
+  std::optional<bool> drop_last, shuffle;  // the run's training.drop_last / shuffle
+  std::vector<std::string> classes;        // the outputs' names, where known (metadata "classes")
 };
 
 void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Optimizer& optimizer,

@@ -17,7 +17,6 @@ namespace tinycnn::run {
 
 namespace {
 constexpr const char* kLockName = ".tinycnn.lock";
-constexpr const char* kRunFiles[] = {kCheckpointFile, kMetricsFile};
 
 std::string read_small(int fd) {
   char buf[32] = {};
@@ -61,8 +60,12 @@ RunDir::~RunDir() {
 std::vector<std::string> RunDir::run_files() const {
   std::vector<std::string> found;
   std::error_code ec;
-  for (const char* name : kRunFiles) {
-    if (std::filesystem::exists(file(name), ec)) found.emplace_back(name);
+  if (std::filesystem::exists(file(kCheckpointFile), ec)) found.emplace_back(kCheckpointFile);
+  // An empty metrics.jsonl beside no checkpoint is a run that saved no epoch: nothing to keep.
+  const std::string metrics = file(kMetricsFile);
+  if (std::filesystem::exists(metrics, ec) &&
+      (!found.empty() || std::filesystem::file_size(metrics, ec) > 0)) {
+    found.emplace_back(kMetricsFile);
   }
   return found;
 }

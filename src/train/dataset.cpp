@@ -48,10 +48,7 @@ data::Dataset load_split(const model::ModelSpec& spec, const std::string& dir, S
                      d.height(), "x", d.width(), ", but the config's input is ", in.height, "x",
                      in.width);
   d.check_labels(num_classes);
-  if (!spec.training.classes.empty()) {
-    TCNN_CHECK(static_cast<int64_t>(spec.training.classes.size()) == num_classes,
-               "training.classes: expected ", num_classes, " names (the model's outputs), got ",
-               spec.training.classes.size());
+  if (!spec.training.classes.empty()) {    // as many as the outputs: checked by build_model
     d.set_classes(spec.training.classes);  // the config's names win over the data set's
   }
   d.keep_first(limit);

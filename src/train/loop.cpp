@@ -37,6 +37,8 @@ run::TrainState saved_state(const Loop& loop, int64_t epoch, int64_t step,
           .rng = rng,
           .batch_size = loop.t.batch_size,
           .train_examples = loop.train_set.size(),
+          .drop_last = loop.t.drop_last,
+          .shuffle = loop.t.shuffle,
           .classes = loop.train_set.classes()};
 }
 
@@ -44,9 +46,32 @@ void save(const Loop& loop, const std::string& path, const run::TrainState& stat
   run::save_checkpoint(path, loop.model, loop.optimizer, state, loop.options.config_json);
 }
 
-// A resumed state must continue the same sequence of batches: the same batch size and
-// training set as the run that saved it, and a step inside its epoch.
+// "true" / "false" for messages.
+const char* yes_no(bool b) { return b ? "true" : "false"; }
+
+// A resumed run must see its examples under the labels it was trained with: the class names
+// (image folders and CIFAR-10 name them) in the same order.
+void check_resume_labels(const std::string& path, const run::TrainState& s, const Loop& loop) {
+  const std::vector<std::string>& now = loop.train_set.classes();
+  TCNN_CHECK_RUNTIME(s.classes.empty() || now.empty() || s.classes == now, path,
+                     ": saved by a run whose classes were ", core::join(s.classes),
+                     "; the data now names ", core::join(now),
+                     ": resuming would relabel the examples (expected the same class names in "
+                     "the same order)");
+}
+
+// A resumed state must continue the same sequence of batches: the same batch size, training
+// set, drop_last and shuffle as the run that saved it, and a step inside its epoch.
 void check_resume_position(const std::string& path, const run::TrainState& s, const Loop& loop) {
+  check_resume_labels(path, s, loop);
+  TCNN_CHECK_RUNTIME(!s.drop_last || *s.drop_last == loop.t.drop_last, path,
+                     ": saved by a run with training.drop_last ",
+                     yes_no(s.drop_last.value_or(false)), "; resuming with ",
+                     yes_no(loop.t.drop_last), " would not continue it (expected the same)");
+  TCNN_CHECK_RUNTIME(!s.shuffle || *s.shuffle == loop.t.shuffle, path,
+                     ": saved by a run with training.shuffle ", yes_no(s.shuffle.value_or(false)),
+                     "; resuming with ", yes_no(loop.t.shuffle),
+                     " would not continue it (expected the same)");
   TCNN_CHECK_RUNTIME(s.batch_size == 0 || s.batch_size == loop.t.batch_size, path,
                      ": saved by a run with batch_size ", s.batch_size, "; resuming with ",
                      loop.t.batch_size, " would not continue it (expected the same batch size)");
@@ -96,15 +121,31 @@ void step_optimizer(const Loop& loop, std::span<const int64_t> batch, int64_t ep
   e.diagnostics = flow.after_step(loop.model, images);
 }
 
+// What a failure leaves in the out dir, for its message.
+std::string kept(const Loop& loop) {
+  return loop.files_started ? "the last good checkpoint is kept"
+                            : "no epoch of this run was saved (the output directory is as it was)";
+}
+
+// A fresh run's files are started when it first has something to keep (an epoch, or the
+// checkpoint of an interruption): until then a run it replaces (--force) is left whole, and a
+// run that fails in its first epoch leaves the directory as it was.
+void start_files(const Loop& loop, int64_t epoch) {
+  if (loop.files_started || !loop.step.writes()) return;
+  run::start_run(loop.files, !loop.options.resume.empty(), epoch, loop.options.config_json);
+  loop.files_started = true;
+}
+
 // On a stop request mid-epoch: the state saved with `epoch_rng` (the RNG state this epoch's
 // order came from).
 void save_interrupted(const Loop& loop, int64_t epoch, const run::TrainState& state,
                       const core::Rng::State& epoch_rng) {
   loop.step.require(run::all_finite(loop.model), [&] {
-    return core::concat("training diverged at epoch ", epoch + 1,
-                        ": non-finite weights; the last good checkpoint is kept");
+    return core::concat("training diverged at epoch ", epoch + 1, ": non-finite weights; ",
+                        kept(loop));
   });
   if (loop.step.writes()) {
+    start_files(loop, epoch);
     save(loop, loop.files.checkpoint, saved_state(loop, epoch, state.step, epoch_rng));
   }
   log_warn(core::concat("interrupted at epoch ", epoch + 1, ", step ", state.step, ": saved ",
@@ -128,9 +169,8 @@ EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
     const double loss_value = step.loss_sum / static_cast<double>(batch.size());
     loop.step.require(std::isfinite(loss_value), [&] {
       return core::concat("training diverged at epoch ", epoch + 1, ", step ", state.step + 1,
-                          " (batch ", b + 1, " of ", loop.batches, "): loss is ", loss_value,
-                          "; the last good checkpoint is kept; lower the learning rate (now ", lr,
-                          ")");
+                          " (batch ", b + 1, " of ", loop.batches, "): loss is ", loss_value, "; ",
+                          kept(loop), "; lower the learning rate (now ", lr, ")");
     });
     step_optimizer(loop, batch, epoch, t.diagnostics && b + 1 == loop.batches, e);
     ++state.step;
@@ -168,17 +208,18 @@ run::EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const
                                const core::Rng& data_rng, run::TrainState& state) {
   core::Stopwatch eval_clock;
   const EvalResult eval = loop.step.evaluate(loop.test_set, loop.norm, loop.num_classes);
-  loop.step.check_one_model(epoch);
+  loop.step.check_one_model(epoch, kept(loop));
   run::EpochMetrics m = epoch_metrics(epoch, lr, e, eval, eval_clock.seconds());
   for (const std::string& line : gradient_flow_warnings(m.diagnostics)) {
     log_warn(core::concat("epoch ", epoch + 1, ": ", line));
   }
   loop.step.require(run::all_finite(loop.model) && std::isfinite(eval.loss), [&] {
     return core::concat("training diverged at epoch ", epoch + 1, ", step ", state.step,
-                        ": non-finite weights or test loss; the last good checkpoint is kept");
+                        ": non-finite weights or test loss; ", kept(loop));
   });
   state.epoch = epoch + 1;
   if (!loop.step.writes()) return m;
+  start_files(loop, epoch);
   run::commit_epoch(loop.files, m, [&](const std::string& path) {
     save(loop, path, saved_state(loop, state.epoch, state.step, data_rng.state()));
   });
@@ -220,10 +261,11 @@ TrainResult run_epochs(const Loop& loop, run::TrainState& state, core::Rng& data
   agree_on_position(loop, state);
   if (state.epoch >= t.epochs) return evaluate_only(loop, state);
   if (loop.step.writes()) {
-    const bool resumed = !loop.options.resume.empty();
-    if (!resumed && std::filesystem::exists(loop.files.checkpoint))
-      log_warn(core::concat("replacing the run in ", loop.files.dir));
-    run::start_run(loop.files, resumed, state.epoch, loop.options.config_json);
+    if (!loop.options.resume.empty()) start_files(loop, state.epoch);
+    if (loop.options.resume.empty() && std::filesystem::exists(loop.files.checkpoint)) {
+      log_warn(core::concat("replacing the run in ", loop.files.dir,
+                            " once this run's first epoch is saved"));
+    }
   }
   TrainResult result;
   result.checkpoint = loop.files.checkpoint;

@@ -32,6 +32,9 @@ struct Loop {
   const data::Augment augment;
   int64_t num_classes;
   int64_t batches;  // per epoch
+  // Whether this run has written its run files (a resumed run at once, a fresh one when it
+  // first has something to keep).
+  mutable bool files_started = false;
 };
 
 // From `state` (a fresh run's, or a resumed checkpoint's) to the last epoch or an interruption.

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "autograd/engine.hpp"
+#include "core/error.hpp"
 #include "data/dataset.hpp"
 #include "data/image_file.hpp"
 #include "train/dataset.hpp"
@@ -50,8 +51,15 @@ std::vector<std::vector<double>> predict_files(const model::ModelSpec& spec, nn:
     files.gather(indices, normalization(spec.training), images, labels);
     const autograd::Variable logits = model.forward(autograd::Variable(images));
     const int64_t k = logits.shape()[1];
-    for (int64_t i = 0; i < end - begin; ++i)
-      out.push_back(softmax(logits.data().data() + i * k, k));
+    for (int64_t i = 0; i < end - begin; ++i) {
+      const float* row = logits.data().data() + i * k;
+      // An overflowing model gives no probabilities: refused, as eval refuses a non-finite loss.
+      TCNN_CHECK_RUNTIME(std::all_of(row, row + k, [](float v) { return std::isfinite(v); }),
+                         paths[static_cast<size_t>(begin + i)],
+                         ": the model's outputs are not finite (the weights overflow them); "
+                         "expected finite logits");
+      out.push_back(softmax(row, k));
+    }
   }
   return out;
 }

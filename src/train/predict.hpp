@@ -12,7 +12,8 @@
 namespace tinycnn::train {
 
 // One row of K probabilities per path, in order. Throws core::Error (Runtime) naming the first
-// file that cannot be decoded or does not fit; nothing is computed then.
+// file that cannot be decoded or does not fit (nothing is computed then), or the first whose
+// logits are not finite.
 std::vector<std::vector<double>> predict_files(const model::ModelSpec& spec, nn::Sequential& model,
                                                const std::vector<std::string>& paths);
 

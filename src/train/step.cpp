@@ -83,14 +83,13 @@ void Step::require(bool ok, const std::function<std::string()>& message) {
   if (!ok) cluster::fail_together(group_, core::ErrorKind::Runtime, message());
 }
 
-void Step::check_one_model(int64_t epoch) {
+void Step::check_one_model(int64_t epoch, const std::string& kept) {
   if (group_.size() == 1) return;
   const uint64_t hash = weights_hash(model_);
   const uint64_t low = group_.min(hash), high = group_.max(hash);
   require(low == high, [&] {
     return core::concat("after epoch ", epoch + 1, " the ranks' weights differ (hashes ", low,
-                        " .. ", high,
-                        "): they no longer train one model; the last good checkpoint is kept");
+                        " .. ", high, "): they no longer train one model; ", kept);
   });
   double total = 0;
   for (const double t : sum_seconds_) total += t;

@@ -47,8 +47,9 @@ class Step {
   // process throws.
   void require(bool ok, const std::function<std::string()>& message);
   // After an epoch: the processes' weights and running statistics are the same bits (a failure
-  // otherwise); the time the gradient sums took is logged.
-  void check_one_model(int64_t epoch);
+  // otherwise, its message ending with `kept`: what the out dir keeps); the time the gradient
+  // sums took is logged.
+  void check_one_model(int64_t epoch, const std::string& kept);
   // The model on `data`, each process taking its part of it, the counts summed.
   EvalResult evaluate(const data::Dataset& data, const data::Normalization& norm,
                       int64_t num_classes);

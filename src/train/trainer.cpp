@@ -78,6 +78,43 @@ void check_batch_norm_batches(const model::ModelSpec& spec, int64_t examples) {
   }
 }
 
+// A data set's size, labels, class names and pixels as one number (FNV-1a).
+uint64_t fingerprint(const data::Dataset& d) {
+  uint64_t h = 1469598103934665603ull;
+  const auto mix = [&h](const uint8_t* bytes, size_t n) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+  };
+  const int64_t size = d.size();
+  mix(reinterpret_cast<const uint8_t*>(&size), sizeof size);
+  for (const std::string& name : d.classes()) {
+    mix(reinterpret_cast<const uint8_t*>(name.data()), name.size() + 1);
+  }
+  for (int64_t i = 0; i < size; ++i) {
+    const int32_t label = d.label(i);
+    mix(reinterpret_cast<const uint8_t*>(&label), sizeof label);
+  }
+  mix(d.image(0), static_cast<size_t>(size * d.image_bytes()));
+  return h;
+}
+
+// The ranks train one model on one data set: each must have read the same examples (ranks
+// given different --data would reach the gradient sums out of step). One error line names
+// the split; every rank stops.
+void check_same_data(cluster::Group& group, Step& step, const data::Dataset& d,
+                     const std::string& split) {
+  if (group.size() == 1) return;
+  const uint64_t size = static_cast<uint64_t>(d.size()), mine = fingerprint(d);
+  const uint64_t fewest = group.min(size), most = group.max(size);
+  const bool same = fewest == most && group.min(mine) == group.max(mine);
+  step.require(same, [&] {
+    return core::concat("the ranks read different ", split, " sets (", d.source(), ": ",
+                        fewest == most ? core::concat(size, " examples each, but not the same ones")
+                                       : core::concat(fewest, " to ", most, " examples"),
+                        "): every rank must read the same data; check --data and "
+                        "training.data_dir on each");
+  });
+}
+
 // Everything a run needs before its first step; made on every rank before they agree.
 struct Setup {
   std::unique_ptr<nn::Sequential> model;
@@ -139,6 +176,8 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& options
   cluster::agree(group, failure);
 
   Step step(spec, *s->model, omp_get_max_threads(), group);
+  check_same_data(group, step, s->train_set, "training");
+  check_same_data(group, step, s->test_set, "test");
   const Loop loop{.t = t,
                   .options = options,
                   .callbacks = callbacks,

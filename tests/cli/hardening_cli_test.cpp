@@ -123,7 +123,7 @@ TEST_F(Hardening, VizOnAFullDiskFailsAndLeavesNoPartialFile) {
   const std::string ckpt = trained(path("run"));
   const RunResult r =
       run_tinycnn({"viz", config_, "--checkpoint", ckpt, "--data", data_, "--out", path("viz")},
-                  {.file_size_blocks = 1, .stdout_path = {}, .launcher = {}});
+                  {.file_size_blocks = 1, .stdout_path = {}, .launcher = {}, .memory_kib = 0});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find(".png"), std::string::npos) << r.err;
   for (const auto& e : fs::directory_iterator(path("viz"))) {
@@ -180,8 +180,9 @@ TEST_F(Hardening, ASecondRunOnTheSameOutDirIsRefused) {
 TEST_F(Hardening, AFailedCheckpointTakesItsMetricsLineBack) {
   const std::string out = path("run");
   // 2 blocks: config.json and a metrics line fit, the checkpoint does not.
-  const RunResult r = run_tinycnn(train(out, {"--epochs", "1"}),
-                                  {.file_size_blocks = 2, .stdout_path = {}, .launcher = {}});
+  const RunResult r =
+      run_tinycnn(train(out, {"--epochs", "1"}),
+                  {.file_size_blocks = 2, .stdout_path = {}, .launcher = {}, .memory_kib = 0});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("checkpoint.safetensors"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(out + "/checkpoint.safetensors"));
@@ -267,12 +268,14 @@ TEST_F(Hardening, FlagsGetTheConfigsValidation) {
 
 // Output that cannot be written is an error, never lost silently.
 TEST_F(Hardening, AFailedWriteToStdoutIsExit1) {
-  RunResult r = run_tinycnn({"shapes", config_},
-                            {.file_size_blocks = 0, .stdout_path = "/dev/full", .launcher = {}});
+  RunResult r = run_tinycnn(
+      {"shapes", config_},
+      {.file_size_blocks = 0, .stdout_path = "/dev/full", .launcher = {}, .memory_kib = 0});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot write to standard output"), std::string::npos) << r.err;
-  r = run_tinycnn(train(path("run"), {"--epochs", "1", "--json"}),
-                  {.file_size_blocks = 0, .stdout_path = "/dev/full", .launcher = {}});
+  r = run_tinycnn(
+      train(path("run"), {"--epochs", "1", "--json"}),
+      {.file_size_blocks = 0, .stdout_path = "/dev/full", .launcher = {}, .memory_kib = 0});
   EXPECT_EQ(r.exit_code, 1) << r.err;
 }
 

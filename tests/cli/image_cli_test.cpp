@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 #include <stb_image.h>
 #include <stb_image_write.h>
+#include <sys/stat.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +20,7 @@
 #include "model/builder.hpp"
 #include "run.hpp"
 #include "run/checkpoint.hpp"
+#include "tiny_run.hpp"
 #include "train/dataset.hpp"
 
 namespace tinycnn::testing {
@@ -192,8 +195,8 @@ TEST_F(ImageCli, AHeaderClaimingTooManyPixelsIsRefusedBeforeDecoding) {
     (void)data::read_image_file(bmp, 3);
     FAIL() << "decoded";
   } catch (const core::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("huge.bmp: the image is 11778x14857 = 174985746 pixels, "
-                                         "expected at most 16777216"),
+    EXPECT_NE(std::string(e.what()).find("huge.bmp: the image is too large: 11778x14857 = "
+                                         "174985746 pixels, expected at most 16777216"),
               std::string::npos)
         << e.what();
   }
@@ -264,6 +267,131 @@ TEST_F(ImageCli, BadFoldersGetOneLineNamingThem) {
   EXPECT_NE(empty.err.find("zebra: holds no images"), std::string::npos) << empty.err;
   fs::remove(root_ + "/train/zebra");
   expect_refused("class folders differ from train/'s");
+}
+
+// The message a read of `file` fails with (FAIL when it is read).
+std::string read_error(const std::string& file) {
+  try {
+    (void)data::read_image_file(file, 3);
+  } catch (const core::Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << file << " was read";
+  return "";
+}
+
+// 3, 14: a FIFO among a folder's images (or given to predict) blocked forever; a missing file
+// was "cannot decode as an image". Both are refused at once, saying what they are.
+TEST_F(ImageCli, AFifoOrAMissingFileIsSaidSoNotWaitedOn) {
+  ASSERT_EQ(train(config_, path("run")).exit_code, 0);
+  const std::string fifo = root_ + "/train/Red/pipe.png";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  RunResult r = train(config_, path("other"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("pipe.png: expected an image file, got a FIFO"), std::string::npos) << r.err;
+  const std::string checkpoint = path("run/checkpoint.safetensors");
+  r = run_tinycnn({"predict", config_, "--checkpoint", checkpoint, fifo});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("pipe.png: expected an image file, got a FIFO"), std::string::npos) << r.err;
+  r = run_tinycnn({"predict", config_, "--checkpoint", checkpoint, path("gone.png")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("gone.png: no such file"), std::string::npos) << r.err;
+  r = run_tinycnn({"predict", config_, "--checkpoint", checkpoint, root_});
+  EXPECT_NE(r.err.find("expected an image file, got a directory"), std::string::npos) << r.err;
+}
+
+// 11, 12: a top-down BMP (negative height, legal) was refused as "32x-32 pixels"; a BMP cut
+// to 40-50 % of its bytes was decoded (stb_image fills the missing rows) and trained on.
+TEST_F(ImageCli, TopDownBmpsAreReadAndTruncatedOnesRefused) {
+  const std::string bottom_up = root_ + "/train/green/img1.bmp";
+  std::string bytes = slurp(bottom_up);
+  // stb writes 24-bit rows bottom-up at offset 54: 8 rows of 24 bytes (a multiple of 4).
+  ASSERT_EQ(bytes.size(), 54u + 8 * 24);
+  std::string top_down = bytes.substr(0, 54);
+  for (int row = 7; row >= 0; --row) top_down += bytes.substr(54 + 24 * row, 24);
+  const int32_t minus_eight = -8;
+  std::memcpy(top_down.data() + 22, &minus_eight, 4);
+  const data::Image a = data::read_image_file(bottom_up, 3);
+  const data::Image b = data::read_image_file(dir_.write("top_down.bmp", top_down), 3);
+  EXPECT_EQ(b.height, 8);
+  EXPECT_EQ(a.pixels, b.pixels);
+  const std::string cut = dir_.write("cut.bmp", bytes.substr(0, bytes.size() * 45 / 100));
+  EXPECT_NE(read_error(cut).find("cut.bmp: a truncated BMP: its 8x8 pixels need 246 bytes, the "
+                                 "file has 110"),
+            std::string::npos)
+      << read_error(cut);
+  ASSERT_EQ(train(config_, path("run")).exit_code, 0);
+  const RunResult r =
+      run_tinycnn({"predict", config_, "--checkpoint", path("run/checkpoint.safetensors"), cut});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("a truncated BMP"), std::string::npos) << r.err;
+}
+
+// 20: a PNG header announcing 100000 x 100000 was refused as "unknown image type".
+TEST_F(ImageCli, AHugePngHeaderIsSaidToBeTooLarge) {
+  std::string png = "\x89PNG\r\n\x1a\n";
+  png += std::string("\x00\x00\x00\x0d", 4) + "IHDR";
+  png += std::string("\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x02\x00\x00\x00", 13);
+  png += std::string(4, '\0') + std::string("\x00\x00\x00\x00IEND", 8);
+  const std::string file = dir_.write("huge.png", png);
+  EXPECT_NE(read_error(file).find("huge.png: the image is too large: 100000x100000 pixels"),
+            std::string::npos)
+      << read_error(file);
+}
+
+// 8: a class folder whose name is not UTF-8 trained a whole epoch, then failed in the JSON
+// writer naming no file. It is refused before any image is read; a file name that is not UTF-8
+// is printed by predict --json with U+FFFD for the bad byte.
+TEST_F(ImageCli, NamesThatAreNotUtf8) {
+  fs::rename(root_ + "/train/green", root_ +
+                                         "/train/gr\xff"
+                                         "een");
+  fs::rename(root_ + "/test/green", root_ +
+                                        "/test/gr\xff"
+                                        "een");
+  RunResult r = train(config_, path("run"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("gr\\xffeen: a class folder's name is not UTF-8"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(path("run/checkpoint.safetensors")));
+  fs::rename(root_ +
+                 "/train/gr\xff"
+                 "een",
+             root_ + "/train/green");
+  fs::rename(root_ +
+                 "/test/gr\xff"
+                 "een",
+             root_ + "/test/green");
+  ASSERT_EQ(train(config_, path("run")).exit_code, 0);
+  const std::string odd = path("odd\xfe.png");
+  fs::copy_file(root_ + "/test/green/img0.png", odd);
+  r = run_tinycnn(
+      {"predict", config_, "--checkpoint", path("run/checkpoint.safetensors"), odd, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(json::parse(r.out)["predictions"][0]["file"].get<std::string>().find("odd\xef\xbf\xbd"),
+            std::string::npos);
+}
+
+// 6: a resume after a class folder was renamed (so the sorted order changed) permuted every
+// label and saved the checkpoint under the new names.
+TEST_F(ImageCli, AResumeThatWouldRelabelTheExamplesIsRefused) {
+  json config = folder_config();
+  config["training"]["epochs"] = 1;
+  const std::string one = dir_.write("one.json", config.dump());
+  ASSERT_EQ(train(one, path("run")).exit_code, 0);
+  const std::string checkpoint = path("run/checkpoint.safetensors");
+  const std::string before = slurp(checkpoint);
+  for (const char* split : {"train", "test"}) {
+    fs::rename(root_ + "/" + split + "/Red", root_ + "/" + split + "/zed");  // now last
+  }
+  const RunResult r = run_tinycnn({"train", one, "--data", root_, "--out", path("run"), "--resume",
+                                   checkpoint, "--epochs", "2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("classes were Red, blue_ones, green; the data now names blue_ones, "
+                       "green, zed: resuming would relabel the examples"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(slurp(checkpoint), before);
 }
 
 }  // namespace

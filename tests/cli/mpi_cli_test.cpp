@@ -116,6 +116,45 @@ TEST_F(MpiCli, LeNet5OnTwoRanksIsLeNet5OnOne) {
   expect_same_weights("lenet_one", "lenet_two");
 }
 
+// Ranks that read different training sets (here each its own --limit-train, as when each is
+// given its own --data) are refused before the first step with one error line; they never
+// reach the gradient sums out of step.
+TEST_F(MpiCli, RanksThatReadDifferentDataAreRefusedBeforeTheFirstStep) {
+  RunSetup setup;
+  setup.launcher = {"mpirun",
+                    "--oversubscribe",
+                    "--allow-run-as-root",
+                    "-np",
+                    "1",
+                    TINYCNN_BIN,
+                    "--threads",
+                    "1",
+                    "train",
+                    config_,
+                    "--data",
+                    data_,
+                    "--out",
+                    path("mixed"),
+                    "--limit-train",
+                    "200",
+                    ":",
+                    "-np",
+                    "1"};
+  const RunResult r = run_tinycnn({"--threads", "1", "train", config_, "--data", data_, "--out",
+                                   path("mixed"), "--limit-train", "256"},
+                                  setup);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("the ranks read different training sets"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("200 to 256 examples"), std::string::npos) << r.err;
+  size_t lines = 0;
+  for (size_t at = r.err.find("error:"); at != std::string::npos;
+       at = r.err.find("error:", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1u) << r.err;
+  EXPECT_FALSE(fs::exists(path("mixed/checkpoint.safetensors")));
+}
+
 TEST_F(MpiCli, BatchNormStatisticsAreTheGlobalBatchs) {
   const std::string config = dir_.write("bn.json", batch_norm_config().dump());
   const RunResult one = train(config, "one", false, {"--epochs", "2"});

@@ -61,6 +61,7 @@ RunResult run_tinycnn(const std::vector<std::string>& args, const RunSetup& setu
   std::ostringstream command;
   if (setup.file_size_blocks > 0)
     command << "trap '' XFSZ; ulimit -f " << setup.file_size_blocks << "; ";
+  if (setup.memory_kib > 0) command << "ulimit -v " << setup.memory_kib << "; ";
   for (const auto& l : setup.launcher) command << quote(l) << ' ';
   command << quote(TINYCNN_BIN);
   for (const auto& a : args) command << ' ' << quote(a);

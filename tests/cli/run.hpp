@@ -23,6 +23,7 @@ struct RunSetup {
   int64_t file_size_blocks = 0;       // 0: no limit
   std::string stdout_path;            // empty: captured in RunResult::out
   std::vector<std::string> launcher;  // a command tinycnn runs under (mpirun -np 2), or none
+  int64_t memory_kib = 0;             // the shell's `ulimit -v` (address space); 0: no limit
 };
 RunResult run_tinycnn(const std::vector<std::string>& args, const RunSetup& setup);
 

@@ -55,8 +55,7 @@ void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const fl
   const int64_t group_in = g.in_per_group() * g.in_h * g.in_w;
   const std::vector<float> wt = transpose_groups(weight, g.groups, ocg, rows);
   const std::vector<int64_t> off = row_offsets(rows, ld);
-#pragma omp parallel
-  {
+  parallel_region([&] {
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
       std::vector<float> scratch(columns ? 0 : static_cast<size_t>(rows * ld));
@@ -78,7 +77,7 @@ void conv2d_im2col_forward(const Conv2dGeometry& g, const float* input, const fl
         }
       }
     }
-  }
+  });
 }
 
 void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const float* weight,
@@ -94,8 +93,7 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
   const int64_t sums_per_thread = g.out_channels * (rows + 1);
   ThreadSums sums(sums_per_thread);
 
-#pragma omp parallel
-  {
+  parallel_region([&] {
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
       simd::Vec* my_sums = sums.mine();
@@ -132,7 +130,7 @@ void conv2d_im2col_backward(const Conv2dGeometry& g, const float* input, const f
         }
       }
     }
-  }
+  });
 
   std::vector<float> totals(static_cast<size_t>(sums_per_thread));
   sums.sum_lanes(totals.data());

@@ -153,8 +153,7 @@ void conv2d_implicit_forward(const ImplicitPlan& plan, const Conv2dGeometry& g, 
   const int64_t group_in = w.cin * g.in_h * g.in_w;
   // A = W^T per group: wt[grp][t][m], so a tap's weights for consecutive channels are adjacent.
   const std::vector<float> wt = transpose_groups(weight, g.groups, w.cout, w.taps);
-#pragma omp parallel
-  {
+  parallel_region([&] {
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
       std::vector<float> p(static_cast<size_t>(w.p_floats), 0.0f);  // pad_image: zero once
@@ -169,7 +168,7 @@ void conv2d_implicit_forward(const ImplicitPlan& plan, const Conv2dGeometry& g, 
         }
       }
     }
-  }
+  });
 }
 
 namespace {
@@ -271,8 +270,7 @@ void conv2d_implicit_backward(const ImplicitPlan& plan, const Conv2dGeometry& g,
   if (dinput && plan.transposed) transposed_dinput.emplace(g, plan, weight);
   const TransposedDinput* td = transposed_dinput ? &*transposed_dinput : nullptr;
 
-#pragma omp parallel
-  {
+  parallel_region([&] {
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
       Vec* my_sums = sums.mine();
@@ -316,7 +314,7 @@ void conv2d_implicit_backward(const ImplicitPlan& plan, const Conv2dGeometry& g,
         }
       }
     }
-  }
+  });
 
   if (pixel_dw) {
     reduce_pixel_major(g, w, sums, dweight, dbias);
