@@ -2,7 +2,10 @@
 // timing harness, and the step profile's bookkeeping.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <numeric>
+#include <thread>
 
 #include "core/error.hpp"
 #include "model/builder.hpp"
@@ -12,6 +15,7 @@
 #include "profile/conv_profile.hpp"
 #include "profile/step_profile.hpp"
 #include "profile/timing.hpp"
+#include "runtime/contention.hpp"
 
 namespace tinycnn::profile {
 namespace {
@@ -88,6 +92,33 @@ TEST(Timing, MedianAndMin) {
   EXPECT_EQ(calls, 7);
   EXPECT_EQ(t.repeats, 5);
   EXPECT_LE(t.min_ms, t.median_ms);
+}
+
+// The run-queue wait of an interval: threads of this process that outnumber the cores wait for
+// one, and the watch sees it; a quiet interval's share is not asserted (CTest runs two tests at
+// once, so this one may share its cores).
+TEST(Contention, ThreadsThatOutnumberTheCoresWaitAndAreSeen) {
+  const int spinners = 2 * std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  std::atomic<bool> stop{false};
+  const runtime::ContentionWatch watch(spinners);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < spinners; ++i) {
+    threads.emplace_back([&] {
+      volatile uint64_t x = 0;
+      while (!stop.load(std::memory_order_relaxed)) x = x + 1;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const runtime::Contention c = watch.stop();  // before the threads end: theirs is counted
+  stop = true;
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(c.known) << "/proc/self/task/*/schedstat";
+  EXPECT_GE(c.wall_ms, 300.0);
+  EXPECT_GT(c.wait_share(), 0.2);  // twice the threads of the cores: about half of it waiting
+  EXPECT_TRUE(c.busy());
+  runtime::Contention sum = c;
+  sum += c;
+  EXPECT_DOUBLE_EQ(sum.wait_share(), c.wait_share());
 }
 
 TEST(StepProfile, PercentagesAddUpAndMemoryIsHandComputed) {

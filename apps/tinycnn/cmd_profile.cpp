@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "busy.hpp"
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/sysinfo.hpp"
@@ -33,12 +34,42 @@ using nlohmann::ordered_json;
 using profile::AlgoResult;
 using profile::ConvResult;
 
+// The peak of two probes: one measured on quiet cores wins over a busy one.
+profile::Peak better_peak(const profile::Peak& a, const profile::Peak& b) {
+  if (a.contention.busy() != b.contention.busy()) return a.contention.busy() ? b : a;
+  return a.gflops >= b.gflops ? a : b;
+}
+
+bool any_busy(const std::vector<ConvResult>& results, const profile::Peak& peak) {
+  bool busy = peak.contention.busy();
+  for (const auto& r : results) {
+    for (const auto& a : r.results) busy = busy || a.contention.busy();
+  }
+  return busy;
+}
+
+// "" on a quiet machine; else what was seen, for the table's footnote and --strict's error.
+std::string busy_summary(const std::vector<ConvResult>& results, const profile::Peak& peak) {
+  runtime::Contention worst = peak.contention;
+  int busy = 0;
+  for (const auto& r : results) {
+    for (const auto& a : r.results) {
+      busy += a.contention.busy() ? 1 : 0;
+      if (a.contention.wait_share() > worst.wait_share()) worst = a.contention;
+    }
+  }
+  if (busy == 0 && !peak.contention.busy()) return "";
+  return busy_text(busy, worst);
+}
+
 ordered_json pair_or_int(int64_t a, int64_t b) {
   return a == b ? ordered_json(a) : ordered_json::array({a, b});
 }
 
 ordered_json algo_json(const AlgoResult& r, const profile::ConvCosts& c) {
-  return {{"forward_ms_median", r.forward_ms_median},
+  return {{"busy", r.contention.busy()},
+          {"contention", contention_json(r.contention)},
+          {"forward_ms_median", r.forward_ms_median},
           {"forward_ms_min", r.forward_ms_min},
           {"backward_ms_median", r.backward_ms_median},
           {"backward_ms_min", r.backward_ms_min},
@@ -86,8 +117,9 @@ std::string shape_text(const kernels::Conv2dGeometry& g) {
 }
 
 // One row per case and algorithm; the case's columns on its first row only.
-void print_conv_table(const std::vector<ConvResult>& results, double peak,
+void print_conv_table(const std::vector<ConvResult>& results, const profile::Peak& measured,
                       const ProfileOptions& o) {
+  const double peak = measured.gflops;
   TextTable t({"case", "input", "OC", "k/s/p", "MFLOP", "algo", "fwd ms", "bwd ms", "fwd speedup",
                "bwd speedup", "GFLOP/s", "% peak", "ws (textbook)", "allocated", "max rel diff",
                "plan (fwd / dinput / dweight)"},
@@ -104,8 +136,10 @@ void print_conv_table(const std::vector<ConvResult>& results, double peak,
                          std::to_string(g.pad_h)
                    : "",
              first ? fmt("%.1f", static_cast<double>(r.costs.flops_forward) / 1e6) : "",
-             std::string(kernels::to_string(a.algo)), fmt("%.3f", a.forward_ms_median),
-             fmt("%.3f", a.backward_ms_median), ref ? "" : fmt("%.1fx", a.speedup_forward),
+             std::string(kernels::to_string(a.algo)),
+             fmt("%.3f", a.forward_ms_median) + (a.contention.busy() ? "*" : ""),
+             fmt("%.3f", a.backward_ms_median) + (a.contention.busy() ? "*" : ""),
+             ref ? "" : fmt("%.1fx", a.speedup_forward),
              ref ? "" : fmt("%.1fx", a.speedup_backward), fmt("%.1f", a.gflops_forward),
              fmt("%.0f%%", peak > 0 ? 100 * a.gflops_forward / peak : 0),
              human_bytes(a.workspace_bytes), human_bytes(a.workspace_bytes_allocated),
@@ -119,8 +153,11 @@ void print_conv_table(const std::vector<ConvResult>& results, double peak,
                "dbias; speedup = naive time / this algorithm's; "
                "peak = "
             << fmt("%.0f", peak) << " GFLOP/s measured (FMA loop, " << omp_get_max_threads()
-            << " threads); ws (textbook) = the whole batch's im2col matrix; allocated = "
+            << " threads" << (measured.contention.busy() ? ", while the machine was busy" : "")
+            << "); ws (textbook) = the whole batch's im2col matrix; allocated = "
                "measured peak extra heap during one call\n";
+  const std::string busy = busy_summary(results, measured);
+  if (!busy.empty()) std::cout << "* " << busy << "\n";
 }
 
 void print_conv_csv(const std::vector<ConvResult>& results) {
@@ -207,12 +244,16 @@ std::vector<profile::ConvCase> conv_cases(const ProfileOptions& o) {
   return cases;
 }
 
-void print_conv_json(const std::vector<ConvResult>& results, double peak, int threads) {
+void print_conv_json(const std::vector<ConvResult>& results, const profile::Peak& peak,
+                     int threads) {
   ordered_json doc = {{"machine",
                        {{"cpu", core::cpu_model()},
                         {"threads", threads},
                         {"blas_core", kernels::blas_core_name()},
-                        {"peak_gflops", peak}}},
+                        {"peak_gflops", peak.gflops},
+                        {"peak_busy", peak.contention.busy()},
+                        {"load_average", peak.contention.load_average}}},
+                      {"busy", any_busy(results, peak)},
                       {"cases", ordered_json::array()}};
   for (const auto& r : results) doc["cases"].push_back(case_json(r));
   std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
@@ -224,7 +265,7 @@ int run_conv(const ProfileOptions& o) {
   const int threads = omp_get_max_threads();
   // The FMA probe runs twice: first it also absorbs the start-up period in which the BLAS
   // library's idle threads still compete for the cores (it skewed the first case's times).
-  double peak = profile::measure_peak_gflops(threads);
+  profile::Peak peak = profile::measure_peak_gflops(threads);
   const profile::HeapProbe probe{heap_reset_peak, heap_peak_extra_bytes};
   std::vector<ConvResult> results;
   results.reserve(cases.size());
@@ -232,7 +273,8 @@ int run_conv(const ProfileOptions& o) {
     results.push_back(profile::profile_conv(
         c, {.warmup = o.warmup, .repeats = o.repeats, .threads = threads, .probe = &probe}));
   }
-  peak = std::max(peak, profile::measure_peak_gflops(threads));
+  peak = better_peak(peak, profile::measure_peak_gflops(threads));
+  if (o.strict) refuse_if_busy(busy_summary(results, peak));
   if (!o.plot.empty()) io::write_file_atomically(o.plot, render_sweep_chart(o.sweep, results));
   if (o.json) {
     print_conv_json(results, peak, threads);
@@ -267,6 +309,8 @@ CLI::App* setup_profile(CLI::App& app, ProfileOptions& o) {
   cmd->add_option("--plot", o.plot, "With --sweep: write an SVG chart to FILE")->needs(sweep);
   auto* json = cmd->add_flag("--json", o.json, "Print one JSON document on stdout");
   cmd->add_flag("--csv", o.csv, "With --conv: CSV on stdout")->excludes(json)->needs(conv);
+  cmd->add_flag("--strict", o.strict,
+                "Exit 1 instead of reporting timings taken while the machine was busy");
   return cmd;
 }
 

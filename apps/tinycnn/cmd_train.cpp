@@ -22,6 +22,7 @@
 #include "kernels/conv2d.hpp"
 #include "model/spec.hpp"
 #include "run/run_dir.hpp"
+#include "runtime/contention.hpp"
 #include "train/trainer.hpp"
 
 namespace tinycnn::cli {
@@ -100,9 +101,11 @@ void print_summary(const train::TrainResult& r, const model::ModelSpec& spec, bo
                                   {"peak_rss_bytes", core::peak_rss_bytes()},
                                   {"checkpoint", r.checkpoint},
                                   {"ranks", cluster::world().size()}};
+    doc["runqueue_wait_share"] = nlohmann::json::array();
     for (const auto& e : r.epochs) {
       doc["epoch_seconds"].push_back(e.epoch_seconds);
       doc["eval_seconds"].push_back(e.eval_seconds);
+      doc["runqueue_wait_share"].push_back(e.runqueue_wait_share);
     }
     if (r.interrupted) doc["interrupted"] = true;
     std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
@@ -190,6 +193,12 @@ int run_train(const TrainOptions& o, bool quiet) {
         "{:.2f} s ({:.0f} img/s), eval {:.2f} s, lr {:g}",
         m.epoch, spec.training.epochs, m.train_loss, 100 * m.train_accuracy, m.test_loss,
         100 * m.test_accuracy, m.epoch_seconds, m.images_per_second, m.eval_seconds, m.lr);
+    if (m.runqueue_wait_share > runtime::kBusyWaitShare) {
+      spdlog::warn(
+          "epoch {}: the machine was busy: the threads waited {:.0f}% of the training pass for a "
+          "core, so its img/s measure the sharing",
+          m.epoch, 100 * m.runqueue_wait_share);
+    }
   };
   g_stop_requested.store(false);
   ::signal(SIGINT, on_stop_signal);

@@ -71,6 +71,7 @@ struct ProfileOptions {
   std::string plot;   // SVG file for --sweep
   bool json = false;
   bool csv = false;
+  bool strict = false;  // refuse to report timings taken while the machine was busy
 };
 CLI::App* setup_profile(CLI::App& app, ProfileOptions& options);
 int run_profile(const ProfileOptions& options);

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "busy.hpp"
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "format.hpp"
@@ -40,8 +41,19 @@ size_t slowest_layer(const profile::StepProfile& p) {
   return slowest;
 }
 
+// "" when both measurements had the cores to themselves; else what was seen.
+std::string step_busy_summary(const profile::StepProfile& p,
+                              const profile::TimingStats& train_step) {
+  const int busy = (p.contention.busy() ? 1 : 0) + (train_step.contention.busy() ? 1 : 0);
+  if (busy == 0) return "";
+  return busy_text(busy, p.contention.wait_share() > train_step.contention.wait_share()
+                             ? p.contention
+                             : train_step.contention);
+}
+
 void print_model_json(const model::ModelSpec& spec, const profile::StepProfile& p, int64_t batch,
-                      int threads, double train_step_ms) {
+                      int threads, const profile::TimingStats& train_step) {
+  const double train_step_ms = train_step.median_ms;
   ordered_json layers = ordered_json::array();
   for (const auto& l : p.layers) {
     layers.push_back({{"index", l.index},
@@ -65,6 +77,10 @@ void print_model_json(const model::ModelSpec& spec, const profile::StepProfile& 
                             {"optimizer_ms", p.optimizer_ms},
                             {"step_ms", p.step_ms},
                             {"train_step_ms", train_step_ms},
+                            {"busy", p.contention.busy() || train_step.contention.busy()},
+                            {"contention",
+                             {{"layers", contention_json(p.contention)},
+                              {"train_step", contention_json(train_step.contention)}}},
                             {"slowest_layer", p.layers[slowest_layer(p)].index},
                             {"memory", memory_json(p.memory)},
                             {"memory_by_batch", by_batch}}
@@ -73,14 +89,15 @@ void print_model_json(const model::ModelSpec& spec, const profile::StepProfile& 
 }
 
 void print_layer_table(const profile::StepProfile& p, int64_t batch) {
+  const std::string star = p.contention.busy() ? "*" : "";
   TextTable t({"#", "layer", "forward ms", "backward ms", "% of step", "GFLOP/s",
                "plan (fwd / dinput / dweight)"},
               {true, false, true, true, true, true, false});
   for (const auto& l : p.layers) {
     t.add({std::to_string(l.index),
            std::string(static_cast<size_t>(2 * l.depth), ' ') + l.description,
-           fmt("%.3f", l.forward_ms), fmt("%.3f", l.backward_ms), fmt("%.1f%%", l.percent),
-           l.gflops > 0 ? fmt("%.1f", l.gflops) : "", l.plan_summary});
+           fmt("%.3f", l.forward_ms) + star, fmt("%.3f", l.backward_ms) + star,
+           fmt("%.1f%%", l.percent), l.gflops > 0 ? fmt("%.1f", l.gflops) : "", l.plan_summary});
   }
   t.add({"", "softmax cross-entropy", "", "", fmt("%.1f%%", 100 * p.loss_ms / p.step_ms), "", ""});
   t.add({"", "optimizer step", "", "", fmt("%.1f%%", 100 * p.optimizer_ms / p.step_ms), "", ""});
@@ -124,8 +141,10 @@ int run_profile_model(const ProfileOptions& o) {
       profile::profile_step(spec, *net, *optimizer, batch, o.warmup, o.repeats, threads);
   const profile::TimingStats train_step =
       profile::time_train_step(spec, *net, *optimizer, batch, o.warmup, o.repeats, threads);
+  const std::string busy = step_busy_summary(p, train_step);
+  if (o.strict) refuse_if_busy(busy);
   if (o.json) {
-    print_model_json(spec, p, batch, threads, train_step.median_ms);
+    print_model_json(spec, p, batch, threads, train_step);
     return kExitOk;
   }
   std::cout << "model " << spec.name << ": one training step at batch " << batch << ", " << threads
@@ -133,10 +152,11 @@ int run_profile_model(const ProfileOptions& o) {
   print_layer_table(p, batch);
   std::cout << "as `train` runs it (the batch in " << std::min<int64_t>(threads, batch)
             << " slices, one per thread, each through the whole model): "
-            << fmt("%.3f", train_step.median_ms) << " ms ("
-            << fmt("%.0f", static_cast<double>(batch) * 1e3 / train_step.median_ms)
+            << fmt("%.3f", train_step.median_ms) << (train_step.contention.busy() ? "*" : "")
+            << " ms (" << fmt("%.0f", static_cast<double>(batch) * 1e3 / train_step.median_ms)
             << " images/s)\n\nmemory of a step (analytic):\n";
   print_memory_table(p, batch);
+  if (!busy.empty()) std::cout << "\n* " << busy << "\n";
   return kExitOk;
 }
 }  // namespace tinycnn::cli

@@ -28,6 +28,8 @@ std::vector<double> widen(const tensor::Tensor& t) {
   return out;
 }
 
+constexpr int64_t kParallelMacs = int64_t{1} << 22;
+
 DoubleBatch conv2d(nn::Conv2d& conv, const DoubleBatch& x) {
   const nn::Conv2dOptions& o = conv.options();
   const Shape out_shape = conv.output_shape(x.example);
@@ -39,34 +41,39 @@ DoubleBatch conv2d(nn::Conv2d& conv, const DoubleBatch& x) {
   const std::vector<double> bias =
       o.bias ? widen(conv.bias().data()) : std::vector<double>(static_cast<size_t>(oc), 0.0);
   DoubleBatch y{x.batch, out_shape, std::vector<double>(static_cast<size_t>(x.batch * oc * cols))};
-  // A block of images per thread (OpenBLAS runs single-threaded inside the parallel region).
-  kernels::parallel_region([&] {
-    const kernels::Block images = kernels::thread_block(x.batch);
-    std::vector<double> col(static_cast<size_t>(rows * cols));
-    for (int64_t n = images.begin; n < images.end; ++n) {
-      for (int64_t g = 0; g < o.groups; ++g) {
-        for (int64_t r = 0; r < rows; ++r) {  // r = (ci, ki, kj)
-          const int64_t ci = g * cg + r / (kh * kw), ki = r / kw % kh, kj = r % kw;
-          const double* plane = x.values.data() + (n * c + ci) * h * w;
-          for (int64_t i = 0; i < oh; ++i) {
-            const int64_t ih = i * o.stride[0] - o.padding[0] + ki;
-            for (int64_t j = 0; j < ow; ++j) {
-              const int64_t iw = j * o.stride[1] - o.padding[1] + kj;
-              const bool inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
-              col[static_cast<size_t>(r * cols + i * ow + j)] = inside ? plane[ih * w + iw] : 0.0;
+  // A block of images per thread (OpenBLAS runs single-threaded inside the parallel region);
+  // one thread for a small layer, whose region would cost more than its work when the cores
+  // are shared (the check's tests run beside others).
+  kernels::parallel_region(
+      [&] {
+        const kernels::Block images = kernels::thread_block(x.batch);
+        std::vector<double> col(static_cast<size_t>(rows * cols));
+        for (int64_t n = images.begin; n < images.end; ++n) {
+          for (int64_t g = 0; g < o.groups; ++g) {
+            for (int64_t r = 0; r < rows; ++r) {  // r = (ci, ki, kj)
+              const int64_t ci = g * cg + r / (kh * kw), ki = r / kw % kh, kj = r % kw;
+              const double* plane = x.values.data() + (n * c + ci) * h * w;
+              for (int64_t i = 0; i < oh; ++i) {
+                const int64_t ih = i * o.stride[0] - o.padding[0] + ki;
+                for (int64_t j = 0; j < ow; ++j) {
+                  const int64_t iw = j * o.stride[1] - o.padding[1] + kj;
+                  const bool inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
+                  col[static_cast<size_t>(r * cols + i * ow + j)] =
+                      inside ? plane[ih * w + iw] : 0.0;
+                }
+              }
+            }
+            double* out = y.values.data() + (n * oc + g * og) * cols;
+            kernels::dgemm(og, cols, rows, weight.data() + g * og * rows, rows, col.data(), cols,
+                           out, cols);
+            for (int64_t f = 0; f < og; ++f) {
+              for (int64_t p = 0; p < cols; ++p)
+                out[f * cols + p] += bias[static_cast<size_t>(g * og + f)];
             }
           }
         }
-        double* out = y.values.data() + (n * oc + g * og) * cols;
-        kernels::dgemm(og, cols, rows, weight.data() + g * og * rows, rows, col.data(), cols, out,
-                       cols);
-        for (int64_t f = 0; f < og; ++f) {
-          for (int64_t p = 0; p < cols; ++p)
-            out[f * cols + p] += bias[static_cast<size_t>(g * og + f)];
-        }
-      }
-    }
-  });
+      },
+      x.batch * oc * cols * rows >= kParallelMacs);
   return y;
 }
 

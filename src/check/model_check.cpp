@@ -63,7 +63,8 @@ TensorCheckReport check(const std::string& name, Tensor& values, const Tensor& a
                         const check::Objective& objective, const ModelCheckOptions& o,
                         uint64_t seed) {
   const check::FiniteDifferences d = check::finite_differences(
-      values, analytic, objective, {.eps = o.eps, .seed = seed, .refine_above = o.tolerance});
+      values, analytic, objective,
+      {.eps = o.eps, .seed = seed, .refine_above = o.refine ? o.tolerance : 0.0});
   TensorCheckReport r;
   r.name = name;
   r.skipped = d.skipped;

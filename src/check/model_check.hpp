@@ -24,6 +24,7 @@ struct ModelCheckOptions {
   uint64_t seed = 42;
   double eps = 1e-3;
   double tolerance = 1e-2;  // PASS when the max relative error is at most this
+  bool refine = true;       // false: every entry at `eps` alone (finite_differences.hpp)
 };
 
 struct TensorCheckReport {

@@ -88,8 +88,10 @@ AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradien
     const int fit = static_cast<int>(o.naive_budget_seconds * 1e3 / std::max(probe.min_ms, 1e-3));
     repeats = std::clamp(fit, 1, o.repeats);
   }
-  const TimingStats fwd = time_it([&] { out.forward(plan, g, op); }, o.warmup, repeats);
-  const TimingStats bwd = time_it([&] { out.backward(plan, g, op); }, o.warmup, repeats);
+  const TimingStats fwd = time_it([&] { out.forward(plan, g, op); }, o.warmup, repeats, o.threads);
+  const TimingStats bwd = time_it([&] { out.backward(plan, g, op); }, o.warmup, repeats, o.threads);
+  r.contention = fwd.contention;
+  r.contention += bwd.contention;
   r.forward_ms_median = fwd.median_ms;
   r.forward_ms_min = fwd.min_ms;
   r.backward_ms_median = bwd.median_ms;

@@ -12,6 +12,7 @@
 
 #include "kernels/conv2d.hpp"
 #include "model/spec.hpp"
+#include "runtime/contention.hpp"
 
 namespace tinycnn::profile {
 
@@ -42,6 +43,8 @@ struct AlgoResult {
   int64_t workspace_bytes_allocated = 0;  // measured peak extra heap during forward / backward
   double speedup_forward = 0, speedup_backward = 0;  // naive time / this algorithm's time
   double max_abs_diff = 0, max_rel_diff = 0;         // against naive (0 for naive itself)
+  runtime::Contention
+      contention;  // over the forward and backward timings (busy: not to be trusted)
 };
 
 struct ConvResult {

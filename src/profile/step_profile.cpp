@@ -151,10 +151,14 @@ StepProfile profile_step(const model::ModelSpec& spec, nn::Sequential& model,
                       .loss = {},
                       .optimizer = {}};
   model.set_training(true);
-  for (int r = 0; r < warmup + repeats; ++r) {
-    time_one_step(model, rows.size(), optimizer, images, labels, r >= warmup ? &samples : nullptr);
+  for (int r = 0; r < warmup; ++r)
+    time_one_step(model, rows.size(), optimizer, images, labels, nullptr);
+  const runtime::ContentionWatch watch(threads);
+  for (int r = 0; r < repeats; ++r) {
+    time_one_step(model, rows.size(), optimizer, images, labels, &samples);
   }
   StepProfile p;
+  p.contention = watch.stop();
   p.repeats = repeats;
   summarise(samples, rows, p);
 
@@ -180,7 +184,7 @@ TimingStats time_train_step(const model::ModelSpec& spec, nn::Sequential& model,
         step.run(images, labels);
         optimizer.step();
       },
-      warmup, repeats);
+      warmup, repeats, threads);
 }
 
 }  // namespace tinycnn::profile

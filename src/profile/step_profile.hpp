@@ -32,6 +32,7 @@ struct StepProfile {
   double optimizer_ms = 0;
   double step_ms = 0;  // the model's own layers, the loss and the optimizer
   int repeats = 0;
+  runtime::Contention contention;  // over the timed steps (busy: the figures are not to be trusted)
   // The estimate `train` checks before it starts (train/memory_check.hpp), for this batch and
   // for others.
   train::MemoryEstimate memory;

@@ -24,6 +24,9 @@ struct EpochMetrics {
   int64_t epoch = 0;  // 1-based
   double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
   double epoch_seconds = 0, eval_seconds = 0, images_per_second = 0, lr = 0;
+  // The share of the training pass this process's threads waited for a core (another process
+  // shared the cores: the throughput measures the sharing). Reported, not written to the file.
+  double runqueue_wait_share = 0;
   std::vector<LayerDiagnostic> diagnostics;  // empty unless training.diagnostics
 };
 

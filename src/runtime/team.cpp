@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
 
 namespace tinycnn::runtime {
@@ -100,6 +101,32 @@ int runnable_others() {
   const int got = std::fscanf(f, "%lf %lf %lf %d/%d", &avg[0], &avg[1], &avg[2], &running, &total);
   std::fclose(f);
   return got == 5 ? std::max(running - 1, 0) : 0;
+}
+
+double load_average() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (!f) return 0;
+  double one = 0;
+  const int got = std::fscanf(f, "%lf", &one);
+  std::fclose(f);
+  return got == 1 ? one : 0;
+}
+
+int64_t process_runqueue_wait_ns() {
+  std::error_code ec;
+  int64_t total = 0;
+  bool any = false;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::FILE* f = std::fopen((task.path() / "schedstat").c_str(), "r");
+    if (!f) continue;
+    unsigned long long running = 0, waiting = 0;
+    if (std::fscanf(f, "%llu %llu", &running, &waiting) == 2) {
+      total += static_cast<int64_t>(waiting);
+      any = true;
+    }
+    std::fclose(f);
+  }
+  return any ? total : -1;
 }
 
 int64_t involuntary_switches() {

@@ -54,6 +54,12 @@ int64_t involuntary_switches();
 int64_t runqueue_wait_ns();
 // Runnable tasks on the machine besides the calling thread (/proc/loadavg); 0 if unreadable.
 int runnable_others();
+// Nanoseconds all of this process's threads have spent runnable but waiting for a core, so far
+// (/proc/self/task/*/schedstat; threads that have ended are not counted); -1 where the kernel
+// does not say.
+int64_t process_runqueue_wait_ns();
+// The machine's one-minute load average (/proc/loadavg); 0 if unreadable.
+double load_average();
 
 // Returns once `word` no longer holds `old`: spinning or sleeping as the policy says.
 void wait_while_equal(const std::atomic<uint32_t>& word, uint32_t old);

@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
+#include "runtime/contention.hpp"
 #include "train/diagnostics.hpp"
 #include "train/log.hpp"
 #include "train/optimizer_config.hpp"
@@ -26,6 +27,7 @@ struct EpochTotals {
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
   double seconds = 0;
+  runtime::Contention contention;                 // of the training pass (busy: shared cores)
   bool interrupted = false;                       // stopped mid-epoch; the state is saved
   std::vector<run::LayerDiagnostic> diagnostics;  // training.diagnostics: at the last step
 };
@@ -159,6 +161,7 @@ EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
   const model::TrainingSpec& t = loop.t;
   EpochTotals e;
   core::Stopwatch clock;
+  const runtime::ContentionWatch watch(loop.step.threads());
   loop.model.set_training(true);
   for (int64_t b = std::max<int64_t>(0, state.step - epoch * loop.batches); b < loop.batches; ++b) {
     const int64_t begin = b * t.batch_size;
@@ -185,6 +188,7 @@ EpochTotals train_epoch(const Loop& loop, int64_t epoch, double lr,
     }
   }
   e.seconds = clock.seconds();
+  e.contention = watch.stop();
   return e;
 }
 
@@ -200,6 +204,7 @@ run::EpochMetrics epoch_metrics(int64_t epoch, double lr, const EpochTotals& e,
           .eval_seconds = eval_seconds,
           .images_per_second = e.seconds > 0 ? seen / e.seconds : 0.0,
           .lr = lr,
+          .runqueue_wait_share = e.contention.known ? e.contention.wait_share() : 0.0,
           .diagnostics = e.diagnostics};
 }
 

@@ -12,8 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "io/safetensors.hpp"
 #include "run.hpp"
@@ -246,6 +248,24 @@ TEST_F(Hostile, GradcheckSeedTakesTheValuesTrainTakes) {
     EXPECT_EQ(t.exit_code, 2) << seed << ": " << t.err;
   }
   EXPECT_EQ(run_tinycnn({"gradcheck", config_, "--seed", "3"}).exit_code, 0);
+}
+
+// 29.2: the img/s train prints were taken on a busy machine without a word. With the cores
+// shared on purpose, each epoch's run-queue wait share is in the JSON summary, and an epoch
+// above 5 % is followed by a warning that its throughput measures the sharing.
+TEST_F(Hostile, TrainSaysWhenItsThroughputWasMeasuredOnABusyMachine) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const BusyCores busy(static_cast<int>(2 * cores));
+  const RunResult r = run_tinycnn(train_args(path("run"), {"--epochs", "2", "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json shares = json::parse(r.out)["runqueue_wait_share"];
+  ASSERT_EQ(shares.size(), 2u);
+  for (size_t e = 0; e < shares.size(); ++e) {
+    const double share = shares[e].get<double>();
+    EXPECT_GE(share, 0.0);
+    const std::string warning = "epoch " + std::to_string(e + 1) + ": the machine was busy";
+    EXPECT_EQ(r.err.find(warning) != std::string::npos, share > 0.05) << share << "\n" << r.err;
+  }
 }
 
 }  // namespace

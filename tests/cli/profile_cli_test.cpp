@@ -2,9 +2,11 @@
 // per-layer step profile, and usage errors. Small cases and one repeat keep it quick.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "run.hpp"
 
@@ -129,6 +131,55 @@ TEST_F(ProfileCli, UsageErrors) {
   const RunResult r = run_tinycnn({"profile", "--conv", "--config", mlp});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no conv2d layer"), std::string::npos) << r.err;
+}
+
+// 29.2: on a busy machine every figure was wrong and nothing said so. With the cores taken by
+// spinning threads of the test process, the timings are marked busy with their evidence, the
+// table says so, and --strict refuses to report them.
+TEST_F(ProfileCli, TimingsTakenOnABusyMachineAreMarkedAndStrictRefusesThem) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const BusyCores busy(static_cast<int>(2 * cores));
+  const std::vector<std::string> conv{"profile", "--conv",    "--config", config_,    "--batch",
+                                      "2",       "--repeats", "3",        "--warmup", "0"};
+  std::vector<std::string> args = conv;
+  args.push_back("--json");
+  RunResult r = run_tinycnn(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_TRUE(doc["busy"].get<bool>());
+  // The FMA probe's trials (50 ms each) wait for certain; a case's few runs of a fraction of a
+  // millisecond may have had their cores throughout, and are then rightly not marked.
+  EXPECT_TRUE(doc["machine"]["peak_busy"].get<bool>());
+  for (const auto& c : doc["cases"]) {
+    for (const auto& [algo, result] : c["results"].items()) {
+      const json& evidence = result["contention"];
+      EXPECT_EQ(result["busy"].get<bool>(), evidence["wait_share"].get<double>() > 0.05) << algo;
+      EXPECT_GE(evidence["runqueue_wait_ms"].get<double>(), 0.0) << algo;
+    }
+  }
+  r = run_tinycnn(conv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("while the machine was busy"), std::string::npos) << r.out;
+  EXPECT_GT(count(r.out, "*"), 0);
+  args = conv;
+  args.push_back("--strict");
+  r = run_tinycnn(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("error: profile --strict: "), std::string::npos) << r.err;
+  // Steps long enough (batch 512, 20 repeats: tens of milliseconds) to be shared for certain.
+  const std::vector<std::string> model{"profile", "--model",   config_, "--batch",
+                                       "512",     "--repeats", "20"};
+  args = model;
+  args.push_back("--strict");
+  r = run_tinycnn(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("while the machine was busy"), std::string::npos) << r.err;
+  args = model;
+  args.push_back("--json");
+  r = run_tinycnn(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(json::parse(r.out)["busy"].get<bool>());
 }
 
 }  // namespace

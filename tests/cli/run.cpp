@@ -107,6 +107,20 @@ int wait_exit(int pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+BusyCores::BusyCores(int threads) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      volatile uint64_t x = 0;
+      while (!stop_.load(std::memory_order_relaxed)) x = x + 1;
+    });
+  }
+}
+
+BusyCores::~BusyCores() {
+  stop_ = true;
+  for (auto& t : threads_) t.join();
+}
+
 int count_lines(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }

@@ -1,9 +1,11 @@
 // Runs the tinycnn binary as a process and captures exit code, stdout and stderr.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tinycnn::testing {
@@ -33,6 +35,20 @@ int spawn_tinycnn(const std::vector<std::string>& args, const std::string& out_p
                   const std::string& err_path, const std::vector<std::string>& launcher = {});
 // Waits for a spawned process; returns its exit code, or 128 + signal.
 int wait_exit(int pid);
+
+// While it lives, `threads` threads of the test process spin, each wanting a core of its own:
+// a process started meanwhile shares the cores with them (a busy machine, on purpose).
+class BusyCores {
+ public:
+  explicit BusyCores(int threads);
+  ~BusyCores();
+  BusyCores(const BusyCores&) = delete;
+  BusyCores& operator=(const BusyCores&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
 
 // The number of '\n' in `text`.
 int count_lines(const std::string& text);
