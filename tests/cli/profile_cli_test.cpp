@@ -167,9 +167,9 @@ TEST_F(ProfileCli, TimingsTakenOnABusyMachineAreMarkedAndStrictRefusesThem) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("error: profile --strict: "), std::string::npos) << r.err;
-  // Steps long enough (batch 512, 20 repeats: tens of milliseconds) to be shared for certain.
+  // Enough steps (60 repeats: tens of milliseconds) to be shared for certain.
   const std::vector<std::string> model{"profile", "--model",   config_, "--batch",
-                                       "512",     "--repeats", "20"};
+                                       "64",      "--repeats", "60"};
   args = model;
   args.push_back("--strict");
   r = run_tinycnn(args);
