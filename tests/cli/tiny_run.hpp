@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "io/safetensors.hpp"
 #include "run.hpp"
 #include "support/idx_writer.hpp"
 
@@ -37,6 +38,19 @@ inline nlohmann::json tiny_config(int64_t out_channels = 4) {
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// A copy of a tiny-config checkpoint at `out` whose last linear layer's weights are +-3e38:
+// every logit overflows. Returns `out`.
+inline std::string with_overflowing_logits(const std::string& checkpoint, const std::string& out) {
+  io::SafetensorsFile f = io::read_safetensors(checkpoint);
+  for (auto& t : f.tensors) {
+    if (t.name == "layers.4.weight") {
+      for (int64_t i = 0; i < t.tensor.numel(); ++i) t.tensor[i] = (i % 2 ? -1 : 1) * 3e38f;
+    }
+  }
+  io::write_safetensors(out, f.tensors, f.metadata);
+  return out;
 }
 
 // 256 training and 64 test images of 8 x 8 in data/, the tiny config in tiny.json.
