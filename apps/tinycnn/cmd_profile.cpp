@@ -40,14 +40,6 @@ profile::Peak better_peak(const profile::Peak& a, const profile::Peak& b) {
   return a.gflops >= b.gflops ? a : b;
 }
 
-bool any_busy(const std::vector<ConvResult>& results, const profile::Peak& peak) {
-  bool busy = peak.contention.busy();
-  for (const auto& r : results) {
-    for (const auto& a : r.results) busy = busy || a.contention.busy();
-  }
-  return busy;
-}
-
 // "" on a quiet machine; else what was seen, for the table's footnote and --strict's error.
 std::string busy_summary(const std::vector<ConvResult>& results, const profile::Peak& peak) {
   runtime::Contention worst = peak.contention;
@@ -253,7 +245,7 @@ void print_conv_json(const std::vector<ConvResult>& results, const profile::Peak
                         {"peak_gflops", peak.gflops},
                         {"peak_busy", peak.contention.busy()},
                         {"load_average", peak.contention.load_average}}},
-                      {"busy", any_busy(results, peak)},
+                      {"busy", !busy_summary(results, peak).empty()},
                       {"cases", ordered_json::array()}};
   for (const auto& r : results) doc["cases"].push_back(case_json(r));
   std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
