@@ -46,6 +46,9 @@ std::optional<ImageHeader> jpeg(std::string_view b) {
   return std::nullopt;
 }
 
+// Sides past this are refused before the pixel size matters (and its product stays in range).
+constexpr int64_t kSide = int64_t{1} << 24;
+
 std::optional<ImageHeader> bmp(std::string_view b) {
   if (b.size() < 30) return std::nullopt;
   const int64_t offset = little_endian_signed32(b, 10);
@@ -54,7 +57,8 @@ std::optional<ImageHeader> bmp(std::string_view b) {
   const int64_t compression = b.size() >= 34 ? little_endian_signed32(b, 30) : 0;
   ImageHeader h{"BMP", width, height < 0 ? -height : height, 0};  // negative: rows top-down
   // Uncompressed (BI_RGB, BI_BITFIELDS): rows of whole 32-bit words after the pixel offset.
-  if ((compression == 0 || compression == 3) && width > 0 && bits > 0 && bits <= 32) {
+  if ((compression == 0 || compression == 3) && bits > 0 && bits <= 32 && width > 0 &&
+      width <= kSide && h.height <= kSide) {
     h.needed_bytes = std::max<int64_t>(offset, 14) + (width * bits + 31) / 32 * 4 * h.height;
   }
   return h;
