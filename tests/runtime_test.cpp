@@ -91,6 +91,38 @@ TEST(Team, EveryJobRunsOnEveryThreadWithTheBarrierBetweenItsHalves) {
   EXPECT_EQ(Team::current(), nullptr);
 }
 
+// While contended a waiter spins briefly, then sleeps: partners that arrive at once, and ones
+// that arrive long after the spin (the waiter asleep), both reach it.
+TEST(Team, WhileContendedEveryWaitStillEnds) {
+  std::vector<int> counts(2, 0);
+  Team::hold(2, [&] {
+    Team* team = Team::current();
+    ASSERT_NE(team, nullptr);
+    for (int job = 0; job < 300; ++job) {
+      for (int i = 0; i < 4; ++i) observe_contention(true);
+      ASSERT_TRUE(machine_contended());
+      std::vector<int> first(2, 0);
+      bool saw_other = true;
+      team->run(
+          [&](const Crew& crew) {
+            if (job % 3 == 0 && crew.thread == 1) {  // well past kContendedSpinLimit
+              const auto until = std::chrono::steady_clock::now() + 4 * kContendedSpinLimit;
+              while (std::chrono::steady_clock::now() < until) {
+              }
+            }
+            first[static_cast<size_t>(crew.thread)] = job + 1;
+            crew.sync();
+            if (first[static_cast<size_t>(1 - crew.thread)] != job + 1) saw_other = false;
+            ++counts[static_cast<size_t>(crew.thread)];
+          },
+          2);
+      ASSERT_TRUE(saw_other) << "job " << job;
+    }
+  });
+  clear_contention();
+  EXPECT_EQ(counts, (std::vector<int>{300, 300}));
+}
+
 TEST(Team, AJobForFewerThreadsLeavesTheOthersOut) {
   std::atomic<int> ran{0};
   Team::hold(2, [&] {

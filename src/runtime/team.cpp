@@ -150,15 +150,14 @@ int64_t runqueue_wait_ns() {
 
 void wait_while_equal(const std::atomic<uint32_t>& word, uint32_t old) {
   if (word.load(std::memory_order_acquire) != old) return;
-  if (!machine_contended()) {
-    const auto deadline = std::chrono::steady_clock::now() + kSpinLimit;
-    do {
-      for (int i = 0; i < 64; ++i) {
-        cpu_relax();
-        if (word.load(std::memory_order_acquire) != old) return;
-      }
-    } while (std::chrono::steady_clock::now() < deadline);
-  }
+  const auto limit = machine_contended() ? kContendedSpinLimit : kSpinLimit;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  do {
+    for (int i = 0; i < 64; ++i) {
+      cpu_relax();
+      if (word.load(std::memory_order_acquire) != old) return;
+    }
+  } while (std::chrono::steady_clock::now() < deadline);
   while (word.load(std::memory_order_acquire) == old) word.wait(old, std::memory_order_acquire);
 }
 

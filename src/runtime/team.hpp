@@ -4,10 +4,11 @@
 // batch norm's cross-slice sums the threads wait by one policy:
 // - on a quiet machine they spin (a sleeping thread takes ~0.1 ms to wake on a VM, more than a
 //   small step's whole imbalance), for up to kSpinLimit before they sleep;
-// - while another process competes for the cores they sleep at once: a spinning thread burns
-//   the time slice its partner needs, and a sleeping one lets the kernel move its partner to the
-//   core it leaves. Contention is read from the time the team's threads waited for a core
-//   (run-queue wait, looked up when they had involuntary context switches), by ContentionGauge.
+// - while another process competes for the cores they spin only briefly (kContendedSpinLimit)
+//   before they sleep: a long spin burns the time slice its partner needs, and a sleeping
+//   thread lets the kernel move its partner to the core it leaves. Contention is read from the time
+//   the team's threads waited for a core (run-queue wait, looked up when they had involuntary
+//   context switches), by ContentionGauge.
 // - while contended, a job whose results do not depend on how many threads run it (Split::Free)
 //   runs on the calling thread alone: a partner that shares its core with another process is
 //   taken off it for whole time slices, longer than a step. The run queue (/proc/loadavg) says
@@ -26,6 +27,11 @@ namespace tinycnn::runtime {
 
 // Spinning longer than this without the awaited change, a waiter sleeps.
 inline constexpr std::chrono::microseconds kSpinLimit{2000};
+// The same while the machine is contended: long enough that a partner arriving soon (the next
+// job of a step, a batch-norm barrier) finds the waiter awake, since waking a sleeper whose core
+// another process runs costs ~0.12 ms even when that process is at nice 19
+// (bench/team_wakeup.sh); short enough to take little of a time slice the partner needs.
+inline constexpr std::chrono::microseconds kContendedSpinLimit{50};
 
 // Decides from a stream of observations (was any thread of a job preempted?) whether the
 // machine is contended: on after a few preempted jobs among the recent ones, off again only
