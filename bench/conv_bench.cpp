@@ -1,5 +1,6 @@
 // Convolution forward and backward (dinput + dweight + dbias), naive vs im2col vs implicit GEMM
-// (what configs/lenet5.json trains with), with FLOP/s.
+// (what configs/lenet5.json trains with) vs Winograd on ResNet-20's 3x3 stride-1 shapes, with
+// FLOP/s.
 // Cases: LeNet-5's conv1 and conv2 at batch 64, and a mid-size 16->32 3x3 layer at batch 32.
 // ResNet-20's layers (one slice of batch 128: 64 images) implicit, with the backward's two
 // gradients also timed alone (BM_ConvDinput, BM_ConvDweight) to see which one costs.
@@ -176,11 +177,11 @@ BENCHMARK_CAPTURE(BM_ConvBackward, c16_32x32_k3_b32_im2col, kMid, ConvAlgo::Im2c
     ->UseRealTime();
 
 // One gradient of the backward alone: dinput (dweight, dbias skipped) or dweight + dbias.
-void BM_ConvDinput(benchmark::State& state, Conv2dGeometry g) {
+void BM_ConvDinput(benchmark::State& state, Conv2dGeometry g, ConvAlgo algo) {
   Operands op(g);
   for (auto _ : state) {
-    tinycnn::kernels::conv2d_backward(ConvAlgo::Implicit, g, op.input.data(), op.weight.data(),
-                                      op.output.data(), op.dinput.data(), nullptr, nullptr);
+    tinycnn::kernels::conv2d_backward(algo, g, op.input.data(), op.weight.data(), op.output.data(),
+                                      op.dinput.data(), nullptr, nullptr);
     benchmark::DoNotOptimize(op.dinput.data());
   }
   state.counters["FLOPS"] =
@@ -198,14 +199,16 @@ void BM_ConvDweight(benchmark::State& state, Conv2dGeometry g) {
       benchmark::Counter(forward_flops(g), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-#define TINYCNN_RESNET_CASE(name, geometry)                                                       \
-  BENCHMARK_CAPTURE(BM_ConvForward, name, geometry, ConvAlgo::Implicit)                           \
-      ->Unit(benchmark::kMillisecond)                                                             \
-      ->UseRealTime();                                                                            \
-  BENCHMARK_CAPTURE(BM_ConvBackward, name, geometry, ConvAlgo::Implicit)                          \
-      ->Unit(benchmark::kMillisecond)                                                             \
-      ->UseRealTime();                                                                            \
-  BENCHMARK_CAPTURE(BM_ConvDinput, name, geometry)->Unit(benchmark::kMillisecond)->UseRealTime(); \
+#define TINYCNN_RESNET_CASE(name, geometry)                              \
+  BENCHMARK_CAPTURE(BM_ConvForward, name, geometry, ConvAlgo::Implicit)  \
+      ->Unit(benchmark::kMillisecond)                                    \
+      ->UseRealTime();                                                   \
+  BENCHMARK_CAPTURE(BM_ConvBackward, name, geometry, ConvAlgo::Implicit) \
+      ->Unit(benchmark::kMillisecond)                                    \
+      ->UseRealTime();                                                   \
+  BENCHMARK_CAPTURE(BM_ConvDinput, name, geometry, ConvAlgo::Implicit)   \
+      ->Unit(benchmark::kMillisecond)                                    \
+      ->UseRealTime();                                                   \
   BENCHMARK_CAPTURE(BM_ConvDweight, name, geometry)->Unit(benchmark::kMillisecond)->UseRealTime()
 
 TINYCNN_RESNET_CASE(resnet20_16x32x32_k3, kResnet16);
@@ -213,5 +216,19 @@ TINYCNN_RESNET_CASE(resnet20_32x16x16_k3, kResnet32);
 TINYCNN_RESNET_CASE(resnet20_64x8x8_k3, kResnet64);
 TINYCNN_RESNET_CASE(resnet20_down_16to32_k3_s2, kResnetDown);
 TINYCNN_RESNET_CASE(resnet20_shortcut_16to32_k1_s2, kResnetShortcut);
+
+// Winograd on the 3x3 stride-1 shapes: forward and dinput (its dweight is implicit's); FLOPS
+// counts the direct convolution's FLOPs, so it may pass the FMA peak.
+#define TINYCNN_WINOGRAD_CASE(name, geometry)                                      \
+  BENCHMARK_CAPTURE(BM_ConvForward, name##_winograd, geometry, ConvAlgo::Winograd) \
+      ->Unit(benchmark::kMillisecond)                                              \
+      ->UseRealTime();                                                             \
+  BENCHMARK_CAPTURE(BM_ConvDinput, name##_winograd, geometry, ConvAlgo::Winograd)  \
+      ->Unit(benchmark::kMillisecond)                                              \
+      ->UseRealTime()
+
+TINYCNN_WINOGRAD_CASE(resnet20_16x32x32_k3, kResnet16);
+TINYCNN_WINOGRAD_CASE(resnet20_32x16x16_k3, kResnet32);
+TINYCNN_WINOGRAD_CASE(resnet20_64x8x8_k3, kResnet64);
 
 }  // namespace

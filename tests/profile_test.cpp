@@ -69,8 +69,14 @@ TEST(ProfileConv, AgreementCheckedAndTimesReported) {
                     .pad_w = 1}};
   const ConvResult r = profile_conv(c, {.warmup = 0, .repeats = 3, .threads = 2});
   EXPECT_LE(r.max_rel_diff, 1e-4);
-  EXPECT_GT(r.max_abs_diff, 0.0);   // float summation order differs: exactly 0 would be suspicious
-  ASSERT_EQ(r.results.size(), 3u);  // stride 2 too: every algorithm runs as itself
+  EXPECT_GT(r.max_abs_diff, 0.0);  // float summation order differs: exactly 0 would be suspicious
+  // Stride 2: every algorithm runs as itself but Winograd, whose row is the implicit path's and
+  // says why.
+  ASSERT_EQ(r.results.size(), 4u);
+  const AlgoResult& winograd = *r.find(kernels::ConvAlgo::Winograd);
+  EXPECT_NE(winograd.plan_summary.find("(winograd: stride is not 1)"), std::string::npos)
+      << winograd.plan_summary;
+  EXPECT_EQ(winograd.forward_kernel, "implicit wide");
   const AlgoResult& naive = *r.find(kernels::ConvAlgo::Naive);
   const AlgoResult& im2col = *r.find(kernels::ConvAlgo::Im2col);
   const AlgoResult& implicit = *r.find(kernels::ConvAlgo::Implicit);

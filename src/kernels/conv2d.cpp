@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "kernels/conv/im2col_gemm.hpp"
 #include "kernels/conv/implicit.hpp"
+#include "kernels/conv/winograd.hpp"
 #include "kernels/conv2d_reference.hpp"
 #include "kernels/elementwise.hpp"
 #include "kernels/pooling.hpp"
@@ -21,6 +22,8 @@ std::string_view to_string(ConvAlgo algo) {
       return "im2col";
     case ConvAlgo::Implicit:
       return "implicit";
+    case ConvAlgo::Winograd:
+      return "winograd";
   }
   return "?";
 }
@@ -45,6 +48,10 @@ void conv2d_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* 
                     const float* weight, const float* bias, float* output, float* columns,
                     bool relu) {
   TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+  if (plan.winograd) {
+    conv2d_winograd_forward(*plan.winograd, g, input, weight, bias, output, relu);
+    return;
+  }
   if (plan.algo == ConvAlgo::Implicit) {
     conv2d_implicit_forward(*plan.implicit, g, input, weight, bias,
                             {.output = output, .relu = relu});
@@ -62,6 +69,19 @@ void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float*
                      const float* weight, const float* doutput, float* dinput, float* dweight,
                      float* dbias, const float* columns, const float* relu_output) {
   TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+  if (plan.winograd) {
+    // dweight and dbias (and dinput where the padding exceeds 2) from the implicit path.
+    const bool winograd_dinput = dinput && plan.winograd->dinput;
+    if (dweight || dbias || (dinput && !winograd_dinput)) {
+      conv2d_implicit_backward(*plan.implicit, g, input, weight,
+                               {.doutput = doutput, .relu_output = relu_output},
+                               winograd_dinput ? nullptr : dinput, dweight, dbias);
+    }
+    if (winograd_dinput) {
+      conv2d_winograd_dinput(*plan.winograd, g, weight, doutput, relu_output, dinput);
+    }
+    return;
+  }
   if (plan.algo == ConvAlgo::Implicit) {
     conv2d_implicit_backward(*plan.implicit, g, input, weight,
                              {.doutput = doutput, .relu_output = relu_output}, dinput, dweight,

@@ -1,9 +1,9 @@
 // The convolution's front door: the algorithms by name, and forward / backward dispatched as a
 // layer's plan says (conv_plan.hpp), or as one algorithm planned for the call.
 // `conv2d_reference.hpp` is the naive loops every other algorithm is tested and profiled against;
-// `conv/` holds the fast paths (im2col + GEMM, implicit GEMM) and their micro-kernels. Shapes and
-// overwrite semantics as conv2d_reference.hpp: input [N, C, H, W], weight [OC, C/groups, KH, KW],
-// bias [OC] (or null), output [N, OC, OH, OW].
+// `conv/` holds the fast paths (im2col + GEMM, implicit GEMM, Winograd) and their micro-kernels.
+// Shapes and overwrite semantics as conv2d_reference.hpp: input [N, C, H, W], weight [OC, C/groups,
+// KH, KW], bias [OC] (or null), output [N, OC, OH, OW].
 #pragma once
 
 #include <array>
@@ -17,8 +17,8 @@
 
 namespace tinycnn::kernels {
 
-inline constexpr std::array<ConvAlgo, 3> kConvAlgos = {ConvAlgo::Naive, ConvAlgo::Im2col,
-                                                       ConvAlgo::Implicit};
+inline constexpr std::array<ConvAlgo, 4> kConvAlgos = {ConvAlgo::Naive, ConvAlgo::Im2col,
+                                                       ConvAlgo::Implicit, ConvAlgo::Winograd};
 
 std::vector<std::string> conv_algo_names();  // in kConvAlgos order
 // Throws core::Error (Invalid) listing the names for anything else.

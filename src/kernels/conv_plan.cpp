@@ -1,6 +1,8 @@
 // The convolution's plan; see conv_plan.hpp.
 #include "kernels/conv_plan.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "kernels/conv/im2col_gemm.hpp"
 
@@ -15,31 +17,68 @@ Conv2dGeometry with_batch(Conv2dGeometry g, int64_t batch) {
 
 ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g) {
   g.check();
-  ConvPlan plan{.algo = algo, .geometry = with_batch(g, 1), .implicit = std::nullopt};
-  if (algo == ConvAlgo::Implicit) plan.implicit = plan_implicit(plan.geometry);
+  ConvPlan plan;
+  plan.algo = algo;
+  plan.geometry = with_batch(g, 1);
+  if (algo == ConvAlgo::Winograd) {
+    plan.declined = winograd_unsupported(plan.geometry);
+    if (plan.declined.empty()) {
+      plan.winograd = plan_winograd(plan.geometry);
+    } else {
+      plan.algo = ConvAlgo::Implicit;
+    }
+  }
+  if (plan.algo == ConvAlgo::Implicit || plan.algo == ConvAlgo::Winograd) {
+    plan.implicit = plan_implicit(plan.geometry);
+  }
   return plan;
 }
 
+ConvPlan plan_winograd_conv2d(const Conv2dGeometry& g, int tile) {
+  ConvPlan plan = plan_conv2d(ConvAlgo::Winograd, g);
+  TCNN_CHECK(plan.winograd, "winograd: ", plan.declined);
+  plan.winograd = plan_winograd(plan.geometry, tile);
+  return plan;
+}
+
+namespace {
+std::string_view winograd_name(const WinogradPlan& w) {
+  return w.tile == 2 ? "winograd F(2x2,3x3)" : "winograd F(4x4,3x3)";
+}
+
+std::string_view implicit_dinput(const ImplicitPlan& p) {
+  return p.transposed ? "implicit transposed" : "implicit gather";
+}
+}  // namespace
+
 std::string_view ConvPlan::forward_kernel() const {
+  if (winograd) return winograd_name(*winograd);
   if (algo != ConvAlgo::Implicit) return to_string(algo);
   return implicit->pixel_major ? "implicit pixel-major" : "implicit wide";
 }
 
 std::string_view ConvPlan::dinput_kernel() const {
-  if (algo != ConvAlgo::Implicit) return forward_kernel();
-  return implicit->transposed ? "implicit transposed" : "implicit gather";
+  if (winograd && winograd->dinput) return winograd_name(*winograd);
+  if (!implicit) return forward_kernel();
+  return implicit_dinput(*implicit);
 }
 
 std::string_view ConvPlan::dweight_kernel() const {
-  if (algo != ConvAlgo::Implicit) return forward_kernel();
+  if (!implicit) return forward_kernel();
   return implicit->pixel_dweight ? "implicit pixel-major" : "implicit wide";
 }
 
 std::string ConvPlan::summary() const {
+  if (winograd) {
+    return std::string(forward_kernel()) + " / " + std::string(dinput_kernel()) + " / " +
+           std::string(dweight_kernel());
+  }
   if (algo != ConvAlgo::Implicit) return std::string(forward_kernel());
   const auto part = [](std::string_view k) { return std::string(k.substr(k.find(' ') + 1)); };
-  return "implicit: " + part(forward_kernel()) + " / " + part(dinput_kernel()) + " / " +
-         part(dweight_kernel());
+  std::string text = "implicit: " + part(forward_kernel()) + " / " + part(dinput_kernel()) + " / " +
+                     part(dweight_kernel());
+  if (!declined.empty()) text += " (winograd: " + std::string(declined) + ")";
+  return text;
 }
 
 bool ConvPlan::fits(const Conv2dGeometry& g) const {
@@ -68,6 +107,16 @@ ConvWorkspace ConvPlan::workspace(int64_t batch, int threads) const {
     case ConvAlgo::Implicit:
       return {conv2d_implicit_forward_workspace_bytes(*implicit, g, threads),
               conv2d_implicit_backward_workspace_bytes(*implicit, g, threads)};
+    case ConvAlgo::Winograd: {
+      // The backward runs the implicit dweight (its dinput skipped where Winograd's runs), then
+      // the Winograd dinput: one at a time.
+      int64_t backward = conv2d_implicit_backward_workspace_bytes(*implicit, g, threads);
+      if (winograd->dinput) {
+        backward =
+            std::max(backward, conv2d_winograd_dinput_workspace_bytes(*winograd, g, threads));
+      }
+      return {conv2d_winograd_forward_workspace_bytes(*winograd, g, threads), backward};
+    }
   }
   return {};
 }

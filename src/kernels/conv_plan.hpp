@@ -12,14 +12,18 @@
 #include <string_view>
 
 #include "kernels/conv/implicit.hpp"
+#include "kernels/conv/winograd.hpp"
 #include "kernels/geometry.hpp"
 
 namespace tinycnn::kernels {
 
 // Naive: the reference loops. Im2col: column matrix + GEMM. Implicit: the same GEMM reading
 // the columns from a padded copy of the image (any stride: a strided image is split into phases).
-enum class ConvAlgo { Naive, Im2col, Implicit };
-std::string_view to_string(ConvAlgo algo);  // "naive" / "im2col" / "implicit"
+// Winograd: F(m x m, 3 x 3) for 3x3 stride-1 layers (conv/winograd.hpp); its dweight, and dinput
+// where the padding exceeds 2, are the implicit path's. Asked for a layer it cannot serve, the
+// plan is the implicit path's and says why (ConvPlan::declined).
+enum class ConvAlgo { Naive, Im2col, Implicit, Winograd };
+std::string_view to_string(ConvAlgo algo);  // "naive" / "im2col" / "implicit" / "winograd"
 
 // Bytes of scratch the algorithm holds at once with `threads` threads.
 struct ConvWorkspace {
@@ -39,16 +43,21 @@ inline constexpr int64_t kMaxSavedColumnFloats = int64_t{16} << 20;
 struct ConvPlan {
   ConvAlgo algo = ConvAlgo::Implicit;
   Conv2dGeometry geometry;               // as planned; a call may differ only in its batch
-  std::optional<ImplicitPlan> implicit;  // algo == Implicit
+  std::optional<ImplicitPlan> implicit;  // algo == Implicit or Winograd
+  std::optional<WinogradPlan> winograd;  // algo == Winograd
+  // Winograd was asked for and cannot serve this geometry: why ("not a 3x3 kernel"); else empty.
+  std::string_view declined;
 
-  // The kernel each direction runs: "naive", "im2col", or the implicit path's "implicit wide",
+  // The kernel each direction runs: "naive", "im2col", the implicit path's "implicit wide",
   // "implicit pixel-major", "implicit transposed" (dinput as the transposed convolution),
-  // "implicit gather" (dinput as dcol and a gathering col2im).
+  // "implicit gather" (dinput as dcol and a gathering col2im), or "winograd F(2x2,3x3)" /
+  // "winograd F(4x4,3x3)".
   std::string_view forward_kernel() const;
   std::string_view dinput_kernel() const;
   std::string_view dweight_kernel() const;
   // "im2col", or the implicit path's kernels: "implicit: wide / transposed / wide" (forward /
-  // dinput / dweight).
+  // dinput / dweight), "winograd F(4x4,3x3) / winograd F(4x4,3x3) / implicit wide"; a declined
+  // Winograd adds "(winograd: not a 3x3 kernel)".
   std::string summary() const;
 
   // Whether `g` is the planned geometry but for its batch.
@@ -63,5 +72,7 @@ struct ConvPlan {
 
 // Throws core::Error (Invalid) for an inconsistent geometry.
 ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g);
+// Winograd with its tile forced (2 or 4): tests and the profiler. g must be one it serves.
+ConvPlan plan_winograd_conv2d(const Conv2dGeometry& g, int tile);
 
 }  // namespace tinycnn::kernels

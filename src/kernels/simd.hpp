@@ -179,4 +179,35 @@ inline float sum(Vec v) {
   return s;
 }
 
+#if defined(__AVX512F__)
+// rows[i][j] -> rows[j][i]: a 16 x 16 block of floats transposed in registers (32-bit, then
+// 64-bit interleaves within 128-bit lanes, then two rounds of 128-bit lane shuffles).
+inline void transpose16(Vec* rows) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps((__m512)rows[i], (__m512)rows[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps((__m512)rows[i], (__m512)rows[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+    const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+    u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    u[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    u[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  // u[4q + e], lane k: rows 4q..4q+3 of column 4k + e.
+  for (int e = 0; e < 4; ++e) {
+    const __m512 lo_a = _mm512_shuffle_f32x4(u[e], u[4 + e], 0x88);
+    const __m512 hi_a = _mm512_shuffle_f32x4(u[e], u[4 + e], 0xDD);
+    const __m512 lo_b = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0x88);
+    const __m512 hi_b = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0xDD);
+    rows[e] = (Vec)_mm512_shuffle_f32x4(lo_a, lo_b, 0x88);
+    rows[8 + e] = (Vec)_mm512_shuffle_f32x4(lo_a, lo_b, 0xDD);
+    rows[4 + e] = (Vec)_mm512_shuffle_f32x4(hi_a, hi_b, 0x88);
+    rows[12 + e] = (Vec)_mm512_shuffle_f32x4(hi_a, hi_b, 0xDD);
+  }
+}
+#endif
+
 }  // namespace tinycnn::kernels::simd

@@ -76,7 +76,7 @@ AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradien
   const Conv2dGeometry& g = c.g;
   const kernels::ConvPlan plan = kernels::plan_conv2d(algo, g);  // once, as a layer does
   AlgoResult r;
-  r.algo = plan.algo;
+  r.algo = algo;  // as asked: the plan summary says what ran when Winograd declined
   r.forward_kernel = plan.forward_kernel();
   r.dinput_kernel = plan.dinput_kernel();
   r.dweight_kernel = plan.dweight_kernel();

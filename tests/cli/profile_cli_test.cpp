@@ -74,10 +74,11 @@ TEST_F(ProfileCli, CsvHasARowPerCaseAndAlgorithm) {
   const RunResult r = run_tinycnn({"profile", "--conv", "--config", config_, "--batch", "1",
                                    "--repeats", "1", "--warmup", "0", "--csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(count(r.out, "\n"), 1 + 2 * 3);  // the header, then 3 algorithms x 2 convs
+  EXPECT_EQ(count(r.out, "\n"), 1 + 2 * 4);  // the header, then 4 algorithms x 2 convs
   EXPECT_EQ(r.out.rfind("case,algo,", 0), 0u);
   EXPECT_EQ(count(r.out, ",naive,"), 2);
   EXPECT_EQ(count(r.out, ",implicit,"), 2);
+  EXPECT_EQ(count(r.out, ",winograd,"), 2);
 }
 
 TEST_F(ProfileCli, SweepWritesAWellFormedChart) {
@@ -90,7 +91,7 @@ TEST_F(ProfileCli, SweepWritesAWellFormedChart) {
   const std::string svg((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
-  // 9 series (forward and backward of the 3 algorithms, 3 memory), one path each, 6 sizes ->
+  // 11 series (forward and backward of the 4 algorithms, 3 memory), one path each, 6 sizes ->
   // 5 line segments per path.
   const std::regex path_re("<path [^>]*d=\"M[^\"]*\"");
   int paths = 0;
@@ -99,9 +100,9 @@ TEST_F(ProfileCli, SweepWritesAWellFormedChart) {
     ++paths;
     EXPECT_EQ(count(it->str(), " L"), 5) << it->str();
   }
-  EXPECT_EQ(paths, 9);
-  for (const char* label :
-       {"naive forward", "im2col backward", "implicit forward", "MiB", "input height = width"}) {
+  EXPECT_EQ(paths, 11);
+  for (const char* label : {"naive forward", "im2col backward", "implicit forward",
+                            "winograd backward", "MiB", "input height = width"}) {
     EXPECT_NE(svg.find(label), std::string::npos) << label;
   }
 }
