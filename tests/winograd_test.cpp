@@ -187,5 +187,30 @@ TEST(WinogradPlan, TheTileIsTheOneWithLessWorkAndTiesGoToTheSmaller) {
   EXPECT_EQ(plan_conv2d(ConvAlgo::Winograd, geometry(3, 1, 6)).winograd->tile, 2);
 }
 
+TEST(AutoPlan, WinogradFromThirtyTwoChannelsOnTheImplicitPathBelowAndElsewhere) {
+  // ResNet-20's stages: 16 channels implicit, 32 and 64 Winograd; its downsampling and 1x1
+  // layers implicit; a grouped layer counts channels per group.
+  const auto chosen = [](const Conv2dGeometry& g) { return plan_conv2d(ConvAlgo::Auto, g); };
+  EXPECT_EQ(chosen(geometry(3, 1, 32, 16)).algo, ConvAlgo::Implicit);
+  EXPECT_EQ(chosen(geometry(3, 1, 16, 32)).algo, ConvAlgo::Winograd);
+  EXPECT_EQ(chosen(geometry(3, 1, 8, 64)).algo, ConvAlgo::Winograd);
+  EXPECT_EQ(chosen(geometry(3, 2, 16, 64)).algo, ConvAlgo::Implicit);
+  EXPECT_EQ(chosen(geometry(1, 1, 16, 64)).algo, ConvAlgo::Implicit);
+  Conv2dGeometry grouped = geometry(3, 1, 8, 64);
+  grouped.groups = 4;  // 16 per group
+  EXPECT_EQ(chosen(grouped).algo, ConvAlgo::Implicit);
+  Conv2dGeometry narrow_in = geometry(3, 1, 8, 64);
+  narrow_in.in_channels = 3;  // a first layer
+  EXPECT_EQ(chosen(narrow_in).algo, ConvAlgo::Implicit);
+  // The plan says it was chosen, and a plan asked for by name does not.
+  const ConvPlan plan = chosen(geometry(3, 1, 8, 64));
+  EXPECT_TRUE(plan.automatic);
+  EXPECT_EQ(plan.summary().rfind("auto: winograd F(4x4,3x3)", 0), 0u) << plan.summary();
+  EXPECT_EQ(chosen(geometry(3, 1, 32, 16)).summary().rfind("auto: implicit: ", 0), 0u);
+  EXPECT_FALSE(plan_conv2d(ConvAlgo::Winograd, geometry(3, 1, 8, 64)).automatic);
+  EXPECT_EQ(conv_algo_from_string("auto"), ConvAlgo::Auto);
+  EXPECT_EQ(conv_algo_names().back(), "auto");
+}
+
 }  // namespace
 }  // namespace tinycnn::kernels

@@ -24,6 +24,8 @@ std::string_view to_string(ConvAlgo algo) {
       return "implicit";
     case ConvAlgo::Winograd:
       return "winograd";
+    case ConvAlgo::Auto:
+      return "auto";
   }
   return "?";
 }
@@ -32,6 +34,7 @@ std::vector<std::string> conv_algo_names() {
   std::vector<std::string> names;
   names.reserve(kConvAlgos.size());
   for (ConvAlgo algo : kConvAlgos) names.emplace_back(to_string(algo));
+  names.emplace_back(to_string(ConvAlgo::Auto));
   return names;
 }
 
@@ -39,6 +42,7 @@ ConvAlgo conv_algo_from_string(std::string_view name) {
   for (ConvAlgo algo : kConvAlgos) {
     if (name == to_string(algo)) return algo;
   }
+  if (name == to_string(ConvAlgo::Auto)) return ConvAlgo::Auto;
   TCNN_CHECK(false, "conv algorithm: expected one of ", core::join(conv_algo_names()), ", got '",
              name, "'");
   return ConvAlgo::Im2col;

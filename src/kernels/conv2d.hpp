@@ -20,7 +20,7 @@ namespace tinycnn::kernels {
 inline constexpr std::array<ConvAlgo, 4> kConvAlgos = {ConvAlgo::Naive, ConvAlgo::Im2col,
                                                        ConvAlgo::Implicit, ConvAlgo::Winograd};
 
-std::vector<std::string> conv_algo_names();  // in kConvAlgos order
+std::vector<std::string> conv_algo_names();  // in kConvAlgos order, then "auto"
 // Throws core::Error (Invalid) listing the names for anything else.
 ConvAlgo conv_algo_from_string(std::string_view name);
 

@@ -15,12 +15,19 @@ Conv2dGeometry with_batch(Conv2dGeometry g, int64_t batch) {
 }
 }  // namespace
 
+ConvAlgo auto_conv_algo(const Conv2dGeometry& g) {
+  const bool wide_enough =
+      g.in_per_group() >= kWinogradMinChannels && g.out_per_group() >= kWinogradMinChannels;
+  return winograd_unsupported(g).empty() && wide_enough ? ConvAlgo::Winograd : ConvAlgo::Implicit;
+}
+
 ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g) {
   g.check();
   ConvPlan plan;
-  plan.algo = algo;
+  plan.automatic = algo == ConvAlgo::Auto;
+  plan.algo = plan.automatic ? auto_conv_algo(g) : algo;
   plan.geometry = with_batch(g, 1);
-  if (algo == ConvAlgo::Winograd) {
+  if (plan.algo == ConvAlgo::Winograd) {
     plan.declined = winograd_unsupported(plan.geometry);
     if (plan.declined.empty()) {
       plan.winograd = plan_winograd(plan.geometry);
@@ -69,14 +76,15 @@ std::string_view ConvPlan::dweight_kernel() const {
 }
 
 std::string ConvPlan::summary() const {
+  const std::string by = automatic ? "auto: " : "";
   if (winograd) {
-    return std::string(forward_kernel()) + " / " + std::string(dinput_kernel()) + " / " +
+    return by + std::string(forward_kernel()) + " / " + std::string(dinput_kernel()) + " / " +
            std::string(dweight_kernel());
   }
-  if (algo != ConvAlgo::Implicit) return std::string(forward_kernel());
+  if (algo != ConvAlgo::Implicit) return by + std::string(forward_kernel());
   const auto part = [](std::string_view k) { return std::string(k.substr(k.find(' ') + 1)); };
-  std::string text = "implicit: " + part(forward_kernel()) + " / " + part(dinput_kernel()) + " / " +
-                     part(dweight_kernel());
+  std::string text = by + "implicit: " + part(forward_kernel()) + " / " + part(dinput_kernel()) +
+                     " / " + part(dweight_kernel());
   if (!declined.empty()) text += " (winograd: " + std::string(declined) + ")";
   return text;
 }
@@ -100,6 +108,7 @@ ConvWorkspace ConvPlan::workspace(int64_t batch, int threads) const {
   const Conv2dGeometry g = with_batch(geometry, batch);
   switch (algo) {
     case ConvAlgo::Naive:
+    case ConvAlgo::Auto:  // never a plan's algo (plan_conv2d resolves it)
       return {};
     case ConvAlgo::Im2col:
       return {conv2d_im2col_forward_workspace_bytes(g, threads),

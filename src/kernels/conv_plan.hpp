@@ -22,8 +22,18 @@ namespace tinycnn::kernels {
 // Winograd: F(m x m, 3 x 3) for 3x3 stride-1 layers (conv/winograd.hpp); its dweight, and dinput
 // where the padding exceeds 2, are the implicit path's. Asked for a layer it cannot serve, the
 // plan is the implicit path's and says why (ConvPlan::declined).
-enum class ConvAlgo { Naive, Im2col, Implicit, Winograd };
-std::string_view to_string(ConvAlgo algo);  // "naive" / "im2col" / "implicit" / "winograd"
+// Auto: not an algorithm but the plan's choice per layer (auto_conv_algo), made from the shape
+// alone, so it is the same on every machine and run (a resumed run computes the same bits).
+enum class ConvAlgo { Naive, Im2col, Implicit, Winograd, Auto };
+// "naive" / "im2col" / "implicit" / "winograd" / "auto"
+std::string_view to_string(ConvAlgo algo);
+
+// Winograd where it beats the implicit path on this project's measurements (docs/performance.md,
+// "Winograd"): 3x3 stride-1 layers with at least this many input and output channels per group.
+// Below it the transforms cost as much as the multiplies they save (16 channels: 1.2x slower).
+inline constexpr int64_t kWinogradMinChannels = 32;
+// What Auto runs for g: Winograd or Implicit.
+ConvAlgo auto_conv_algo(const Conv2dGeometry& g);
 
 // Bytes of scratch the algorithm holds at once with `threads` threads.
 struct ConvWorkspace {
@@ -47,6 +57,7 @@ struct ConvPlan {
   std::optional<WinogradPlan> winograd;  // algo == Winograd
   // Winograd was asked for and cannot serve this geometry: why ("not a 3x3 kernel"); else empty.
   std::string_view declined;
+  bool automatic = false;  // chosen by Auto (algo is what it chose)
 
   // The kernel each direction runs: "naive", "im2col", the implicit path's "implicit wide",
   // "implicit pixel-major", "implicit transposed" (dinput as the transposed convolution),
@@ -57,7 +68,7 @@ struct ConvPlan {
   std::string_view dweight_kernel() const;
   // "im2col", or the implicit path's kernels: "implicit: wide / transposed / wide" (forward /
   // dinput / dweight), "winograd F(4x4,3x3) / winograd F(4x4,3x3) / implicit wide"; a declined
-  // Winograd adds "(winograd: not a 3x3 kernel)".
+  // Winograd adds "(winograd: not a 3x3 kernel)"; a plan Auto chose starts "auto: ".
   std::string summary() const;
 
   // Whether `g` is the planned geometry but for its batch.

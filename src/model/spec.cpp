@@ -113,7 +113,7 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
   t.seed = static_cast<uint64_t>(r.integer("seed", 42, 0, INT64_MAX));
   if (r.has("optimizer")) t.optimizer = parse_optimizer(r.raw("optimizer"));
   t.conv_algo =
-      kernels::conv_algo_from_string(r.string("conv_algo", "im2col", kernels::conv_algo_names()));
+      kernels::conv_algo_from_string(r.string("conv_algo", "auto", kernels::conv_algo_names()));
   t.normalize_mean = defaults.mean;
   t.normalize_std = defaults.stddev;
   if (r.has("normalize")) {

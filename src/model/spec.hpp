@@ -53,7 +53,7 @@ struct TrainingSpec {
   int64_t batch_size = 64;
   uint64_t seed = 42;
   OptimizerSpec optimizer;
-  kernels::ConvAlgo conv_algo = kernels::ConvAlgo::Im2col;
+  kernels::ConvAlgo conv_algo = kernels::ConvAlgo::Auto;
   // One per input channel, or one for all (the data set's defaults: docs/config.md).
   std::vector<double> normalize_mean{0.1307};
   std::vector<double> normalize_std{0.3081};
