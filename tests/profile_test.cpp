@@ -92,6 +92,31 @@ TEST(ProfileConv, AgreementCheckedAndTimesReported) {
   EXPECT_EQ(im2col.max_rel_diff, r.max_rel_diff);
 }
 
+TEST(ProfileConv, WinogradRowsCountTheMultipliesTheyDoAndTheirBound) {
+  // A 3x3 stride-1 layer on an 8x8 map: four 4x4 tiles of 36 multiplies per channel pair, against
+  // 64 pixels of 9 (2.25x fewer with the padding's tiles); held to F(4x4)'s bound.
+  const ConvCase c{"winograd",
+                   {.batch = 2,
+                    .in_channels = 3,
+                    .in_h = 8,
+                    .in_w = 8,
+                    .out_channels = 4,
+                    .kernel_h = 3,
+                    .kernel_w = 3,
+                    .pad_h = 1,
+                    .pad_w = 1}};
+  const ConvResult r = profile_conv(c, {.warmup = 0, .repeats = 1, .threads = 2});
+  const AlgoResult& winograd = *r.find(kernels::ConvAlgo::Winograd);
+  const AlgoResult& implicit = *r.find(kernels::ConvAlgo::Implicit);
+  EXPECT_EQ(implicit.flops_forward_performed, r.costs.flops_forward);
+  EXPECT_EQ(winograd.flops_forward_performed, 2 * 2 * 4 * 36 * 3 * 4);
+  EXPECT_EQ(r.costs.flops_forward, 2 * 2 * 64 * 9 * 3 * 4);
+  EXPECT_EQ(winograd.error_bound, 5e-5);
+  EXPECT_EQ(implicit.error_bound, 1e-4);
+  EXPECT_LE(winograd.max_rel_diff, winograd.error_bound);
+  EXPECT_EQ(winograd.forward_kernel, "winograd F(4x4,3x3)");
+}
+
 TEST(Timing, MedianAndMin) {
   int calls = 0;
   const TimingStats t = time_it([&] { ++calls; }, 2, 5);

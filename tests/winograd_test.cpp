@@ -24,6 +24,11 @@ using tensor::Tensor;
 // for F(4x4) (both at 64 channels; the error grows with the channels summed).
 double bound_for(int tile) { return tile == 2 ? 1e-5 : 5e-5; }
 
+TEST(WinogradBound, TheLibraryStatesTheBoundsTheTestsHold) {
+  EXPECT_EQ(winograd_error_bound(2), bound_for(2));
+  EXPECT_EQ(winograd_error_bound(4), bound_for(4));
+}
+
 double relative_error(const Tensor& got, const Tensor& want) {
   double most = 0, scale = 0;
   for (int64_t i = 0; i < want.numel(); ++i) {

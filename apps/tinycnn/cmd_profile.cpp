@@ -67,6 +67,8 @@ ordered_json algo_json(const AlgoResult& r, const profile::ConvCosts& c) {
           {"backward_ms_min", r.backward_ms_min},
           {"repeats", r.repeats},
           {"gflops_forward", r.gflops_forward},
+          {"flops_forward_performed", r.flops_forward_performed},
+          {"error_bound", r.error_bound},
           {"workspace_bytes", r.workspace_bytes},
           {"workspace_bytes_allocated", r.workspace_bytes_allocated},
           {"weight_bytes", c.weight_bytes},
@@ -112,11 +114,11 @@ std::string shape_text(const kernels::Conv2dGeometry& g) {
 void print_conv_table(const std::vector<ConvResult>& results, const profile::Peak& measured,
                       const ProfileOptions& o) {
   const double peak = measured.gflops;
-  TextTable t({"case", "input", "OC", "k/s/p", "MFLOP", "algo", "fwd ms", "bwd ms", "fwd speedup",
-               "bwd speedup", "GFLOP/s", "% peak", "ws (textbook)", "allocated", "max rel diff",
-               "plan (fwd / dinput / dweight)"},
+  TextTable t({"case", "input", "OC", "k/s/p", "MFLOP", "algo", "MFLOP done", "fwd ms", "bwd ms",
+               "fwd speedup", "bwd speedup", "GFLOP/s", "% peak", "ws (textbook)", "allocated",
+               "max rel diff", "plan (fwd / dinput / dweight)"},
               {false, false, true, false, true, false, true, true, true, true, true, true, true,
-               true, true, false});
+               true, true, true, false});
   for (const auto& r : results) {
     const auto& g = r.c.g;
     bool first = true;
@@ -129,13 +131,15 @@ void print_conv_table(const std::vector<ConvResult>& results, const profile::Pea
                    : "",
              first ? fmt("%.1f", static_cast<double>(r.costs.flops_forward) / 1e6) : "",
              std::string(kernels::to_string(a.algo)),
+             fmt("%.1f", static_cast<double>(a.flops_forward_performed) / 1e6),
              fmt("%.3f", a.forward_ms_median) + (a.contention.busy() ? "*" : ""),
              fmt("%.3f", a.backward_ms_median) + (a.contention.busy() ? "*" : ""),
              ref ? "" : fmt("%.1fx", a.speedup_forward),
              ref ? "" : fmt("%.1fx", a.speedup_backward), fmt("%.1f", a.gflops_forward),
              fmt("%.0f%%", peak > 0 ? 100 * a.gflops_forward / peak : 0),
              human_bytes(a.workspace_bytes), human_bytes(a.workspace_bytes_allocated),
-             ref ? "" : fmt("%.1e", a.max_rel_diff), a.plan_summary});
+             ref ? "" : fmt("%.1e", a.max_rel_diff) + fmt(" (<=%.0e)", a.error_bound),
+             a.plan_summary});
       first = false;
     }
   }
@@ -146,8 +150,10 @@ void print_conv_table(const std::vector<ConvResult>& results, const profile::Pea
                "peak = "
             << fmt("%.0f", peak) << " GFLOP/s measured (FMA loop, " << omp_get_max_threads()
             << " threads" << (measured.contention.busy() ? ", while the machine was busy" : "")
-            << "); ws (textbook) = the whole batch's im2col matrix; allocated = "
-               "measured peak extra heap during one call\n";
+            << "); GFLOP/s and % peak = the direct convolution's FLOPs (MFLOP) / time: Winograd "
+               "does fewer (MFLOP done), so its effective rate may pass 100% of peak; ws "
+               "(textbook) = the whole batch's im2col matrix; allocated = measured peak extra heap "
+               "during one call; max rel diff = against naive, with the bound it is held to\n";
   const std::string busy = busy_summary(results, measured);
   if (!busy.empty()) std::cout << "* " << busy << "\n";
 }
@@ -156,7 +162,8 @@ void print_conv_csv(const std::vector<ConvResult>& results) {
   std::cout << "case,algo,n,c,h,w,out_channels,kh,kw,stride,padding,groups,flops_forward,"
                "forward_ms_median,forward_ms_min,backward_ms_median,backward_ms_min,repeats,"
                "gflops_forward,workspace_bytes,workspace_bytes_allocated,weight_bytes,"
-               "activation_bytes,speedup_forward,speedup_backward,max_abs_diff,max_rel_diff\n";
+               "activation_bytes,speedup_forward,speedup_backward,max_abs_diff,max_rel_diff,"
+               "flops_forward_performed,error_bound\n";
   for (const auto& r : results) {
     const auto& g = r.c.g;
     for (const auto& a : r.results) {
@@ -168,7 +175,8 @@ void print_conv_csv(const std::vector<ConvResult>& results) {
                 << "," << a.repeats << "," << a.gflops_forward << "," << a.workspace_bytes << ","
                 << a.workspace_bytes_allocated << "," << r.costs.weight_bytes << ","
                 << r.costs.activation_bytes << "," << a.speedup_forward << "," << a.speedup_backward
-                << "," << a.max_abs_diff << "," << a.max_rel_diff << "\n";
+                << "," << a.max_abs_diff << "," << a.max_rel_diff << ","
+                << a.flops_forward_performed << "," << a.error_bound << "\n";
     }
   }
 }

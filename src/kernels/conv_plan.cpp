@@ -137,6 +137,15 @@ ConvCost ConvPlan::forward_cost(int64_t batch) const {
   return {2 * macs, 4 * (input + g.weight_numel() + g.output_numel())};
 }
 
+int64_t ConvPlan::forward_flops_performed(int64_t batch) const {
+  if (!winograd) return forward_cost(batch).flops;
+  return conv2d_winograd_gemm_flops(*winograd, with_batch(geometry, batch));
+}
+
+double ConvPlan::error_bound() const {
+  return winograd ? winograd_error_bound(winograd->tile) : 1e-4;
+}
+
 // dinput and dweight multiply the same pairs as the forward; each reads two of the three
 // tensors and writes the third.
 ConvCost ConvPlan::dinput_cost(int64_t batch) const { return forward_cost(batch); }

@@ -79,6 +79,13 @@ struct ConvPlan {
   ConvCost forward_cost(int64_t batch) const;
   ConvCost dinput_cost(int64_t batch) const;
   ConvCost dweight_cost(int64_t batch) const;
+  // The forward's FLOPs as run: forward_cost's, or Winograd's GEMMs' (fewer; transforms not
+  // counted).
+  int64_t forward_flops_performed(int64_t batch) const;
+  // How far from the naive float32 results this plan's results may be, relative to their
+  // largest magnitude (Winograd's bound; 1e-4 for the direct algorithms, whose differences are
+  // summation order).
+  double error_bound() const;
 };
 
 // Throws core::Error (Invalid) for an inconsistent geometry.

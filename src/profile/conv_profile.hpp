@@ -38,7 +38,9 @@ struct AlgoResult {
   double forward_ms_median = 0, forward_ms_min = 0;
   double backward_ms_median = 0, backward_ms_min = 0;
   int repeats = 0;
-  double gflops_forward = 0;
+  double gflops_forward = 0;              // the direct convolution's FLOPs / the forward's time
+  int64_t flops_forward_performed = 0;    // what the algorithm multiplies (Winograd: fewer)
+  double error_bound = 0;                 // its results' allowed difference from naive's
   int64_t workspace_bytes = 0;            // textbook (0 for naive)
   int64_t workspace_bytes_allocated = 0;  // measured peak extra heap during forward / backward
   double speedup_forward = 0, speedup_backward = 0;  // naive time / this algorithm's time

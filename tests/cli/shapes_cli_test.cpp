@@ -231,9 +231,9 @@ INSTANTIATE_TEST_SUITE_P(
                     c["training"]["optimizer"] = {{"type", "sgd"}, {"nesterov", true}};
                   }),
                   "training.optimizer.nesterov: needs momentum > 0"},
-        BadConfig{
-            "unknown_conv_algo", mutate([](json& c) { c["training"]["conv_algo"] = "fft"; }),
-            "training.conv_algo: expected one of naive, im2col, implicit, winograd, auto, got \"fft\""},
+        BadConfig{"unknown_conv_algo", mutate([](json& c) { c["training"]["conv_algo"] = "fft"; }),
+                  "training.conv_algo: expected one of naive, im2col, implicit, winograd, auto, "
+                  "got \"fft\""},
         BadConfig{"unknown_weight_init",
                   mutate([](json& c) { c["training"]["weight_init"] = "xavier"; }),
                   "training.weight_init: expected one of he_normal, pytorch, got \"xavier\""},

@@ -555,6 +555,8 @@ int64_t conv2d_winograd_dinput_workspace_bytes(const WinogradPlan& plan, const C
   return workspace_bytes(transposed(g), plan.tile, threads) + 4 * g.weight_numel();
 }
 
+double winograd_error_bound(int tile) { return tile == 2 ? 1e-5 : 5e-5; }
+
 int64_t conv2d_winograd_gemm_flops(const WinogradPlan& plan, const Conv2dGeometry& g) {
   const Shape s = shape_of(g, plan.tile);
   return 2 * g.batch * g.groups * s.th * s.tw * s.positions() * s.cin * s.cout;

@@ -52,6 +52,10 @@ int64_t conv2d_winograd_forward_workspace_bytes(const WinogradPlan& plan, const 
                                                 int threads);
 int64_t conv2d_winograd_dinput_workspace_bytes(const WinogradPlan& plan, const Conv2dGeometry& g,
                                                int threads);
+// The error each tile is held to against the naive float32 convolution, in every direction:
+// max |winograd - naive| <= bound * max |naive| (tests/winograd_test.cpp; docs/design.md).
+double winograd_error_bound(int tile);  // 1e-5 for F(2x2,3x3), 5e-5 for F(4x4,3x3)
+
 // The multiplies the forward (or dinput) really does, as FLOPs (two per multiply-add): the GEMMs'
 // (tile positions x input channels x output channels per tile); transforms not counted.
 int64_t conv2d_winograd_gemm_flops(const WinogradPlan& plan, const Conv2dGeometry& g);
