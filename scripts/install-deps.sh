@@ -3,9 +3,11 @@
 # Usage: scripts/install-deps.sh [extra-package ...]   (run as root, or with sudo available)
 set -euo pipefail
 
+# libdnnl-dev: oneDNN, the convolution peer bench/ measures against; its CMake config needs
+# OpenCL's development files (Debian builds oneDNN with its OpenCL runtime): ocl-icd-opencl-dev.
 packages=(g++ cmake ninja-build pkg-config libcli11-dev nlohmann-json3-dev libspdlog-dev
           libgtest-dev libbenchmark-dev libopenblas-openmp-dev libstb-dev zlib1g-dev
-          libonnx-dev libprotobuf-dev "$@")
+          libonnx-dev libprotobuf-dev libdnnl-dev ocl-icd-opencl-dev "$@")
 missing=()
 for pkg in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

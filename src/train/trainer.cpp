@@ -6,8 +6,14 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "cluster/group.hpp"
 #include "core/error.hpp"
+#include "kernels/conv2d.hpp"
 #include "model/builder.hpp"
 #include "model/cost_table.hpp"
 #include "run/checkpoint.hpp"
@@ -115,6 +121,32 @@ void check_same_data(cluster::Group& group, Step& step, const data::Dataset& d,
   });
 }
 
+// One log line: what the convolutions run, as their plans say ("convolutions (conv_algo auto):
+// 12 winograd F(4x4,3x3), 9 implicit"), in the order the kernels first appear; empty for a
+// model without convolutions.
+std::string convolutions_line(const model::ModelSpec& spec) {
+  std::vector<std::pair<std::string, int>> counts;
+  const model::CostTable trace = model::cost_table(spec, 1);  // outlives the rows it points into
+  for (const model::LayerCost* row : model::flatten_rows(trace.layers)) {
+    if (!row->plan) continue;
+    const std::string what = row->plan->winograd ? std::string(row->plan->forward_kernel())
+                                                 : std::string(kernels::to_string(row->plan->algo));
+    auto it =
+        std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == what; });
+    if (it == counts.end()) {
+      counts.emplace_back(what, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  std::string line =
+      core::concat("convolutions (conv_algo ", kernels::to_string(spec.training.conv_algo), "):");
+  for (size_t i = 0; i < counts.size(); ++i) {
+    line += core::concat(i ? ", " : " ", counts[i].second, " ", counts[i].first);
+  }
+  return line;
+}
+
 // Everything a run needs before its first step; made on every rank before they agree.
 struct Setup {
   std::unique_ptr<nn::Sequential> model;
@@ -157,6 +189,9 @@ std::unique_ptr<Setup> prepare(const model::ModelSpec& spec, const RunOptions& o
   TCNN_CHECK(smallest >= group.size(), "training.batch_size: ", group.size(),
              " ranks need at least one example each in every batch, but a batch ", "holds ",
              smallest);
+  if (const std::string line = convolutions_line(spec); group.rank() == 0 && !line.empty()) {
+    log_info(line);
+  }
   return s;
 }
 }  // namespace
