@@ -12,6 +12,19 @@ int64_t output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
   return span / stride + 1;
 }
 
+Conv2dGeometry transposed_convolution(const Conv2dGeometry& g) {
+  return {.batch = g.batch,
+          .in_channels = g.out_channels,
+          .in_h = g.out_h(),
+          .in_w = g.out_w(),
+          .out_channels = g.in_channels,
+          .kernel_h = g.kernel_h,
+          .kernel_w = g.kernel_w,
+          .pad_h = g.kernel_h - 1 - g.pad_h,
+          .pad_w = g.kernel_w - 1 - g.pad_w,
+          .groups = g.groups};
+}
+
 void Conv2dGeometry::check() const {
   TCNN_CHECK(batch > 0 && in_channels > 0 && in_h > 0 && in_w > 0 && out_channels > 0,
              "conv2d: expected positive sizes, got batch ", batch, ", input ", in_channels, "x",

@@ -37,6 +37,11 @@ struct Conv2dGeometry {
   void check() const;
 };
 
+// The convolution whose forward is a stride-1 convolution's dinput: doutput zero-padded by
+// K - 1 - pad, input and output channels swapped (with the kernel flipped in space, which is the
+// caller's to lay out). Its output is g's input size; it needs pad <= K - 1.
+Conv2dGeometry transposed_convolution(const Conv2dGeometry& g);
+
 struct Pool2dGeometry {
   int64_t batch = 1;
   int64_t channels = 1;

@@ -56,28 +56,14 @@ int64_t forward_scratch_floats(const Wide& w, bool pixel_major) {
 // layout where it is taken: it needs pad <= K - 1, and is taken where its multiply-adds (its wide
 // rows are wider by the larger padding) are no more than dcol's and the gather's: ResNet's 3x3
 // pad-1 layers, not LeNet's conv2 (pad 0 becomes 4, twice the work).
-Conv2dGeometry transposed(const Conv2dGeometry& g);
 std::optional<Wide> transposed_wide(const Conv2dGeometry& g, const Wide& w) {
   if (g.stride_h != 1 || g.stride_w != 1 || g.pad_h > g.kernel_h - 1 || g.pad_w > g.kernel_w - 1) {
     return std::nullopt;
   }
-  Wide wt = make_wide(transposed(g));
+  Wide wt = make_wide(transposed_convolution(g));
   const int64_t by_dcol = w.taps * (w.nq * w.cout + g.in_h * g.in_w);
   if (wt.cout * wt.nq * wt.taps > by_dcol) return std::nullopt;
   return wt;
-}
-
-Conv2dGeometry transposed(const Conv2dGeometry& g) {
-  return {.batch = g.batch,
-          .in_channels = g.out_channels,
-          .in_h = g.out_h(),
-          .in_w = g.out_w(),
-          .out_channels = g.in_channels,
-          .kernel_h = g.kernel_h,
-          .kernel_w = g.kernel_w,
-          .pad_h = g.kernel_h - 1 - g.pad_h,
-          .pad_w = g.kernel_w - 1 - g.pad_w,
-          .groups = g.groups};
 }
 
 // The transposed convolution's A operand per group: [(m, ky, kx)][c] = W[m][c][K-1-ky][K-1-kx].
@@ -179,7 +165,7 @@ struct TransposedDinput {
   bool pixel_major;
   std::vector<float> a;  // flipped_weights
   TransposedDinput(const Conv2dGeometry& conv, const ImplicitPlan& plan, const float* weight)
-      : g(transposed(conv)),
+      : g(transposed_convolution(conv)),
         w(*plan.transposed),
         pixel_major(plan.transposed_pixel_major),
         a(flipped_weights(conv, weight)) {}

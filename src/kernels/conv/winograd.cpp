@@ -469,20 +469,6 @@ void dispatch(int tile, const Conv2dGeometry& g, const float* input, const float
   }
 }
 
-// dinput's convolution: doutput padded by 2 - pad, in and out channels swapped.
-Conv2dGeometry transposed(const Conv2dGeometry& g) {
-  return {.batch = g.batch,
-          .in_channels = g.out_channels,
-          .in_h = g.out_h(),
-          .in_w = g.out_w(),
-          .out_channels = g.in_channels,
-          .kernel_h = 3,
-          .kernel_w = 3,
-          .pad_h = 2 - g.pad_h,
-          .pad_w = 2 - g.pad_w,
-          .groups = g.groups};
-}
-
 // Its weights per group: W'[c][k][y][x] = W[k][c][2 - y][2 - x].
 std::vector<float> flipped(const Conv2dGeometry& g, const float* weight) {
   const int64_t cin = g.in_per_group(), cout = g.out_per_group();
@@ -541,7 +527,8 @@ void conv2d_winograd_dinput(const WinogradPlan& plan, const Conv2dGeometry& g, c
   g.check();
   TCNN_CHECK(plan.dinput, "winograd: dinput needs padding <= 2");
   const std::vector<float> f = flipped(g, weight);
-  dispatch(plan.tile, transposed(g), doutput, relu_output, f.data(), nullptr, dinput, false);
+  dispatch(plan.tile, transposed_convolution(g), doutput, relu_output, f.data(), nullptr, dinput,
+           false);
 }
 
 int64_t conv2d_winograd_forward_workspace_bytes(const WinogradPlan& plan, const Conv2dGeometry& g,
@@ -552,7 +539,7 @@ int64_t conv2d_winograd_forward_workspace_bytes(const WinogradPlan& plan, const 
 int64_t conv2d_winograd_dinput_workspace_bytes(const WinogradPlan& plan, const Conv2dGeometry& g,
                                                int threads) {
   if (!plan.dinput) return 0;
-  return workspace_bytes(transposed(g), plan.tile, threads) + 4 * g.weight_numel();
+  return workspace_bytes(transposed_convolution(g), plan.tile, threads) + 4 * g.weight_numel();
 }
 
 double winograd_error_bound(int tile) { return tile == 2 ? 1e-5 : 5e-5; }
