@@ -3,10 +3,11 @@
 #include "kernels/conv/winograd.hpp"
 
 #include <algorithm>
-#include <array>
 #include <vector>
 
 #include "core/error.hpp"
+#include "kernels/conv/channel_gemm.hpp"
+#include "kernels/conv/winograd_transform.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
 
@@ -21,69 +22,9 @@ namespace tinycnn::kernels {
 namespace {
 using simd::kLanes;
 using simd::Vec;
+using winograd::Transform;
 
 constexpr int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-
-// The 1-D transforms of each tile size, on values of any type T (floats or vectors): B^T d
-// (a values of a column or row of input), G g (the 3 taps of a filter row or column) and A^T m
-// (a values of a GEMM result). Their 2-D forms apply them to the columns, then to the rows.
-template <int M>
-struct Transform;
-
-template <>
-struct Transform<2> {
-  static constexpr int kA = 4;
-  template <class T>
-  static void input(const T* d, T* r) {
-    r[0] = d[0] - d[2];
-    r[1] = d[1] + d[2];
-    r[2] = d[2] - d[1];
-    r[3] = d[1] - d[3];
-  }
-  template <class T>
-  static void filter(const T* g, T* u) {
-    u[0] = g[0];
-    u[1] = 0.5f * (g[0] + g[1] + g[2]);
-    u[2] = 0.5f * (g[0] - g[1] + g[2]);
-    u[3] = g[2];
-  }
-  template <class T>
-  static void output(const T* m, T* y) {
-    y[0] = m[0] + m[1] + m[2];
-    y[1] = m[1] - m[2] - m[3];
-  }
-};
-
-template <>
-struct Transform<4> {
-  static constexpr int kA = 6;
-  template <class T>
-  static void input(const T* d, T* r) {
-    r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
-    r[1] = d[3] + d[4] - 4.0f * (d[1] + d[2]);
-    r[2] = d[4] - d[3] + 4.0f * (d[1] - d[2]);
-    r[3] = d[4] - d[2] + 2.0f * (d[3] - d[1]);
-    r[4] = d[4] - d[2] - 2.0f * (d[3] - d[1]);
-    r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
-  }
-  template <class T>
-  static void filter(const T* g, T* u) {
-    u[0] = g[0] / 4.0f;
-    u[1] = -(g[0] + g[1] + g[2]) / 6.0f;
-    u[2] = -(g[0] - g[1] + g[2]) / 6.0f;
-    u[3] = g[0] / 24.0f + g[1] / 12.0f + g[2] / 6.0f;
-    u[4] = g[0] / 24.0f - g[1] / 12.0f + g[2] / 6.0f;
-    u[5] = g[2];
-  }
-  template <class T>
-  static void output(const T* m, T* y) {
-    const T s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
-    y[0] = m[0] + s12 + s34;
-    y[1] = d12 + 2.0f * d34;
-    y[2] = s12 + 4.0f * s34;
-    y[3] = d12 + 8.0f * d34 + m[5];
-  }
-};
 
 // One group's convolution as this path sees it: cin input channels (padded to cv floats per
 // pixel), cout output channels (kv floats per GEMM row), the tiles, and the packed block of
@@ -116,10 +57,6 @@ Shape shape_of(const Conv2dGeometry& g, int tile) {
   return s;
 }
 
-// The GEMM's register block: kRows tiles x nv vectors of output channels (nv <= 4).
-constexpr std::array<int, 5> kRowsFor = {0, 14, 14, 8, 6};
-constexpr int64_t kMostRows = 14;
-
 // A unit of work: images [n0, n1), and of each the rows of tiles [r0, r1).
 struct Unit {
   int64_t n0, n1, r0, r1;
@@ -151,7 +88,7 @@ std::vector<Unit> units_of(const Shape& s, int64_t batch, int threads) {
 int64_t max_tiles(const Shape& s, const std::vector<Unit>& units) {
   int64_t most = 0;
   for (const Unit& u : units) most = std::max(most, u.tiles(s));
-  return most + kMostRows - 1;  // room for the last register block's overrun
+  return most + kChannelGemmMostRows - 1;  // room for the last register block's overrun
 }
 
 int64_t max_packed_floats(const Shape& s, const std::vector<Unit>& units) {
@@ -295,56 +232,13 @@ void transform_input(const Shape& s, const Unit& unit, const float* packed, int6
   }
 }
 
-// out[t][kv] = sum_c v[t][c] u[c][kv] for R rows from t0 and NV vectors of channels from k0.
-template <int R, int NV>
-void gemm_block(const float* v, int64_t ldv, const float* u, int64_t ldu, int64_t cin, float* out,
-                int64_t ldo) {
-  Vec acc[R][NV] = {};
-  for (int64_t c = 0; c < cin; ++c) {
-    Vec w[NV];
-    for (int j = 0; j < NV; ++j) w[j] = simd::load(u + c * ldu + j * kLanes);
-    for (int r = 0; r < R; ++r) {
-      const Vec b = simd::splat(v[r * ldv + c]);
-      for (int j = 0; j < NV; ++j) acc[r][j] += b * w[j];
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    for (int j = 0; j < NV; ++j) simd::store(out + r * ldo + j * kLanes, acc[r][j]);
-  }
-}
-
-template <int NV>
-void gemm_columns(const Shape& s, int64_t tiles, const float* v, const float* u, float* out) {
-  constexpr int kR = kRowsFor[NV];
-  for (int64_t t = 0; t < tiles; t += kR) {
-    gemm_block<kR, NV>(v + t * s.cv, s.cv, u, s.kv, s.cin, out + t * s.kv, s.kv);
-  }
-}
-
 // M[xi][t][kv] = V[xi][t][:cin] U[xi][:cin][kv] for the first `tiles` rows (rounded up to the
 // register block: the rows past them are computed and never read).
 void gemm(const Shape& s, int64_t tiles, int64_t tcap, const float* v, const float* u,
           float* mres) {
   for (int64_t xi = 0; xi < s.positions(); ++xi) {
-    const float* vx = v + xi * tcap * s.cv;
-    const float* ux = u + xi * s.cin * s.kv;
-    float* mx = mres + xi * tcap * s.kv;
-    for (int64_t k0 = 0; k0 < s.kv; k0 += 4 * kLanes) {
-      switch (std::min<int64_t>(4, (s.kv - k0) / kLanes)) {
-        case 1:
-          gemm_columns<1>(s, tiles, vx, ux + k0, mx + k0);
-          break;
-        case 2:
-          gemm_columns<2>(s, tiles, vx, ux + k0, mx + k0);
-          break;
-        case 3:
-          gemm_columns<3>(s, tiles, vx, ux + k0, mx + k0);
-          break;
-        default:
-          gemm_columns<4>(s, tiles, vx, ux + k0, mx + k0);
-          break;
-      }
-    }
+    channel_gemm(tiles, s.cin, s.kv, v + xi * tcap * s.cv, s.cv, u + xi * s.cin * s.kv,
+                 mres + xi * tcap * s.kv);
   }
 }
 
