@@ -174,6 +174,36 @@ TEST_F(SafetensorsTest, OnlyDeadProcessesTemporariesAreStale) {
   EXPECT_EQ(temporary_path(path("f")), path(".f.tinycnn-tmp-" + std::to_string(::getpid())));
 }
 
+// Log-log axes put decades at equal distances; a scatter series draws markers and no path;
+// each point's note is its tooltip (escaped); a legend beside the plot widens the picture.
+TEST(SvgChart, LogLogScatterWithMarkersAndNotes) {
+  ChartSeries line{"roof", {{0.1, 1}, {10, 100}}, true, 0};
+  line.marker = Marker::None;
+  ChartSeries dots{"points", {{1, 10}, {100, 1000}}, false, 1};
+  dots.line = false;
+  dots.marker = Marker::Triangle;
+  dots.notes = {"conv <a>", "bn"};
+  ChartPanel panel{"p", "intensity", "GFLOP/s", true, {line, dots}};
+  panel.log_x = true;
+  const std::string svg = render_svg_chart("t", {panel});
+  for (const char* tick : {">0.1<", ">1<", ">10<", ">100<", ">1000<"}) {
+    EXPECT_NE(svg.find(tick), std::string::npos) << tick;
+  }
+  EXPECT_NE(svg.find("<title>conv &lt;a&gt;</title>"), std::string::npos);
+  EXPECT_NE(svg.find("<title>bn</title>"), std::string::npos);
+  // Paths: the roof's line and the triangles (2 points + 1 in the legend); no line for dots.
+  EXPECT_EQ(std::count(svg.begin(), svg.end(), 'Z'), 3);
+  // x: decades 0.1 .. 100 over the plot's 420 px, equal steps: 0.1 at 80, 1 at 220, 10 at 360.
+  EXPECT_NE(svg.find("M80 "), std::string::npos) << svg;       // the roof starts at 0.1
+  EXPECT_NE(svg.find(" L360 "), std::string::npos) << svg;     // and ends at 10
+  EXPECT_NE(svg.find("d=\"M220 "), std::string::npos) << svg;  // the triangle at x = 1
+  const std::string narrow = render_svg_chart("t", {panel});
+  panel.legend_outside = true;
+  const std::string wide = render_svg_chart("t", {panel});
+  EXPECT_NE(narrow.find("width=\"520\""), std::string::npos);
+  EXPECT_EQ(wide.find("width=\"520\""), std::string::npos);
+}
+
 TEST(SvgChart, AnyValuesGiveAFiniteChart) {
   // Huge, nearly equal, non-finite and log-scale non-positive values: no crash, no endless tick
   // loop, and no NaN or Inf in the drawing.

@@ -127,6 +127,44 @@ TEST(Trace, ResNet20HasHeEtAlsParametersAndMacs) {
   EXPECT_EQ(flatten_rows(t.layers).size(), 24u + 9u * 5u + 2u * 2u);
 }
 
+// Each layer's own work per direction, the roofline's intensities, by hand: ResNet-20's first
+// block at batch 2 (16 channels, 32x32: n = 2 x 16 x 32 x 32 elements per tensor).
+TEST(Trace, EachLayersOwnTrafficPerDirection) {
+  const CostTable t = cost_table(load_config(kConfigs + "/resnet20_cifar10.json"), 2);
+  ASSERT_TRUE(t.error.empty()) << t.error;
+  const int64_t n = 2 * 16 * 32 * 32;
+  const LayerCost& block = t.layers[3];
+  // The add: 1 FLOP per element, two tensors read, one written; its backward does no work.
+  EXPECT_EQ(block.forward.flops, n);
+  EXPECT_EQ(block.forward.bytes, 3 * n * 4);
+  EXPECT_EQ(block.backward.flops, 0);
+  const LayerCost& conv = block.layers[0];  // 16 -> 16, 3x3, no bias
+  const int64_t macs = n * 16 * 9;
+  EXPECT_EQ(conv.forward.flops, 2 * macs);
+  EXPECT_EQ(conv.forward.bytes, 4 * (n + 16 * 16 * 9 + n));
+  EXPECT_EQ(conv.backward.flops, 4 * macs);  // dinput and dweight
+  EXPECT_EQ(conv.backward.bytes, 2 * conv.forward.bytes);
+  const LayerCost& bn = block.layers[1];
+  EXPECT_EQ(bn.forward.flops, 6 * n);
+  EXPECT_EQ(bn.forward.bytes, 2 * n * 4);  // x in, y out
+  EXPECT_EQ(bn.backward.flops, 8 * n);
+  EXPECT_EQ(bn.backward.bytes, 3 * n * 4);  // dy and x in, dx out
+  const LayerCost& relu = block.layers[2];
+  EXPECT_EQ(relu.forward.flops, n);
+  EXPECT_EQ(relu.backward.bytes, 3 * n * 4);
+  // The head: global pooling (n_in = 2 x 64 x 8 x 8) and linear 64 -> 10.
+  const LayerCost& pool = t.layers[t.layers.size() - 3];
+  EXPECT_EQ(pool.type, "global_avgpool2d");
+  EXPECT_EQ(pool.forward.flops, 2 * 64 * 8 * 8);
+  EXPECT_EQ(pool.forward.bytes, 4 * (2 * 64 * 8 * 8 + 2 * 64));
+  const LayerCost& flatten = t.layers[t.layers.size() - 2];
+  EXPECT_EQ(flatten.forward.bytes, 0);  // a view: no work counted
+  const LayerCost& linear = t.layers.back();
+  EXPECT_EQ(linear.forward.flops, 2 * 2 * 64 * 10);
+  EXPECT_EQ(linear.forward.bytes, 4 * (2 * 64 + 2 * 10 + 64 * 10 + 10));
+  EXPECT_EQ(linear.backward.flops, 2 * linear.forward.flops);
+}
+
 TEST(Builder, ResidualBranchesThatDisagreeNameTheBlockAndBothShapes) {
   Json config = *load_config(kConfigs + "/resnet20_cifar10.json").source;
   config["layers"][9].erase("shortcut");  // stage 2's first block downsamples: identity cannot

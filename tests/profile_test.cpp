@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "model/spec.hpp"
 #include "optim/sgd.hpp"
 #include "profile/conv_profile.hpp"
+#include "profile/roofline.hpp"
 #include "profile/step_profile.hpp"
 #include "profile/timing.hpp"
 #include "runtime/contention.hpp"
@@ -115,6 +117,70 @@ TEST(ProfileConv, WinogradRowsCountTheMultipliesTheyDoAndTheirBound) {
   EXPECT_EQ(implicit.error_bound, 1e-4);
   EXPECT_LE(winograd.max_rel_diff, winograd.error_bound);
   EXPECT_EQ(winograd.forward_kernel, "winograd F(4x4,3x3)");
+}
+
+// The roofline's points of a conv case: each fast algorithm's three directions, carrying the
+// direct convolution's FLOPs and the bytes of the three tensors, timed apart; a case profiled
+// without its directions apart is refused, not drawn at zero.
+TEST(Roofline, ConvPointsCarryTheDirectCostsAndTheirOwnTimes) {
+  const ConvCase c{"case",
+                   {.batch = 2,
+                    .in_channels = 3,
+                    .in_h = 8,
+                    .in_w = 8,
+                    .out_channels = 4,
+                    .kernel_h = 3,
+                    .kernel_w = 3,
+                    .pad_h = 1,
+                    .pad_w = 1}};
+  const ConvResult r = profile_conv(
+      c, {.warmup = 0, .repeats = 1, .threads = 1, .probe = nullptr, .directions = true});
+  const std::vector<RooflinePoint> points = conv_roofline_points({r});
+  ASSERT_EQ(points.size(), 3u * 3u);  // im2col, implicit, winograd
+  const int64_t bytes = 4 * (2 * 3 * 64 + 4 * 3 * 9 + 2 * 4 * 64);
+  for (const auto& p : points) {
+    EXPECT_EQ(p.flops, r.costs.flops_forward) << p.algorithm << " " << p.direction;
+    EXPECT_EQ(p.bytes, bytes);
+    EXPECT_GT(p.ms, 0.0);
+    EXPECT_DOUBLE_EQ(p.intensity(), static_cast<double>(p.flops) / static_cast<double>(bytes));
+  }
+  EXPECT_EQ(points[3].algorithm, "implicit");
+  EXPECT_EQ(points[4].direction, "dinput");
+  EXPECT_EQ(points[4].ms, r.find(kernels::ConvAlgo::Implicit)->dinput_ms_median);
+  EXPECT_EQ(points[5].ms, r.find(kernels::ConvAlgo::Implicit)->dweight_ms_median);
+  const ConvResult without = profile_conv(c, {.warmup = 0, .repeats = 1, .threads = 1});
+  EXPECT_THROW(conv_roofline_points({without}), core::Error);
+}
+
+TEST(Roofline, TheRoofIsTheLowerOfThePeakAndTheBandwidthsSlope) {
+  EXPECT_DOUBLE_EQ(roof_gflops(100, 10, 2), 20);
+  EXPECT_DOUBLE_EQ(roof_gflops(100, 10, 50), 100);
+  Ceilings c;
+  c.fma.gflops = 100;
+  c.dram.gbps = 10;
+  c.l2.gbps = 50;
+  EXPECT_TRUE(memory_bound(c, 9.9));
+  EXPECT_FALSE(memory_bound(c, 10.1));
+  const std::string svg =
+      render_roofline_svg("t", c,
+                          {{"layers.0", "conv2d", "forward", "implicit", 2000, 100, 0.001},
+                           {"layers.1", "relu", "backward", "", 10, 120, 0.01}},
+                          "kind");
+  for (const char* text :
+       {"FMA 100 GFLOP/s, DRAM 10 GB/s", "L2 50 GB/s", "conv2d forward", "relu backward",
+        "layers.0 forward (implicit): 20.00 FLOP/byte, 2.0 GFLOP/s, 0.001 ms"}) {
+    EXPECT_NE(svg.find(text), std::string::npos) << text;
+  }
+}
+
+// The probe's bandwidths: measured, positive and finite (their size depends on the machine and
+// on what shares it, so no figure is asserted).
+TEST(Ceilings, TheTriadMeasuresABandwidth) {
+  for (int64_t bytes : {kTriadL2BytesPerThread, int64_t{24} << 20}) {
+    const Bandwidth b = measure_triad_gbps(2, bytes);
+    EXPECT_GT(b.gbps, 0.0);
+    EXPECT_TRUE(std::isfinite(b.gbps));
+  }
 }
 
 TEST(Timing, MedianAndMin) {

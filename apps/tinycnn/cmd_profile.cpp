@@ -22,8 +22,10 @@
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "profile/conv_profile.hpp"
+#include "profile/roofline.hpp"
 #include "profile/step_profile.hpp"
 #include "profile/timing.hpp"
+#include "roofline_report.hpp"
 #include "train/memory_check.hpp"
 #include "train/optimizer_config.hpp"
 
@@ -59,24 +61,29 @@ ordered_json pair_or_int(int64_t a, int64_t b) {
 }
 
 ordered_json algo_json(const AlgoResult& r, const profile::ConvCosts& c) {
-  return {{"busy", r.contention.busy()},
-          {"contention", contention_json(r.contention)},
-          {"forward_ms_median", r.forward_ms_median},
-          {"forward_ms_min", r.forward_ms_min},
-          {"backward_ms_median", r.backward_ms_median},
-          {"backward_ms_min", r.backward_ms_min},
-          {"repeats", r.repeats},
-          {"gflops_forward", r.gflops_forward},
-          {"flops_forward_performed", r.flops_forward_performed},
-          {"error_bound", r.error_bound},
-          {"workspace_bytes", r.workspace_bytes},
-          {"workspace_bytes_allocated", r.workspace_bytes_allocated},
-          {"weight_bytes", c.weight_bytes},
-          {"activation_bytes", c.activation_bytes},
-          {"speedup_forward", r.speedup_forward},
-          {"speedup_backward", r.speedup_backward},
-          {"max_abs_diff", r.max_abs_diff},
-          {"max_rel_diff", r.max_rel_diff}};
+  ordered_json j = {{"busy", r.contention.busy()},
+                    {"contention", contention_json(r.contention)},
+                    {"forward_ms_median", r.forward_ms_median},
+                    {"forward_ms_min", r.forward_ms_min},
+                    {"backward_ms_median", r.backward_ms_median},
+                    {"backward_ms_min", r.backward_ms_min},
+                    {"repeats", r.repeats},
+                    {"gflops_forward", r.gflops_forward},
+                    {"flops_forward_performed", r.flops_forward_performed},
+                    {"error_bound", r.error_bound},
+                    {"workspace_bytes", r.workspace_bytes},
+                    {"workspace_bytes_allocated", r.workspace_bytes_allocated},
+                    {"weight_bytes", c.weight_bytes},
+                    {"activation_bytes", c.activation_bytes},
+                    {"speedup_forward", r.speedup_forward},
+                    {"speedup_backward", r.speedup_backward},
+                    {"max_abs_diff", r.max_abs_diff},
+                    {"max_rel_diff", r.max_rel_diff}};
+  if (r.dinput_ms_median > 0) {  // measured apart for the roofline
+    j["dinput_ms_median"] = r.dinput_ms_median;
+    j["dweight_ms_median"] = r.dweight_ms_median;
+  }
+  return j;
 }
 
 ordered_json case_json(const ConvResult& r) {
@@ -244,8 +251,8 @@ std::vector<profile::ConvCase> conv_cases(const ProfileOptions& o) {
   return cases;
 }
 
-void print_conv_json(const std::vector<ConvResult>& results, const profile::Peak& peak,
-                     int threads) {
+void print_conv_json(const std::vector<ConvResult>& results, const profile::Peak& peak, int threads,
+                     const ordered_json& roofline) {
   ordered_json doc = {{"machine",
                        {{"cpu", core::cpu_model()},
                         {"threads", threads},
@@ -256,11 +263,13 @@ void print_conv_json(const std::vector<ConvResult>& results, const profile::Peak
                       {"busy", !busy_summary(results, peak).empty()},
                       {"cases", ordered_json::array()}};
   for (const auto& r : results) doc["cases"].push_back(case_json(r));
+  if (!roofline.is_null()) doc["roofline"] = roofline;
   std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
 }
 
 int run_conv(const ProfileOptions& o) {
   if (!o.plot.empty()) io::check_writable(o.plot);  // before the sweep, not after it
+  if (!o.roofline.empty()) io::check_writable(o.roofline);
   const std::vector<profile::ConvCase> cases = conv_cases(o);
   const int threads = omp_get_max_threads();
   // The FMA probe runs twice: first it also absorbs the start-up period in which the BLAS
@@ -270,20 +279,42 @@ int run_conv(const ProfileOptions& o) {
   std::vector<ConvResult> results;
   results.reserve(cases.size());
   for (const auto& c : cases) {
-    results.push_back(profile::profile_conv(
-        c, {.warmup = o.warmup, .repeats = o.repeats, .threads = threads, .probe = &probe}));
+    results.push_back(profile::profile_conv(c, {.warmup = o.warmup,
+                                                .repeats = o.repeats,
+                                                .threads = threads,
+                                                .probe = &probe,
+                                                .directions = !o.roofline.empty()}));
   }
   peak = better_peak(peak, profile::measure_peak_gflops(threads));
-  if (o.strict) refuse_if_busy(busy_summary(results, peak));
+  profile::Ceilings ceilings;
+  std::vector<profile::RooflinePoint> points;
+  if (!o.roofline.empty()) {
+    ceilings = profile::measure_ceilings(threads);
+    ceilings.fma = better_peak(peak, ceilings.fma);
+    peak = ceilings.fma;
+    points = profile::conv_roofline_points(results);
+  }
+  std::string busy = busy_summary(results, peak);
+  if (busy.empty() && ceilings.busy()) busy = busy_text(1, ceilings.dram.contention);
+  if (o.strict) refuse_if_busy(busy);
   if (!o.plot.empty()) io::write_file_atomically(o.plot, render_sweep_chart(o.sweep, results));
+  if (!o.roofline.empty()) {
+    io::write_file_atomically(
+        o.roofline, profile::render_roofline_svg(
+                        "tinycnn profile --conv: " + std::to_string(results.size()) + " cases, " +
+                            std::to_string(threads) + " threads (" + core::cpu_model() + ")",
+                        ceilings, points, "algorithm"));
+  }
   if (o.json) {
-    print_conv_json(results, peak, threads);
+    print_conv_json(results, peak, threads,
+                    o.roofline.empty() ? ordered_json() : roofline_json(ceilings, points));
   } else if (o.csv) {
     print_conv_csv(results);
   } else {
     std::cout << "machine: " << core::cpu_model() << ", " << threads << " threads, OpenBLAS core "
               << kernels::blas_core_name() << "\n\n";
     print_conv_table(results, peak, o);
+    if (!o.roofline.empty()) print_roofline_summary(ceilings, points, "algorithm", o.roofline);
   }
   return kExitOk;
 }
@@ -307,6 +338,9 @@ CLI::App* setup_profile(CLI::App& app, ProfileOptions& o) {
                     ->check(CLI::IsMember({"size", "batch", "kernel", "channels"}))
                     ->needs(conv);
   cmd->add_option("--plot", o.plot, "With --sweep: write an SVG chart to FILE")->needs(sweep);
+  cmd->add_option("--roofline", o.roofline,
+                  "Write the roofline (each direction's FLOP/byte against GFLOP/s, under the "
+                  "measured FMA peak and memory bandwidth) to FILE.svg");
   auto* json = cmd->add_flag("--json", o.json, "Print one JSON document on stdout");
   cmd->add_flag("--csv", o.csv, "With --conv: CSV on stdout")->excludes(json)->needs(conv);
   cmd->add_flag("--strict", o.strict,

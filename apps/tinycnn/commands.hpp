@@ -67,8 +67,9 @@ struct ProfileOptions {
   int64_t batch = 0;   // 0: each mode's default
   int repeats = 5;
   int warmup = 1;
-  std::string sweep;  // size | batch | kernel | channels
-  std::string plot;   // SVG file for --sweep
+  std::string sweep;     // size | batch | kernel | channels
+  std::string plot;      // SVG file for --sweep
+  std::string roofline;  // SVG file: the roofline of the cases or of the model's step
   bool json = false;
   bool csv = false;
   bool strict = false;  // refuse to report timings taken while the machine was busy

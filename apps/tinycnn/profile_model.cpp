@@ -9,10 +9,13 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "format.hpp"
+#include "io/atomic_file.hpp"
 #include "json_out.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
+#include "profile/roofline.hpp"
 #include "profile/step_profile.hpp"
+#include "roofline_report.hpp"
 #include "train/memory_check.hpp"
 #include "train/optimizer_config.hpp"
 
@@ -52,7 +55,8 @@ std::string step_busy_summary(const profile::StepProfile& p,
 }
 
 void print_model_json(const model::ModelSpec& spec, const profile::StepProfile& p, int64_t batch,
-                      int threads, const profile::TimingStats& train_step) {
+                      int threads, const profile::TimingStats& train_step,
+                      const ordered_json& roofline) {
   const double train_step_ms = train_step.median_ms;
   ordered_json layers = ordered_json::array();
   for (const auto& l : p.layers) {
@@ -68,24 +72,24 @@ void print_model_json(const model::ModelSpec& spec, const profile::StepProfile& 
   }
   ordered_json by_batch = ordered_json::array();
   for (const auto& m : p.memory_by_batch) by_batch.push_back(memory_json(m));
-  std::cout << ordered_json{{"model", spec.name},
-                            {"batch", batch},
-                            {"threads", threads},
-                            {"repeats", p.repeats},
-                            {"layers", layers},
-                            {"loss_ms", p.loss_ms},
-                            {"optimizer_ms", p.optimizer_ms},
-                            {"step_ms", p.step_ms},
-                            {"train_step_ms", train_step_ms},
-                            {"busy", p.contention.busy() || train_step.contention.busy()},
-                            {"contention",
-                             {{"layers", contention_json(p.contention)},
-                              {"train_step", contention_json(train_step.contention)}}},
-                            {"slowest_layer", p.layers[slowest_layer(p)].index},
-                            {"memory", memory_json(p.memory)},
-                            {"memory_by_batch", by_batch}}
-                   .dump(-1, ' ', false, kReplaceInvalidUtf8)
-            << "\n";
+  ordered_json doc{{"model", spec.name},
+                   {"batch", batch},
+                   {"threads", threads},
+                   {"repeats", p.repeats},
+                   {"layers", layers},
+                   {"loss_ms", p.loss_ms},
+                   {"optimizer_ms", p.optimizer_ms},
+                   {"step_ms", p.step_ms},
+                   {"train_step_ms", train_step_ms},
+                   {"busy", p.contention.busy() || train_step.contention.busy()},
+                   {"contention",
+                    {{"layers", contention_json(p.contention)},
+                     {"train_step", contention_json(train_step.contention)}}},
+                   {"slowest_layer", p.layers[slowest_layer(p)].index},
+                   {"memory", memory_json(p.memory)},
+                   {"memory_by_batch", by_batch}};
+  if (!roofline.is_null()) doc["roofline"] = roofline;
+  std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
 }
 
 void print_layer_table(const profile::StepProfile& p, int64_t batch) {
@@ -134,6 +138,7 @@ int run_profile_model(const ProfileOptions& o) {
   const int64_t batch = o.batch > 0 ? o.batch : spec.training.batch_size;
   train::check_memory(train::estimate_memory(spec, train::Purpose::Training, batch, 0),
                       "profiling " + spec.name);
+  if (!o.roofline.empty()) io::check_writable(o.roofline);
   auto net = model::build_model(spec);
   auto optimizer = train::make_optimizer(spec.training.optimizer, net->parameters());
   const int threads = omp_get_max_threads();
@@ -141,10 +146,25 @@ int run_profile_model(const ProfileOptions& o) {
       profile::profile_step(spec, *net, *optimizer, batch, o.warmup, o.repeats, threads);
   const profile::TimingStats train_step =
       profile::time_train_step(spec, *net, *optimizer, batch, o.warmup, o.repeats, threads);
-  const std::string busy = step_busy_summary(p, train_step);
+  profile::Ceilings ceilings;
+  std::vector<profile::RooflinePoint> points;
+  if (!o.roofline.empty()) {
+    points = profile::model_roofline_points(spec, p, batch, o.warmup, o.repeats, threads);
+    ceilings = profile::measure_ceilings(threads);
+  }
+  std::string busy = step_busy_summary(p, train_step);
+  if (busy.empty() && ceilings.busy()) busy = busy_text(1, ceilings.dram.contention);
   if (o.strict) refuse_if_busy(busy);
+  if (!o.roofline.empty()) {
+    io::write_file_atomically(
+        o.roofline, profile::render_roofline_svg(
+                        "tinycnn profile --model " + spec.name + ": one training step at batch " +
+                            std::to_string(batch) + ", " + std::to_string(threads) + " threads",
+                        ceilings, points, "kind"));
+  }
   if (o.json) {
-    print_model_json(spec, p, batch, threads, train_step);
+    print_model_json(spec, p, batch, threads, train_step,
+                     o.roofline.empty() ? ordered_json() : roofline_json(ceilings, points));
     return kExitOk;
   }
   std::cout << "model " << spec.name << ": one training step at batch " << batch << ", " << threads
@@ -156,6 +176,7 @@ int run_profile_model(const ProfileOptions& o) {
             << " ms (" << fmt("%.0f", static_cast<double>(batch) * 1e3 / train_step.median_ms)
             << " images/s)\n\nmemory of a step (analytic):\n";
   print_memory_table(p, batch);
+  if (!o.roofline.empty()) print_roofline_summary(ceilings, points, "kind", o.roofline);
   if (!busy.empty()) std::cout << "\n* " << busy << "\n";
   return kExitOk;
 }

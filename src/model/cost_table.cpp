@@ -1,5 +1,10 @@
 // Analytic per-layer costs. MACs: conv OC*OH*OW*(C/groups)*KH*KW, linear in*out; the rest 0.
 // Receptive field r and jump j per layer: r' = r + (k - 1) * j, j' = j * s (height axis).
+// Traffic per direction (m input elements, n output elements, batch; 4 bytes each): FLOPs as
+// the kernels do them, counted per element — batch norm 6 forward (sum, sum of squares,
+// scale-and-shift) and 8 backward (two sums, then the three-term gradient); activations 1
+// forward, ReLU 1 and tanh / sigmoid 3 backward; dropout 1 each way; a block's add 1 forward
+// (its backward passes the gradient on); pooling a compare or add per window element.
 #include "model/cost_table.hpp"
 
 #include <algorithm>
@@ -22,8 +27,17 @@ struct FieldState {
   bool flat = false;
 };
 
-void add_conv_costs(const nn::Conv2d& conv, const tensor::Shape& in, const tensor::Shape& out,
+kernels::ConvCost sum(const kernels::ConvCost& a, const kernels::ConvCost& b) {
+  return {a.flops + b.flops, a.bytes + b.bytes};
+}
+
+void add_conv_costs(nn::Conv2d& conv, const tensor::Shape& in, const tensor::Shape& out,
                     int64_t batch, LayerCost& c) {
+  c.plan = conv.plan(in);
+  const kernels::ConvCost fwd = c.plan->forward_cost(batch);
+  const kernels::ConvCost bwd = sum(c.plan->dinput_cost(batch), c.plan->dweight_cost(batch));
+  c.forward = {fwd.flops, fwd.bytes};
+  c.backward = {bwd.flops, bwd.bytes};
   const auto& o = conv.options();
   const int64_t k = o.kernel_size[0] * o.kernel_size[1];
   const int64_t out_pixels = out[1] * out[2];
@@ -81,6 +95,28 @@ void adopt_branches(Pending& pending, size_t depth, LayerCost& block) {
   pending[depth + 1].clear();
 }
 
+// Max: the gradient goes to the saved argmax (one index per output); average: spread over the
+// window.
+void add_pool_costs(const nn::Pool2d& pool, bool max, const tensor::Shape& in, int64_t m, int64_t n,
+                    LayerCost& c) {
+  const auto k = pool.kernel_size(), s = pool.stride(), p = pool.padding();
+  c.arithmetic = {{in[1], k[0], s[0], p[0]}, {in[2], k[1], s[1], p[1]}};
+  const int64_t window = checked_mul(n, k[0] * k[1], "flops");
+  c.forward = {window, checked_mul(m + n, 4, "bytes")};
+  c.backward = {max ? n : window, checked_mul(m + (max ? 2 * n : n), 4, "bytes")};
+}
+
+// The forward and backward traffic of an elementwise-shaped layer: `fwd` and `bwd` FLOPs per
+// element of the larger of input and output; bytes: the forward reads the input and writes the
+// output, the backward reads the output's gradient and `bwd_reads` more tensors of the input's
+// size, and writes the input's gradient.
+void elementwise_traffic(LayerCost& c, int64_t m, int64_t n, int64_t fwd, int64_t bwd,
+                         int64_t bwd_reads) {
+  const int64_t e = std::max(m, n);
+  c.forward = {checked_mul(e, fwd, "flops"), checked_mul(m + n, 4, "bytes")};
+  c.backward = {checked_mul(e, bwd, "flops"), checked_mul(n + m * (1 + bwd_reads), 4, "bytes")};
+}
+
 // One layer's row (a block's without its branches' sums: adopt_branches adds them).
 LayerCost layer_cost(const LayerSite& site, nn::Module& layer, const tensor::Shape& in,
                      const tensor::Shape& out, int64_t batch) {
@@ -95,35 +131,50 @@ LayerCost layer_cost(const LayerSite& site, nn::Module& layer, const tensor::Sha
   c.output = out;
   c.params = layer.parameter_count();
   c.activation_bytes = checked_mul(checked_mul(out.numel(), batch, "activation"), 4, "bytes");
+  const int64_t m = checked_mul(in.numel(), batch, "elements");
+  const int64_t n = checked_mul(out.numel(), batch, "elements");
   switch (layer.kind()) {
     case nn::LayerKind::Conv2d:
       add_conv_costs(nn::as<nn::Conv2d>(layer), in, out, batch, c);
-      c.plan = nn::as<nn::Conv2d>(layer).plan(in);
       break;
     case nn::LayerKind::MaxPool2d:
-    case nn::LayerKind::AvgPool2d: {
-      const auto& pool = nn::as<nn::Pool2d>(layer);
-      const auto k = pool.kernel_size(), s = pool.stride(), p = pool.padding();
-      c.arithmetic = {{in[1], k[0], s[0], p[0]}, {in[2], k[1], s[1], p[1]}};
+    case nn::LayerKind::AvgPool2d:
+      add_pool_costs(nn::as<nn::Pool2d>(layer), layer.kind() == nn::LayerKind::MaxPool2d, in, m, n,
+                     c);
       break;
-    }
     case nn::LayerKind::GlobalAvgPool2d:  // a pool whose window and stride are the whole map
       c.arithmetic = {{in[1], in[1], in[1], 0}, {in[2], in[2], in[2], 0}};
+      elementwise_traffic(c, m, n, 1, 1, 0);
       break;
-    case nn::LayerKind::Linear:
+    case nn::LayerKind::Linear: {
       c.macs = checked_mul(checked_mul(in[0], out[0], "macs"), batch, "macs");
+      const int64_t weight = checked_mul(in[0], out[0], "params") + out[0];
+      c.forward = {2 * c.macs, checked_mul(m + n + weight, 4, "bytes")};
+      c.backward = {4 * c.macs, checked_mul(2 * (m + n + weight), 4, "bytes")};
       break;
-    case nn::LayerKind::Residual:
-    case nn::LayerKind::Sequential:
-    case nn::LayerKind::Flatten:
-    case nn::LayerKind::Relu:
-    case nn::LayerKind::Tanh:
-    case nn::LayerKind::Sigmoid:
-    case nn::LayerKind::Dropout:
+    }
     case nn::LayerKind::BatchNorm2d:
     case nn::LayerKind::BatchNorm1d:
+      elementwise_traffic(c, m, n, 6, 8, 1);
+      break;
+    case nn::LayerKind::Relu:
+    case nn::LayerKind::Dropout:
+      elementwise_traffic(c, m, n, 1, 1, 1);
+      break;
+    case nn::LayerKind::Tanh:
+    case nn::LayerKind::Sigmoid:
+      elementwise_traffic(c, m, n, 1, 3, 1);
+      break;
+    case nn::LayerKind::Residual:
+      // The add: two tensors of the output's size in, one out. Its backward hands the same
+      // gradient to both branches (no work); the sum where they meet again is the engine's
+      // accumulation into the block's input gradient, in the time of the branches' first layers.
+      c.forward = {n, checked_mul(3 * n, 4, "bytes")};
+      break;
+    case nn::LayerKind::Sequential:
+    case nn::LayerKind::Flatten:
     case nn::LayerKind::Custom:
-      break;  // no multiply-adds of its own counted, no window
+      break;  // no work of its own counted, no window
   }
   return c;
 }

@@ -19,6 +19,12 @@
 
 namespace tinycnn::model {
 
+// Work of one direction: FLOPs (a multiply-add is two) and the bytes of the tensors it reads and
+// writes, each counted once (what the caches save or lose beyond that is not counted).
+struct Traffic {
+  int64_t flops = 0, bytes = 0;
+};
+
 struct LayerCost {
   size_t index = 0;  // in its list (the model's, or a block's branch)
   std::string name;  // "layers.3.shortcut.0", the checkpoint's prefix
@@ -43,6 +49,9 @@ struct LayerCost {
   // Conv only: the plan the layer makes for this input (the algorithm and kernel of each
   // direction, what the backward keeps, the scratch).
   std::shared_ptr<const kernels::ConvPlan> plan = nullptr;
+  // The layer's own work per direction, batch (a block's: the add where its branches meet; a
+  // conv's: its plan's forward, and dinput + dweight). The roofline's intensities.
+  Traffic forward, backward;
 };
 
 struct CostTable {

@@ -62,6 +62,15 @@ struct Gradients {
     kernels::conv2d_backward(plan, g, op.input.data(), op.weight.data(), op.doutput.data(),
                              dinput.data(), dweight.data(), dbias.data());
   }
+  void backward_dinput(const kernels::ConvPlan& plan, const Conv2dGeometry& g, const Operands& op) {
+    kernels::conv2d_backward(plan, g, op.input.data(), op.weight.data(), op.doutput.data(),
+                             dinput.data(), nullptr, nullptr);
+  }
+  void backward_dweight(const kernels::ConvPlan& plan, const Conv2dGeometry& g,
+                        const Operands& op) {
+    kernels::conv2d_backward(plan, g, op.input.data(), op.weight.data(), op.doutput.data(), nullptr,
+                             dweight.data(), dbias.data());
+  }
 };
 
 void compare(const Tensor& fast, const Tensor& ref, double& max_abs, double& max_ref) {
@@ -92,6 +101,16 @@ AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradien
   const TimingStats bwd = time_it([&] { out.backward(plan, g, op); }, o.warmup, repeats, o.threads);
   r.contention = fwd.contention;
   r.contention += bwd.contention;
+  if (o.directions) {
+    const TimingStats dinput =
+        time_it([&] { out.backward_dinput(plan, g, op); }, o.warmup, repeats, o.threads);
+    const TimingStats dweight =
+        time_it([&] { out.backward_dweight(plan, g, op); }, o.warmup, repeats, o.threads);
+    r.dinput_ms_median = dinput.median_ms;
+    r.dweight_ms_median = dweight.median_ms;
+    r.contention += dinput.contention;
+    r.contention += dweight.contention;
+  }
   r.forward_ms_median = fwd.median_ms;
   r.forward_ms_min = fwd.min_ms;
   r.backward_ms_median = bwd.median_ms;
@@ -183,6 +202,18 @@ ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& o) {
     r.speedup_backward = ref.backward_ms_median / r.backward_ms_median;
   }
   return result;
+}
+
+DirectionTimes time_conv_directions(const kernels::ConvPlan& plan, const Conv2dGeometry& g,
+                                    int warmup, int repeats, int threads) {
+  TCNN_CHECK(plan.fits(g), "time_conv_directions: the geometry is not the plan's");
+  const Operands op(g);
+  Gradients out(op);
+  DirectionTimes t;
+  t.forward = time_it([&] { out.forward(plan, g, op); }, warmup, repeats, threads);
+  t.dinput = time_it([&] { out.backward_dinput(plan, g, op); }, warmup, repeats, threads);
+  t.dweight = time_it([&] { out.backward_dweight(plan, g, op); }, warmup, repeats, threads);
+  return t;
 }
 
 namespace {

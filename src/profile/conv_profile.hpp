@@ -12,6 +12,7 @@
 
 #include "kernels/conv2d.hpp"
 #include "model/spec.hpp"
+#include "profile/timing.hpp"
 #include "runtime/contention.hpp"
 
 namespace tinycnn::profile {
@@ -37,6 +38,9 @@ struct AlgoResult {
   std::string plan_summary;  // kernels::ConvPlan::summary()
   double forward_ms_median = 0, forward_ms_min = 0;
   double backward_ms_median = 0, backward_ms_min = 0;
+  // The backward's two halves timed apart (ConvProfileOptions::directions; else 0): dinput
+  // alone, and dweight with dbias.
+  double dinput_ms_median = 0, dweight_ms_median = 0;
   int repeats = 0;
   double gflops_forward = 0;              // the direct convolution's FLOPs / the forward's time
   int64_t flops_forward_performed = 0;    // what the algorithm multiplies (Winograd: fewer)
@@ -71,9 +75,18 @@ struct ConvProfileOptions {
   double naive_budget_seconds = 1.0;  // fewer naive repeats when one run takes longer
   int threads = 1;
   const HeapProbe* probe = nullptr;
+  bool directions = false;  // also time dinput and dweight apart (the roofline's points)
 };
 
 ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& options);
+
+// Each direction of one planned convolution timed apart on random operands (the roofline of a
+// model's step: each conv layer as it plans itself).
+struct DirectionTimes {
+  TimingStats forward, dinput, dweight;  // dweight: with dbias
+};
+DirectionTimes time_conv_directions(const kernels::ConvPlan& plan, const kernels::Conv2dGeometry& g,
+                                    int warmup, int repeats, int threads);
 
 // LeNet-5's two conv layers at batch 64, TinyTorch's analysis set (batch 1) and two larger layers.
 std::vector<ConvCase> default_conv_cases();

@@ -1,10 +1,11 @@
-// Timing and the FMA peak probe.
+// Timing and the ceilings' probes: the FMA peak and the triad's bandwidth.
 #include "profile/timing.hpp"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "core/timer.hpp"
@@ -68,6 +69,75 @@ Peak measure_peak_gflops(int threads) {
     if (flops / seconds / 1e9 > slot.gflops) slot = {flops / seconds / 1e9, contention};
   }
   return best.gflops > 0 ? best : best_busy;
+}
+
+namespace {
+// One thread's part of the triad: its three arrays, touched first by the thread that uses them.
+struct TriadPart {
+  std::unique_ptr<float[]> a, b, c;
+  int64_t n = 0;
+};
+
+void triad(TriadPart& p, float s) {
+  float* __restrict a = p.a.get();
+  const float* __restrict b = p.b.get();
+  const float* __restrict c = p.c.get();
+#pragma omp simd
+  for (int64_t i = 0; i < p.n; ++i) a[i] = b[i] + s * c[i];
+}
+}  // namespace
+
+Bandwidth measure_triad_gbps(int threads, int64_t bytes_per_thread) {
+  const int64_t n = std::max<int64_t>(bytes_per_thread / 12, 16);
+  std::vector<TriadPart> parts(static_cast<size_t>(threads));
+#pragma omp parallel num_threads(threads)
+  {
+    TriadPart& p = parts[static_cast<size_t>(omp_get_thread_num())];
+    p.n = n;
+    p.a.reset(new float[static_cast<size_t>(n)]);
+    p.b.reset(new float[static_cast<size_t>(n)]);
+    p.c.reset(new float[static_cast<size_t>(n)]);
+    for (int64_t i = 0; i < n; ++i) p.a[i] = 0, p.b[i] = 1, p.c[i] = static_cast<float>(i % 7);
+  }
+  // Each thread sweeps its part until the trial's 30 ms are over, independently (a fork and
+  // join per sweep would measure the team's wake-up, not the memory, on a busy machine).
+  Bandwidth best, best_busy;
+  for (int trial = 0; trial < 3; ++trial) {
+    std::vector<int64_t> sweeps(static_cast<size_t>(threads), 0);
+    const runtime::ContentionWatch watch(threads);
+    core::Stopwatch clock;
+#pragma omp parallel num_threads(threads)
+    {
+      const auto t = static_cast<size_t>(omp_get_thread_num());
+      do {
+        triad(parts[t], 1.0f + static_cast<float>(sweeps[t] % 3) * 1e-3f);
+        ++sweeps[t];
+      } while (clock.seconds() < 0.03);
+    }
+    const double seconds = clock.seconds();
+    const runtime::Contention contention = watch.stop();
+    int64_t total = 0;
+    for (int64_t k : sweeps) total += k;
+    const double gbps = 12.0 * static_cast<double>(n * total) / seconds / 1e9;
+    Bandwidth& slot = contention.busy() ? best_busy : best;
+    if (gbps > slot.gbps) slot = {gbps, contention};
+  }
+  double check = 0;  // the results are read, so no sweep is dead code
+  for (const auto& p : parts) check += p.a[static_cast<size_t>(p.n - 1)];
+  if (!(check >= 0)) best.gbps = 0;
+  return best.gbps > 0 ? best : best_busy;
+}
+
+bool Ceilings::busy() const {
+  return fma.contention.busy() || dram.contention.busy() || l2.contention.busy();
+}
+
+Ceilings measure_ceilings(int threads) {
+  Ceilings c;
+  c.fma = measure_peak_gflops(threads);
+  c.dram = measure_triad_gbps(threads, kTriadDramBytesPerThread);
+  c.l2 = measure_triad_gbps(threads, kTriadL2BytesPerThread);
+  return c;
 }
 
 }  // namespace tinycnn::profile

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
@@ -120,6 +122,83 @@ TEST_F(ProfileCli, ModelStepPercentagesAddUp) {
   EXPECT_EQ(doc["memory"]["batch"], 4);
   const RunResult table = run_tinycnn({"profile", "--model", config_, "--repeats", "1"});
   EXPECT_NE(table.out.find("slowest layer"), std::string::npos) << table.out;
+}
+
+// --roofline: the picture, and in the JSON document the ceilings and one point per direction
+// of each case and fast algorithm (--conv) or of each layer (--model: a conv's three, the
+// others' forward and backward), each with its intensity from the analytic bytes.
+TEST_F(ProfileCli, RooflineWritesThePictureAndItsPoints) {
+  const std::string svg_path = (dir_.path() / "conv_roofline.svg").string();
+  RunResult r = run_tinycnn({"profile", "--conv", "--config", config_, "--batch", "2", "--repeats",
+                             "1", "--warmup", "0", "--roofline", svg_path, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json doc = json::parse(r.out);
+  const json& roof = doc["roofline"];
+  EXPECT_GT(roof["peak_gflops"].get<double>(), 0.0);
+  EXPECT_GT(roof["dram_gbps"].get<double>(), 0.0);
+  EXPECT_GT(roof["l2_gbps"].get<double>(), 0.0);
+  EXPECT_NEAR(roof["ridge_intensity"].get<double>(),
+              roof["peak_gflops"].get<double>() / roof["dram_gbps"].get<double>(), 1e-9);
+  // Per case, its fast algorithms x 3 directions: the first case is a 3x3 stride-1 layer that
+  // Winograd serves, the second (3x2, stride 2) it declines.
+  int per_case[2] = {0, 0};
+  for (const auto& p : roof["points"]) {
+    EXPECT_EQ(p["kind"], "conv2d");
+    EXPECT_NE(p["algorithm"], "naive");
+    const double intensity = p["flops"].get<double>() / p["bytes"].get<double>();
+    EXPECT_NEAR(p["intensity"].get<double>(), intensity, 1e-9 * intensity);
+    EXPECT_NEAR(p["gflops"].get<double>(), p["flops"].get<double>() / (p["ms"].get<double>() * 1e6),
+                1e-6 * p["gflops"].get<double>());
+    per_case[p["layer"] == doc["cases"][0]["name"] ? 0 : 1]++;
+  }
+  EXPECT_EQ(per_case[0], 3 * 3);  // im2col, implicit, winograd
+  EXPECT_EQ(per_case[1], 2 * 3);  // im2col, implicit (Winograd declined: a 3x2 kernel)
+  EXPECT_TRUE(doc["cases"][0]["results"]["implicit"].contains("dinput_ms_median"));
+  std::ifstream in(svg_path);
+  const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* label :
+       {"<svg", "FMA ", "GB/s", "implicit forward", "winograd dweight", "arithmetic intensity"}) {
+    EXPECT_NE(svg.find(label), std::string::npos) << label;
+  }
+
+  const std::string residual = dir_.write("residual.json", R"({
+      "name": "residual", "input": {"channels": 2, "height": 8, "width": 8},
+      "layers": [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+                 {"type": "batchnorm2d"}, {"type": "relu"},
+                 {"type": "residual", "layers": [
+                   {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1}]},
+                 {"type": "flatten"}, {"type": "linear", "out_features": 3}]})");
+  const std::string model_svg = (dir_.path() / "model_roofline.svg").string();
+  r = run_tinycnn({"profile", "--model", residual, "--batch", "4", "--repeats", "1", "--roofline",
+                   model_svg, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  doc = json::parse(r.out);
+  std::map<std::string, int> kinds;
+  for (const auto& p : doc["roofline"]["points"]) {
+    kinds[p["kind"].get<std::string>() + " " + p["direction"].get<std::string>()]++;
+  }
+  EXPECT_EQ(kinds["conv2d forward"], 2);
+  EXPECT_EQ(kinds["conv2d dinput"], 2);
+  EXPECT_EQ(kinds["conv2d dweight"], 2);
+  EXPECT_EQ(kinds["batchnorm2d forward"], 1);
+  EXPECT_EQ(kinds["batchnorm2d backward"], 1);
+  EXPECT_EQ(kinds["relu forward"], 1);
+  EXPECT_LE(kinds["add forward"], 1);   // the block's own time: dropped if lost in the noise
+  EXPECT_EQ(kinds["add backward"], 0);  // the add's backward does no work of its own
+  EXPECT_EQ(kinds["linear backward"], 1);
+  EXPECT_EQ(kinds.count("flatten forward"), 0u);
+  EXPECT_TRUE(std::filesystem::exists(model_svg));
+  r = run_tinycnn(
+      {"profile", "--model", residual, "--batch", "4", "--repeats", "1", "--roofline", model_svg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("roofline (" + model_svg + "): FMA peak"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("batchnorm2d backward"), std::string::npos) << r.out;
+  // A path that cannot be written is an error before anything is measured.
+  r = run_tinycnn(
+      {"profile", "--model", residual, "--roofline", (dir_.path() / "no" / "x.svg").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
 }
 
 TEST_F(ProfileCli, UsageErrors) {
