@@ -114,7 +114,8 @@ def main():
         start = time.perf_counter()
         for i in range(0, x_train.shape[0], batch):
             idx = order[i:i + batch]
-            loss = F.cross_entropy(model(augment(x_train[idx], t, gen)), y_train[idx])
+            loss = F.cross_entropy(model(augment(x_train[idx], t, gen)), y_train[idx],
+                                   label_smoothing=t.get("label_smoothing", 0.0))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

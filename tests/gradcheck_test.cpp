@@ -190,6 +190,15 @@ TEST(Gradcheck, SoftmaxCrossEntropy) {
                         {.eps = 1e-3}));
 }
 
+TEST(Gradcheck, SoftmaxCrossEntropyWithLabelSmoothing) {
+  std::vector<Variable> inputs{param({5, 4}, 16, 3.0f)};
+  const std::vector<int32_t> labels{0, 3, 1, 1, 2};
+  EXPECT_TRUE(gradcheck([&](const auto& v) { return softmax_cross_entropy(v[0], labels, 0.25f); },
+                        inputs, {.eps = 1e-3}));
+  EXPECT_THROW(softmax_cross_entropy(inputs[0], labels, 1.0f), core::Error);
+  EXPECT_THROW(softmax_cross_entropy(inputs[0], labels, -0.1f), core::Error);
+}
+
 TEST(Gradcheck, ChainedSmallCnn) {
   // conv -> tanh -> avgpool -> flatten -> linear -> loss, all gradients at once. The smooth
   // activation and pooling keep every nudge away from kinks; relu and max are checked above.

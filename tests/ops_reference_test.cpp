@@ -266,7 +266,8 @@ TEST_P(CrossEntropyReference, LossAndGradientMatchPyTorch) {
   const Reference ref = Reference::load(GetParam());
   Variable logits(ref.tensor("input"), true);
   const auto labels = ref.json().at("labels").get<std::vector<int32_t>>();
-  Variable loss = softmax_cross_entropy(logits, labels);
+  const float smoothing = ref.json().at("params").value("label_smoothing", 0.0f);
+  Variable loss = softmax_cross_entropy(logits, labels, smoothing);
   const double expected = ref.json().at("loss").get<double>();
   EXPECT_NEAR(loss.data()[0], expected, kRtol * std::abs(expected));
   autograd::backward(loss);
@@ -274,7 +275,8 @@ TEST_P(CrossEntropyReference, LossAndGradientMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, CrossEntropyReference,
-                         ::testing::Values("xent_4x10", "xent_large_logits"));
+                         ::testing::Values("xent_4x10", "xent_large_logits", "xent_smoothing_4x10",
+                                           "xent_smoothing_large_logits"));
 
 }  // namespace
 }  // namespace tinycnn::ops

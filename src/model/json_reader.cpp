@@ -69,14 +69,15 @@ int64_t ObjectReader::integer(const std::string& key, std::optional<int64_t> fal
 }
 
 double ObjectReader::number(const std::string& key, double fallback, double min, double max,
-                            bool min_exclusive) const {
+                            bool min_exclusive, bool max_exclusive) const {
   if (!has(key)) return fallback;
   const Json& v = value_.at(key);
   const std::string expected = std::string("a number in ") + (min_exclusive ? "(" : "[") +
-                               core::concat(min, ", ", max) + "]";
+                               core::concat(min, ", ", max) + (max_exclusive ? ")" : "]");
   if (!v.is_number()) fail(key, expected, v);
   const double x = v.get<double>();
-  if (!std::isfinite(x) || x < min || x > max || (min_exclusive && x == min)) {
+  if (!std::isfinite(x) || x < min || x > max || (min_exclusive && x == min) ||
+      (max_exclusive && x == max)) {
     fail(key, expected, v);
   }
   return x;

@@ -27,7 +27,7 @@ class ObjectReader {
   int64_t integer(const std::string& key, std::optional<int64_t> fallback, int64_t min,
                   int64_t max = INT32_MAX) const;
   double number(const std::string& key, double fallback, double min, double max,
-                bool min_exclusive = false) const;
+                bool min_exclusive = false, bool max_exclusive = false) const;
   bool boolean(const std::string& key, bool fallback) const;
   std::string string(const std::string& key, std::optional<std::string> fallback,
                      const std::vector<std::string>& allowed = {}) const;

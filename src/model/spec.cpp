@@ -100,10 +100,11 @@ DatasetDefaults dataset_defaults(const std::string& dataset) {
 }
 
 TrainingSpec parse_training(const Json& j, int64_t channels) {
-  const ObjectReader r(j, "training",
-                       {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer",
-                        "conv_algo", "normalize", "shuffle", "lr_schedule", "weight_init",
-                        "augment", "classes", "resize", "diagnostics", "drop_last"});
+  const ObjectReader r(
+      j, "training",
+      {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer", "conv_algo", "normalize",
+       "shuffle", "lr_schedule", "weight_init", "augment", "classes", "resize", "diagnostics",
+       "drop_last", "label_smoothing"});
   TrainingSpec t;
   t.dataset = r.string("dataset", "mnist", dataset_names());
   const DatasetDefaults defaults = dataset_defaults(t.dataset);
@@ -129,6 +130,7 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
                "per channel");
   }
   t.shuffle = r.boolean("shuffle", true);
+  t.label_smoothing = r.number("label_smoothing", 0.0, 0.0, 1.0, false, true);
   if (r.has("augment")) {
     const ObjectReader a(r.raw("augment"), "training.augment", {"random_crop", "horizontal_flip"});
     if (a.has("random_crop")) {

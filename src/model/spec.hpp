@@ -64,6 +64,7 @@ struct TrainingSpec {
   bool resize = false;               // training.resize: image files resized to the input
   bool diagnostics = false;          // training.diagnostics: gradient flow in metrics.jsonl
   bool drop_last = false;            // training.drop_last: no smaller last batch per epoch
+  double label_smoothing = 0.0;      // training.label_smoothing, in [0, 1)
   LrScheduleSpec lr_schedule;
   nn::WeightInit weight_init = nn::WeightInit::HeNormal;
 };

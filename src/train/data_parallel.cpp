@@ -28,6 +28,7 @@ DataParallelStep::DataParallelStep(const model::ModelSpec& spec, nn::Sequential&
     : reducer_(across) {
   TCNN_CHECK(threads >= 1, "data-parallel step: expected at least 1 thread, got ", threads);
   threads_ = threads;
+  label_smoothing_ = static_cast<float>(spec.training.label_smoothing);
   nn::walk(model, [&](const std::string&, nn::Module& layer, int) {
     batch_norm_ = batch_norm_ || nn::BatchNorm::holds(layer.kind());
   });
@@ -100,7 +101,7 @@ StepResult DataParallelStep::run_slice(int t, int64_t begin, int64_t end, int64_
   model.set_training(true);
   const runtime::StepContext ctx{.slice = t, .collective = &reducer_};
   autograd::Variable logits = model.forward(autograd::Variable(slice.images), ctx);
-  autograd::Variable loss = ops::softmax_cross_entropy(logits, slice.labels);
+  autograd::Variable loss = ops::softmax_cross_entropy(logits, slice.labels, label_smoothing_);
   const int64_t k = logits.shape()[1];
   StepResult r;
   for (int64_t i = 0; i < end - begin; ++i) {

@@ -74,6 +74,7 @@ class DataParallelStep {
   void sum_gradients(int t, int nt, int slices);
 
   int threads_ = 1;
+  float label_smoothing_ = 0.0f;         // the loss's (training.label_smoothing)
   bool batch_norm_ = false;              // slices meet in the middle: one per thread, all at once
   std::vector<nn::Sequential*> models_;  // [0] the primary
   std::vector<std::unique_ptr<nn::Sequential>> owned_;        // the replicas

@@ -237,6 +237,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"unknown_weight_init",
                   mutate([](json& c) { c["training"]["weight_init"] = "xavier"; }),
                   "training.weight_init: expected one of he_normal, pytorch, got \"xavier\""},
+        BadConfig{"label_smoothing_one",
+                  mutate([](json& c) { c["training"]["label_smoothing"] = 1.0; }),
+                  "training.label_smoothing: expected a number in [0, 1), got 1.0"},
+        BadConfig{"label_smoothing_negative",
+                  mutate([](json& c) { c["training"]["label_smoothing"] = -0.1; }),
+                  "training.label_smoothing: expected a number in [0, 1), got -0.1"},
         BadConfig{"unknown_training_key", mutate([](json& c) { c["training"]["epoch"] = 3; }),
                   "training.epoch: unknown key; allowed: dataset, data_dir, epochs"},
         BadConfig{"step_schedule_without_step_size", mutate([](json& c) {

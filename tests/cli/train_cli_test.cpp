@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
 
 #include "io/safetensors.hpp"
 #include "run.hpp"
@@ -95,6 +97,47 @@ TEST_F(TrainCli, SameSeedAndThreadsGiveTheSameMetrics) {
   EXPECT_EQ(metrics_values(out("x")), metrics_values(out("y")));
   ASSERT_EQ(run_tinycnn(train_args(out("z"), {"--epochs", "2", "--seed", "8"})).exit_code, 0);
   EXPECT_NE(metrics_values(out("x")), metrics_values(out("z")));
+}
+
+// training.label_smoothing trains on the smoothed target: the train loss it reports can never
+// fall below the target's own entropy (1.677 at 0.5 and 10 classes), which the plain loss of
+// the same run passes; the test loss stays the plain cross-entropy; the run's config keeps it.
+TEST_F(TrainCli, LabelSmoothingTrainsOnTheSmoothedTarget) {
+  // A learnable set: class k is an 8 x 8 image whose row k % 8 is bright (and, for k >= 8, its
+  // column too), with a little noise.
+  const std::string data = path("learnable");
+  fs::create_directories(data);
+  for (const auto& [split, count] : {std::pair{"train", 320u}, {"t10k", 100u}}) {
+    std::vector<uint8_t> pixels(count * 64), labels(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t k = i % 10;
+      labels[i] = static_cast<uint8_t>(k);
+      for (uint32_t p = 0; p < 64; ++p) {
+        const bool on = p / 8 == k % 8 || (k >= 8 && p % 8 == k - 8);
+        pixels[i * 64 + p] = static_cast<uint8_t>((on ? 200 : 20) + (i * 13 + p * 7) % 40);
+      }
+    }
+    write_file(data + "/" + split + "-images-idx3-ubyte", idx_bytes(2051, {count, 8, 8}, pixels));
+    write_file(data + "/" + split + "-labels-idx1-ubyte", idx_bytes(2049, {count}, labels));
+  }
+  json c = tiny_config();
+  c["training"]["epochs"] = 4;
+  const std::string plain = dir_.write("plain.json", c.dump());
+  c["training"]["label_smoothing"] = 0.5;
+  const std::string smoothed = dir_.write("smoothed.json", c.dump());
+  for (const auto& [config, run] : {std::pair{plain, out("plain")}, {smoothed, out("smoothed")}}) {
+    const RunResult r = run_tinycnn({"train", config, "--data", data, "--out", run});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const double q = 0.5 + 0.5 / 10, rest = 0.5 / 10;
+  const double entropy = -q * std::log(q) - 9 * rest * std::log(rest);
+  const auto with = metrics_values(out("smoothed")), without = metrics_values(out("plain"));
+  ASSERT_EQ(with.size(), 4u);
+  for (const auto& line : with) EXPECT_GE(line["train_loss"].get<double>(), entropy - 1e-6);
+  EXPECT_LT(without.back()["train_loss"].get<double>(), entropy);
+  EXPECT_LT(with.back()["test_loss"].get<double>(), entropy);  // plain cross-entropy
+  const json resolved = json::parse(slurp(out("smoothed") + "/config.json"));
+  EXPECT_EQ(resolved["training"]["label_smoothing"], 0.5);
 }
 
 TEST_F(TrainCli, InitLoadsWeights) {

@@ -72,6 +72,11 @@ CASES = {
     "xent_4x10": ("softmax_cross_entropy", dict(reduction="mean"), [4, 10]),
     "xent_large_logits": ("softmax_cross_entropy", dict(reduction="mean"), [3, 10],
                           {"scale": 50.0}),
+    "xent_smoothing_4x10": ("softmax_cross_entropy",
+                            dict(reduction="mean", label_smoothing=0.1), [4, 10]),
+    "xent_smoothing_large_logits": ("softmax_cross_entropy",
+                                    dict(reduction="mean", label_smoothing=0.3), [3, 7],
+                                    {"scale": 50.0}),
 }
 
 
@@ -215,7 +220,8 @@ def make_case(name, spec):
     if op == "softmax_cross_entropy":
         labels = draw.labels(shape[0], shape[1])
         x.requires_grad_(True)
-        loss = F.cross_entropy(x, labels, reduction=params["reduction"])
+        loss = F.cross_entropy(x, labels, reduction=params["reduction"],
+                               label_smoothing=params.get("label_smoothing", 0.0))
         loss.backward()
         doc.update(labels=labels.tolist(), loss=loss.item(), grad_input=result_json(x.grad))
         return doc
