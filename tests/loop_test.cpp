@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -20,6 +21,7 @@
 #include "run/checkpoint.hpp"
 #include "run/metrics_log.hpp"
 #include "support/idx_writer.hpp"
+#include "train/time_left.hpp"
 #include "train/trainer.hpp"
 
 namespace tinycnn::train {
@@ -74,6 +76,39 @@ class LoopTest : public ::testing::Test {
   }
   fs::path dir_;
 };
+
+// The step callback's estimates: this epoch's training left at the rate measured so far, and
+// the whole pass at that rate (96 examples, 6 batches of 16), consistent with each other.
+TEST_F(LoopTest, StepProgressEstimatesTheEpochFromItsRate) {
+  std::vector<StepProgress> steps;
+  TrainCallbacks callbacks;
+  callbacks.on_step = [&](const StepProgress& p) { steps.push_back(p); };
+  run_training(spec(1), options("run"), callbacks);
+  ASSERT_EQ(steps.size(), 6u);
+  for (const auto& p : steps) {
+    ASSERT_GT(p.images_per_second, 0.0);
+    EXPECT_NEAR(p.epoch_seconds_estimate, 96 / p.images_per_second, 1e-9);
+    EXPECT_NEAR(p.epoch_seconds_left, static_cast<double>(96 - 16 * p.batch) / p.images_per_second,
+                1e-9);
+  }
+  EXPECT_EQ(steps.back().epoch_seconds_left, 0.0);
+}
+
+// The run's time to go: before any epoch has finished, the rest of this one and the later
+// epochs at this epoch's estimate; then each later epoch as the last one took, test pass
+// included.
+TEST(TimeLeft, FromTheRateNowThenFromTheLastEpoch) {
+  TimeLeft left;
+  EXPECT_DOUBLE_EQ(left.run_during(1, 3, 4.0, 10.0), 4.0 + 2 * 10.0);
+  left.epoch_done(12.0, 1.5);
+  EXPECT_DOUBLE_EQ(left.run_after(1, 3), 2 * 13.5);
+  EXPECT_DOUBLE_EQ(left.run_during(2, 3, 5.0, 99.0), 5.0 + 1.5 + 13.5);
+  EXPECT_DOUBLE_EQ(left.run_after(3, 3), 0.0);
+  EXPECT_EQ(clock_text(65.4), "1:05");
+  EXPECT_EQ(clock_text(3 * 3600 + 4 * 60 + 5), "3:04:05");
+  EXPECT_EQ(clock_text(-1), "0:00");
+  EXPECT_EQ(clock_text(std::nan("")), "0:00");
+}
 
 TEST_F(LoopTest, ResumingGivesTheUninterruptedRunsWeights) {
   const TrainResult whole = run_training(spec(2), options("whole"), {});

@@ -23,6 +23,7 @@
 #include "model/spec.hpp"
 #include "run/run_dir.hpp"
 #include "runtime/contention.hpp"
+#include "train/time_left.hpp"
 #include "train/trainer.hpp"
 
 namespace tinycnn::cli {
@@ -53,28 +54,27 @@ model::ModelSpec resolve(const TrainOptions& o) {
   });
 }
 
-std::string duration(double seconds) {
-  const auto s = static_cast<int64_t>(std::lround(seconds));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60),
-                static_cast<long long>(s % 60));
-  return buf;
-}
-
+// The progress line on a terminal: the epoch's bar, its loss and accuracy so far, the step
+// rate, and the time to go of the epoch's training pass and of the whole run.
 class ProgressBar {
  public:
-  void update(const train::StepProgress& p) {
+  void update(const train::StepProgress& p, const train::TimeLeft& left) {
     if (p.batch != p.batches && clock_.seconds() < 0.1) return;
     clock_.reset();
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(kWidth * p.batch / p.batches);
     std::fprintf(stderr,
-                 "\r\033[Kepoch %lld/%lld [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f img/s ETA %s",
+                 "\r\033[Kepoch %lld/%lld [%s%s] %lld/%lld loss %.4f acc %.2f%% %.0f img/s, "
+                 "epoch %s left, run %s",
                  static_cast<long long>(p.epoch), static_cast<long long>(p.epochs),
                  std::string(static_cast<size_t>(filled), '=').c_str(),
                  std::string(static_cast<size_t>(kWidth - filled), ' ').c_str(),
                  static_cast<long long>(p.batch), static_cast<long long>(p.batches), p.loss,
-                 100.0 * p.accuracy, p.images_per_second, duration(p.eta_seconds).c_str());
+                 100.0 * p.accuracy, p.images_per_second,
+                 train::clock_text(p.epoch_seconds_left).c_str(),
+                 train::clock_text(left.run_during(p.epoch, p.epochs, p.epoch_seconds_left,
+                                                   p.epoch_seconds_estimate))
+                     .c_str());
     std::fflush(stderr);
   }
   void finish_line() { std::fprintf(stderr, "\r\033[K"); }
@@ -183,16 +183,21 @@ int run_train(const TrainOptions& o, bool quiet) {
 
   const bool bar = !quiet && ::isatty(STDERR_FILENO) && cluster::world().rank() == 0;
   ProgressBar progress;
+  train::TimeLeft left;
   train::TrainCallbacks callbacks;
   callbacks.stop = &g_stop_requested;
-  if (bar) callbacks.on_step = [&](const train::StepProgress& p) { progress.update(p); };
+  if (bar) callbacks.on_step = [&](const train::StepProgress& p) { progress.update(p, left); };
   callbacks.on_epoch = [&](const run::EpochMetrics& m) {
     if (bar) progress.finish_line();
+    left.epoch_done(m.epoch_seconds, m.eval_seconds);
+    const int64_t epochs = spec.training.epochs;
     spdlog::info(
         "epoch {}/{}: train loss {:.4f} acc {:.2f}%, test loss {:.4f} acc {:.2f}%, "
-        "{:.2f} s ({:.0f} img/s), eval {:.2f} s, lr {:g}",
-        m.epoch, spec.training.epochs, m.train_loss, 100 * m.train_accuracy, m.test_loss,
-        100 * m.test_accuracy, m.epoch_seconds, m.images_per_second, m.eval_seconds, m.lr);
+        "{:.2f} s ({:.0f} img/s), eval {:.2f} s, lr {:g}{}",
+        m.epoch, epochs, m.train_loss, 100 * m.train_accuracy, m.test_loss, 100 * m.test_accuracy,
+        m.epoch_seconds, m.images_per_second, m.eval_seconds, m.lr,
+        m.epoch < epochs ? ", " + train::clock_text(left.run_after(m.epoch, epochs)) + " left"
+                         : std::string());
     if (m.runqueue_wait_share > runtime::kBusyWaitShare) {
       spdlog::warn(
           "epoch {}: the machine was busy: the threads waited {:.0f}% of the training pass for a "

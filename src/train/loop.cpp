@@ -3,6 +3,7 @@
 // done, so resume == uninterrupted.
 #include "train/loop.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
@@ -99,12 +100,14 @@ void report_step(const Loop& loop, const EpochTotals& e, int64_t epoch, int64_t 
   if (!loop.callbacks.on_step) return;
   const double elapsed = clock.seconds();
   const double ips = elapsed > 0 ? static_cast<double>(e.seen) / elapsed : 0.0;
-  const double remaining = static_cast<double>((loop.batches - b - 1) * loop.t.batch_size +
-                                               (loop.t.epochs - epoch - 1) * loop.train_set.size());
+  const int64_t epoch_examples =
+      loop.t.drop_last ? loop.batches * loop.t.batch_size : loop.train_set.size();
+  const auto remaining =
+      static_cast<double>(std::max<int64_t>(epoch_examples - (b + 1) * loop.t.batch_size, 0));
   const auto seen = static_cast<double>(e.seen);
   loop.callbacks.on_step({epoch + 1, loop.t.epochs, b + 1, loop.batches, e.loss_sum / seen,
-                          static_cast<double>(e.correct) / seen, ips,
-                          ips > 0 ? remaining / ips : 0});
+                          static_cast<double>(e.correct) / seen, ips, ips > 0 ? remaining / ips : 0,
+                          ips > 0 ? static_cast<double>(epoch_examples) / ips : 0});
 }
 
 // training.diagnostics at an epoch's last step: the optimizer's step, observed.

@@ -26,7 +26,10 @@ struct RunOptions {
 
 struct StepProgress {
   int64_t epoch, epochs, batch, batches;  // epoch and batch 1-based
-  double loss, accuracy, images_per_second, eta_seconds;
+  double loss, accuracy, images_per_second;
+  // At the rate measured in this epoch so far: its training pass's seconds to go, and the whole
+  // pass's (train::TimeLeft makes the run's time to go of them).
+  double epoch_seconds_left, epoch_seconds_estimate;
 };
 
 struct TrainCallbacks {

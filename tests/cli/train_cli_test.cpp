@@ -9,8 +9,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 #include <utility>
 
@@ -138,6 +140,19 @@ TEST_F(TrainCli, LabelSmoothingTrainsOnTheSmoothedTarget) {
   EXPECT_LT(with.back()["test_loss"].get<double>(), entropy);  // plain cross-entropy
   const json resolved = json::parse(slurp(out("smoothed") + "/config.json"));
   EXPECT_EQ(resolved["training"]["label_smoothing"], 0.5);
+}
+
+// The per-epoch log line says how long the run has to go (no terminal: no progress bar), but
+// for the last epoch.
+TEST_F(TrainCli, EachEpochsLineSaysTheTimeLeft) {
+  const RunResult r = run_tinycnn(train_args(out("run"), {"--epochs", "3"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::regex left(R"(epoch [12]/3: .*, lr [0-9.e-]+, \d+:\d\d left\n)");
+  EXPECT_EQ(
+      std::distance(std::sregex_iterator(r.err.begin(), r.err.end(), left), std::sregex_iterator()),
+      2)
+      << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, std::regex(R"(epoch 3/3: .*, lr [0-9.e-]+\n)"))) << r.err;
 }
 
 TEST_F(TrainCli, InitLoadsWeights) {
