@@ -46,6 +46,11 @@ model::ModelSpec resolve(const TrainOptions& o) {
     if (o.batch_size) t["batch_size"] = number_flag("--batch-size", *o.batch_size);
     if (o.seed) t["seed"] = number_flag("--seed", *o.seed);
     if (o.conv_algo) t["conv_algo"] = *o.conv_algo;
+    if (o.early_stopping_patience) {
+      if (!t.contains("early_stopping")) t["early_stopping"] = model::Json::object();
+      t["early_stopping"]["patience"] =
+          number_flag("--early-stopping-patience", *o.early_stopping_patience);
+    }
     if (o.diagnostics) t["diagnostics"] = true;
     if (o.lr) {
       if (!t.contains("optimizer")) t["optimizer"] = model::Json::object();
@@ -95,6 +100,9 @@ void print_summary(const train::TrainResult& r, const model::ModelSpec& spec, bo
                                   {"epochs", r.completed_epochs},
                                   {"final_test_accuracy", r.final_test_accuracy},
                                   {"best_test_accuracy", r.best_test_accuracy},
+                                  {"best_epoch", r.best_epoch},
+                                  {"best_checkpoint", r.best_checkpoint},
+                                  {"stopped_early", r.stopped_early},
                                   {"epoch_seconds", nlohmann::json::array()},
                                   {"eval_seconds", nlohmann::json::array()},
                                   {"train_images_per_second", ips},
@@ -113,11 +121,13 @@ void print_summary(const train::TrainResult& r, const model::ModelSpec& spec, bo
   }
   char line[256];
   std::snprintf(line, sizeof line,
-                "%s: %lld epochs, final test accuracy %.2f%% (best %.2f%%), %.0f train images/s, "
-                "peak RSS %s\ncheckpoint: %s\n",
+                "%s: %lld epochs%s, final test accuracy %.2f%% (best %.2f%% at epoch %lld), %.0f "
+                "train images/s, peak RSS %s\ncheckpoint: %s\nbest: %s\n",
                 spec.name.c_str(), static_cast<long long>(r.completed_epochs),
-                100.0 * r.final_test_accuracy, 100.0 * r.best_test_accuracy, ips,
-                human_bytes(core::peak_rss_bytes()).c_str(), r.checkpoint.c_str());
+                r.stopped_early ? " (stopped early)" : "", 100.0 * r.final_test_accuracy,
+                100.0 * r.best_test_accuracy, static_cast<long long>(r.best_epoch), ips,
+                human_bytes(core::peak_rss_bytes()).c_str(), r.checkpoint.c_str(),
+                r.best_checkpoint.c_str());
   std::cout << line;
 }
 
@@ -145,6 +155,9 @@ CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
   cmd->add_option("--lr", o.lr, "Learning rate (training.optimizer.lr)")->check(kNumber);
   cmd->add_option("--seed", o.seed, "Seed for weights and data order (training.seed)")
       ->check(kNumber);
+  cmd->add_option("--early-stopping-patience", o.early_stopping_patience,
+                  "Stop after N epochs without improvement (training.early_stopping.patience)")
+      ->check(kNumber);
   cmd->add_option("--conv-algo", o.conv_algo, "Convolution algorithm (training.conv_algo)")
       ->check(CLI::IsMember(kernels::conv_algo_names()));
   cmd->add_option("--out", o.out, "Output directory (default runs/<model name>)");
@@ -155,7 +168,8 @@ CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
       ->check(kCount);
   cmd->add_option("--limit-test", o.limit_test, "Use only the first N test examples")
       ->check(kCount);
-  cmd->add_option("--min-accuracy", o.min_accuracy, "Exit 3 if the final test accuracy is below A")
+  cmd->add_option("--min-accuracy", o.min_accuracy,
+                  "Exit 3 if the best model's test accuracy is below A")
       ->check(kFraction);
   cmd->add_flag("--force", o.force, "A fresh run may replace the run already in --out");
   cmd->add_flag("--diagnostics", o.diagnostics,
@@ -214,10 +228,11 @@ int run_train(const TrainOptions& o, bool quiet) {
   const bool writer = cluster::world().rank() == 0;  // under mpirun: rank 0 reports
   if (writer) print_summary(result, spec, o.json);
   if (result.interrupted) return kExitInterrupted;
-  if (o.min_accuracy && result.final_test_accuracy < *o.min_accuracy) {
+  if (o.min_accuracy && result.best_test_accuracy < *o.min_accuracy) {
     if (writer) {
-      std::cerr << "error: final test accuracy " << result.final_test_accuracy
-                << " is below --min-accuracy " << *o.min_accuracy << "\n";
+      std::cerr << "error: the best model's test accuracy " << result.best_test_accuracy
+                << " (epoch " << result.best_epoch << ", " << result.best_checkpoint
+                << ") is below --min-accuracy " << *o.min_accuracy << "\n";
     }
     return kExitBelowAccuracy;
   }

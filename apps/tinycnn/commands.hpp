@@ -35,6 +35,7 @@ struct TrainOptions {
   std::optional<std::string> lr;
   std::optional<std::string> seed;
   std::optional<std::string> conv_algo;
+  std::optional<std::string> early_stopping_patience;
   std::string out;  // default runs/<model name>
   std::string resume;
   std::string init;

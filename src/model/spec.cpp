@@ -99,12 +99,31 @@ DatasetDefaults dataset_defaults(const std::string& dataset) {
   return {dataset == "idx" ? "data/idx" : "data/image_folder", {0.0}, {1.0}};
 }
 
+EarlyStoppingSpec parse_early_stopping(const Json& j) {
+  const ObjectReader e(j, "training.early_stopping", {"monitor", "patience", "min_delta"});
+  EarlyStoppingSpec s;
+  s.monitor = e.string("monitor", "test_accuracy", {"test_accuracy", "test_loss"});
+  if (e.has("patience")) s.patience = e.integer("patience", std::nullopt, 0, 100000);
+  s.min_delta = e.number("min_delta", 0.0, 0.0, 1e6);
+  return s;
+}
+
+// training.augment: the random crop's padding and the flip.
+void parse_augment(const Json& j, TrainingSpec& t) {
+  const ObjectReader a(j, "training.augment", {"random_crop", "horizontal_flip"});
+  if (a.has("random_crop")) {
+    const ObjectReader c(a.raw("random_crop"), "training.augment.random_crop", {"padding"});
+    t.augment_crop_padding = c.integer("padding", std::nullopt, 0, 1 << 16);
+  }
+  t.augment_flip = a.boolean("horizontal_flip", false);
+}
+
 TrainingSpec parse_training(const Json& j, int64_t channels) {
   const ObjectReader r(
       j, "training",
       {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer", "conv_algo", "normalize",
        "shuffle", "lr_schedule", "weight_init", "augment", "classes", "resize", "diagnostics",
-       "drop_last", "label_smoothing"});
+       "drop_last", "label_smoothing", "early_stopping"});
   TrainingSpec t;
   t.dataset = r.string("dataset", "mnist", dataset_names());
   const DatasetDefaults defaults = dataset_defaults(t.dataset);
@@ -131,14 +150,8 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
   }
   t.shuffle = r.boolean("shuffle", true);
   t.label_smoothing = r.number("label_smoothing", 0.0, 0.0, 1.0, false, true);
-  if (r.has("augment")) {
-    const ObjectReader a(r.raw("augment"), "training.augment", {"random_crop", "horizontal_flip"});
-    if (a.has("random_crop")) {
-      const ObjectReader c(a.raw("random_crop"), "training.augment.random_crop", {"padding"});
-      t.augment_crop_padding = c.integer("padding", std::nullopt, 0, 1 << 16);
-    }
-    t.augment_flip = a.boolean("horizontal_flip", false);
-  }
+  if (r.has("early_stopping")) t.early_stopping = parse_early_stopping(r.raw("early_stopping"));
+  if (r.has("augment")) parse_augment(r.raw("augment"), t);
   if (r.has("classes")) {
     const Json& names = r.raw("classes");
     TCNN_CHECK(names.is_array() && !names.empty(),

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,14 @@ struct LrScheduleSpec {
   double gamma = 0.1;             // step
 };
 
+// What `best.safetensors` keeps the best of, and when a run stops early
+// (training.early_stopping).
+struct EarlyStoppingSpec {
+  std::string monitor = "test_accuracy";  // or "test_loss"
+  std::optional<int64_t> patience;        // epochs without improvement before stopping; none: never
+  double min_delta = 0;                   // an improvement beats the best by more than this
+};
+
 struct TrainingSpec {
   std::string dataset = "mnist";
   std::string data_dir = "data/mnist";
@@ -65,6 +74,7 @@ struct TrainingSpec {
   bool diagnostics = false;          // training.diagnostics: gradient flow in metrics.jsonl
   bool drop_last = false;            // training.drop_last: no smaller last batch per epoch
   double label_smoothing = 0.0;      // training.label_smoothing, in [0, 1)
+  EarlyStoppingSpec early_stopping;
   LrScheduleSpec lr_schedule;
   nn::WeightInit weight_init = nn::WeightInit::HeNormal;
 };

@@ -2,6 +2,8 @@
 #include "run/checkpoint.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -56,6 +58,44 @@ int64_t metadata_int(const io::SafetensorsFile& f, const std::string& key,
                                                     ": expected a non-negative integer, got \"" +
                                                     it->second + "\"");
   }
+}
+
+// A double as text that reads back to the same double.
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+// A finite number; `path: metadata key: expected ...` otherwise.
+double metadata_number(const io::SafetensorsFile& f, const std::string& key,
+                       const std::string& path) {
+  auto it = f.metadata.find(key);
+  TCNN_CHECK_RUNTIME(it != f.metadata.end(), path, ": metadata ", key, " is missing");
+  char* end = nullptr;
+  const double v = std::strtod(it->second.c_str(), &end);
+  TCNN_CHECK_RUNTIME(
+      !it->second.empty() && end == it->second.c_str() + it->second.size() && std::isfinite(v),
+      path, ": metadata ", key, ": expected a finite number, got \"", it->second, "\"");
+  return v;
+}
+
+// The best epoch so far, when recorded: an epoch no later than the checkpoint's, a known
+// monitor, finite values.
+void read_best(const io::SafetensorsFile& f, const std::string& path, TrainState& state) {
+  if (!f.metadata.count("best_epoch")) return;
+  state.best_epoch = metadata_int(f, "best_epoch", path);
+  TCNN_CHECK_RUNTIME(state.best_epoch >= 1 && state.best_epoch <= state.epoch, path,
+                     ": metadata best_epoch ", state.best_epoch, ": expected 1..", state.epoch,
+                     " (an epoch this run has finished)");
+  auto monitor = f.metadata.find("best_monitor");
+  TCNN_CHECK_RUNTIME(monitor != f.metadata.end() &&
+                         (monitor->second == "test_accuracy" || monitor->second == "test_loss"),
+                     path, ": metadata best_monitor: expected test_accuracy or test_loss, got ",
+                     monitor == f.metadata.end() ? "nothing" : "\"" + monitor->second + "\"");
+  state.best_monitor = monitor->second;
+  state.best_value = metadata_number(f, "best_value", path);
+  state.best_test_accuracy = metadata_number(f, "best_test_accuracy", path);
 }
 
 std::vector<std::string> metadata_classes(const io::SafetensorsFile& f, const std::string& path) {
@@ -122,6 +162,12 @@ void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Opti
   if (!state.classes.empty()) metadata["classes"] = nlohmann::json(state.classes).dump();
   if (state.drop_last) metadata["drop_last"] = *state.drop_last ? "true" : "false";
   if (state.shuffle) metadata["shuffle"] = *state.shuffle ? "true" : "false";
+  if (state.best_epoch > 0) {
+    metadata["best_epoch"] = std::to_string(state.best_epoch);
+    metadata["best_monitor"] = state.best_monitor;
+    metadata["best_value"] = number_text(state.best_value);
+    metadata["best_test_accuracy"] = number_text(state.best_test_accuracy);
+  }
   io::write_safetensors(path, tensors, metadata, ints);
 }
 
@@ -179,6 +225,7 @@ TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
   }
   state.drop_last = metadata_bool(file, "drop_last", path);
   state.shuffle = metadata_bool(file, "shuffle", path);
+  read_best(file, path, state);
   optimizer->set_step_count(state.step);
   return state;
 }

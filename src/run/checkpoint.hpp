@@ -1,7 +1,8 @@
 // Checkpoints (docs/checkpoint.md): a safetensors file with the model's parameters
 // ("layers.0.weight"), the optimizer's slots ("optimizer.layers.0.weight.momentum") and metadata:
 // format, config, epoch (completed epochs), step (global step count), rng (data-order RNG state at
-// the start of epoch `epoch`) and tinycnn_version. Written atomically.
+// the start of epoch `epoch`), tinycnn_version, and the run's best epoch so far (best_epoch,
+// best_monitor, best_value, best_test_accuracy). Written atomically.
 #pragma once
 
 #include <optional>
@@ -22,6 +23,11 @@ struct TrainState {
   int64_t batch_size = 0, train_examples = 0;
   std::optional<bool> drop_last, shuffle;  // the run's training.drop_last / shuffle
   std::vector<std::string> classes;        // the outputs' names, where known (metadata "classes")
+  // The best epoch so far by `best_monitor` ("test_accuracy" / "test_loss"; 0: none recorded),
+  // its value of that metric and its test accuracy: what best.safetensors holds.
+  int64_t best_epoch = 0;
+  std::string best_monitor;
+  double best_value = 0, best_test_accuracy = 0;
 };
 
 void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Optimizer& optimizer,

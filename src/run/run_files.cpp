@@ -11,7 +11,8 @@ RunFiles RunFiles::in(const std::string& dir) {
           .checkpoint = dir + "/" + kCheckpointFile,
           .metrics = dir + "/" + kMetricsFile,
           .config = dir + "/" + kConfigFile,
-          .curves = dir + "/" + kCurvesFile};
+          .curves = dir + "/" + kCurvesFile,
+          .best = dir + "/" + kBestFile};
 }
 
 void start_run(const RunFiles& files, bool resumed, int64_t epoch, const std::string& config_json) {
@@ -23,10 +24,11 @@ void start_run(const RunFiles& files, bool resumed, int64_t epoch, const std::st
   io::write_file_atomically(files.config, config_json + "\n");
 }
 
-void commit_epoch(const RunFiles& files, const EpochMetrics& metrics,
+void commit_epoch(const RunFiles& files, const EpochMetrics& metrics, bool best,
                   const std::function<void(const std::string& path)>& save_checkpoint) {
   const MetricsMark mark = append_metrics(files.metrics, metrics);
   try {
+    if (best) save_checkpoint(files.best);
     save_checkpoint(files.checkpoint);
   } catch (...) {
     roll_back_metrics(files.metrics, mark);

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <optional>
+#include <string>
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
@@ -33,8 +35,10 @@ struct EpochTotals {
   std::vector<run::LayerDiagnostic> diagnostics;  // training.diagnostics: at the last step
 };
 
-run::TrainState saved_state(const Loop& loop, int64_t epoch, int64_t step,
-                            const core::Rng::State& rng) {
+// The state to save: the position (`epoch`, `step`, `rng`), the run's settings, and the best
+// epoch so far from `run`.
+run::TrainState saved_state(const Loop& loop, const run::TrainState& run, int64_t epoch,
+                            int64_t step, const core::Rng::State& rng) {
   return {.epoch = epoch,
           .step = step,
           .rng = rng,
@@ -42,7 +46,48 @@ run::TrainState saved_state(const Loop& loop, int64_t epoch, int64_t step,
           .train_examples = loop.train_set.size(),
           .drop_last = loop.t.drop_last,
           .shuffle = loop.t.shuffle,
-          .classes = loop.train_set.classes()};
+          .classes = loop.train_set.classes(),
+          .best_epoch = run.best_epoch,
+          .best_monitor = run.best_monitor,
+          .best_value = run.best_value,
+          .best_test_accuracy = run.best_test_accuracy};
+}
+
+// Whether epoch `m` is the best so far by the monitor — better than the best by more than
+// min_delta, or the first (of the run, or since the monitor changed) — and if so, it becomes
+// the state's best.
+bool take_if_best(const model::EarlyStoppingSpec& e, const run::EpochMetrics& m,
+                  run::TrainState& state) {
+  const bool loss = e.monitor == "test_loss";
+  const double value = loss ? m.test_loss : m.test_accuracy;
+  const bool first = state.best_epoch == 0 || state.best_monitor != e.monitor;
+  if (!first &&
+      !(loss ? value < state.best_value - e.min_delta : value > state.best_value + e.min_delta)) {
+    return false;
+  }
+  state.best_epoch = m.epoch;
+  state.best_monitor = e.monitor;
+  state.best_value = value;
+  state.best_test_accuracy = m.test_accuracy;
+  return true;
+}
+
+// Epochs finished since the best one, when training.early_stopping's patience has run out.
+std::optional<int64_t> patience_ran_out(const model::EarlyStoppingSpec& e,
+                                        const run::TrainState& state) {
+  if (!e.patience || state.best_epoch == 0 || state.best_monitor != e.monitor) return std::nullopt;
+  const int64_t since = state.epoch - state.best_epoch;
+  if (since == 0 || since < *e.patience) return std::nullopt;
+  return since;
+}
+
+std::string early_stop_text(const Loop& loop, const run::TrainState& state, int64_t since) {
+  const model::EarlyStoppingSpec& e = loop.t.early_stopping;
+  return core::concat("early stopping: ", e.monitor, " has not improved by more than ", e.min_delta,
+                      " for ", since, " epoch", since == 1 ? "" : "s", " (best ",
+                      fixed(state.best_value, 4), " at epoch ", state.best_epoch,
+                      "): stopping after epoch ", state.epoch, " of ", loop.t.epochs,
+                      "; the best model is ", loop.files.best);
 }
 
 void save(const Loop& loop, const std::string& path, const run::TrainState& state) {
@@ -151,7 +196,7 @@ void save_interrupted(const Loop& loop, int64_t epoch, const run::TrainState& st
   });
   if (loop.step.writes()) {
     start_files(loop, epoch);
-    save(loop, loop.files.checkpoint, saved_state(loop, epoch, state.step, epoch_rng));
+    save(loop, loop.files.checkpoint, saved_state(loop, state, epoch, state.step, epoch_rng));
   }
   log_warn(core::concat("interrupted at epoch ", epoch + 1, ", step ", state.step, ": saved ",
                         loop.files.checkpoint));
@@ -226,19 +271,26 @@ run::EpochMetrics finish_epoch(const Loop& loop, int64_t epoch, double lr, const
                         ": non-finite weights or test loss; ", kept(loop));
   });
   state.epoch = epoch + 1;
+  const bool best = take_if_best(loop.t.early_stopping, m, state);
   if (!loop.step.writes()) return m;
   start_files(loop, epoch);
-  run::commit_epoch(loop.files, m, [&](const std::string& path) {
-    save(loop, path, saved_state(loop, state.epoch, state.step, data_rng.state()));
+  run::commit_epoch(loop.files, m, best, [&](const std::string& path) {
+    save(loop, path, saved_state(loop, state, state.epoch, state.step, data_rng.state()));
   });
   return m;
 }
 
-// A resume of a run that has all its epochs already: its test accuracy, nothing written.
+// A resume of a run that has all its epochs already, or that stopped early and would again:
+// its test accuracy, nothing written.
 TrainResult evaluate_only(const Loop& loop, const run::TrainState& state) {
   const std::string& path = loop.options.resume;
-  log_info(core::concat("nothing to do: ", path, " holds epoch ", state.epoch, " of ",
-                        loop.t.epochs, "; evaluating it"));
+  const std::optional<int64_t> since = patience_ran_out(loop.t.early_stopping, state);
+  log_info(core::concat(
+      "nothing to do: ", path, " holds epoch ", state.epoch, " of ", loop.t.epochs,
+      since ? core::concat(" and ", loop.t.early_stopping.monitor, " has not improved for ", *since,
+                           " epochs (training.early_stopping)")
+            : "",
+      "; evaluating it"));
   const EvalResult eval = loop.step.evaluate(loop.test_set, loop.norm, loop.num_classes);
   loop.step.require(std::isfinite(eval.loss), [&] {
     return core::concat(path, ": the test loss is ", eval.loss,
@@ -246,9 +298,12 @@ TrainResult evaluate_only(const Loop& loop, const run::TrainState& state) {
   });
   TrainResult result;
   result.checkpoint = path;
+  result.best_checkpoint = loop.files.best;
   result.completed_epochs = state.epoch;
   result.final_test_accuracy = eval.accuracy;
-  result.best_test_accuracy = eval.accuracy;
+  result.best_epoch = state.best_epoch > 0 ? state.best_epoch : state.epoch;
+  result.best_test_accuracy = state.best_epoch > 0 ? state.best_test_accuracy : eval.accuracy;
+  result.stopped_early = since.has_value();
   return result;
 }
 
@@ -267,7 +322,9 @@ void agree_on_position(const Loop& loop, const run::TrainState& state) {
 TrainResult run_epochs(const Loop& loop, run::TrainState& state, core::Rng& data_rng) {
   const model::TrainingSpec& t = loop.t;
   agree_on_position(loop, state);
-  if (state.epoch >= t.epochs) return evaluate_only(loop, state);
+  if (state.epoch >= t.epochs || patience_ran_out(t.early_stopping, state)) {
+    return evaluate_only(loop, state);
+  }
   if (loop.step.writes()) {
     if (!loop.options.resume.empty()) start_files(loop, state.epoch);
     if (loop.options.resume.empty() && std::filesystem::exists(loop.files.checkpoint)) {
@@ -277,6 +334,7 @@ TrainResult run_epochs(const Loop& loop, run::TrainState& state, core::Rng& data
   }
   TrainResult result;
   result.checkpoint = loop.files.checkpoint;
+  result.best_checkpoint = loop.files.best;
   result.completed_epochs = state.epoch;
   std::vector<int64_t> order(static_cast<size_t>(loop.train_set.size()));
   for (int64_t epoch = state.epoch; epoch < t.epochs; ++epoch) {
@@ -294,10 +352,18 @@ TrainResult run_epochs(const Loop& loop, run::TrainState& state, core::Rng& data
     result.epochs.push_back(m);
     result.completed_epochs = state.epoch;
     result.final_test_accuracy = m.test_accuracy;
-    result.best_test_accuracy = std::max(result.best_test_accuracy, m.test_accuracy);
+    result.best_epoch = state.best_epoch;
+    result.best_test_accuracy = state.best_test_accuracy;
     if (loop.callbacks.on_epoch) loop.callbacks.on_epoch(m);
     if (loop.step.any(stop_requested(loop.callbacks))) {  // the processes decide together
       result.interrupted = state.epoch < t.epochs;
+      break;
+    }
+    // The same metrics on every process: they all decide the same.
+    if (const auto since = patience_ran_out(t.early_stopping, state);
+        since && state.epoch < t.epochs) {
+      log_info(early_stop_text(loop, state, *since));
+      result.stopped_early = true;
       break;
     }
   }

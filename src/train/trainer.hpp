@@ -42,9 +42,14 @@ struct TrainResult {
   std::vector<run::EpochMetrics> epochs;  // those run now
   int64_t completed_epochs = 0;           // in total, resumed ones included
   double final_test_accuracy = 0;
-  double best_test_accuracy = 0;  // over the epochs run now
+  // The best epoch by training.early_stopping.monitor (test accuracy by default), over the
+  // whole run (resumed epochs too), and its test accuracy: what best.safetensors holds.
+  int64_t best_epoch = 0;
+  double best_test_accuracy = 0;
+  bool stopped_early = false;  // training.early_stopping ended the run before its last epoch
   bool interrupted = false;
   std::string checkpoint;
+  std::string best_checkpoint;  // best.safetensors beside the checkpoint
 };
 
 // Throws core::Error: Invalid for bad options, Runtime for data / checkpoint / divergence.

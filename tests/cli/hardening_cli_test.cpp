@@ -184,9 +184,14 @@ TEST_F(Hardening, AFailedCheckpointTakesItsMetricsLineBack) {
       run_tinycnn(train(out, {"--epochs", "1"}),
                   {.file_size_blocks = 2, .stdout_path = {}, .launcher = {}, .memory_kib = 0});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find("checkpoint.safetensors"), std::string::npos) << r.err;
+  // The first file of the epoch's save (best.safetensors: the first epoch is the best so far).
+  EXPECT_NE(r.err.find("best.safetensors"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(out + "/checkpoint.safetensors"));
+  EXPECT_FALSE(fs::exists(out + "/best.safetensors"));
   EXPECT_EQ(slurp(out + "/metrics.jsonl"), "");
+  for (const auto& e : fs::directory_iterator(out)) {  // no temporary left behind
+    EXPECT_EQ(e.path().filename().string().find("tinycnn-tmp"), std::string::npos) << e.path();
+  }
 }
 
 TEST_F(Hardening, AFreshRunKeepsAnotherRunUnlessForced) {

@@ -243,6 +243,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"label_smoothing_negative",
                   mutate([](json& c) { c["training"]["label_smoothing"] = -0.1; }),
                   "training.label_smoothing: expected a number in [0, 1), got -0.1"},
+        BadConfig{"negative_patience", mutate([](json& c) {
+                    c["training"]["early_stopping"] = {{"patience", -1}};
+                  }),
+                  "training.early_stopping.patience: expected an integer in [0, 100000], got -1"},
+        BadConfig{"unknown_monitor", mutate([](json& c) {
+                    c["training"]["early_stopping"] = {{"monitor", "val_acc"}};
+                  }),
+                  "training.early_stopping.monitor: expected one of test_accuracy, test_loss, "
+                  "got \"val_acc\""},
+        BadConfig{"negative_min_delta", mutate([](json& c) {
+                    c["training"]["early_stopping"] = {{"min_delta", -0.5}};
+                  }),
+                  "training.early_stopping.min_delta: expected a number in [0, 1e+06], got -0.5"},
         BadConfig{"unknown_training_key", mutate([](json& c) { c["training"]["epoch"] = 3; }),
                   "training.epoch: unknown key; allowed: dataset, data_dir, epochs"},
         BadConfig{"step_schedule_without_step_size", mutate([](json& c) {

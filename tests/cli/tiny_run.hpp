@@ -9,6 +9,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io/safetensors.hpp"
@@ -51,6 +52,26 @@ inline std::string with_overflowing_logits(const std::string& checkpoint, const 
   }
   io::write_safetensors(out, f.tensors, f.metadata);
   return out;
+}
+
+// A learnable MNIST-format set of 8 x 8 images in `dir` (320 training, 100 test): class k's
+// row k % 8 is bright (and, for k >= 8, its column k - 8 too), with a little noise. Returns dir.
+inline std::string write_learnable(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  for (const auto& [split, count] : {std::pair{"train", 320u}, {"t10k", 100u}}) {
+    std::vector<uint8_t> pixels(count * 64), labels(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t k = i % 10;
+      labels[i] = static_cast<uint8_t>(k);
+      for (uint32_t p = 0; p < 64; ++p) {
+        const bool on = p / 8 == k % 8 || (k >= 8 && p % 8 == k - 8);
+        pixels[i * 64 + p] = static_cast<uint8_t>((on ? 200 : 20) + (i * 13 + p * 7) % 40);
+      }
+    }
+    write_file(dir + "/" + split + "-images-idx3-ubyte", idx_bytes(2051, {count, 8, 8}, pixels));
+    write_file(dir + "/" + split + "-labels-idx1-ubyte", idx_bytes(2049, {count}, labels));
+  }
+  return dir;
 }
 
 // 256 training and 64 test images of 8 x 8 in data/, the tiny config in tiny.json.

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "io/safetensors.hpp"
@@ -105,23 +106,7 @@ TEST_F(TrainCli, SameSeedAndThreadsGiveTheSameMetrics) {
 // fall below the target's own entropy (1.677 at 0.5 and 10 classes), which the plain loss of
 // the same run passes; the test loss stays the plain cross-entropy; the run's config keeps it.
 TEST_F(TrainCli, LabelSmoothingTrainsOnTheSmoothedTarget) {
-  // A learnable set: class k is an 8 x 8 image whose row k % 8 is bright (and, for k >= 8, its
-  // column too), with a little noise.
-  const std::string data = path("learnable");
-  fs::create_directories(data);
-  for (const auto& [split, count] : {std::pair{"train", 320u}, {"t10k", 100u}}) {
-    std::vector<uint8_t> pixels(count * 64), labels(count);
-    for (uint32_t i = 0; i < count; ++i) {
-      const uint32_t k = i % 10;
-      labels[i] = static_cast<uint8_t>(k);
-      for (uint32_t p = 0; p < 64; ++p) {
-        const bool on = p / 8 == k % 8 || (k >= 8 && p % 8 == k - 8);
-        pixels[i * 64 + p] = static_cast<uint8_t>((on ? 200 : 20) + (i * 13 + p * 7) % 40);
-      }
-    }
-    write_file(data + "/" + split + "-images-idx3-ubyte", idx_bytes(2051, {count, 8, 8}, pixels));
-    write_file(data + "/" + split + "-labels-idx1-ubyte", idx_bytes(2049, {count}, labels));
-  }
+  const std::string data = write_learnable(path("learnable"));
   json c = tiny_config();
   c["training"]["epochs"] = 4;
   const std::string plain = dir_.write("plain.json", c.dump());
@@ -153,6 +138,101 @@ TEST_F(TrainCli, EachEpochsLineSaysTheTimeLeft) {
       2)
       << r.err;
   EXPECT_TRUE(std::regex_search(r.err, std::regex(R"(epoch 3/3: .*, lr [0-9.e-]+\n)"))) << r.err;
+}
+
+// Keep the best, stop early: best.safetensors holds the epoch the monitor rates best (an
+// improvement beats the best by more than min_delta), the run ends after `patience` epochs
+// without one (exit 0, a log line, "stopped_early"), the JSON names the best epoch and its
+// accuracy, and eval takes best.safetensors like any checkpoint.
+TEST_F(TrainCli, KeepsTheBestModelAndStopsEarly) {
+  const std::string data = write_learnable(path("learnable"));
+  for (const auto& [monitor, min_delta, patience] :
+       {std::tuple{"test_accuracy", 0.0, 2}, {"test_loss", 0.01, 1}}) {
+    json c = tiny_config();
+    c["training"]["epochs"] = 30;
+    c["training"]["early_stopping"] = {{"monitor", monitor}, {"min_delta", min_delta}};
+    const std::string config = dir_.write(std::string(monitor) + ".json", c.dump());
+    const std::string run = out(monitor);
+    const RunResult r = run_tinycnn({"train", config, "--data", data, "--out", run, "--json",
+                                     "--early-stopping-patience", std::to_string(patience)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json summary = json::parse(r.out);
+    // The rule, applied to the metrics the run wrote.
+    const auto lines = metrics_values(run);
+    int best = 0;
+    double best_value = 0;
+    for (const auto& line : lines) {
+      const double v = line[monitor].get<double>();
+      const bool loss = std::string(monitor) == "test_loss";
+      if (best == 0 || (loss ? v < best_value - min_delta : v > best_value + min_delta)) {
+        best = line["epoch"].get<int>();
+        best_value = v;
+      }
+    }
+    EXPECT_TRUE(summary["stopped_early"].get<bool>()) << monitor;
+    EXPECT_EQ(summary["epochs"].get<int>(), best + patience) << monitor;
+    EXPECT_EQ(static_cast<int>(lines.size()), best + patience);
+    EXPECT_EQ(summary["best_epoch"].get<int>(), best) << monitor;
+    EXPECT_EQ(summary["best_test_accuracy"], lines[static_cast<size_t>(best - 1)]["test_accuracy"]);
+    EXPECT_EQ(summary["best_checkpoint"], run + "/best.safetensors");
+    EXPECT_NE(r.err.find("early stopping: " + std::string(monitor) + " has not improved"),
+              std::string::npos)
+        << r.err;
+    const io::SafetensorsFile file = io::read_safetensors(run + "/best.safetensors");
+    EXPECT_EQ(file.metadata.at("epoch"), std::to_string(best));
+    EXPECT_EQ(file.metadata.at("best_epoch"), std::to_string(best));
+    EXPECT_EQ(file.metadata.at("best_monitor"), monitor);
+    const RunResult eval = run_tinycnn(
+        {"eval", config, "--checkpoint", run + "/best.safetensors", "--data", data, "--json"});
+    ASSERT_EQ(eval.exit_code, 0) << eval.err;
+    EXPECT_EQ(json::parse(eval.out)["test_accuracy"], summary["best_test_accuracy"]);
+    // Resuming the run that stopped: nothing to train, it says why.
+    const RunResult again = run_tinycnn({"train", config, "--data", data, "--out", run, "--resume",
+                                         run + "/checkpoint.safetensors",
+                                         "--early-stopping-patience", std::to_string(patience)});
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_NE(again.err.find("has not improved for"), std::string::npos) << again.err;
+  }
+}
+
+// darknet#4387: the best model survives a resume. A run resumed after epoch 3 keeps the same
+// best.safetensors as the uninterrupted run, whose best epoch (2) lies before the resume.
+TEST_F(TrainCli, TheBestModelSurvivesAResume) {
+  const std::string data = write_learnable(path("learnable"));
+  json c = tiny_config();
+  c["training"]["epochs"] = 6;
+  const std::string config = dir_.write("six.json", c.dump());
+  auto train = [&](const std::string& run, std::vector<std::string> extra) {
+    std::vector<std::string> args{"train", config, "--data", data, "--out", run, "--threads", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const RunResult r = run_tinycnn(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r;
+  };
+  train(out("whole"), {});
+  train(out("parts"), {"--epochs", "3"});
+  const RunResult resumed =
+      train(out("parts"), {"--resume", out("parts") + "/checkpoint.safetensors", "--json"});
+  const io::SafetensorsFile whole = io::read_safetensors(out("whole") + "/best.safetensors");
+  const io::SafetensorsFile parts = io::read_safetensors(out("parts") + "/best.safetensors");
+  ASSERT_LE(std::stoi(whole.metadata.at("best_epoch")), 3);  // else the test proves nothing
+  EXPECT_EQ(parts.metadata.at("best_epoch"), whole.metadata.at("best_epoch"));
+  EXPECT_EQ(json::parse(resumed.out)["best_epoch"].get<int>(),
+            std::stoi(whole.metadata.at("best_epoch")));
+  ASSERT_EQ(whole.tensors.size(), parts.tensors.size());
+  for (size_t i = 0; i < whole.tensors.size(); ++i) {
+    EXPECT_EQ(whole.tensors[i].tensor.to_vector(), parts.tensors[i].tensor.to_vector())
+        << whole.tensors[i].name;
+  }
+  // A checkpoint whose best epoch lies after its own epoch is refused by name.
+  io::SafetensorsFile f = io::read_safetensors(out("parts") + "/checkpoint.safetensors");
+  f.metadata["best_epoch"] = "99";
+  const std::string bad = out("bad.safetensors");
+  io::write_safetensors(bad, f.tensors, f.metadata, f.ints);
+  const RunResult r = run_tinycnn(
+      {"train", config, "--data", data, "--out", out("parts"), "--resume", bad, "--epochs", "8"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("metadata best_epoch 99: expected 1..6"), std::string::npos) << r.err;
 }
 
 TEST_F(TrainCli, InitLoadsWeights) {
@@ -228,7 +308,7 @@ TEST_F(TrainCli, EvalReportsConfusionAndPerClassAccuracy) {
 TEST_F(TrainCli, MinAccuracyGivesExit3) {
   RunResult r = run_tinycnn(train_args(out("a"), {"--min-accuracy", "1.0"}));
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_NE(r.err.find("error: final test accuracy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error: the best model's test accuracy"), std::string::npos) << r.err;
   EXPECT_EQ(run_tinycnn(train_args(out("b"), {"--min-accuracy", "0"})).exit_code, 0);
   EXPECT_EQ(run_tinycnn(train_args(out("c"), {"--min-accuracy", "1.5"})).exit_code, 2);
 }
