@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <numeric>
 
 #include "core/error.hpp"
 #include "data/cifar10.hpp"
@@ -287,6 +288,60 @@ TEST_F(DataTest, AugmentationIsAFunctionOfSeedEpochAndExample) {
   }
   EXPECT_TRUE(differs);
   EXPECT_TRUE(shifted);
+}
+
+// Cutout: after the crop and flip (which it leaves as they were), one square of the given side
+// per example and epoch, centred on a random pixel and clipped at the borders, holds 0 after
+// normalisation; the same draws in any batch.
+TEST_F(DataTest, CutoutErasesOneClippedSquarePerExampleAndEpoch) {
+  const int64_t n = 64, side = 3;
+  std::vector<uint8_t> pixels(static_cast<size_t>(n * 8 * 8), 200);
+  const Dataset ds("mem", 2, 8, 4, pixels, std::vector<int32_t>(static_cast<size_t>(n), 0));
+  const Normalization norm{.mean = {0.5}, .stddev = {0.25}};  // 200 -> (0.784 - 0.5) / 0.25
+  std::vector<int64_t> all(static_cast<size_t>(n));
+  std::iota(all.begin(), all.end(), 0);
+  tensor::Tensor cut, plain, again, crop_only, crop_cut;
+  std::vector<int32_t> labels;
+  ds.gather(all, norm, Augment{.seed = 9, .cutout = side}, 2, cut, labels);
+  ds.gather(all, norm, plain, labels);
+  ds.gather(std::vector<int64_t>{7}, norm, Augment{.seed = 9, .cutout = side}, 2, again, labels);
+  int clipped = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t y0 = 8, y1 = -1, x0 = 4, x1 = -1, zeros = 0;
+    for (int64_t c = 0; c < 2; ++c) {
+      for (int64_t y = 0; y < 8; ++y) {
+        for (int64_t x = 0; x < 4; ++x) {
+          const int64_t at = ((i * 2 + c) * 8 + y) * 4 + x;
+          if (cut[at] == 0.0f) {
+            ++zeros;
+            y0 = std::min(y0, y), y1 = std::max(y1, y), x0 = std::min(x0, x), x1 = std::max(x1, x);
+          } else {
+            EXPECT_EQ(cut[at], plain[at]);
+          }
+        }
+      }
+    }
+    // One rectangle in both channels, at most side x side, the full side unless clipped.
+    ASSERT_GT(zeros, 0) << i;
+    const int64_t h = y1 - y0 + 1, w = x1 - x0 + 1;
+    EXPECT_EQ(zeros, 2 * h * w) << i;
+    EXPECT_LE(h, side);
+    EXPECT_LE(w, side);
+    if (h < side || w < side) {
+      ++clipped;
+      EXPECT_TRUE(y0 == 0 || y1 == 7 || x0 == 0 || x1 == 3) << i;
+    }
+  }
+  EXPECT_GT(clipped, 0);  // 64 draws on a 4-pixel-wide image: some reach a border
+  for (int64_t p = 0; p < 64; ++p) EXPECT_EQ(again[p], cut[7 * 64 + p]);
+  // With a crop and flip: the same crop and flip as without Cutout, then the square.
+  ds.gather(all, norm, Augment{.crop_padding = 1, .horizontal_flip = true, .seed = 9}, 2, crop_only,
+            labels);
+  ds.gather(all, norm, Augment{.crop_padding = 1, .horizontal_flip = true, .seed = 9, .cutout = 2},
+            2, crop_cut, labels);
+  for (int64_t p = 0; p < crop_cut.numel(); ++p) {
+    EXPECT_TRUE(crop_cut[p] == crop_only[p] || crop_cut[p] == 0.0f) << p;
+  }
 }
 
 }  // namespace

@@ -70,6 +70,34 @@ Crop crop_of(const Augment& augment, int64_t epoch, int64_t i) {
           .flip = augment.horizontal_flip && ((draw >> 40) & 1)};
 }
 
+// Example `i`'s Cutout square in `epoch`: rows [y0, y1) and columns [x0, x1), clipped to the
+// image. Its own stream of draws, so the crop and flip stay what they were without it.
+struct Square {
+  int64_t y0 = 0, y1 = 0, x0 = 0, x1 = 0;
+};
+constexpr uint64_t kCutoutStream = 0x632D6F75742D3031ULL;
+
+Square cutout_of(const Augment& augment, const ImageDims& d, int64_t epoch, int64_t i) {
+  if (augment.cutout <= 0) return {};
+  const uint64_t draw = mix(augment.seed ^ kCutoutStream, epoch, i);
+  const auto cy = static_cast<int64_t>((draw & 0xFFFFFFFFULL) % static_cast<uint64_t>(d.height));
+  const auto cx = static_cast<int64_t>((draw >> 32) % static_cast<uint64_t>(d.width));
+  const int64_t y0 = cy - augment.cutout / 2, x0 = cx - augment.cutout / 2;
+  return {.y0 = std::max<int64_t>(y0, 0),
+          .y1 = std::min(y0 + augment.cutout, d.height),
+          .x0 = std::max<int64_t>(x0, 0),
+          .x1 = std::min(x0 + augment.cutout, d.width)};
+}
+
+void erase(const ImageDims& d, const Square& s, float* dst) {
+  for (int64_t c = 0; c < d.channels; ++c) {
+    for (int64_t y = s.y0; y < s.y1; ++y) {
+      float* row = dst + c * d.plane() + y * d.width;
+      std::fill(row + s.x0, row + s.x1, 0.0f);
+    }
+  }
+}
+
 // The crop, then the flip: out(y, x) reads src(y + dy - pad, x' + dx - pad) with x' = W - 1 - x
 // when flipped; black (the shift of 0) outside the image.
 void augment_image(const ImageDims& d, const uint8_t* src, const ChannelMap& map, const Crop& k,
@@ -163,6 +191,7 @@ void Dataset::gather(std::span<const int64_t> indices, const Normalization& norm
     float* dst = images.data() + b * dims.numel();
     if (augment.any()) {
       augment_image(dims, image(i), map, crop_of(augment, epoch, i), dst);
+      if (augment.cutout > 0) erase(dims, cutout_of(augment, dims, epoch, i), dst);
     } else {
       normalize_image(dims, image(i), map, dst);
     }

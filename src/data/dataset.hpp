@@ -26,7 +26,10 @@ struct Augment {
   int64_t crop_padding = 0;  // > 0: pad by this many black pixels, crop back at a random offset
   bool horizontal_flip = false;
   uint64_t seed = 0;  // the run's
-  bool any() const { return crop_padding > 0 || horizontal_flip; }
+  // > 0: after the crop and flip, a square of this side, centred on a random pixel (clipped at
+  // the borders), is set to 0 after normalisation (Cutout, DeVries & Taylor 2017).
+  int64_t cutout = 0;
+  bool any() const { return crop_padding > 0 || horizontal_flip || cutout > 0; }
 };
 
 class Dataset {

@@ -110,12 +110,16 @@ EarlyStoppingSpec parse_early_stopping(const Json& j) {
 
 // training.augment: the random crop's padding and the flip.
 void parse_augment(const Json& j, TrainingSpec& t) {
-  const ObjectReader a(j, "training.augment", {"random_crop", "horizontal_flip"});
+  const ObjectReader a(j, "training.augment", {"random_crop", "horizontal_flip", "cutout"});
   if (a.has("random_crop")) {
     const ObjectReader c(a.raw("random_crop"), "training.augment.random_crop", {"padding"});
     t.augment_crop_padding = c.integer("padding", std::nullopt, 0, 1 << 16);
   }
   t.augment_flip = a.boolean("horizontal_flip", false);
+  if (a.has("cutout")) {
+    const ObjectReader c(a.raw("cutout"), "training.augment.cutout", {"size"});
+    t.augment_cutout = c.integer("size", std::nullopt, 1, 1 << 16);
+  }
 }
 
 TrainingSpec parse_training(const Json& j, int64_t channels) {
@@ -218,6 +222,10 @@ ModelSpec parse_config(const Json& config) {
   spec.input = parse_input(r.raw("input"));
   spec.layers = parse_layer_list(r.raw("layers"), "layers", false);
   if (r.has("training")) spec.training = parse_training(r.raw("training"), spec.input.channels);
+  const int64_t side = std::min(spec.input.height, spec.input.width);
+  TCNN_CHECK(spec.training.augment_cutout <= side,
+             "training.augment.cutout.size: expected at most ", side, " (the input is ",
+             spec.input.height, "x", spec.input.width, "), got ", spec.training.augment_cutout);
   return spec;
 }
 

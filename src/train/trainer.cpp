@@ -225,7 +225,8 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& options
                   .norm = normalization(t),
                   .augment = {.crop_padding = t.augment_crop_padding,
                               .horizontal_flip = t.augment_flip,
-                              .seed = t.seed},
+                              .seed = t.seed,
+                              .cutout = t.augment_cutout},
                   .num_classes = s->num_classes,
                   .batches = s->batches};
   // One team of threads for the whole run: its threads wait for each step by the policy of

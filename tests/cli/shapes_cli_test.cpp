@@ -256,6 +256,11 @@ INSTANTIATE_TEST_SUITE_P(
                     c["training"]["early_stopping"] = {{"min_delta", -0.5}};
                   }),
                   "training.early_stopping.min_delta: expected a number in [0, 1e+06], got -0.5"},
+        BadConfig{"cutout_larger_than_the_image", mutate([](json& c) {
+                    c["training"]["augment"] = {{"cutout", {{"size", 29}}}};
+                  }),
+                  "training.augment.cutout.size: expected at most 28 (the input is 28x28), got "
+                  "29"},
         BadConfig{"unknown_training_key", mutate([](json& c) { c["training"]["epoch"] = 3; }),
                   "training.epoch: unknown key; allowed: dataset, data_dir, epochs"},
         BadConfig{"step_schedule_without_step_size", mutate([](json& c) {

@@ -235,6 +235,32 @@ TEST_F(TrainCli, TheBestModelSurvivesAResume) {
   EXPECT_NE(r.err.find("metadata best_epoch 99: expected 1..6"), std::string::npos) << r.err;
 }
 
+// Cutout's squares are a function of the seed, the epoch and the example: a run with it
+// resumes bit for bit, and it changes what the run trains on.
+TEST_F(TrainCli, CutoutResumesBitForBitAndChangesTheRun) {
+  json c = tiny_config();
+  c["training"]["epochs"] = 2;
+  c["training"]["augment"] = {{"cutout", {{"size", 4}}}};
+  const std::string config = dir_.write("cutout.json", c.dump());
+  auto train = [&](const std::string& run, std::vector<std::string> extra) {
+    std::vector<std::string> args{"train", config, "--data", data_, "--out", run, "--threads", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ASSERT_EQ(run_tinycnn(args).exit_code, 0);
+  };
+  train(out("whole"), {});
+  train(out("parts"), {"--epochs", "1"});
+  train(out("parts"), {"--resume", out("parts") + "/checkpoint.safetensors"});
+  ASSERT_EQ(run_tinycnn(train_args(out("plain"), {"--epochs", "2", "--threads", "1"})).exit_code,
+            0);
+  const auto weights = [](const std::string& run) {
+    return io::read_safetensors(run + "/checkpoint.safetensors")
+        .find("layers.0.weight")
+        ->to_vector();
+  };
+  EXPECT_EQ(weights(out("whole")), weights(out("parts")));
+  EXPECT_NE(weights(out("whole")), weights(out("plain")));
+}
+
 TEST_F(TrainCli, InitLoadsWeights) {
   ASSERT_EQ(run_tinycnn(train_args(out("a"), {"--epochs", "2"})).exit_code, 0);
   const std::string a_ckpt = out("a") + "/checkpoint.safetensors";
