@@ -24,6 +24,20 @@ namespace {
 
 const std::string kConfigs = TINYCNN_CONFIG_DIR;
 
+// 2 images of 3 channels, 8x8 -> 4 channels, 3x3, padding 1: a layer every algorithm serves.
+ConvCase small_3x3_case() {
+  return {"small_3x3",
+          {.batch = 2,
+           .in_channels = 3,
+           .in_h = 8,
+           .in_w = 8,
+           .out_channels = 4,
+           .kernel_h = 3,
+           .kernel_w = 3,
+           .pad_h = 1,
+           .pad_w = 1}};
+}
+
 TEST(ConvCosts, LeNetConv1AndConv2ByHand) {
   const auto cases = default_conv_cases();
   ASSERT_EQ(cases.size(), 8u);
@@ -97,16 +111,7 @@ TEST(ProfileConv, AgreementCheckedAndTimesReported) {
 TEST(ProfileConv, WinogradRowsCountTheMultipliesTheyDoAndTheirBound) {
   // A 3x3 stride-1 layer on an 8x8 map: four 4x4 tiles of 36 multiplies per channel pair, against
   // 64 pixels of 9 (2.25x fewer with the padding's tiles); held to F(4x4)'s bound.
-  const ConvCase c{"winograd",
-                   {.batch = 2,
-                    .in_channels = 3,
-                    .in_h = 8,
-                    .in_w = 8,
-                    .out_channels = 4,
-                    .kernel_h = 3,
-                    .kernel_w = 3,
-                    .pad_h = 1,
-                    .pad_w = 1}};
+  const ConvCase c = small_3x3_case();
   const ConvResult r = profile_conv(c, {.warmup = 0, .repeats = 1, .threads = 2});
   const AlgoResult& winograd = *r.find(kernels::ConvAlgo::Winograd);
   const AlgoResult& implicit = *r.find(kernels::ConvAlgo::Implicit);
@@ -123,16 +128,7 @@ TEST(ProfileConv, WinogradRowsCountTheMultipliesTheyDoAndTheirBound) {
 // direct convolution's FLOPs and the bytes of the three tensors, timed apart; a case profiled
 // without its directions apart is refused, not drawn at zero.
 TEST(Roofline, ConvPointsCarryTheDirectCostsAndTheirOwnTimes) {
-  const ConvCase c{"case",
-                   {.batch = 2,
-                    .in_channels = 3,
-                    .in_h = 8,
-                    .in_w = 8,
-                    .out_channels = 4,
-                    .kernel_h = 3,
-                    .kernel_w = 3,
-                    .pad_h = 1,
-                    .pad_w = 1}};
+  const ConvCase c = small_3x3_case();
   const ConvResult r = profile_conv(
       c, {.warmup = 0, .repeats = 1, .threads = 1, .probe = nullptr, .directions = true});
   const std::vector<RooflinePoint> points = conv_roofline_points({r});
