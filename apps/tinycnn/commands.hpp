@@ -89,6 +89,18 @@ struct PredictOptions {
 CLI::App* setup_predict(CLI::App& app, PredictOptions& options);
 int run_predict(const PredictOptions& options);
 
+struct LrFindOptions {
+  std::string config;
+  std::optional<std::string> dataset, data;
+  double start = 1e-7, end = 10;
+  int64_t steps = 100;
+  int64_t limit_train = 0;
+  std::string out;  // SVG of the curve, or empty
+  bool json = false;
+};
+CLI::App* setup_lr_find(CLI::App& app, LrFindOptions& options);
+int run_lr_find(const LrFindOptions& options);
+
 struct PlotOptions {
   std::vector<std::string> metrics;
   std::string out;

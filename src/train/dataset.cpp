@@ -59,6 +59,13 @@ data::Normalization normalization(const model::TrainingSpec& t) {
   return {.mean = t.normalize_mean, .stddev = t.normalize_std};
 }
 
+data::Augment augmentation(const model::TrainingSpec& t) {
+  return {.crop_padding = t.augment_crop_padding,
+          .horizontal_flip = t.augment_flip,
+          .seed = t.seed,
+          .cutout = t.augment_cutout};
+}
+
 int64_t split_bytes(const std::string& dataset, const std::string& dir, Split split) {
   std::vector<std::string> names;
   const bool train = split == Split::Train;

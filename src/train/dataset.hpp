@@ -21,6 +21,8 @@ data::Dataset load_split(const model::ModelSpec& spec, const std::string& dir, S
 
 // training.normalize as the gather takes it.
 data::Normalization normalization(const model::TrainingSpec& t);
+// training.augment as the gather takes it.
+data::Augment augmentation(const model::TrainingSpec& t);
 
 // The bytes of a split's files in `dir` as they are on disk (0 for missing ones): about what
 // reading it will hold in memory.

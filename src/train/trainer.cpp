@@ -223,10 +223,7 @@ TrainResult run_training(const model::ModelSpec& spec, const RunOptions& options
                   .train_set = s->train_set,
                   .test_set = s->test_set,
                   .norm = normalization(t),
-                  .augment = {.crop_padding = t.augment_crop_padding,
-                              .horizontal_flip = t.augment_flip,
-                              .seed = t.seed,
-                              .cutout = t.augment_cutout},
+                  .augment = augmentation(t),
                   .num_classes = s->num_classes,
                   .batches = s->batches};
   // One team of threads for the whole run: its threads wait for each step by the policy of

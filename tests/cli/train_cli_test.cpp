@@ -261,6 +261,56 @@ TEST_F(TrainCli, CutoutResumesBitForBitAndChangesTheRun) {
   EXPECT_NE(weights(out("whole")), weights(out("plain")));
 }
 
+// lr-find: the range test from a fresh model — rates growing geometrically from --start, the
+// smoothed loss, a suggestion below the minimum's rate — drawn into --out, and nothing else
+// written; bad ranges refused, exit 2.
+TEST_F(TrainCli, LrFindSuggestsARateAndWritesOnlyItsPicture) {
+  const std::string data = write_learnable(path("learnable"));
+  const std::string svg = path("lr.svg");
+  const auto before = std::distance(fs::directory_iterator(dir_.path()), fs::directory_iterator());
+  RunResult r =
+      run_tinycnn({"lr-find", config_, "--data", data, "--steps", "60", "--out", svg, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  const auto lrs = doc["lrs"].get<std::vector<double>>();
+  ASSERT_GE(lrs.size(), 10u);
+  EXPECT_LE(lrs.size(), 60u);
+  EXPECT_EQ(doc["steps"].get<size_t>(), lrs.size());
+  EXPECT_DOUBLE_EQ(lrs[0], 1e-7);
+  for (size_t i = 1; i < lrs.size(); ++i) {
+    EXPECT_NEAR(lrs[i] / lrs[i - 1], std::pow(1e8, 1.0 / 59), 1e-9);
+  }
+  EXPECT_EQ(doc["losses"].size(), lrs.size());
+  EXPECT_EQ(doc["smoothed_losses"].size(), lrs.size());
+  const double suggested = doc["suggested_lr"].get<double>();
+  EXPECT_GT(suggested, 1e-7);
+  EXPECT_LE(suggested, doc["min_loss_lr"].get<double>());
+  EXPECT_DOUBLE_EQ(doc["min_loss_lr_div10"].get<double>(), doc["min_loss_lr"].get<double>() / 10);
+  // It ran to --end (1e-7 x (1e8)^(59/59) = 10) unless it stopped where the loss diverged.
+  if (!doc["diverged"].get<bool>()) {
+    EXPECT_EQ(lrs.size(), 60u);
+    EXPECT_NEAR(lrs.back(), 10.0, 1e-9);
+  }
+  EXPECT_NE(slurp(svg).find("steepest fall: lr"), std::string::npos);
+  // Only the picture is new: no run directory, no checkpoint.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_.path()), fs::directory_iterator()),
+            before + 1);
+  r = run_tinycnn({"lr-find", config_, "--data", data, "--steps", "30"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("suggested learning rate: "), std::string::npos) << r.out;
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--start", "1", "--end", "0.1"},
+        {"--start", "0"},
+        {"--steps", "1"},
+        {"--start", "nan"}}) {
+    std::vector<std::string> args{"lr-find", config_, "--data", data};
+    args.insert(args.end(), bad.begin(), bad.end());
+    r = run_tinycnn(args);
+    EXPECT_EQ(r.exit_code, 2) << bad[0] << " " << bad[1] << ": " << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  }
+}
+
 TEST_F(TrainCli, InitLoadsWeights) {
   ASSERT_EQ(run_tinycnn(train_args(out("a"), {"--epochs", "2"})).exit_code, 0);
   const std::string a_ckpt = out("a") + "/checkpoint.safetensors";
