@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "flags.hpp"
+#include "format.hpp"
 #include "io/atomic_file.hpp"
 #include "io/svg_chart.hpp"
 #include "json_out.hpp"
@@ -18,12 +19,6 @@
 namespace tinycnn::cli {
 
 namespace {
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
-}
-
 // The loss (thin, dashed) and its smoothed curve against the rate on a log axis, with the two
 // suggestions as vertical lines.
 std::string render(const std::string& name, const train::LrFindResult& r) {
@@ -42,12 +37,12 @@ std::string render(const std::string& name, const train::LrFindResult& r) {
   for (size_t i = 0; i < r.lrs.size(); ++i) {
     if (r.losses[i] <= hi + (hi - lo)) loss.points.push_back({r.lrs[i], r.losses[i]});
   }
-  io::ChartSeries steep{"steepest fall: lr " + number(r.steepest_lr),
+  io::ChartSeries steep{"steepest fall: lr " + fmt("%.3g", r.steepest_lr),
                         {{r.steepest_lr, lo}, {r.steepest_lr, hi}},
                         false,
                         1};
   steep.marker = io::Marker::None;
-  io::ChartSeries min10{"minimum / 10: lr " + number(r.min_lr / 10),
+  io::ChartSeries min10{"minimum / 10: lr " + fmt("%.3g", r.min_lr / 10),
                         {{r.min_lr / 10, lo}, {r.min_lr / 10, hi}},
                         true,
                         2};
@@ -105,12 +100,12 @@ int run_lr_find(const LrFindOptions& o) {
     std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
     return kExitOk;
   }
-  std::cout << "lr-find " << spec.name << ": " << r.lrs.size() << " steps, lr " << number(o.start)
-            << " to " << number(r.lrs.back())
+  std::cout << "lr-find " << spec.name << ": " << r.lrs.size() << " steps, lr "
+            << fmt("%.3g", o.start) << " to " << fmt("%.3g", r.lrs.back())
             << (r.diverged ? " (stopped: the smoothed loss diverged)" : "") << "\n"
-            << "suggested learning rate: " << number(r.steepest_lr)
+            << "suggested learning rate: " << fmt("%.3g", r.steepest_lr)
             << " (the smoothed loss falls fastest there); the minimum's / 10: "
-            << number(r.min_lr / 10) << " (minimum at " << number(r.min_lr) << ")\n";
+            << fmt("%.3g", r.min_lr / 10) << " (minimum at " << fmt("%.3g", r.min_lr) << ")\n";
   if (!o.out.empty()) std::cout << "wrote " << o.out << "\n";
   return kExitOk;
 }

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <utility>
 
 #include "core/error.hpp"
 
@@ -48,6 +49,10 @@ uint64_t Rng::uniform_int(uint64_t n) {
   uint64_t x = next_u64();
   while (x >= limit) x = next_u64();
   return x % n;
+}
+
+void Rng::shuffle(std::vector<int64_t>& order) {
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[uniform_int(i)]);
 }
 
 double Rng::normal(double mean, double stddev) {

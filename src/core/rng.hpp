@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 namespace tinycnn::core {
 
@@ -18,6 +19,8 @@ class Rng {
   double uniform();                  // [0, 1)
   uint64_t uniform_int(uint64_t n);  // [0, n), unbiased; n > 0
   double normal(double mean, double stddev);
+  // Fisher-Yates over `order` in place, from the back (the data order of every epoch).
+  void shuffle(std::vector<int64_t>& order);
 
   const State& state() const { return state_; }
   void set_state(const State& state);

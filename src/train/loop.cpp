@@ -22,10 +22,6 @@ namespace tinycnn::train {
 namespace {
 constexpr int64_t kMaxEpochs = 100000;  // training.epochs' bound
 
-void shuffle(std::vector<int64_t>& order, core::Rng& rng) {
-  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.uniform_int(i)]);
-}
-
 struct EpochTotals {
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
@@ -342,7 +338,7 @@ TrainResult run_epochs(const Loop& loop, run::TrainState& state, core::Rng& data
     loop.optimizer.set_lr(lr);
     const core::Rng::State epoch_rng = data_rng.state();
     std::iota(order.begin(), order.end(), 0);
-    if (t.shuffle) shuffle(order, data_rng);
+    if (t.shuffle) data_rng.shuffle(order);
     const EpochTotals totals = train_epoch(loop, epoch, lr, order, epoch_rng, state);
     if (totals.interrupted) {
       result.interrupted = true;

@@ -40,7 +40,7 @@ void check_options(const LrFindOptions& o) {
 
 void reshuffle(std::vector<int64_t>& order, core::Rng& rng) {
   std::iota(order.begin(), order.end(), 0);
-  for (size_t k = order.size(); k > 1; --k) std::swap(order[k - 1], order[rng.uniform_int(k)]);
+  rng.shuffle(order);
 }
 
 // The two suggestions, from the recorded curve.
