@@ -62,6 +62,12 @@ def build(specs, shape):
             cls = nn.BatchNorm2d if t == "batchnorm2d" else nn.BatchNorm1d
             layers.append(cls(shape[0], eps=spec.get("eps", 1e-5),
                               momentum=spec.get("momentum", 0.1), affine=spec.get("affine", True)))
+        elif t == "layernorm":
+            layers.append(nn.LayerNorm(list(shape), eps=spec.get("eps", 1e-5),
+                                       elementwise_affine=spec.get("affine", True)))
+        elif t == "groupnorm":
+            layers.append(nn.GroupNorm(spec["num_groups"], shape[0], eps=spec.get("eps", 1e-5),
+                                       affine=spec.get("affine", True)))
         elif t == "residual":
             main, out = build(spec["layers"], shape)
             shortcut, _ = build(spec.get("shortcut", []), shape)

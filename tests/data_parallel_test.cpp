@@ -56,6 +56,23 @@ model::ModelSpec batchnorm_spec() {
     "training": {"conv_algo": "implicit", "weight_init": "pytorch"}})"));
 }
 
+// Group norm and layer norm (2d and flat): statistics of one example each, so the slices need
+// nothing from one another — and a slice of one example trains.
+model::ModelSpec groupnorm_spec() {
+  return model::parse_config(nlohmann::json::parse(R"({
+    "name": "small_gn", "input": {"channels": 1, "height": 12, "width": 12},
+    "layers": [
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+      {"type": "groupnorm", "num_groups": 2}, {"type": "relu"},
+      {"type": "maxpool2d", "kernel_size": 2},
+      {"type": "residual", "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+        {"type": "layernorm"}]},
+      {"type": "relu"}, {"type": "flatten"}, {"type": "linear", "out_features": 16},
+      {"type": "layernorm"}, {"type": "relu"}, {"type": "linear", "out_features": 10}],
+    "training": {"conv_algo": "implicit", "weight_init": "pytorch"}})"));
+}
+
 class DataParallelTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -144,6 +161,10 @@ TEST_F(DataParallelTest, SlicesGiveThePlainStepsLossCountsAndGradients) {
 
 TEST_F(DataParallelTest, BatchNormStatisticsAreTheWholeBatchsAtAnyThreadCount) {
   expect_slices_match_the_plain_step(batchnorm_spec(), dataset(), 2);
+}
+
+TEST_F(DataParallelTest, GroupNormAndLayerNormGiveThePlainStepAtAnyThreadCount) {
+  expect_slices_match_the_plain_step(groupnorm_spec(), dataset());
 }
 
 TEST_F(DataParallelTest, BatchNormBuffersRoundTripThroughACheckpoint) {

@@ -109,6 +109,50 @@ const char* kEveryLayer = R"([
   {"type": "linear", "out_features": 8}, {"type": "batchnorm1d"}, {"type": "sigmoid"},
   {"type": "linear", "out_features": 3}])";
 
+// layernorm over [C, H, W] with and without its affine, groupnorm as instance norm.
+const char* kNorms = R"([
+  {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+  {"type": "layernorm"}, {"type": "relu"},
+  {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1},
+  {"type": "groupnorm", "num_groups": 4, "eps": 1e-3}, {"type": "tanh"},
+  {"type": "layernorm", "affine": false},
+  {"type": "flatten"}, {"type": "linear", "out_features": 3}])";
+
+TEST(OnnxExport, GroupNormIsReshapeInstanceNormReshapeMulAdd) {
+  const model::ModelSpec spec = inline_spec(kNorms);
+  auto net = build(spec);
+  const onnx::ModelProto proto = parse(export_onnx(*net, model::input_shape(spec), {}));
+  std::vector<std::string> ops;
+  for (const auto& n : proto.graph().node()) ops.push_back(n.op_type());
+  const std::vector<std::string> expected{"Conv",
+                                          "Reshape",
+                                          "InstanceNormalization",
+                                          "Reshape",
+                                          "Mul",
+                                          "Add",
+                                          "Relu",
+                                          "Conv",
+                                          "Reshape",
+                                          "InstanceNormalization",
+                                          "Reshape",
+                                          "Mul",
+                                          "Add",
+                                          "Tanh",
+                                          "Reshape",
+                                          "InstanceNormalization",
+                                          "Reshape",  // no affine
+                                          "Flatten",
+                                          "Gemm"};
+  EXPECT_EQ(ops, expected);
+  std::map<std::string, std::vector<int64_t>> dims;
+  for (const auto& i : proto.graph().initializer()) {
+    dims[i.name()] = std::vector<int64_t>(i.dims().begin(), i.dims().end());
+  }
+  EXPECT_EQ(dims.at("layers.1.weight"), (std::vector<int64_t>{4, 12, 12}));  // the checkpoint's
+  EXPECT_EQ(dims.at("layers.4.weight"), (std::vector<int64_t>{4, 1, 1}));    // [C] broadcast
+  EXPECT_EQ(dims.count("layers.6.weight"), 0u);
+}
+
 TEST(OnnxExport, OneNodePerLayerAndTheCheckpointsNames) {
   const model::ModelSpec spec = inline_spec(kEveryLayer);
   auto net = build(spec);
@@ -273,7 +317,9 @@ INSTANTIATE_TEST_SUITE_P(
                       RuntimeCase{"lenet5_classic", "lenet5_classic.json"},  // tanh, avg pool
                       RuntimeCase{"mobile_cnn", "mobile_cnn.json"},  // grouped and depthwise
                       RuntimeCase{"resnet_fashion", "resnet_fashion.json"},  // bn, blocks, GAP
-                      RuntimeCase{"every_layer", kEveryLayer}),
+                      RuntimeCase{"every_layer", kEveryLayer},
+                      RuntimeCase{"lenet5_gn", "lenet5_gn.json"},  // groupnorm, layernorm [F]
+                      RuntimeCase{"norms", kNorms}),
     [](const auto& test) { return test.param.name; });
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
+#include "ops/groupnorm.hpp"
 #include "ops/linear.hpp"
 #include "ops/pooling.hpp"
 #include "ops/reshape.hpp"
@@ -241,6 +242,35 @@ TEST(BatchNormGradcheck, TrainingAndEvalModes) {
           },
           inputs, {.eps = 1e-2, .rtol = 2e-2, .atol = 1e-3, .output_kinks = true}))
           << "fused ReLU, training " << training << ", affine " << affine;
+    }
+  }
+}
+
+// GroupNorm and LayerNorm, affine on and off; a batch of one example is enough (no statistic
+// crosses examples).
+TEST(GroupNormGradcheck, GroupsLayerAndInstance) {
+  struct Case {
+    std::vector<int64_t> input;
+    int64_t groups;
+    bool per_element;
+  };
+  for (const Case& c : {Case{{2, 6, 3, 2}, 3, false}, Case{{1, 4, 3, 3}, 4, false},
+                        Case{{3, 5}, 1, true}, Case{{2, 2, 2, 3}, 1, true}}) {
+    for (bool affine : {true, false}) {
+      const std::vector<int64_t> affine_shape =
+          c.per_element ? std::vector<int64_t>(c.input.begin() + 1, c.input.end())
+                        : std::vector<int64_t>{c.input[1]};
+      const std::vector<Variable> inputs =
+          affine ? std::vector<Variable>{param(Shape(c.input), 61), param(Shape(affine_shape), 62),
+                                         param(Shape(affine_shape), 63)}
+                 : std::vector<Variable>{param(Shape(c.input), 61)};
+      EXPECT_TRUE(gradcheck(
+          [&](const std::vector<Variable>& v) {
+            return group_norm(v[0], affine ? v[1] : Variable(), affine ? v[2] : Variable(),
+                              {.groups = c.groups, .per_element = c.per_element});
+          },
+          inputs, {.eps = 1e-2, .rtol = 2e-2, .atol = 1e-3}))
+          << c.input.size() << "-d input, " << c.groups << " groups, affine " << affine;
     }
   }
 }

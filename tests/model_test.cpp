@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -213,6 +214,46 @@ TEST(Builder, ResidualParametersHaveTheCheckpointsTreeNames) {
   for (const auto& b : net->buffers()) buffers.push_back(b.name);
   EXPECT_NE(std::find(buffers.begin(), buffers.end(), "layers.9.shortcut.1.num_batches_tracked"),
             buffers.end());
+}
+
+// groupnorm's weight is [C], layernorm's the example's shape, as PyTorch's; neither has buffers.
+TEST(Builder, GroupNormAndLayerNormHavePyTorchsShapesAndNames) {
+  auto net = build_model(load_config(kConfigs + "/lenet5_gn.json"));
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& p : net->parameters()) shapes[p.name] = p.var.data().shape().dims();
+  EXPECT_EQ(shapes.at("layers.1.weight"), (std::vector<int64_t>{6}));
+  EXPECT_EQ(shapes.at("layers.5.bias"), (std::vector<int64_t>{16}));
+  EXPECT_EQ(shapes.at("layers.10.weight"), (std::vector<int64_t>{120}));
+  EXPECT_EQ(shapes.at("layers.13.bias"), (std::vector<int64_t>{84}));
+  EXPECT_TRUE(net->buffers().empty());
+  Json config = *load_config(kConfigs + "/lenet5_gn.json").source;
+  config["layers"][5] = {{"type", "layernorm"}, {"affine", false}};  // over [16, 10, 10]
+  const int64_t with_groupnorm = net->parameter_count();
+  EXPECT_EQ(build_model(parse_config(config))->parameter_count(), with_groupnorm - 2 * 16);
+}
+
+TEST(Builder, GroupNormAndLayerNormErrorsNameTheField) {
+  const auto error_of = [](const Json& layer) {
+    Json config = *load_config(kConfigs + "/lenet5_gn.json").source;
+    config["layers"][1] = layer;
+    try {
+      build_model(parse_config(config));
+    } catch (const core::Error& e) {
+      EXPECT_EQ(e.kind(), core::ErrorKind::Invalid);
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of({{"type", "groupnorm"}, {"num_groups", 4}}),
+            "layers[1].num_groups: expected a divisor of 6 channels, got 4");
+  EXPECT_NE(error_of({{"type", "groupnorm"}}).find("layers[1].num_groups"), std::string::npos);
+  EXPECT_NE(error_of({{"type", "groupnorm"}, {"num_groups", 0}}).find("layers[1].num_groups"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"type", "groupnorm"}, {"num_groups", 3}, {"eps", 0}}).find("layers[1].eps"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"type", "layernorm"}, {"num_groups", 2}}).find("layers[1]"),
+            std::string::npos);
+  EXPECT_EQ(error_of({{"type", "groupnorm"}, {"num_groups", 6}}), "no error");  // instance norm
 }
 
 TEST(Builder, InfersChannelsAndChecksDeclaredOnes) {

@@ -13,6 +13,7 @@
 #include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
+#include "ops/groupnorm.hpp"
 #include "ops/linear.hpp"
 #include "ops/pooling.hpp"
 #include "support/allclose.hpp"
@@ -186,6 +187,52 @@ TEST(BatchNormReference, OneValuePerChannelInTrainingIsAnError) {
         << e.what();
   }
   EXPECT_NO_THROW(batch_norm(input, {}, {}, running, {.training = false}));
+}
+
+// GroupNorm (per-channel affine; one group per channel is instance norm; a flat [N, F] input)
+// and LayerNorm (the whole example, affine shaped as it): values and every gradient.
+class GroupNormReference : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GroupNormReference, ForwardAndGradientsMatchPyTorch) {
+  const Reference ref = Reference::load(GetParam());
+  const auto& p = ref.params();
+  const bool layer = ref.json().at("op") == "layernorm";
+  Variable input(ref.tensor("input"), true);
+  Variable weight, bias;
+  if (p.at("affine").get<bool>()) {
+    weight = Variable(ref.tensor("weight"), true);
+    bias = Variable(ref.tensor("bias"), true);
+  }
+  const GroupNormParams params{.groups = layer ? 1 : p.at("num_groups").get<int64_t>(),
+                               .eps = p.at("eps").get<double>(),
+                               .per_element = layer};
+  Variable out = group_norm(input, weight, bias, params);
+  EXPECT_TRUE(all_close(out.data(), ref.tensor("output"), kRtol, kAtol));
+  backward_with(out, ref.tensor("grad_output"));
+  EXPECT_TRUE(all_close(input.grad(), ref.tensor("grad_input"), kRtol, kAtol));
+  if (weight.defined()) {
+    EXPECT_TRUE(all_close(weight.grad(), ref.tensor("grad_weight"), kRtol, kAtol));
+    EXPECT_TRUE(all_close(bias.grad(), ref.tensor("grad_bias"), kRtol, kAtol));
+  }
+}
+
+std::vector<std::string> group_norm_cases() {
+  auto names = testing::reference_names("groupnorm");
+  for (const auto& n : testing::reference_names("layernorm")) names.push_back(n);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(PyTorch, GroupNormReference, ::testing::ValuesIn(group_norm_cases()),
+                         [](const auto& test_param) { return test_param.param; });
+
+TEST(GroupNormReference, GroupsThatDoNotDivideTheChannelsAreAnError) {
+  Variable input(Tensor::zeros({2, 6, 2, 2}), true);
+  try {
+    (void)group_norm(input, {}, {}, {.groups = 4});
+    FAIL() << "no error";
+  } catch (const core::Error& e) {
+    EXPECT_STREQ(e.what(), "group norm: 4 groups do not divide 6 channels");
+  }
 }
 
 // Residual blocks (identity and projection shortcuts, nested) built from config layers, with

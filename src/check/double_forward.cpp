@@ -11,6 +11,7 @@
 #include "kernels/parallel.hpp"
 #include "nn/batchnorm.hpp"
 #include "nn/conv2d.hpp"
+#include "nn/groupnorm.hpp"
 #include "nn/linear.hpp"
 #include "nn/pooling.hpp"
 #include "nn/residual.hpp"
@@ -188,6 +189,32 @@ DoubleBatch batchnorm(nn::BatchNorm& bn, DoubleBatch x) {
   return x;
 }
 
+// Each (example, group) row normalised by its own mean and biased variance, then the affine
+// (per channel, or per element for layernorm).
+DoubleBatch groupnorm(nn::GroupNorm& gn, DoubleBatch x) {
+  const nn::GroupNormOptions& o = gn.options();
+  const int64_t example = x.example.numel(), rows = x.batch * o.groups, m = example / o.groups;
+  const int64_t repeat = o.layer ? 1 : example / x.example[0];
+  const std::vector<double> gamma = o.affine ? widen(gn.weight().data()) : std::vector<double>();
+  const std::vector<double> beta = o.affine ? widen(gn.bias().data()) : std::vector<double>();
+  for (int64_t r = 0; r < rows; ++r) {
+    double* row = x.values.data() + r * m;
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < m; ++i) mean += row[i];
+    mean /= static_cast<double>(m);
+    for (int64_t i = 0; i < m; ++i) var += (row[i] - mean) * (row[i] - mean);
+    var /= static_cast<double>(m);
+    const double invstd = 1.0 / std::sqrt(var + o.eps);
+    const int64_t first = r % o.groups * m;
+    for (int64_t i = 0; i < m; ++i) {
+      const auto a = static_cast<size_t>((first + i) / repeat);
+      row[i] = (row[i] - mean) * invstd;
+      if (o.affine) row[i] = row[i] * gamma[a] + beta[a];
+    }
+  }
+  return x;
+}
+
 void relu(DoubleBatch& x, const std::vector<uint8_t>* positive) {
   std::vector<double>& v = x.values;
   for (size_t i = 0; i < v.size(); ++i) {
@@ -250,6 +277,9 @@ DoubleBatch forward_double(nn::Module& layer, DoubleBatch x, const Pieces* piece
     case nn::LayerKind::BatchNorm2d:
     case nn::LayerKind::BatchNorm1d:
       return batchnorm(nn::as<nn::BatchNorm>(layer), std::move(x));
+    case nn::LayerKind::LayerNorm:
+    case nn::LayerKind::GroupNorm:
+      return groupnorm(nn::as<nn::GroupNorm>(layer), std::move(x));
     case nn::LayerKind::MaxPool2d: {
       auto& pool = nn::as<nn::Pool2d>(layer);
       const auto outputs = static_cast<size_t>(x.batch * pool.output_shape(x.example).numel());

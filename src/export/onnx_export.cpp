@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "nn/batchnorm.hpp"
 #include "nn/conv2d.hpp"
+#include "nn/groupnorm.hpp"
 #include "nn/linear.hpp"
 #include "nn/pooling.hpp"
 #include "nn/residual.hpp"
@@ -114,6 +115,9 @@ class GraphBuilder {
       case nn::LayerKind::BatchNorm2d:
       case nn::LayerKind::BatchNorm1d:
         return batch_norm(nn::as<nn::BatchNorm>(m), name, x);
+      case nn::LayerKind::LayerNorm:
+      case nn::LayerKind::GroupNorm:
+        return group_norm(nn::as<nn::GroupNorm>(m), name, x, in);
       case nn::LayerKind::MaxPool2d:
       case nn::LayerKind::AvgPool2d:
         return pool(nn::as<nn::Pool2d>(m), name, x);
@@ -197,6 +201,33 @@ class GraphBuilder {
                               {x, scale, shift, name + ".running_mean", name + ".running_var"});
     one_float(n, "epsilon", static_cast<float>(o.eps));
     one_float(n, "momentum", static_cast<float>(1.0 - o.momentum));  // ONNX's is the keep rate
+    return name;
+  }
+
+  // [N, C, ...] -> [N, G, M, 1] -> InstanceNormalization -> [N, C, ...] -> * weight + bias.
+  std::string group_norm(nn::GroupNorm& gn, const std::string& name, const std::string& x,
+                         const Shape& in) {
+    const nn::GroupNormOptions& o = gn.options();
+    initializer(name + ".groups_shape", {0, o.groups, -1, 1});
+    std::vector<int64_t> back{0};
+    for (const int64_t d : in.dims()) back.push_back(d);
+    initializer(name + ".input_shape", back);
+    initializer(name + ".onnx_scale", tensor::Tensor::full(Shape{o.groups}, 1.0f));
+    initializer(name + ".onnx_shift", tensor::Tensor::zeros(Shape{o.groups}));
+    node("Reshape", name + ".groups", {x, name + ".groups_shape"});
+    one_float(node("InstanceNormalization", name + ".normalize",
+                   {name + ".groups", name + ".onnx_scale", name + ".onnx_shift"}),
+              "epsilon", static_cast<float>(o.eps));
+    const std::string normalized = o.affine ? name + ".ungroup" : name;
+    node("Reshape", normalized, {name + ".normalize", name + ".input_shape"});
+    if (!o.affine) return name;
+    // [C] broadcasts against [N, C, H, W] from the right only as [C, 1, 1].
+    Shape affine = gn.affine_shape();
+    if (!o.layer && in.rank() == 3) affine = Shape{in[0], 1, 1};
+    initializer(name + ".weight", gn.weight().data().reshape(affine));
+    initializer(name + ".bias", gn.bias().data().reshape(affine));
+    node("Mul", name + ".scale", {normalized, name + ".weight"});
+    node("Add", name, {name + ".scale", name + ".bias"});
     return name;
   }
 

@@ -5,6 +5,10 @@
 // one as an explicit zero Pad and an unpadded AveragePool: count_include_pad's numbers on any
 // runtime), GlobalAveragePool, Flatten, Gemm, Relu, Tanh, Sigmoid, BatchNormalization (inference
 // form, running statistics as initializers), Add for a residual block; dropout is omitted.
+// Opset 13 has no LayerNormalization or GroupNormalization: layernorm and groupnorm are the
+// primitive ops they are — Reshape to [N, groups, -1, 1], InstanceNormalization (each group a
+// channel, no affine), Reshape back, Mul and Add by the affine — the form OpenCV 4.6 loads (a
+// ReduceMean / Sub / Div form does not: its Div of two computed tensors fails to import).
 // Initializers carry the checkpoint's names ("layers.0.weight", "layers.3.layers.1.running_var").
 #pragma once
 

@@ -2,81 +2,23 @@
 #include "kernels/batchnorm.hpp"
 
 #include <array>
-#include <cstring>
 
+#include "kernels/double_sums.hpp"
 #include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {
 
 namespace {
+using dsum::DVec;
+using dsum::kD;
+using dsum::load_d;
+using dsum::load_masked_d;
+using dsum::masked;
+using dsum::row_sums;
+using dsum::splat_d;
+using dsum::store_d;
 using simd::kLanes;
 using simd::Vec;
-
-// Sums run in double, kD lanes at a time, over kAcc independent accumulators (a single chain of
-// dependent adds was latency-bound: 4 cycles per value).
-constexpr int kD = kLanes / 2;
-constexpr int kAcc = 4;
-typedef float Half __attribute__((vector_size(kD * sizeof(float))));
-typedef double DVec __attribute__((vector_size(kD * sizeof(double))));
-typedef int32_t HalfMask __attribute__((vector_size(kD * sizeof(int32_t))));
-
-inline DVec load_d(const float* p) {
-  Half h;
-  std::memcpy(&h, p, sizeof h);
-  return __builtin_convertvector(h, DVec);
-}
-// dy at p, zero where key (a fused ReLU's output, or null) is not positive.
-inline DVec load_masked_d(const float* p, const float* key) {
-  Half h;
-  std::memcpy(&h, p, sizeof h);
-  if (key) {
-    Half k;
-    std::memcpy(&k, key, sizeof k);
-    h = (Half)((HalfMask)h & (HalfMask)(k > Half{}));
-  }
-  return __builtin_convertvector(h, DVec);
-}
-inline double masked(const float* p, const float* key, int64_t i) {
-  return key && !(key[i] > 0.0f) ? 0.0 : static_cast<double>(p[i]);
-}
-inline void store_d(float* p, DVec v) {
-  const Half h = __builtin_convertvector(v, Half);
-  std::memcpy(p, &h, sizeof h);
-}
-inline DVec splat_d(double x) { return x - DVec{}; }
-inline double lane_sum(DVec v) {
-  double s = 0;
-  for (int i = 0; i < kD; ++i) s += v[i];
-  return s;
-}
-
-// The sums over i < n of vec(i) (kD values at i) and, for the last n % kD, scalar(i); `terms`
-// of them at once (vec and scalar return arrays of that many).
-template <int terms, typename V, typename S>
-std::array<double, terms> row_sums(int64_t n, V vec, S scalar) {
-  std::array<DVec, terms> acc[kAcc] = {};
-  int64_t i = 0;
-  for (; i + kAcc * kD <= n; i += kAcc * kD) {
-    for (int a = 0; a < kAcc; ++a) {
-      const std::array<DVec, terms> v = vec(i + a * kD);
-      for (int t = 0; t < terms; ++t) acc[a][t] += v[t];
-    }
-  }
-  for (; i + kD <= n; i += kD) {
-    const std::array<DVec, terms> v = vec(i);
-    for (int t = 0; t < terms; ++t) acc[0][t] += v[t];
-  }
-  std::array<double, terms> out{};
-  for (int t = 0; t < terms; ++t) {
-    out[t] = lane_sum((acc[0][t] + acc[1][t]) + (acc[2][t] + acc[3][t]));
-  }
-  for (; i < n; ++i) {
-    const std::array<double, terms> v = scalar(i);
-    for (int t = 0; t < terms; ++t) out[t] += v[t];
-  }
-  return out;
-}
-
 }  // namespace
 
 void batchnorm_sums(const BatchNormShape& s, const float* x, double* sums) {

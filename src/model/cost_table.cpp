@@ -155,6 +155,8 @@ LayerCost layer_cost(const LayerSite& site, nn::Module& layer, const tensor::Sha
     }
     case nn::LayerKind::BatchNorm2d:
     case nn::LayerKind::BatchNorm1d:
+    case nn::LayerKind::LayerNorm:  // the same passes, over rows of an example for statistics
+    case nn::LayerKind::GroupNorm:
       elementwise_traffic(c, m, n, 6, 8, 1);
       break;
     case nn::LayerKind::Relu:

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "nn/batchnorm.hpp"
 #include "nn/conv2d.hpp"
+#include "nn/groupnorm.hpp"
 #include "nn/linear.hpp"
 #include "nn/pooling.hpp"
 #include "nn/residual.hpp"
@@ -114,6 +115,30 @@ std::unique_ptr<nn::Module> make_batchnorm1d(const ObjectReader& r, const LayerC
   return make_batchnorm(r, ctx, false);
 }
 
+// layernorm over the whole example ([C, H, W] or [F]); groupnorm over num_groups groups of
+// channels.
+std::unique_ptr<nn::Module> make_group_norm(const ObjectReader& r, const LayerContext& ctx,
+                                            bool layer) {
+  TCNN_CHECK(ctx.input.rank() == 1 || ctx.input.rank() == 3, r.path("type"), ": ",
+             layer ? "layernorm" : "groupnorm", " needs a [C, H, W] or [F] input, got ",
+             ctx.input.to_string());
+  nn::GroupNormOptions o;
+  o.example = ctx.input;
+  o.layer = layer;
+  if (!layer) o.groups = r.integer("num_groups", std::nullopt, 1, kMaxSize);
+  o.eps = r.number("eps", 1e-5, 1e-12, 1.0);
+  o.affine = r.boolean("affine", true);
+  o.allocate = ctx.init != nn::WeightInit::None;
+  checked(r, [&] { nn::check_options(o); });
+  return std::make_unique<nn::GroupNorm>(o);
+}
+std::unique_ptr<nn::Module> make_layernorm(const ObjectReader& r, const LayerContext& ctx) {
+  return make_group_norm(r, ctx, true);
+}
+std::unique_ptr<nn::Module> make_groupnorm(const ObjectReader& r, const LayerContext& ctx) {
+  return make_group_norm(r, ctx, false);
+}
+
 std::unique_ptr<nn::Module> make_residual(const ObjectReader& r, const LayerContext& ctx) {
   auto block = std::make_unique<nn::Residual>();
   const tensor::Shape main =
@@ -195,6 +220,10 @@ std::optional<LayerType> config_form(nn::LayerKind kind) {
       return form(batch_norm, make_batchnorm2d);
     case K::BatchNorm1d:
       return form(batch_norm, make_batchnorm1d);
+    case K::LayerNorm:
+      return form({"type", "eps", "affine"}, make_layernorm);
+    case K::GroupNorm:
+      return form({"type", "num_groups", "eps", "affine"}, make_groupnorm);
     case K::Residual:
       return form({"type", "layers", "shortcut"}, make_residual);
     case K::Flatten:

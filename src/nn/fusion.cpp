@@ -27,6 +27,8 @@ FusedStep::Kind fused_kind(const Module& first, const Module* next, const Module
     case LayerKind::BatchNorm2d:
     case LayerKind::BatchNorm1d:
       return FusedStep::Kind::BatchNormRelu;
+    case LayerKind::LayerNorm:
+    case LayerKind::GroupNorm:
     case LayerKind::Sequential:
     case LayerKind::Linear:
     case LayerKind::MaxPool2d:

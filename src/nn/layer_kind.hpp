@@ -20,6 +20,8 @@ enum class LayerKind {
   Linear,
   BatchNorm2d,
   BatchNorm1d,
+  LayerNorm,
+  GroupNorm,
   Residual,
   Flatten,
   Relu,
@@ -33,10 +35,10 @@ enum class LayerKind {
 };
 
 // The config's name of each kind ("conv2d"), in the enum's order.
-inline constexpr std::array<std::string_view, 15> kLayerKindNames{
-    "conv2d",      "maxpool2d",   "avgpool2d", "global_avgpool2d", "linear",
-    "batchnorm2d", "batchnorm1d", "residual",  "flatten",          "relu",
-    "tanh",        "sigmoid",     "dropout",   "sequential",       "custom"};
+inline constexpr std::array<std::string_view, 17> kLayerKindNames{
+    "conv2d",      "maxpool2d", "avgpool2d", "global_avgpool2d", "linear",  "batchnorm2d",
+    "batchnorm1d", "layernorm", "groupnorm", "residual",         "flatten", "relu",
+    "tanh",        "sigmoid",   "dropout",   "sequential",       "custom"};
 static_assert(kLayerKindNames.size() == static_cast<size_t>(LayerKind::Custom) + 1,
               "a layer kind without a name");
 

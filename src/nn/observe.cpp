@@ -39,6 +39,8 @@ Variable run_layer(Module& layer, const std::string& name, const Variable& x,
     case LayerKind::Dropout:
     case LayerKind::BatchNorm2d:
     case LayerKind::BatchNorm1d:
+    case LayerKind::LayerNorm:
+    case LayerKind::GroupNorm:
     case LayerKind::Custom:
       y = layer.forward(x);
       break;

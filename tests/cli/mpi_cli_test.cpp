@@ -40,6 +40,15 @@ nlohmann::json batch_norm_config() {
   return c;
 }
 
+// The same with group norm and layer norm: nothing shared between the ranks but the gradients.
+nlohmann::json group_norm_config() {
+  nlohmann::json c = batch_norm_config();
+  c["name"] = "tiny_gn";
+  c["layers"][1] = {{"type", "groupnorm"}, {"num_groups", 2}};
+  c["layers"][3]["layers"][1] = {{"type", "layernorm"}};
+  return c;
+}
+
 class MpiCli : public TinyRun {
  protected:
   RunResult train(const std::string& config, const std::string& out, bool two_ranks,
@@ -168,6 +177,15 @@ TEST_F(MpiCli, BatchNormStatisticsAreTheGlobalBatchs) {
   ASSERT_EQ(one.exit_code, 0) << one.err;
   ASSERT_EQ(two.exit_code, 0) << two.err;
   expect_same_weights("one", "two");  // running statistics included
+}
+
+TEST_F(MpiCli, GroupNormAndLayerNormOnTwoRanksAreOneProcess) {
+  const std::string config = dir_.write("gn.json", group_norm_config().dump());
+  const RunResult one = train(config, "one", false, {"--epochs", "2"});
+  const RunResult two = train(config, "two", true, {"--epochs", "2"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  expect_same_weights("one", "two");
 }
 
 TEST_F(MpiCli, ResumesWithAnotherRankCount) {

@@ -643,3 +643,48 @@ TEST_F(BatchNormCli, ALastBatchOfOneIsRefusedUpFrontOrDropped) {
 }
 }  // namespace
 }  // namespace tinycnn::testing
+
+namespace tinycnn::testing {
+namespace {
+class GroupNormCli : public TinyRun {
+ protected:
+  std::string gn_config(const nlohmann::json& norm) const {
+    nlohmann::json c = tiny_config();
+    c["layers"] = nlohmann::json::parse(R"([
+      {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+      {"type": "groupnorm", "num_groups": 2}, {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
+      {"type": "flatten"}, {"type": "linear", "out_features": 16},
+      {"type": "layernorm"}, {"type": "relu"}, {"type": "linear", "out_features": 10}])");
+    c["layers"][1] = norm;
+    return dir_.write("gn.json", c.dump());
+  }
+};
+
+// Batch norm's refusal does not apply: a last batch of one example trains. Eval, predict and
+// export take the result like any checkpoint.
+TEST_F(GroupNormCli, TrainsOnABatchOfOneAndItsCheckpointServesEveryCommand) {
+  const std::string config = gn_config({{"type", "groupnorm"}, {"num_groups", 2}});
+  const RunResult r = run_tinycnn(
+      {"train", config, "--data", data_, "--out", path("a"), "--batch-size", "51", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(slurp(path("a/checkpoint.safetensors")).find(R"("step":"6")"), std::string::npos);
+  const std::string best = path("a/best.safetensors");
+  EXPECT_EQ(run_tinycnn({"eval", config, "--data", data_, "--checkpoint", best}).exit_code, 0);
+  EXPECT_EQ(
+      run_tinycnn({"export", config, "--checkpoint", best, "--onnx", path("a.onnx")}).exit_code, 0);
+  EXPECT_TRUE(std::filesystem::exists(path("a.onnx")));
+}
+
+TEST_F(GroupNormCli, NumGroupsThatDoNotDivideTheChannelsIsOneErrorLine) {
+  const RunResult r = run_tinycnn({"train", gn_config({{"type", "groupnorm"}, {"num_groups", 3}}),
+                                   "--data", data_, "--out", path("b")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("error: layers[1].num_groups: expected a divisor of 4 channels, "
+                       "got 3"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(path("b")));
+}
+}  // namespace
+}  // namespace tinycnn::testing

@@ -52,6 +52,14 @@ CASES = {
                                                  training=True), [3, 2, 3, 4]),
     "batchnorm1d_train": ("batchnorm1d", dict(eps=1e-5, momentum=0.1, affine=True, training=True),
                           [6, 5]),
+    "groupnorm_3_groups": ("groupnorm", dict(num_groups=3, eps=1e-5, affine=True), [2, 6, 4, 5],
+                           {"scale": 2.0, "shift": 1.5}),
+    "groupnorm_noaffine": ("groupnorm", dict(num_groups=2, eps=1e-3, affine=False), [3, 4, 3, 3]),
+    "groupnorm_instance": ("groupnorm", dict(num_groups=3, eps=1e-5, affine=True), [2, 3, 4, 4]),
+    "groupnorm_flat": ("groupnorm", dict(num_groups=2, eps=1e-5, affine=True), [3, 8]),
+    "layernorm_chw": ("layernorm", dict(eps=1e-5, affine=True), [2, 3, 4, 5], {"shift": -3.0}),
+    "layernorm_flat": ("layernorm", dict(eps=1e-5, affine=True), [4, 7]),
+    "layernorm_noaffine": ("layernorm", dict(eps=1e-2, affine=False), [2, 2, 3, 3]),
     # Residual blocks built from config layers (the input's shape is the block's input).
     "residual_projection": ("block", dict(layers=[
         {"type": "residual",
@@ -162,6 +170,24 @@ def batchnorm_case(p, x, draw):
     return tensors, y, grads, extra
 
 
+def groupnorm_case(op, p, x, draw):
+    """F.group_norm (num_groups) or F.layer_norm over every axis but the batch."""
+    affine = x.shape[1:] if op == "layernorm" else x.shape[1:2]
+    weight = draw.normal(list(affine)) if p["affine"] else None
+    bias = draw.normal(list(affine)) if p["affine"] else None
+    tensors, grads = {}, {"grad_input": x}
+    if weight is not None:
+        tensors.update(weight=weight, bias=bias)
+        grads.update(grad_weight=weight, grad_bias=bias)
+    for t in grads.values():
+        t.requires_grad_(True)
+    if op == "layernorm":
+        y = F.layer_norm(x, list(x.shape[1:]), weight, bias, eps=p["eps"])
+    else:
+        y = F.group_norm(x, p["num_groups"], weight, bias, eps=p["eps"])
+    return tensors, y, grads
+
+
 class Residual(torch.nn.Module):
     def __init__(self, layers, shortcut):
         super().__init__()
@@ -214,7 +240,7 @@ def make_case(name, spec):
     op, params, shape = spec[:3]
     extras = spec[3] if len(spec) > 3 else {}
     draw = Draw(name)
-    x = draw.normal(shape, extras.get("scale", 1.0))
+    x = draw.normal(shape, extras.get("scale", 1.0)) + extras.get("shift", 0.0)
     extra_results = {}
     doc = {"op": op, "name": name, "params": params, "input": tensor_json(x)}
     if op == "softmax_cross_entropy":
@@ -236,6 +262,8 @@ def make_case(name, spec):
         tensors, y, grads = linear_case(params, x, draw)
     elif op in ("batchnorm2d", "batchnorm1d"):
         tensors, y, grads, extra_results = batchnorm_case(params, x, draw)
+    elif op in ("groupnorm", "layernorm"):
+        tensors, y, grads = groupnorm_case(op, params, x, draw)
     elif op == "block":
         tensors, y, grads, extra_results = block_case(params, x, draw)
     else:
