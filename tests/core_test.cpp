@@ -112,5 +112,32 @@ TEST(FileKind, NamesWhatAPathIs) {
   EXPECT_EQ(file_kind("/proc/self/status"), "");
 }
 
+// Beta(a, a) through two Gammas: the moments of 20,000 draws (mean 1/2, variance 1/(4(2a+1)))
+// within a few standard errors, for shapes below, at and above 1; Gamma(k) has mean k.
+TEST(Rng, BetaAndGammaHaveTheirMoments) {
+  Rng rng(2024);
+  constexpr int kDraws = 20000;
+  for (const double a : {0.2, 1.0, 3.0}) {
+    double sum = 0, squares = 0;
+    for (int i = 0; i < kDraws; ++i) {
+      const double x = rng.beta(a, a);
+      ASSERT_GE(x, 0.0);
+      ASSERT_LE(x, 1.0);
+      sum += x;
+      squares += x * x;
+    }
+    const double mean = sum / kDraws, var = squares / kDraws - mean * mean;
+    const double want_var = 1.0 / (4.0 * (2.0 * a + 1.0));
+    EXPECT_NEAR(mean, 0.5, 4 * std::sqrt(want_var / kDraws)) << a;
+    EXPECT_NEAR(var, want_var, 0.05 * want_var) << a;
+  }
+  for (const double k : {0.5, 2.5}) {
+    double sum = 0;
+    for (int i = 0; i < kDraws; ++i) sum += rng.gamma(k);
+    EXPECT_NEAR(sum / kDraws, k, 4 * std::sqrt(k / kDraws)) << k;
+  }
+  EXPECT_THROW(rng.gamma(0.0), Error);
+}
+
 }  // namespace
 }  // namespace tinycnn::core

@@ -344,5 +344,70 @@ TEST_F(DataTest, CutoutErasesOneClippedSquarePerExampleAndEpoch) {
   }
 }
 
+// Mixup and CutMix: each example's partner, weight and box are a function of (seed, epoch,
+// example) — the same in any batch, at any position — and the pixels are the formula's: mixup
+// lambda * own + (1 - lambda) * partner; CutMix the partner's box, lambda its complement's share.
+TEST_F(DataTest, MixupAndCutMixFollowTheirDrawsInAnyBatch) {
+  const int64_t n = 40, h = 6, w = 5;
+  std::vector<uint8_t> pixels(static_cast<size_t>(n * h * w));
+  std::vector<int32_t> labels_in(static_cast<size_t>(n));
+  for (size_t p = 0; p < pixels.size(); ++p) pixels[p] = static_cast<uint8_t>((p * 37) % 251);
+  for (size_t i = 0; i < labels_in.size(); ++i) labels_in[i] = static_cast<int32_t>(i % 10);
+  const Dataset ds("mem", 1, h, w, pixels, labels_in);
+  const Normalization norm{.mean = {0.5}, .stddev = {0.25}};
+  std::vector<int64_t> all(static_cast<size_t>(n));
+  std::iota(all.begin(), all.end(), 0);
+  tensor::Tensor plain, mixed_images, one;
+  std::vector<int32_t> labels;
+  ds.gather(all, norm, plain, labels);
+  int cutmixes = 0, mixups = 0;
+  for (const Mixing mixing : {Mixing{.mixup_alpha = 0.4}, Mixing{.cutmix_alpha = 1.0},
+                              Mixing{.mixup_alpha = 0.4, .cutmix_alpha = 1.0}}) {
+    const Augment augment{.seed = 11, .mixing = mixing};
+    MixedLabels mixed;
+    ds.gather(all, norm, augment, 3, mixed_images, labels, &mixed);
+    ASSERT_EQ(mixed.lambda.size(), static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const MixDraw d = draw_mix(mixing, 11, 3, i, n, h, w);
+      EXPECT_EQ(labels[static_cast<size_t>(i)], labels_in[static_cast<size_t>(i)]);
+      EXPECT_EQ(mixed.other[static_cast<size_t>(i)], labels_in[static_cast<size_t>(d.partner)]);
+      EXPECT_FLOAT_EQ(mixed.lambda[static_cast<size_t>(i)], static_cast<float>(d.lambda));
+      EXPECT_GE(d.lambda, 0.0);
+      EXPECT_LE(d.lambda, 1.0);
+      int64_t inside = 0;
+      for (int64_t y = 0; y < h; ++y) {
+        for (int64_t x = 0; x < w; ++x) {
+          const float own = plain[(i * h + y) * w + x], other = plain[(d.partner * h + y) * w + x];
+          const float got = mixed_images[(i * h + y) * w + x];
+          if (!d.cutmix) {
+            EXPECT_NEAR(got, d.lambda * own + (1 - d.lambda) * other, 1e-5) << i;
+            continue;
+          }
+          const bool in_box = y >= d.y0 && y < d.y1 && x >= d.x0 && x < d.x1;
+          inside += in_box;
+          EXPECT_EQ(got, in_box ? other : own) << i << " " << y << " " << x;
+        }
+      }
+      if (d.cutmix) {
+        EXPECT_NEAR(d.lambda, 1.0 - static_cast<double>(inside) / (h * w), 1e-12) << i;
+      }
+      (d.cutmix ? cutmixes : mixups) += 1;
+    }
+    // Example 13 alone, in a batch of its own: the same image and target.
+    MixedLabels alone;
+    ds.gather(std::vector<int64_t>{13}, norm, augment, 3, one, labels, &alone);
+    for (int64_t p = 0; p < h * w; ++p) EXPECT_EQ(one[p], mixed_images[13 * h * w + p]);
+    EXPECT_EQ(alone.lambda[0], mixed.lambda[13]);
+    EXPECT_EQ(alone.other[0], mixed.other[13]);
+    // Another epoch draws again; without `mixed` nothing mixes.
+    EXPECT_NE(draw_mix(mixing, 11, 4, 13, n, h, w).lambda,
+              draw_mix(mixing, 11, 3, 13, n, h, w).lambda);
+    ds.gather(std::vector<int64_t>{13}, norm, augment, 3, one, labels);
+    for (int64_t p = 0; p < h * w; ++p) EXPECT_EQ(one[p], plain[13 * h * w + p]);
+  }
+  EXPECT_GT(cutmixes, n + 5);  // all of the second pass, about half of the third
+  EXPECT_GT(mixups, n + 5);
+}
+
 }  // namespace
 }  // namespace tinycnn::data

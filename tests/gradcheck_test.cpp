@@ -200,6 +200,20 @@ TEST(Gradcheck, SoftmaxCrossEntropyWithLabelSmoothing) {
   EXPECT_THROW(softmax_cross_entropy(inputs[0], labels, -0.1f), core::Error);
 }
 
+TEST(Gradcheck, SoftmaxCrossEntropyWithMixedTargets) {
+  std::vector<Variable> inputs{param({5, 4}, 17, 3.0f)};
+  const std::vector<int32_t> labels{0, 3, 1, 1, 2}, other{2, 3, 0, 1, 1};
+  const std::vector<float> lambda{0.7f, 0.2f, 1.0f, 0.0f, 0.5f};
+  for (const float smoothing : {0.0f, 0.1f}) {
+    EXPECT_TRUE(gradcheck(
+        [&](const auto& v) {
+          return softmax_cross_entropy(v[0], labels, smoothing, other, lambda);
+        },
+        inputs, {.eps = 1e-3}))
+        << smoothing;
+  }
+}
+
 TEST(Gradcheck, ChainedSmallCnn) {
   // conv -> tanh -> avgpool -> flatten -> linear -> loss, all gradients at once. The smooth
   // activation and pooling keep every nudge away from kinks; relu and max are checked above.

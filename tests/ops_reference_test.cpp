@@ -314,7 +314,13 @@ TEST_P(CrossEntropyReference, LossAndGradientMatchPyTorch) {
   Variable logits(ref.tensor("input"), true);
   const auto labels = ref.json().at("labels").get<std::vector<int32_t>>();
   const float smoothing = ref.json().at("params").value("label_smoothing", 0.0f);
-  Variable loss = softmax_cross_entropy(logits, labels, smoothing);
+  std::vector<int32_t> other;
+  std::vector<float> lambda;
+  if (ref.has("other")) {
+    other = ref.json().at("other").get<std::vector<int32_t>>();
+    lambda = ref.json().at("lambda").get<std::vector<float>>();
+  }
+  Variable loss = softmax_cross_entropy(logits, labels, smoothing, other, lambda);
   const double expected = ref.json().at("loss").get<double>();
   EXPECT_NEAR(loss.data()[0], expected, kRtol * std::abs(expected));
   autograd::backward(loss);
@@ -323,7 +329,21 @@ TEST_P(CrossEntropyReference, LossAndGradientMatchPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, CrossEntropyReference,
                          ::testing::Values("xent_4x10", "xent_large_logits", "xent_smoothing_4x10",
-                                           "xent_smoothing_large_logits"));
+                                           "xent_smoothing_large_logits", "xent_mixed_5x10",
+                                           "xent_mixed_smoothing_4x7"));
+
+TEST(CrossEntropyReference, MixedTargetsOutOfRangeAreAnError) {
+  Variable logits(Tensor::zeros({2, 3}), true);
+  EXPECT_THROW(softmax_cross_entropy(logits, {0, 1}, 0.0f, std::vector<int32_t>{1},
+                                     std::vector<float>{0.5f}),
+               core::Error);
+  EXPECT_THROW(softmax_cross_entropy(logits, {0, 1}, 0.0f, std::vector<int32_t>{1, 3},
+                                     std::vector<float>{0.5f, 0.5f}),
+               core::Error);
+  EXPECT_THROW(softmax_cross_entropy(logits, {0, 1}, 0.0f, std::vector<int32_t>{1, 2},
+                                     std::vector<float>{0.5f, 1.5f}),
+               core::Error);
+}
 
 }  // namespace
 }  // namespace tinycnn::ops

@@ -63,4 +63,29 @@ double Rng::normal(double mean, double stddev) {
   return mean + stddev * radius * std::cos(2.0 * std::numbers::pi * u2);
 }
 
+double Rng::gamma(double shape) {
+  TCNN_CHECK(shape > 0 && std::isfinite(shape), "gamma: expected a shape > 0, got ", shape);
+  if (shape < 1) {
+    const double boost = std::pow(1.0 - uniform(), 1.0 / shape);  // U in (0, 1]
+    return gamma(shape + 1) * boost;
+  }
+  const double d = shape - 1.0 / 3.0, c = 1.0 / std::sqrt(9.0 * d);
+  for (;;) {
+    double x = 0, v = 0;
+    do {
+      x = normal(0.0, 1.0);
+      v = 1.0 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const double u = 1.0 - uniform();  // (0, 1]
+    if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
+    if (std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
+  }
+}
+
+double Rng::beta(double a, double b) {
+  const double x = gamma(a), y = gamma(b);
+  return x + y > 0 ? x / (x + y) : 0.5;  // both underflow only for tiny shapes
+}
+
 }  // namespace tinycnn::core

@@ -19,6 +19,11 @@ class Rng {
   double uniform();                  // [0, 1)
   uint64_t uniform_int(uint64_t n);  // [0, n), unbiased; n > 0
   double normal(double mean, double stddev);
+  // Gamma(shape, 1), shape > 0 (Marsaglia and Tsang 2000; below 1 by Gamma(shape + 1) *
+  // U^(1/shape)); Beta(a, b) = X / (X + Y) of two Gammas. Each draw uses a variable number of
+  // the generator's words.
+  double gamma(double shape);
+  double beta(double a, double b);
   // Fisher-Yates over `order` in place, from the back (the data order of every epoch).
   void shuffle(std::vector<int64_t>& order);
 

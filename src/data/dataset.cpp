@@ -89,6 +89,21 @@ Square cutout_of(const Augment& augment, const ImageDims& d, int64_t epoch, int6
           .x1 = std::min(x0 + augment.cutout, d.width)};
 }
 
+// Mixup: dst = lambda * dst + (1 - lambda) * partner; CutMix: the partner's box into dst.
+void mix_images(const ImageDims& d, const MixDraw& m, const float* partner, float* dst) {
+  if (!m.cutmix) {
+    const auto own = static_cast<float>(m.lambda), other = static_cast<float>(1.0 - m.lambda);
+    for (int64_t j = 0; j < d.numel(); ++j) dst[j] = own * dst[j] + other * partner[j];
+    return;
+  }
+  for (int64_t c = 0; c < d.channels; ++c) {
+    for (int64_t y = m.y0; y < m.y1; ++y) {
+      const int64_t row = c * d.plane() + y * d.width;
+      std::copy(partner + row + m.x0, partner + row + m.x1, dst + row + m.x0);
+    }
+  }
+}
+
 void erase(const ImageDims& d, const Square& s, float* dst) {
   for (int64_t c = 0; c < d.channels; ++c) {
     for (int64_t y = s.y0; y < s.y1; ++y) {
@@ -177,24 +192,40 @@ void Dataset::gather(std::span<const int64_t> indices, const Normalization& norm
 
 void Dataset::gather(std::span<const int64_t> indices, const Normalization& norm,
                      const Augment& augment, int64_t epoch, tensor::Tensor& images,
-                     std::vector<int32_t>& labels) const {
+                     std::vector<int32_t>& labels, MixedLabels* mixed) const {
   const int64_t n = static_cast<int64_t>(indices.size());
   const ImageDims dims{.channels = channels_, .height = height_, .width = width_};
   const tensor::Shape shape({n, channels_, height_, width_});
   if (!images.defined() || images.shape() != shape) images = tensor::Tensor::empty(shape);
   labels.resize(static_cast<size_t>(n));
+  const bool mixing = mixed != nullptr && augment.mixing.any();
+  if (mixed) {
+    mixed->other.resize(mixing ? static_cast<size_t>(n) : 0);
+    mixed->lambda.resize(mixing ? static_cast<size_t>(n) : 0);
+  }
   const ChannelMap map(norm, channels_, source_);
-  for (int64_t b = 0; b < n; ++b) {
-    const int64_t i = indices[static_cast<size_t>(b)];
-    TCNN_CHECK(i >= 0 && i < count_, "dataset index ", i, " out of range 0..", count_ - 1);
-    labels[static_cast<size_t>(b)] = labels_[static_cast<size_t>(i)];
-    float* dst = images.data() + b * dims.numel();
+  // Example i as the augmentation makes it for this epoch.
+  const auto render = [&](int64_t i, float* dst) {
     if (augment.any()) {
       augment_image(dims, image(i), map, crop_of(augment, epoch, i), dst);
       if (augment.cutout > 0) erase(dims, cutout_of(augment, dims, epoch, i), dst);
     } else {
       normalize_image(dims, image(i), map, dst);
     }
+  };
+  std::vector<float> partner(mixing ? static_cast<size_t>(dims.numel()) : 0);
+  for (int64_t b = 0; b < n; ++b) {
+    const int64_t i = indices[static_cast<size_t>(b)];
+    TCNN_CHECK(i >= 0 && i < count_, "dataset index ", i, " out of range 0..", count_ - 1);
+    labels[static_cast<size_t>(b)] = labels_[static_cast<size_t>(i)];
+    float* dst = images.data() + b * dims.numel();
+    render(i, dst);
+    if (!mixing) continue;
+    const MixDraw d = draw_mix(augment.mixing, augment.seed, epoch, i, count_, height_, width_);
+    render(d.partner, partner.data());
+    mix_images(dims, d, partner.data(), dst);
+    mixed->other[static_cast<size_t>(b)] = labels_[static_cast<size_t>(d.partner)];
+    mixed->lambda[static_cast<size_t>(b)] = static_cast<float>(d.lambda);
   }
 }
 

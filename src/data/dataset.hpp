@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "data/mixing.hpp"
 #include "tensor/tensor.hpp"
 
 namespace tinycnn::data {
@@ -29,6 +30,9 @@ struct Augment {
   // > 0: after the crop and flip, a square of this side, centred on a random pixel (clipped at
   // the borders), is set to 0 after normalisation (Cutout, DeVries & Taylor 2017).
   int64_t cutout = 0;
+  // Mixup / CutMix (data/mixing.hpp): after the above, each image is mixed with its partner's,
+  // augmented the same way.
+  Mixing mixing{};
   bool any() const { return crop_padding > 0 || horizontal_flip || cutout > 0; }
 };
 
@@ -60,9 +64,12 @@ class Dataset {
   // Images `indices` as [n, C, H, W] normalised floats, and their labels.
   void gather(std::span<const int64_t> indices, const Normalization& norm, tensor::Tensor& images,
               std::vector<int32_t>& labels) const;
-  // The same, each image augmented as `augment` says for `epoch`.
+  // The same, each image augmented as `augment` says for `epoch`. Mixup and CutMix apply only
+  // when `mixed` is given: it receives each example's partner label and weight (its label
+  // stays in `labels`); `mixed` is left empty when the augmentation does not mix.
   void gather(std::span<const int64_t> indices, const Normalization& norm, const Augment& augment,
-              int64_t epoch, tensor::Tensor& images, std::vector<int32_t>& labels) const;
+              int64_t epoch, tensor::Tensor& images, std::vector<int32_t>& labels,
+              MixedLabels* mixed = nullptr) const;
 
  private:
   std::string source_;

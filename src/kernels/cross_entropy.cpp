@@ -8,7 +8,8 @@
 namespace tinycnn::kernels {
 
 double softmax_cross_entropy_forward(int64_t n, int64_t k, const float* logits,
-                                     const int32_t* labels, float* probs, float smoothing) {
+                                     const int32_t* labels, float* probs, float smoothing,
+                                     MixedTargets mixed) {
   double total = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     const float* z = logits + i * k;
@@ -22,7 +23,11 @@ double softmax_cross_entropy_forward(int64_t n, int64_t k, const float* logits,
     const float inv = static_cast<float>(1.0 / sum);
     for (int64_t j = 0; j < k; ++j) p[j] *= inv;
     const double log_sum = std::log(sum);
-    const double nll = log_sum - static_cast<double>(z[labels[i]] - zmax);
+    double nll = log_sum - static_cast<double>(z[labels[i]] - zmax);
+    if (mixed.lambda) {  // lambda * nll(label) + (1 - lambda) * nll(other)
+      const double other = log_sum - static_cast<double>(z[mixed.other[i]] - zmax);
+      nll = mixed.lambda[i] * nll + (1.0 - mixed.lambda[i]) * other;
+    }
     if (smoothing == 0.0f) {
       total += nll;
       continue;
@@ -35,8 +40,19 @@ double softmax_cross_entropy_forward(int64_t n, int64_t k, const float* logits,
 }
 
 void softmax_cross_entropy_backward(int64_t n, int64_t k, const float* probs, const int32_t* labels,
-                                    float dloss, float* dlogits, float smoothing) {
+                                    float dloss, float* dlogits, float smoothing,
+                                    MixedTargets mixed) {
   const float scale = dloss / static_cast<float>(n);
+  if (mixed.lambda) {  // target = (1 - s) * (lambda onehot(label) + (1 - lambda) onehot(other)) +
+                       // s/K
+    const float spread = smoothing / static_cast<float>(k);
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < k; ++j) dlogits[i * k + j] = (probs[i * k + j] - spread) * scale;
+      dlogits[i * k + labels[i]] -= (1.0f - smoothing) * mixed.lambda[i] * scale;
+      dlogits[i * k + mixed.other[i]] -= (1.0f - smoothing) * (1.0f - mixed.lambda[i]) * scale;
+    }
+    return;
+  }
   if (smoothing == 0.0f) {
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t j = 0; j < k; ++j) dlogits[i * k + j] = probs[i * k + j] * scale;

@@ -110,7 +110,8 @@ EarlyStoppingSpec parse_early_stopping(const Json& j) {
 
 // training.augment: the random crop's padding and the flip.
 void parse_augment(const Json& j, TrainingSpec& t) {
-  const ObjectReader a(j, "training.augment", {"random_crop", "horizontal_flip", "cutout"});
+  const ObjectReader a(j, "training.augment",
+                       {"random_crop", "horizontal_flip", "cutout", "mixup", "cutmix"});
   if (a.has("random_crop")) {
     const ObjectReader c(a.raw("random_crop"), "training.augment.random_crop", {"padding"});
     t.augment_crop_padding = c.integer("padding", std::nullopt, 0, 1 << 16);
@@ -120,6 +121,15 @@ void parse_augment(const Json& j, TrainingSpec& t) {
     const ObjectReader c(a.raw("cutout"), "training.augment.cutout", {"size"});
     t.augment_cutout = c.integer("size", std::nullopt, 1, 1 << 16);
   }
+  // Beta(alpha, alpha): alpha > 0 (0.2 for mixup and 1 for CutMix are the papers' choices).
+  const auto alpha = [&](const char* key) {
+    if (!a.has(key)) return 0.0;
+    const ObjectReader m(a.raw(key), std::string("training.augment.") + key, {"alpha"});
+    TCNN_CHECK(m.has("alpha"), m.path("alpha"), ": required key is missing");
+    return m.number("alpha", 0.0, 0.0, 100.0, true);
+  };
+  t.augment_mixup_alpha = alpha("mixup");
+  t.augment_cutmix_alpha = alpha("cutmix");
 }
 
 TrainingSpec parse_training(const Json& j, int64_t channels) {

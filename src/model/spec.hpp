@@ -70,6 +70,8 @@ struct TrainingSpec {
   int64_t augment_crop_padding = 0;  // training.augment.random_crop.padding (0: no crop)
   bool augment_flip = false;         // training.augment.horizontal_flip
   int64_t augment_cutout = 0;        // training.augment.cutout.size (0: none)
+  double augment_mixup_alpha = 0;    // training.augment.mixup.alpha (0: none)
+  double augment_cutmix_alpha = 0;   // training.augment.cutmix.alpha (0: none)
   std::vector<std::string> classes;  // training.classes: names of the K outputs (or empty)
   bool resize = false;               // training.resize: image files resized to the input
   bool diagnostics = false;          // training.diagnostics: gradient flow in metrics.jsonl

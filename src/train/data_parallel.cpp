@@ -67,10 +67,11 @@ StepResult DataParallelStep::run(const data::Dataset& data, const std::vector<in
                                  const data::Normalization& norm, const data::Augment& augment,
                                  int64_t epoch) {
   return run(static_cast<int64_t>(indices.size()),
-             [&](int64_t begin, int64_t end, tensor::Tensor& images, std::vector<int32_t>& labels) {
+             [&](int64_t begin, int64_t end, tensor::Tensor& images, std::vector<int32_t>& labels,
+                 data::MixedLabels& mixed) {
                data.gather(std::span(indices).subspan(static_cast<size_t>(begin),
                                                       static_cast<size_t>(end - begin)),
-                           norm, augment, epoch, images, labels);
+                           norm, augment, epoch, images, labels, &mixed);
              });
 }
 
@@ -79,7 +80,9 @@ StepResult DataParallelStep::run(const tensor::Tensor& images, const std::vector
   TCNN_CHECK(static_cast<int64_t>(labels.size()) == n, "data-parallel step: expected ", n,
              " labels for ", n, " images, got ", labels.size());
   const int64_t per_image = images.numel() / std::max<int64_t>(n, 1);
-  return run(n, [&](int64_t begin, int64_t end, tensor::Tensor& x, std::vector<int32_t>& y) {
+  return run(n, [&](int64_t begin, int64_t end, tensor::Tensor& x, std::vector<int32_t>& y,
+                    data::MixedLabels& mixed) {
+    mixed = {};
     std::vector<int64_t> dims = images.shape().dims();
     dims[0] = end - begin;
     const tensor::Shape shape(std::move(dims));
@@ -92,7 +95,7 @@ StepResult DataParallelStep::run(const tensor::Tensor& images, const std::vector
 StepResult DataParallelStep::run_slice(int t, int64_t begin, int64_t end, int64_t n,
                                        const Fill& fill) {
   Slice& slice = slices_[static_cast<size_t>(t)];
-  fill(begin, end, slice.images, slice.labels);
+  fill(begin, end, slice.images, slice.labels, slice.mixed);
   TCNN_CHECK(slice.images.defined() && slice.images.dim(0) == end - begin &&
                  static_cast<int64_t>(slice.labels.size()) == end - begin,
              "data-parallel step: the batch source gave the wrong number of examples");
@@ -101,12 +104,16 @@ StepResult DataParallelStep::run_slice(int t, int64_t begin, int64_t end, int64_
   model.set_training(true);
   const runtime::StepContext ctx{.slice = t, .collective = &reducer_};
   autograd::Variable logits = model.forward(autograd::Variable(slice.images), ctx);
-  autograd::Variable loss = ops::softmax_cross_entropy(logits, slice.labels, label_smoothing_);
+  const data::MixedLabels& mixed = slice.mixed;
+  autograd::Variable loss =
+      ops::softmax_cross_entropy(logits, slice.labels, label_smoothing_, mixed.other, mixed.lambda);
   const int64_t k = logits.shape()[1];
   StepResult r;
   for (int64_t i = 0; i < end - begin; ++i) {
+    const auto at = static_cast<size_t>(i);
+    const bool partner = !mixed.lambda.empty() && mixed.lambda[at] < 0.5f;
     r.correct += kernels::predicted_class(logits.data().data() + i * k, k) ==
-                 slice.labels[static_cast<size_t>(i)];
+                 (partner ? mixed.other[at] : slice.labels[at]);
   }
   r.loss_sum = static_cast<double>(loss.data()[0]) * static_cast<double>(end - begin);
   // The slice's mean loss weighted by its share: the gradients sum to the batch mean's.

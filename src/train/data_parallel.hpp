@@ -31,8 +31,10 @@ namespace tinycnn::train {
 
 struct StepResult {
   double loss_sum = 0;  // the batch's summed per-example loss (mean * n)
-  int64_t correct = 0;  // examples whose arg-max logit is the label
-  bool stop = false;    // (train::Step) a process was asked to stop after this batch
+  // Examples whose arg-max logit is the label — under mixup / CutMix, the label that weighs
+  // more in the example's target (its own at lambda >= 1/2, else its partner's).
+  int64_t correct = 0;
+  bool stop = false;  // (train::Step) a process was asked to stop after this batch
 };
 
 class DataParallelStep {
@@ -49,9 +51,10 @@ class DataParallelStep {
   DataParallelStep& operator=(const DataParallelStep&) = delete;
 
   // Fills examples [begin, end) of the batch into `images` ([end - begin, C, H, W]; reshaped
-  // as needed) and `labels`. Called on the slice's own thread, concurrently.
+  // as needed), `labels` and, under mixup / CutMix, `mixed` (else left empty). Called on the
+  // slice's own thread, concurrently.
   using Fill = std::function<void(int64_t begin, int64_t end, tensor::Tensor& images,
-                                  std::vector<int32_t>& labels)>;
+                                  std::vector<int32_t>& labels, data::MixedLabels& mixed)>;
 
   // Zeroes every gradient, then forward + backward of a batch of n examples that `fill`
   // provides; leaves the batch-mean gradients in `model`'s parameters.
@@ -84,6 +87,7 @@ class DataParallelStep {
   struct Slice {
     tensor::Tensor images;
     std::vector<int32_t> labels;
+    data::MixedLabels mixed;
   };
   std::vector<Slice> slices_;
 };

@@ -63,7 +63,8 @@ data::Augment augmentation(const model::TrainingSpec& t) {
   return {.crop_padding = t.augment_crop_padding,
           .horizontal_flip = t.augment_flip,
           .seed = t.seed,
-          .cutout = t.augment_cutout};
+          .cutout = t.augment_cutout,
+          .mixing = {.mixup_alpha = t.augment_mixup_alpha, .cutmix_alpha = t.augment_cutmix_alpha}};
 }
 
 int64_t split_bytes(const std::string& dataset, const std::string& dir, Split split) {

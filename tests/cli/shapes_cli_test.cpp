@@ -261,6 +261,22 @@ INSTANTIATE_TEST_SUITE_P(
                   }),
                   "training.augment.cutout.size: expected at most 28 (the input is 28x28), got "
                   "29"},
+        BadConfig{"mixup_alpha_zero", mutate([](json& c) {
+                    c["training"]["augment"] = {{"mixup", {{"alpha", 0}}}};
+                  }),
+                  "training.augment.mixup.alpha: expected a number in (0, 100], got 0"},
+        BadConfig{"cutmix_without_alpha", mutate([](json& c) {
+                    c["training"]["augment"] = {{"cutmix", json::object()}};
+                  }),
+                  "training.augment.cutmix.alpha: required key is missing"},
+        BadConfig{"cutmix_negative_alpha", mutate([](json& c) {
+                    c["training"]["augment"] = {{"cutmix", {{"alpha", -1}}}};
+                  }),
+                  "training.augment.cutmix.alpha: expected a number in (0, 100], got -1"},
+        BadConfig{"groupnorm_groups_not_dividing", mutate([](json& c) {
+                    c["layers"][1] = {{"type", "groupnorm"}, {"num_groups", 4}};
+                  }),
+                  "layers[1].num_groups: expected a divisor of 6 channels, got 4"},
         BadConfig{"unknown_training_key", mutate([](json& c) { c["training"]["epoch"] = 3; }),
                   "training.epoch: unknown key; allowed: dataset, data_dir, epochs"},
         BadConfig{"step_schedule_without_step_size", mutate([](json& c) {

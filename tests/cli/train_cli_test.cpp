@@ -261,6 +261,33 @@ TEST_F(TrainCli, CutoutResumesBitForBitAndChangesTheRun) {
   EXPECT_NE(weights(out("whole")), weights(out("plain")));
 }
 
+// Mixup and CutMix: draws of (seed, epoch, example) alone, so a resumed run is the whole run bit
+// for bit; the loss is on the mixed targets, which a plain run's never is.
+TEST_F(TrainCli, MixupAndCutMixResumeBitForBitAndTrainOnMixedTargets) {
+  json c = tiny_config();
+  c["training"]["epochs"] = 2;
+  c["training"]["augment"] = {{"mixup", {{"alpha", 0.4}}}, {"cutmix", {{"alpha", 1.0}}}};
+  const std::string config = dir_.write("mix.json", c.dump());
+  auto train = [&](const std::string& run, std::vector<std::string> extra) {
+    std::vector<std::string> args{"train", config, "--data", data_, "--out", run, "--threads", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const RunResult r = run_tinycnn(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  };
+  train(out("whole"), {});
+  train(out("parts"), {"--epochs", "1"});
+  train(out("parts"), {"--resume", out("parts") + "/checkpoint.safetensors"});
+  ASSERT_EQ(run_tinycnn(train_args(out("plain"), {"--epochs", "2", "--threads", "1"})).exit_code,
+            0);
+  const auto weights = [](const std::string& run) {
+    return io::read_safetensors(run + "/checkpoint.safetensors")
+        .find("layers.0.weight")
+        ->to_vector();
+  };
+  EXPECT_EQ(weights(out("whole")), weights(out("parts")));
+  EXPECT_NE(weights(out("whole")), weights(out("plain")));
+}
+
 // lr-find: the range test from a fresh model — rates growing geometrically from --start, the
 // smoothed loss, a suggestion below the minimum's rate — drawn into --out, and nothing else
 // written; bad ranges refused, exit 2.

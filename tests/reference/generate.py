@@ -85,6 +85,11 @@ CASES = {
     "xent_smoothing_large_logits": ("softmax_cross_entropy",
                                     dict(reduction="mean", label_smoothing=0.3), [3, 7],
                                     {"scale": 50.0}),
+    # Mixup / CutMix targets: lambda on the label, 1 - lambda on another.
+    "xent_mixed_5x10": ("softmax_cross_entropy", dict(reduction="mean", mixed=True), [5, 10]),
+    "xent_mixed_smoothing_4x7": ("softmax_cross_entropy",
+                                 dict(reduction="mean", mixed=True, label_smoothing=0.2), [4, 7],
+                                 {"scale": 3.0}),
 }
 
 
@@ -246,8 +251,21 @@ def make_case(name, spec):
     if op == "softmax_cross_entropy":
         labels = draw.labels(shape[0], shape[1])
         x.requires_grad_(True)
-        loss = F.cross_entropy(x, labels, reduction=params["reduction"],
-                               label_smoothing=params.get("label_smoothing", 0.0))
+        smoothing = params.get("label_smoothing", 0.0)
+        if params.get("mixed"):
+            other = draw.labels(shape[0], shape[1])
+            lam = torch.rand(shape[0], generator=draw.gen, dtype=torch.float64)
+            lam = torch.round(lam * 1e6) / 1e6
+            lam[0] = 1.0  # the ends of the range
+            lam[1] = 0.0
+            per_example = (lam * F.cross_entropy(x, labels, reduction="none", label_smoothing=smoothing)
+                           + (1 - lam) * F.cross_entropy(x, other, reduction="none",
+                                                         label_smoothing=smoothing))
+            loss = per_example.mean()
+            doc.update(other=other.tolist(), **{"lambda": lam.tolist()})
+        else:
+            loss = F.cross_entropy(x, labels, reduction=params["reduction"],
+                                   label_smoothing=smoothing)
         loss.backward()
         doc.update(labels=labels.tolist(), loss=loss.item(), grad_input=result_json(x.grad))
         return doc
