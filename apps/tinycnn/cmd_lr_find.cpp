@@ -13,6 +13,7 @@
 #include "io/atomic_file.hpp"
 #include "io/svg_chart.hpp"
 #include "json_out.hpp"
+#include "kernels/conv2d.hpp"
 #include "model/spec.hpp"
 #include "train/lr_find.hpp"
 
@@ -66,6 +67,12 @@ CLI::App* setup_lr_find(CLI::App& app, LrFindOptions& o) {
   cmd->add_option("--data", o.data, "Directory with the data set's files (training.data_dir)");
   cmd->add_option("--dataset", o.dataset, "Data set kind (training.dataset)")
       ->check(CLI::IsMember(model::dataset_names()));
+  cmd->add_option("--batch-size", o.batch_size, "Mini-batch size (training.batch_size)")
+      ->check(kNumber);
+  cmd->add_option("--seed", o.seed, "Seed for the weights and data order (training.seed)")
+      ->check(kNumber);
+  cmd->add_option("--conv-algo", o.conv_algo, "Convolution algorithm (training.conv_algo)")
+      ->check(CLI::IsMember(kernels::conv_algo_names()));
   cmd->add_option("--start", o.start, "First learning rate (> 0; default 1e-7)");
   cmd->add_option("--end", o.end, "Last learning rate (> --start; default 10)");
   cmd->add_option("--steps", o.steps, "Training steps, one rate each")
@@ -82,8 +89,12 @@ int run_lr_find(const LrFindOptions& o) {
   TCNN_CHECK(std::isfinite(o.end) && o.start < o.end,
              "lr-find: expected --start below --end, got --start ", o.start, " and --end ", o.end);
   if (!o.out.empty()) io::check_writable(o.out, {o.config});
-  const model::ModelSpec spec =
-      resolve_config(o.config, [&](model::Json& t) { apply_data_flags(t, o.dataset, o.data); });
+  const model::ModelSpec spec = resolve_config(o.config, [&](model::Json& t) {
+    apply_data_flags(t, o.dataset, o.data);
+    if (o.batch_size) t["batch_size"] = number_flag("--batch-size", *o.batch_size);
+    if (o.seed) t["seed"] = number_flag("--seed", *o.seed);
+    if (o.conv_algo) t["conv_algo"] = *o.conv_algo;
+  });
   const train::LrFindResult r = train::find_lr(
       spec, {.start = o.start, .end = o.end, .steps = o.steps, .limit_train = o.limit_train});
   if (!o.out.empty()) io::write_file_atomically(o.out, render(spec.name, r));

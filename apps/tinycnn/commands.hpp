@@ -91,7 +91,8 @@ int run_predict(const PredictOptions& options);
 
 struct LrFindOptions {
   std::string config;
-  std::optional<std::string> dataset, data;
+  std::optional<std::string> dataset, data, conv_algo;
+  std::optional<std::string> batch_size, seed;  // as text: the config's parser checks them
   double start = 1e-7, end = 10;
   int64_t steps = 100;
   int64_t limit_train = 0;

@@ -325,6 +325,22 @@ TEST_F(TrainCli, LrFindSuggestsARateAndWritesOnlyItsPicture) {
   r = run_tinycnn({"lr-find", config_, "--data", data, "--steps", "30"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("suggested learning rate: "), std::string::npos) << r.out;
+  // The overrides reach the run: another seed or batch size, other losses; a bad one is the
+  // config's error.
+  const auto losses = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"lr-find", config_, "--data", data, "--steps", "10", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const RunResult run = run_tinycnn(args);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return run.exit_code == 0 ? json::parse(run.out)["losses"] : json();
+  };
+  const json base = losses({});
+  EXPECT_EQ(losses({"--conv-algo", "im2col"}).size(), base.size());
+  EXPECT_NE(losses({"--seed", "8"}), base);
+  EXPECT_NE(losses({"--batch-size", "16"}), base);
+  r = run_tinycnn({"lr-find", config_, "--data", data, "--batch-size", "0"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("training.batch_size"), std::string::npos) << r.err;
   for (const std::vector<std::string>& bad :
        {std::vector<std::string>{"--start", "1", "--end", "0.1"},
         {"--start", "0"},
