@@ -26,7 +26,7 @@ fuzz_one() {
     >"build/fuzz/$target.log" 2>&1
 }
 # One target per core at a time: each still runs SECONDS on a core of its own.
-targets=(config safetensors idx metrics datasets)
+targets=(config safetensors idx metrics datasets int8)
 jobs=$(nproc)
 for ((i = 0; i < ${#targets[@]}; i += jobs)); do
   batch=("${targets[@]:i:jobs}")

@@ -92,6 +92,22 @@ TEST_F(SafetensorsTest, I64TensorsRoundTripBesideF32Ones) {
   EXPECT_EQ(read.find("count"), nullptr);  // not an F32 tensor
 }
 
+// I32 and I8 (an int8 model's biases and weights): narrow little-endian bytes, widened on
+// reading with their signs; a value that does not fit its type is refused when writing.
+TEST_F(SafetensorsTest, I32AndI8TensorsRoundTripNarrow) {
+  const std::string file = path("narrow.safetensors");
+  io::write_safetensors(file, {}, {},
+                        {{"w", {2, 2}, {-128, 127, -1, 0}, io::IntType::I8},
+                         {"b", {3}, {-2147483648LL, 2147483647LL, -5}, io::IntType::I32}});
+  const io::SafetensorsFile read = io::read_safetensors(file);
+  EXPECT_EQ(read.find_ints("w")->values, (std::vector<int64_t>{-128, 127, -1, 0}));
+  EXPECT_EQ(read.find_ints("w")->type, io::IntType::I8);
+  EXPECT_EQ(read.find_ints("b")->values, (std::vector<int64_t>{-2147483648LL, 2147483647LL, -5}));
+  EXPECT_EQ(read.find_ints("b")->type, io::IntType::I32);
+  EXPECT_THROW(io::write_safetensors(file, {}, {}, {{"w", {1}, {128}, io::IntType::I8}}),
+               core::Error);
+}
+
 TEST_F(SafetensorsTest, RefusesMalformedFiles) {
   testing::write_file(path("short"), "abc");
   expect_refused(path("short"), "truncated");

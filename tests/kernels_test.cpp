@@ -16,6 +16,7 @@
 #include "kernels/cross_entropy.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/geometry.hpp"
+#include "kernels/int8_gemm.hpp"
 #include "kernels/linear.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/pooling.hpp"
@@ -411,6 +412,48 @@ TEST(ParallelRegion, AThreadsExceptionReachesTheCaller) {
     ++ran;
   });
   EXPECT_GE(ran, 1);
+}
+
+// The int8 product against plain int32 sums, on awkward sizes (rows not a multiple of 4, columns
+// not of 16 or 32, k padded), through vpdpbusd where the CPU has it and the portable loops.
+TEST(Int8Gemm, MatchesPlainSumsOnAwkwardSizes) {
+  core::Rng rng(77);
+  for (const int64_t m : {1, 3, 4, 9}) {
+    for (const int64_t n : {1, 15, 16, 33, 70}) {
+      for (const int64_t k : {1, 4, 7, 18}) {
+        const int64_t k4 = (k + 3) / 4;
+        std::vector<int8_t> a(static_cast<size_t>(m * 4 * k4), 0);
+        std::vector<uint8_t> b(static_cast<size_t>(k * n)), bp(static_cast<size_t>(k4 * n * 4), 0);
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t q = 0; q < k; ++q) {
+            a[static_cast<size_t>(i * 4 * k4 + q)] =
+                static_cast<int8_t>(static_cast<int64_t>(rng.uniform_int(255)) - 127);
+          }
+        }
+        for (int64_t q = 0; q < k; ++q) {
+          for (int64_t j = 0; j < n; ++j) {
+            const auto v = static_cast<uint8_t>(rng.uniform_int(256));
+            b[static_cast<size_t>(q * n + j)] = v;
+            bp[static_cast<size_t>(((q / 4) * n + j) * 4 + q % 4)] = v;
+          }
+        }
+        for (const bool portable : {false, true}) {
+          std::vector<int32_t> c(static_cast<size_t>(m * n), -1);
+          gemm_s8u8(m, n, k4, a.data(), bp.data(), c.data(), portable);
+          for (int64_t i = 0; i < m; ++i) {
+            for (int64_t j = 0; j < n; ++j) {
+              int32_t want = 0;
+              for (int64_t q = 0; q < k; ++q) {
+                want += a[static_cast<size_t>(i * 4 * k4 + q)] * b[static_cast<size_t>(q * n + j)];
+              }
+              ASSERT_EQ(c[static_cast<size_t>(i * n + j)], want)
+                  << m << "x" << n << "x" << k << " portable " << portable;
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 #include "flags.hpp"
 #include "format.hpp"
 #include "json_out.hpp"
+#include "loaded_model.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
-#include "run/checkpoint.hpp"
 #include "train/evaluate.hpp"
 #include "train/memory_check.hpp"
 
@@ -40,19 +40,20 @@ int run_eval(const EvalOptions& o) {
                           spec, train::Purpose::Evaluation, 100,
                           train::split_bytes(spec.training.dataset, data_dir, train::Split::Test)),
                       "evaluating " + spec.name);
-  auto net = model::build_model(spec);
-  const run::TrainState saved = run::load_checkpoint(o.checkpoint, *net, nullptr);
-  const int64_t k = net->output_shape(model::input_shape(spec))[0];
+  LoadedModel loaded = load_for_inference(spec, o.checkpoint);
+  nn::Sequential& model = *loaded.net;
+  const int64_t k = model.output_shape(model::input_shape(spec))[0];
   const data::Dataset test = train::load_split(spec, data_dir, train::Split::Test, k, o.limit_test);
-  const train::EvalResult r = train::evaluate(*net, test, train::normalization(spec.training), k);
+  const train::EvalResult r = train::evaluate(model, test, train::normalization(spec.training), k);
   TCNN_CHECK_RUNTIME(std::isfinite(r.loss), o.checkpoint, ": the test loss is ", r.loss,
                      ": expected a finite loss (the weights overflow the model's outputs)");
 
   // The classes' names: the data set's (or the config's), else the checkpoint's.
-  const std::vector<std::string>& names = test.classes().empty() ? saved.classes : test.classes();
+  const std::vector<std::string>& names = test.classes().empty() ? loaded.classes : test.classes();
   const bool named = static_cast<int64_t>(names.size()) == k;
   if (o.json) {
-    nlohmann::ordered_json doc = {{"test_loss", r.loss},
+    nlohmann::ordered_json doc = {{"precision", loaded.int8 ? "int8" : "float32"},
+                                  {"test_loss", r.loss},
                                   {"test_accuracy", r.accuracy},
                                   {"per_class_accuracy", r.per_class_accuracy},
                                   {"confusion", r.confusion}};
@@ -60,8 +61,9 @@ int run_eval(const EvalOptions& o) {
     std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
   } else {
     char line[128];
-    std::snprintf(line, sizeof line, "test loss %.4f, accuracy %.2f%% on %lld images\n\n", r.loss,
-                  100 * r.accuracy, static_cast<long long>(r.examples));
+    std::snprintf(line, sizeof line, "%stest loss %.4f, accuracy %.2f%% on %lld images\n\n",
+                  loaded.int8 ? "int8 model: " : "", r.loss, 100 * r.accuracy,
+                  static_cast<long long>(r.examples));
     std::cout << line;
     std::vector<std::string> header{"true \\ predicted"};
     for (int64_t j = 0; j < k; ++j) header.push_back(std::to_string(j));

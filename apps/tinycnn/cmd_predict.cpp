@@ -8,9 +8,9 @@
 
 #include "commands.hpp"
 #include "json_out.hpp"
+#include "loaded_model.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
-#include "run/checkpoint.hpp"
 #include "train/predict.hpp"
 
 namespace tinycnn::cli {
@@ -76,12 +76,11 @@ CLI::App* setup_predict(CLI::App& app, PredictOptions& o) {
 
 int run_predict(const PredictOptions& o) {
   const model::ModelSpec spec = model::load_config(o.config);
-  auto net = model::build_model(spec);
-  const run::TrainState saved = run::load_checkpoint(o.checkpoint, *net, nullptr);
-  const std::vector<std::vector<double>> probs = train::predict_files(spec, *net, o.images);
-  const int64_t k = net->output_shape(model::input_shape(spec))[0];
+  const LoadedModel loaded = load_for_inference(spec, o.checkpoint);
+  const std::vector<std::vector<double>> probs = train::predict_files(spec, *loaded.net, o.images);
+  const int64_t k = loaded.net->output_shape(model::input_shape(spec))[0];
   std::vector<std::string> names =
-      spec.training.classes.empty() ? saved.classes : spec.training.classes;
+      spec.training.classes.empty() ? loaded.classes : spec.training.classes;
   if (static_cast<int64_t>(names.size()) != k) names.clear();
   print_predictions(o, probs, names);
   return kExitOk;

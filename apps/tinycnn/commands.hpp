@@ -102,6 +102,15 @@ struct LrFindOptions {
 CLI::App* setup_lr_find(CLI::App& app, LrFindOptions& options);
 int run_lr_find(const LrFindOptions& options);
 
+struct QuantizeOptions {
+  std::string config, checkpoint, out;
+  std::optional<std::string> dataset, data;
+  int64_t calibration = 1000;
+  bool json = false;
+};
+CLI::App* setup_quantize(CLI::App& app, QuantizeOptions& options);
+int run_quantize(const QuantizeOptions& options);
+
 struct PlotOptions {
   std::vector<std::string> metrics;
   std::string out;

@@ -151,6 +151,7 @@ int run_main(int argc, char** argv) {
   GradcheckOptions gradcheck;
   ExportOptions export_options;
   LrFindOptions lr_find;
+  QuantizeOptions quantize;
   const std::vector<std::pair<CLI::App*, std::function<int()>>> commands{
       {setup_shapes(app, shapes), [&] { return run_shapes(shapes); }},
       {setup_train(app, train), [&] { return run_train(train, global.quiet); }},
@@ -162,6 +163,7 @@ int run_main(int argc, char** argv) {
       {setup_gradcheck(app, gradcheck), [&] { return run_gradcheck(gradcheck); }},
       {setup_export(app, export_options), [&] { return run_export(export_options); }},
       {setup_lr_find(app, lr_find), [&] { return run_lr_find(lr_find); }},
+      {setup_quantize(app, quantize), [&] { return run_quantize(quantize); }},
   };
 
   try {

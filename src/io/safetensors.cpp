@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +42,39 @@ const tensor::Tensor* SafetensorsFile::find(const std::string& name) const {
   return nullptr;
 }
 
+namespace {
+const char* dtype_name(IntType t) {
+  switch (t) {
+    case IntType::I64:
+      return "I64";
+    case IntType::I32:
+      return "I32";
+    case IntType::I8:
+      return "I8";
+  }
+  return "I64";
+}
+uint64_t width_of(IntType t) { return t == IntType::I64 ? 8 : t == IntType::I32 ? 4 : 1; }
+
+// The values in the file's little-endian bytes of `type` (each checked to fit).
+void append_ints(const NamedInts& t, std::string& out) {
+  const int64_t lo = t.type == IntType::I8    ? INT8_MIN
+                     : t.type == IntType::I32 ? INT32_MIN
+                                              : INT64_MIN;
+  const int64_t hi = t.type == IntType::I8    ? INT8_MAX
+                     : t.type == IntType::I32 ? INT32_MAX
+                                              : INT64_MAX;
+  for (const int64_t v : t.values) {
+    TCNN_CHECK(v >= lo && v <= hi, "safetensors: ", t.name, " holds ", v, ", outside ",
+               dtype_name(t.type));
+    const auto bits = static_cast<uint64_t>(v);
+    for (uint64_t b = 0; b < width_of(t.type); ++b) {
+      out.push_back(static_cast<char>((bits >> (8 * b)) & 0xFF));
+    }
+  }
+}
+}  // namespace
+
 const NamedInts* SafetensorsFile::find_ints(const std::string& name) const {
   for (const auto& t : ints) {
     if (t.name == name) return &t;
@@ -63,9 +97,10 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
   }
   for (const auto& t : ints) {
     TCNN_CHECK(!header.contains(t.name), "safetensors: duplicate tensor name ", t.name);
-    const uint64_t bytes = t.values.size() * 8;
-    header[t.name] = {
-        {"dtype", "I64"}, {"shape", t.dims}, {"data_offsets", {offset, offset + bytes}}};
+    const uint64_t bytes = t.values.size() * width_of(t.type);
+    header[t.name] = {{"dtype", dtype_name(t.type)},
+                      {"shape", t.dims},
+                      {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = header.dump();
@@ -77,9 +112,7 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
   for (const auto& t : tensors) {
     out.append(reinterpret_cast<const char*>(t.tensor.data()), t.tensor.nbytes());
   }
-  for (const auto& t : ints) {
-    out.append(reinterpret_cast<const char*>(t.values.data()), t.values.size() * 8);
-  }
+  for (const auto& t : ints) append_ints(t, out);
   write_file_atomically(path, out);
 }
 
@@ -126,10 +159,12 @@ Span parse_tensor(const std::string& name, const Json& entry, std::string_view d
   TCNN_CHECK_RUNTIME(entry.is_object() && entry.contains("dtype") && entry.contains("shape") &&
                          entry.contains("data_offsets"),
                      where, ": expected dtype, shape and data_offsets");
-  TCNN_CHECK_RUNTIME(entry["dtype"] == "F32" || entry["dtype"] == "I64", where,
-                     ": expected dtype F32 or I64, got ", entry["dtype"].dump());
-  const bool i64 = entry["dtype"] == "I64";
-  const uint64_t width = i64 ? 8 : 4;
+  const Json& dtype = entry["dtype"];
+  TCNN_CHECK_RUNTIME(dtype == "F32" || dtype == "I64" || dtype == "I32" || dtype == "I8", where,
+                     ": expected dtype F32, I64, I32 or I8, got ", dtype.dump());
+  const bool integer = dtype != "F32";
+  const IntType type = dtype == "I8" ? IntType::I8 : dtype == "I32" ? IntType::I32 : IntType::I64;
+  const uint64_t width = integer ? width_of(type) : 4;
   uint64_t numel = 0;
   const std::vector<int64_t> dims = parse_shape(entry["shape"], data.size(), where, numel);
   const Json& offsets = entry["data_offsets"];
@@ -141,10 +176,16 @@ Span parse_tensor(const std::string& name, const Json& entry, std::string_view d
                      end, "] outside the data (", data.size(), " bytes)");
   TCNN_CHECK_RUNTIME(end - begin == numel * width, where, ": data_offsets span ", end - begin,
                      " bytes, shape needs ", numel * width);
-  if (i64) {
+  if (integer) {
     std::vector<int64_t> values(numel);
-    if (numel) std::memcpy(values.data(), data.data() + begin, numel * 8);
-    file.ints.push_back({name, dims, std::move(values)});
+    const auto* bytes = reinterpret_cast<const unsigned char*>(data.data() + begin);
+    for (uint64_t i = 0; i < numel; ++i) {
+      uint64_t bits = 0;
+      for (uint64_t b = 0; b < width; ++b) bits |= uint64_t{bytes[i * width + b]} << (8 * b);
+      if (width < 8 && (bits >> (8 * width - 1)) & 1) bits |= ~uint64_t{0} << (8 * width);  // sign
+      values[i] = static_cast<int64_t>(bits);
+    }
+    file.ints.push_back({name, dims, std::move(values), type});
     return {begin, end, name};
   }
   tensor::Tensor t = tensor::Tensor::empty(tensor::Shape(dims));

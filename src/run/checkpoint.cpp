@@ -171,9 +171,21 @@ void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Opti
   io::write_safetensors(path, tensors, metadata, ints);
 }
 
+namespace {
+// An int8 model (tinycnn quantize) has no float weights to load: said before anything else.
+void refuse_int8(const io::SafetensorsFile& file, const std::string& path) {
+  const auto kind = file.metadata.find("format");
+  TCNN_CHECK_RUNTIME(kind == file.metadata.end() || kind->second.rfind("tinycnn-int8", 0) != 0,
+                     path,
+                     ": an int8 model (written by tinycnn quantize); this needs a float "
+                     "checkpoint (eval and predict take int8 models)");
+}
+}  // namespace
+
 TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
                            optim::Optimizer* optimizer) {
   const io::SafetensorsFile file = io::read_safetensors(path);
+  refuse_int8(file, path);
   std::set<std::string> expected;
   for (auto& p : model.parameters()) {
     copy_checked(file, p.name, p.var.data(), path, "parameter");

@@ -31,6 +31,7 @@ namespace fs = std::filesystem;
 class TrainCli : public TinyRun {
  protected:
   std::string out(const std::string& name) const { return (dir_.path() / name).string(); }
+  void expect_resumes_bit_for_bit_and_changes_the_run(const json& augment);
   // metrics.jsonl without the timing fields, which differ run to run.
   static std::vector<json> metrics_values(const std::string& dir) {
     std::vector<json> lines;
@@ -235,39 +236,13 @@ TEST_F(TrainCli, TheBestModelSurvivesAResume) {
   EXPECT_NE(r.err.find("metadata best_epoch 99: expected 1..6"), std::string::npos) << r.err;
 }
 
-// Cutout's squares are a function of the seed, the epoch and the example: a run with it
-// resumes bit for bit, and it changes what the run trains on.
-TEST_F(TrainCli, CutoutResumesBitForBitAndChangesTheRun) {
+// A 2-epoch run of the tiny config with `augment`: resumed after its first epoch it ends bit
+// for bit where the whole run ends, and it trains on other data than the plain run.
+void TrainCli::expect_resumes_bit_for_bit_and_changes_the_run(const json& augment) {
   json c = tiny_config();
   c["training"]["epochs"] = 2;
-  c["training"]["augment"] = {{"cutout", {{"size", 4}}}};
-  const std::string config = dir_.write("cutout.json", c.dump());
-  auto train = [&](const std::string& run, std::vector<std::string> extra) {
-    std::vector<std::string> args{"train", config, "--data", data_, "--out", run, "--threads", "1"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    ASSERT_EQ(run_tinycnn(args).exit_code, 0);
-  };
-  train(out("whole"), {});
-  train(out("parts"), {"--epochs", "1"});
-  train(out("parts"), {"--resume", out("parts") + "/checkpoint.safetensors"});
-  ASSERT_EQ(run_tinycnn(train_args(out("plain"), {"--epochs", "2", "--threads", "1"})).exit_code,
-            0);
-  const auto weights = [](const std::string& run) {
-    return io::read_safetensors(run + "/checkpoint.safetensors")
-        .find("layers.0.weight")
-        ->to_vector();
-  };
-  EXPECT_EQ(weights(out("whole")), weights(out("parts")));
-  EXPECT_NE(weights(out("whole")), weights(out("plain")));
-}
-
-// Mixup and CutMix: draws of (seed, epoch, example) alone, so a resumed run is the whole run bit
-// for bit; the loss is on the mixed targets, which a plain run's never is.
-TEST_F(TrainCli, MixupAndCutMixResumeBitForBitAndTrainOnMixedTargets) {
-  json c = tiny_config();
-  c["training"]["epochs"] = 2;
-  c["training"]["augment"] = {{"mixup", {{"alpha", 0.4}}}, {"cutmix", {{"alpha", 1.0}}}};
-  const std::string config = dir_.write("mix.json", c.dump());
+  c["training"]["augment"] = augment;
+  const std::string config = dir_.write("augment.json", c.dump());
   auto train = [&](const std::string& run, std::vector<std::string> extra) {
     std::vector<std::string> args{"train", config, "--data", data_, "--out", run, "--threads", "1"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -286,6 +261,17 @@ TEST_F(TrainCli, MixupAndCutMixResumeBitForBitAndTrainOnMixedTargets) {
   };
   EXPECT_EQ(weights(out("whole")), weights(out("parts")));
   EXPECT_NE(weights(out("whole")), weights(out("plain")));
+}
+
+// Cutout's squares are a function of the seed, the epoch and the example.
+TEST_F(TrainCli, CutoutResumesBitForBitAndChangesTheRun) {
+  expect_resumes_bit_for_bit_and_changes_the_run({{"cutout", {{"size", 4}}}});
+}
+
+// Mixup's and CutMix's partners, weights and boxes too; the loss is on the mixed targets.
+TEST_F(TrainCli, MixupAndCutMixResumeBitForBitAndTrainOnMixedTargets) {
+  expect_resumes_bit_for_bit_and_changes_the_run(
+      {{"mixup", {{"alpha", 0.4}}}, {"cutmix", {{"alpha", 1.0}}}});
 }
 
 // lr-find: the range test from a fresh model — rates growing geometrically from --start, the
