@@ -414,46 +414,70 @@ TEST(ParallelRegion, AThreadsExceptionReachesTheCaller) {
   EXPECT_GE(ran, 1);
 }
 
-// The int8 product against plain int32 sums, on awkward sizes (rows not a multiple of 4, columns
-// not of 16 or 32, k padded), through vpdpbusd where the CPU has it and the portable loops.
-TEST(Int8Gemm, MatchesPlainSumsOnAwkwardSizes) {
+// The int8 sums against plain int32 sums on awkward sizes (pixel counts not a multiple of 4,
+// several 32-channel blocks, taps reading overlapping bytes), through vpdpbusd where the CPU has
+// it and the portable loops; and the epilogue's vector lanes against its scalar tail.
+TEST(Int8Kernels, ConvTapsMatchPlainSumsAndTheEpilogueRoundsHalfToEven) {
   core::Rng rng(77);
-  for (const int64_t m : {1, 3, 4, 9}) {
-    for (const int64_t n : {1, 15, 16, 33, 70}) {
-      for (const int64_t k : {1, 4, 7, 18}) {
-        const int64_t k4 = (k + 3) / 4;
-        std::vector<int8_t> a(static_cast<size_t>(m * 4 * k4), 0);
-        std::vector<uint8_t> b(static_cast<size_t>(k * n)), bp(static_cast<size_t>(k4 * n * 4), 0);
-        for (int64_t i = 0; i < m; ++i) {
-          for (int64_t q = 0; q < k; ++q) {
-            a[static_cast<size_t>(i * 4 * k4 + q)] =
-                static_cast<int8_t>(static_cast<int64_t>(rng.uniform_int(255)) - 127);
-          }
-        }
-        for (int64_t q = 0; q < k; ++q) {
-          for (int64_t j = 0; j < n; ++j) {
-            const auto v = static_cast<uint8_t>(rng.uniform_int(256));
-            b[static_cast<size_t>(q * n + j)] = v;
-            bp[static_cast<size_t>(((q / 4) * n + j) * 4 + q % 4)] = v;
+  for (const int64_t pixels : {1, 3, 4, 9}) {
+    for (const int64_t taps : {1, 3}) {
+      for (const int64_t c4 : {1, 3}) {
+        const int64_t n = 48, real = 37;  // a 32-channel block and a 16-channel one
+        std::vector<uint8_t> frame(static_cast<size_t>((pixels + taps) * 4 * c4 + 8));
+        for (auto& v : frame) v = static_cast<uint8_t>(rng.uniform_int(256));
+        std::vector<const uint8_t*> base;
+        for (int64_t p = 0; p < pixels; ++p) base.push_back(frame.data() + p * 4 * c4);
+        std::vector<int64_t> tap;
+        for (int64_t t = 0; t < taps; ++t) tap.push_back(t * 4 * c4 + (t % 2));  // unaligned
+        std::vector<int8_t> w(static_cast<size_t>(taps * c4 * n * 4), 0);
+        for (int64_t t = 0; t < taps; ++t) {
+          for (int64_t q = 0; q < c4; ++q) {
+            for (int64_t f = 0; f < real; ++f) {
+              for (int64_t u = 0; u < 4; ++u) {
+                w[static_cast<size_t>(((t * c4 + q) * n + f) * 4 + u)] =
+                    static_cast<int8_t>(static_cast<int64_t>(rng.uniform_int(255)) - 127);
+              }
+            }
           }
         }
         for (const bool portable : {false, true}) {
-          std::vector<int32_t> c(static_cast<size_t>(m * n), -1);
-          gemm_s8u8(m, n, k4, a.data(), bp.data(), c.data(), portable);
-          for (int64_t i = 0; i < m; ++i) {
-            for (int64_t j = 0; j < n; ++j) {
+          std::vector<int32_t> c(static_cast<size_t>(pixels * n), -1);
+          conv_taps_s8u8(pixels, taps, c4, n, base.data(), tap.data(), w.data(), c.data(),
+                         portable);
+          for (int64_t p = 0; p < pixels; ++p) {
+            for (int64_t f = 0; f < n; ++f) {
               int32_t want = 0;
-              for (int64_t q = 0; q < k; ++q) {
-                want += a[static_cast<size_t>(i * 4 * k4 + q)] * b[static_cast<size_t>(q * n + j)];
+              for (int64_t t = 0; t < taps; ++t) {
+                for (int64_t k = 0; k < 4 * c4; ++k) {
+                  want += base[static_cast<size_t>(p)][tap[static_cast<size_t>(t)] + k] *
+                          w[static_cast<size_t>(((t * c4 + k / 4) * n + f) * 4 + k % 4)];
+                }
               }
-              ASSERT_EQ(c[static_cast<size_t>(i * n + j)], want)
-                  << m << "x" << n << "x" << k << " portable " << portable;
+              ASSERT_EQ(c[static_cast<size_t>(p * n + f)], want)
+                  << pixels << " pixels, " << taps << " taps, " << c4 << " groups, portable "
+                  << portable;
             }
           }
         }
       }
     }
   }
+  // 0.5 and 1.5 round to 0 and 2; 20 values, so 16 in the vector lanes and 4 in the tail.
+  std::vector<int32_t> acc(20), offset(20, 0);
+  std::vector<float> scale(20, 0.5f);
+  for (int i = 0; i < 20; ++i) acc[static_cast<size_t>(i)] = (i % 4) + 600 * (i / 10) - 4;
+  std::vector<uint8_t> y(20);
+  requantize_u8(20, acc.data(), offset.data(), scale.data(), 3.0f, 1, y.data());
+  for (int i = 0; i < 20; ++i) {
+    const float v = static_cast<float>(acc[static_cast<size_t>(i)]) * 0.5f + 3.0f;
+    const auto want = std::clamp(static_cast<int32_t>(std::nearbyint(v)), 1, 255);
+    EXPECT_EQ(y[static_cast<size_t>(i)], want) << i;
+  }
+  EXPECT_EQ(y[2], 2);  // -2 * 0.5 + 3 = 2
+  EXPECT_EQ(y[1], 2);  // -1.5 + 3 = 1.5 -> 2 (half to even)
+  EXPECT_EQ(y[3], 2);  // -0.5 + 3 = 2.5 -> 2 (half to even)
+  EXPECT_EQ(y[0], 1);  // 1 clamped up to lo
+  EXPECT_EQ(y[19], 255);
 }
 
 }  // namespace

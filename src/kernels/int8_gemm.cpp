@@ -1,77 +1,128 @@
 // The int8 product; see int8_gemm.hpp.
 #include "kernels/int8_gemm.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
-#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+#if defined(__AVX512F__)
 #include <immintrin.h>
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
 #define TINYCNN_VNNI 1
+#endif
+
+// GCC 12 reports the undefined vectors inside its own AVX-512 conversion and min / max
+// intrinsics (_mm512_undefined_*) as maybe-uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace tinycnn::kernels {
 
 namespace {
-void gemm_portable(int64_t m, int64_t n, int64_t k4, const int8_t* a, const uint8_t* bp,
-                   int32_t* c) {
-  for (int64_t i = 0; i < m; ++i) {
-    int32_t* __restrict row = c + i * n;
-    for (int64_t j = 0; j < n; ++j) row[j] = 0;
-    const int8_t* ai = a + i * 4 * k4;
-    for (int64_t q = 0; q < k4; ++q) {
-      const uint8_t* __restrict b = bp + q * n * 4;
-      // NOLINTNEXTLINE(bugprone-signed-char-misuse): int8 weights, sign-extended on purpose
-      const int32_t a0 = ai[4 * q], a1 = ai[4 * q + 1], a2 = ai[4 * q + 2], a3 = ai[4 * q + 3];
-      for (int64_t j = 0; j < n; ++j) {
-        row[j] += a0 * b[4 * j] + a1 * b[4 * j + 1] + a2 * b[4 * j + 2] + a3 * b[4 * j + 3];
+void conv_taps_portable(int64_t pixels, int64_t taps, int64_t c4, int64_t n,
+                        const uint8_t* const* base, const int64_t* tap, const int8_t* w,
+                        int32_t* c) {
+  for (int64_t p = 0; p < pixels; ++p) {
+    int32_t* __restrict out = c + p * n;
+    std::fill(out, out + n, 0);
+    for (int64_t t = 0; t < taps; ++t) {
+      const uint8_t* xt = base[p] + tap[t];
+      for (int64_t q = 0; q < c4; ++q) {
+        const int8_t* wq = w + (t * c4 + q) * n * 4;
+        const int32_t x0 = xt[4 * q], x1 = xt[4 * q + 1], x2 = xt[4 * q + 2], x3 = xt[4 * q + 3];
+        for (int64_t f = 0; f < n; ++f) {
+          out[f] += x0 * wq[4 * f] + x1 * wq[4 * f + 1] + x2 * wq[4 * f + 2] +  // NOLINT
+                    x3 * wq[4 * f + 3];  // NOLINT(bugprone-signed-char-misuse): int8 weights
+        }
       }
     }
   }
 }
 
 #if defined(TINYCNN_VNNI)
-// Rows [i, i + rows) (rows <= 4) by columns [j, j + 32): 4 x 2 accumulators of 16 int32, the
-// last column block masked.
-template <int kRows>
-void block_vnni(int64_t n, int64_t k4, const int8_t* a, const uint8_t* bp, int32_t* c, int64_t j,
-                __mmask16 m0, __mmask16 m1) {
-  __m512i acc[kRows][2];
-  for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
-  const int64_t stride = 4 * k4;
-  for (int64_t q = 0; q < k4; ++q) {
-    const uint8_t* b = bp + (q * n + j) * 4;
-    const __m512i b0 = _mm512_maskz_loadu_epi32(m0, b);
-    const __m512i b1 = _mm512_maskz_loadu_epi32(m1, b + 64);
-    for (int r = 0; r < kRows; ++r) {
-      int32_t w;
-      std::memcpy(&w, a + r * stride + 4 * q, 4);
-      const __m512i wv = _mm512_set1_epi32(w);
-      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], b0, wv);
-      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], b1, wv);
+// kPixels output pixels by kVecs x 16 output channels from f0.
+template <int kPixels, int kVecs>
+void taps_block_vnni(int64_t taps, int64_t c4, int64_t n, const uint8_t* const* base,
+                     const int64_t* tap, const int8_t* w, int32_t* c, int64_t f0) {
+  __m512i acc[kPixels][kVecs];
+  for (int p = 0; p < kPixels; ++p) {
+    for (int v = 0; v < kVecs; ++v) acc[p][v] = _mm512_setzero_si512();
+  }
+  for (int64_t t = 0; t < taps; ++t) {
+    const uint8_t* xt[kPixels];
+    for (int p = 0; p < kPixels; ++p) xt[p] = base[p] + tap[t];
+    const int8_t* wt = w + t * c4 * n * 4 + f0 * 4;
+    for (int64_t q = 0; q < c4; ++q) {
+      __m512i wv[kVecs];
+      for (int v = 0; v < kVecs; ++v) wv[v] = _mm512_loadu_si512(wt + q * n * 4 + 64 * v);
+      for (int p = 0; p < kPixels; ++p) {
+        int32_t x;
+        std::memcpy(&x, xt[p] + 4 * q, 4);
+        const __m512i xv = _mm512_set1_epi32(x);
+        for (int v = 0; v < kVecs; ++v) acc[p][v] = _mm512_dpbusd_epi32(acc[p][v], xv, wv[v]);
+      }
     }
   }
-  for (int r = 0; r < kRows; ++r) {
-    _mm512_mask_storeu_epi32(c + r * n + j, m0, acc[r][0]);
-    _mm512_mask_storeu_epi32(c + r * n + j + 16, m1, acc[r][1]);
+  for (int p = 0; p < kPixels; ++p) {
+    for (int v = 0; v < kVecs; ++v) _mm512_storeu_si512(c + p * n + f0 + 16 * v, acc[p][v]);
   }
 }
 
-__mmask16 lanes(int64_t count) {
-  if (count <= 0) return 0;
-  if (count >= 16) return 0xFFFF;
-  return static_cast<__mmask16>((1u << count) - 1);
+// Blocks of 32 channels by 4 pixels; a last 16 channels by 8 pixels (a 16-channel layer fills
+// every lane).
+template <int kPixels, int kVecs>
+void taps_columns_vnni(int64_t pixels, int64_t taps, int64_t c4, int64_t n,
+                       const uint8_t* const* base, const int64_t* tap, const int8_t* w, int32_t* c,
+                       int64_t f0) {
+  int64_t p = 0;
+  for (; p + kPixels <= pixels; p += kPixels) {
+    taps_block_vnni<kPixels, kVecs>(taps, c4, n, base + p, tap, w, c + p * n, f0);
+  }
+  for (; p < pixels; ++p) taps_block_vnni<1, kVecs>(taps, c4, n, base + p, tap, w, c + p * n, f0);
 }
 
-void gemm_vnni(int64_t m, int64_t n, int64_t k4, const int8_t* a, const uint8_t* bp, int32_t* c) {
-  const int64_t stride = 4 * k4;
-  for (int64_t j = 0; j < n; j += 32) {
-    const __mmask16 m0 = lanes(n - j), m1 = lanes(n - j - 16);
-    int64_t i = 0;
-    for (; i + 4 <= m; i += 4) block_vnni<4>(n, k4, a + i * stride, bp, c + i * n, j, m0, m1);
-    for (; i < m; ++i) block_vnni<1>(n, k4, a + i * stride, bp, c + i * n, j, m0, m1);
-  }
+void conv_taps_vnni(int64_t pixels, int64_t taps, int64_t c4, int64_t n, const uint8_t* const* base,
+                    const int64_t* tap, const int8_t* w, int32_t* c) {
+  int64_t f0 = 0;
+  for (; f0 + 32 <= n; f0 += 32) taps_columns_vnni<4, 2>(pixels, taps, c4, n, base, tap, w, c, f0);
+  if (f0 < n) taps_columns_vnni<8, 1>(pixels, taps, c4, n, base, tap, w, c, f0);
 }
 #endif
 }  // namespace
+
+void conv_taps_s8u8(int64_t pixels, int64_t taps, int64_t c4, int64_t n, const uint8_t* const* base,
+                    const int64_t* tap, const int8_t* w, int32_t* c, bool portable) {
+#if defined(TINYCNN_VNNI)
+  if (!portable) {
+    conv_taps_vnni(pixels, taps, c4, n, base, tap, w, c);
+    return;
+  }
+#endif
+  (void)portable;
+  conv_taps_portable(pixels, taps, c4, n, base, tap, w, c);
+}
+
+void requantize_u8(int64_t n, const int32_t* acc, const int32_t* offset, const float* scale,
+                   float zero, int32_t lo, uint8_t* y) {
+  int64_t f = 0;
+#if defined(__AVX512F__)
+  const __m512 zv = _mm512_set1_ps(zero);
+  const __m512i lov = _mm512_set1_epi32(lo), hiv = _mm512_set1_epi32(255);
+  for (; f + 16 <= n; f += 16) {
+    const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + f), _mm512_loadu_si512(offset + f));
+    const __m512 v =
+        _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_loadu_ps(scale + f)), zv);
+    const __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(v), lov), hiv);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + f), _mm512_cvtepi32_epi8(q));
+  }
+#endif
+  for (; f < n; ++f) {
+    const float v = static_cast<float>(acc[f] + offset[f]) * scale[f] + zero;
+    y[f] = static_cast<uint8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(v)), lo, 255));
+  }
+}
 
 bool int8_vnni_available() {
 #if defined(TINYCNN_VNNI)
@@ -79,18 +130,6 @@ bool int8_vnni_available() {
 #else
   return false;
 #endif
-}
-
-void gemm_s8u8(int64_t m, int64_t n, int64_t k4, const int8_t* a, const uint8_t* bp, int32_t* c,
-               bool portable) {
-#if defined(TINYCNN_VNNI)
-  if (!portable) {
-    gemm_vnni(m, n, k4, a, bp, c);
-    return;
-  }
-#endif
-  (void)portable;
-  gemm_portable(m, n, k4, a, bp, c);
 }
 
 }  // namespace tinycnn::kernels

@@ -1,21 +1,29 @@
-// The int8 matrix product behind int8 convolution and linear layers: C[m][n] = sum over k of
-// A[m][k] * B[k][n], A signed 8-bit (weights), B unsigned 8-bit (activations), C int32. B is
-// packed in groups of four k: Bp[k / 4][n][k % 4], k padded to a multiple of 4 (the padding's A
-// is 0, so any B there adds nothing) — the operand layout of AVX512-VNNI's vpdpbusd, which adds
-// four u8 x s8 products into each int32 lane. With VNNI (a build for a CPU that has it) the
-// product runs on vpdpbusd; otherwise, or when `portable` is asked for, on plain integer loops.
-// Integer sums are exact, so both give the same C.
+// The int8 products behind int8 convolution and linear layers: u8 activations (channels-last)
+// times s8 weights into int32 sums, four channels at a time — the operand layout of
+// AVX512-VNNI's vpdpbusd, which adds four u8 x s8 products into each int32 lane. With VNNI (a
+// build for a CPU that has it) the sums run on vpdpbusd; otherwise, or when `portable` is asked
+// for, on plain integer loops. Integer sums are exact, so both give the same result.
 #pragma once
 
 #include <cstdint>
 
 namespace tinycnn::kernels {
 
-// Whether this build's int8 product can use vpdpbusd.
+// Whether this build's int8 sums can use vpdpbusd.
 bool int8_vnni_available();
 
-// C (m x n, row stride n) = A (m x 4 * k4, row stride 4 * k4) times Bp (k4 x n x 4).
-void gemm_s8u8(int64_t m, int64_t n, int64_t k4, const int8_t* a, const uint8_t* bp, int32_t* c,
-               bool portable = false);
+// A convolution's int8 sums over channels-last (NHWC) activations, output channels in the
+// vector lanes: C[p][f] = sum over taps t, channel groups q < c4 and u < 4 of
+// (base[p] + tap[t])[4q + u] * W[t][q][f][u]: base[p] points at output pixel p's window in a
+// zero-point-padded input, tap[t] is kernel tap t's byte offset from it, and 4 * c4 channel bytes
+// follow; W is packed [taps][c4][n][4] with n a multiple of 16 (zero weights beyond the real
+// output channels); C is [pixels][n].
+void conv_taps_s8u8(int64_t pixels, int64_t taps, int64_t c4, int64_t n, const uint8_t* const* base,
+                    const int64_t* tap, const int8_t* w, int32_t* c, bool portable = false);
+
+// y[f] = clamp(round_half_even(float(acc[f] + offset[f]) * scale[f] + zero), lo, 255) for f < n:
+// the requantizing epilogue, vectorised where the build can (the same bytes either way).
+void requantize_u8(int64_t n, const int32_t* acc, const int32_t* offset, const float* scale,
+                   float zero, int32_t lo, uint8_t* y);
 
 }  // namespace tinycnn::kernels

@@ -1,5 +1,7 @@
-// The int8 network's forward: portable integer kernels (the compiler vectorises the int32
-// multiply-adds); each image of a batch on one thread.
+// The int8 network's forward on channels-last (NHWC) u8 activations, each pixel's channels
+// padded to a multiple of 4 (the padding's weights are 0): a convolution reads each kernel
+// tap's channels in place — four consecutive channels are the four bytes vpdpbusd takes — with
+// output channels in the vector lanes (kernels/int8_gemm.hpp); each image on one thread.
 #include "quant/qnet.hpp"
 
 #include <algorithm>
@@ -15,93 +17,26 @@ namespace tinycnn::quant {
 namespace {
 using tensor::Shape;
 
+std::atomic<bool> g_portable{false};
+
 uint8_t clamp_u8(float v, int32_t lo) {
   const auto q = static_cast<int32_t>(std::nearbyint(v));
   return static_cast<uint8_t>(std::clamp(q, lo, 255));
 }
 
-std::atomic<bool> g_portable{false};
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-int64_t k4_of(int64_t rows) { return (rows + 3) / 4; }
+// An example's geometry: [C, H, W] or [F] (one pixel of F channels).
+struct Geometry {
+  int64_t c = 0, h = 1, w = 1;
+  explicit Geometry(const Shape& s)
+      : c(s[0]), h(s.rank() == 3 ? s[1] : 1), w(s.rank() == 3 ? s[2] : 1) {}
+  int64_t cp() const { return round_up(c, 4); }  // a pixel's stride
+  int64_t pixels() const { return h * w; }
+  int64_t bytes() const { return pixels() * cp(); }
+};
 
-// One image through a conv (or a linear layer as a 1x1 conv): im2col of u8 padded with the
-// input's zero point, packed in groups of four rows for the int8 product, then the epilogue.
-void conv_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits,
-                std::vector<uint8_t>& col, std::vector<int32_t>& acc) {
-  const bool linear = l.op == QLayer::Op::Linear;
-  const int64_t c = l.input[0], h = linear ? 1 : l.input[1], w = linear ? 1 : l.input[2];
-  const int64_t oc = l.output[0], oh = linear ? 1 : l.output[1], ow = linear ? 1 : l.output[2];
-  const int64_t cg = c / l.groups, og = oc / l.groups, rows = cg * l.kh * l.kw, cols = oh * ow;
-  const int64_t k4 = k4_of(rows);
-  col.assign(static_cast<size_t>(k4 * 4 * cols), static_cast<uint8_t>(l.in.zero));
-  acc.resize(static_cast<size_t>(og * cols));
-  for (int64_t g = 0; g < l.groups; ++g) {
-    for (int64_t r = 0; r < rows; ++r) {  // r = (ci, ki, kj) -> col[r / 4][p][r % 4]
-      const int64_t ci = g * cg + r / (l.kh * l.kw), ki = r / l.kw % l.kh, kj = r % l.kw;
-      const uint8_t* plane = x + ci * h * w;
-      uint8_t* out = col.data() + (r / 4) * cols * 4 + r % 4;
-      // Output columns whose source lies inside the row: [j_lo, j_hi) (the rest stay the zero
-      // point the column buffer was filled with).
-      const int64_t j_lo = std::clamp<int64_t>((l.pw - kj + l.sw - 1) / l.sw, 0, ow);
-      const int64_t j_hi = std::clamp<int64_t>((w + l.pw - kj + l.sw - 1) / l.sw, j_lo, ow);
-      for (int64_t i = 0; i < oh; ++i) {
-        const int64_t ih = i * l.sh - l.ph + ki;
-        if (ih < 0 || ih >= h) continue;
-        const uint8_t* src = plane + ih * w + (j_lo * l.sw - l.pw + kj);
-        uint8_t* dst = out + (i * ow + j_lo) * 4;
-        for (int64_t j = 0; j < j_hi - j_lo; ++j) dst[j * 4] = src[j * l.sw];
-      }
-    }
-    kernels::gemm_s8u8(og, cols, k4, l.weight_k4.data() + g * og * k4 * 4, col.data(), acc.data(),
-                       g_portable.load(std::memory_order_relaxed));
-    for (int64_t f = g * og; f < (g + 1) * og; ++f) {
-      const auto fi = static_cast<size_t>(f);
-      const int32_t offset = l.bias[fi] - l.in.zero * l.weight_sums[fi];
-      const int32_t* a = acc.data() + (f - g * og) * cols;
-      const float real = l.in.scale * l.weight_scale[fi];
-      if (l.float_output) {
-        for (int64_t p = 0; p < cols; ++p) {
-          logits[f * cols + p] = static_cast<float>(a[p] + offset) * real;
-        }
-        continue;
-      }
-      const float m = real / l.out.scale;
-      const int32_t lo = l.relu ? l.out.zero : 0;
-      for (int64_t p = 0; p < cols; ++p) {
-        y[f * cols + p] =
-            clamp_u8(static_cast<float>(a[p] + offset) * m + static_cast<float>(l.out.zero), lo);
-      }
-    }
-  }
-}
-
-void pool_image(const QLayer& l, const uint8_t* x, uint8_t* y) {
-  const int64_t c = l.input[0], h = l.input[1], w = l.input[2], oh = l.output[1], ow = l.output[2];
-  const bool max = l.op == QLayer::Op::MaxPool;
-  const int64_t area = l.kh * l.kw;
-  for (int64_t ch = 0; ch < c; ++ch) {
-    const uint8_t* plane = x + ch * h * w;
-    for (int64_t i = 0; i < oh; ++i) {
-      for (int64_t j = 0; j < ow; ++j) {
-        int32_t best = 0, sum = 0;
-        for (int64_t a = 0; a < l.kh; ++a) {
-          for (int64_t b = 0; b < l.kw; ++b) {
-            const int64_t ih = i * l.sh - l.ph + a, iw = j * l.sw - l.pw + b;
-            const bool inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
-            // Max pooling pads with -inf (skipped), average pooling with zeros (the zero point).
-            const int32_t v = inside ? plane[ih * w + iw] : l.in.zero;
-            if (inside) best = std::max(best, v);
-            sum += v;
-          }
-        }
-        const auto avg = static_cast<float>(sum) / static_cast<float>(area);
-        y[(ch * oh + i) * ow + j] = max ? static_cast<uint8_t>(best) : clamp_u8(avg, 0);
-      }
-    }
-  }
-}
-
-// The batch [n, ...] of u8 values through `layers`; `q` is the values' quantization.
+// The batch [n, H, W, Cp] of u8 values; `q` is their quantization.
 struct Batch {
   int64_t n = 0;
   Shape example;
@@ -109,40 +44,193 @@ struct Batch {
   Quant q;
 };
 
+Batch make_batch(int64_t n, const Shape& example, Quant q) {
+  return {n, example,
+          std::vector<uint8_t>(static_cast<size_t>(n * Geometry(example).bytes()),
+                               static_cast<uint8_t>(q.zero)),
+          q};
+}
+
+// [n, ...] floats in the float model's NCHW order.
 tensor::Tensor dequantize(const Batch& b) {
+  const Geometry g(b.example);
   std::vector<int64_t> dims{b.n};
   for (const int64_t d : b.example.dims()) dims.push_back(d);
   tensor::Tensor t = tensor::Tensor::empty(Shape(dims));
-  for (size_t i = 0; i < b.values.size(); ++i) {
-    t[static_cast<int64_t>(i)] = b.q.scale * static_cast<float>(b.values[i] - b.q.zero);
+  for (int64_t i = 0; i < b.n; ++i) {
+    for (int64_t c = 0; c < g.c; ++c) {
+      for (int64_t p = 0; p < g.pixels(); ++p) {
+        const uint8_t v = b.values[static_cast<size_t>(i * g.bytes() + p * g.cp() + c)];
+        t[(i * g.c + c) * g.pixels() + p] = b.q.scale * static_cast<float>(v - b.q.zero);
+      }
+    }
   }
   return t;
 }
 
-Batch run_layers(const std::vector<QLayer>& layers, Batch x, tensor::Tensor* logits,
-                 const LayerObserver& observe);
+// One image through a conv or linear layer: the input copied into a frame of zero points (the
+// padding), each output pixel's window start and each kernel tap's offset in it, the int8
+// sums, the epilogue.
+struct Scratch {
+  std::vector<uint8_t> padded;
+  std::vector<const uint8_t*> base;
+  std::vector<int64_t> tap;
+  std::vector<int32_t> acc;
+};
+
+void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits, Scratch& s) {
+  const Geometry in(l.input), out(l.output);
+  const int64_t taps = l.kh * l.kw, n = round_up(out.c, 16), cp = in.cp();
+  const int64_t hp = in.h + 2 * l.ph, wp = in.w + 2 * l.pw;
+  const uint8_t* frame = x;
+  if (l.ph > 0 || l.pw > 0) {
+    s.padded.assign(static_cast<size_t>(hp * wp * cp), static_cast<uint8_t>(l.in.zero));
+    for (int64_t i = 0; i < in.h; ++i) {
+      std::copy(x + i * in.w * cp, x + (i + 1) * in.w * cp,
+                s.padded.data() + ((i + l.ph) * wp + l.pw) * cp);
+    }
+    frame = s.padded.data();
+  }
+  s.tap.resize(static_cast<size_t>(taps));
+  for (int64_t a = 0; a < l.kh; ++a) {
+    for (int64_t b = 0; b < l.kw; ++b) s.tap[static_cast<size_t>(a * l.kw + b)] = (a * wp + b) * cp;
+  }
+  s.base.resize(static_cast<size_t>(out.pixels()));
+  for (int64_t i = 0; i < out.h; ++i) {
+    for (int64_t j = 0; j < out.w; ++j) {
+      s.base[static_cast<size_t>(i * out.w + j)] = frame + (i * l.sh * wp + j * l.sw) * cp;
+    }
+  }
+  s.acc.resize(static_cast<size_t>(out.pixels() * n));
+  kernels::conv_taps_s8u8(out.pixels(), taps, cp / 4, n, s.base.data(), s.tap.data(),
+                          l.weight_taps.data(), s.acc.data(),
+                          g_portable.load(std::memory_order_relaxed));
+  for (int64_t p = 0; p < out.pixels(); ++p) {
+    const int32_t* a = s.acc.data() + p * n;
+    if (l.float_output) {
+      for (int64_t f = 0; f < out.c; ++f) {
+        const auto fi = static_cast<size_t>(f);
+        logits[f] = static_cast<float>(a[f] + l.offset[fi]) * l.in.scale * l.weight_scale[fi];
+      }
+      continue;
+    }
+    kernels::requantize_u8(out.c, a, l.offset.data(), l.multiplier.data(),
+                           static_cast<float>(l.out.zero), l.relu ? l.out.zero : 0,
+                           y + p * out.cp());
+  }
+}
+
+// A grouped convolution (groups > 1: depthwise and the like), channels-last, plain loops.
+void grouped_image(const QLayer& l, const uint8_t* x, uint8_t* y) {
+  const Geometry in(l.input), out(l.output);
+  const int64_t cg = in.c / l.groups, og = out.c / l.groups, per = cg * l.kh * l.kw;
+  for (int64_t i = 0; i < out.h; ++i) {
+    for (int64_t j = 0; j < out.w; ++j) {
+      for (int64_t f = 0; f < out.c; ++f) {
+        const int64_t g = f / og;
+        int32_t acc = 0;
+        for (int64_t a = 0; a < l.kh; ++a) {
+          for (int64_t b = 0; b < l.kw; ++b) {
+            const int64_t ih = i * l.sh - l.ph + a, iw = j * l.sw - l.pw + b;
+            const bool inside = ih >= 0 && ih < in.h && iw >= 0 && iw < in.w;
+            for (int64_t c = 0; c < cg; ++c) {
+              const int32_t v = inside ? x[(ih * in.w + iw) * in.cp() + g * cg + c] : l.in.zero;
+              acc += v * l.weight[static_cast<size_t>(f * per + (c * l.kh + a) * l.kw + b)];
+            }
+          }
+        }
+        const auto fi = static_cast<size_t>(f);
+        y[(i * out.w + j) * out.cp() + f] =
+            clamp_u8(static_cast<float>(acc + l.offset[fi]) * l.multiplier[fi] +
+                         static_cast<float>(l.out.zero),
+                     l.relu ? l.out.zero : 0);
+      }
+    }
+  }
+}
 
 Batch run_weighted(const QLayer& l, const Batch& x, tensor::Tensor* logits) {
-  Batch y{x.n, l.output, {}, l.out};
-  const int64_t in_size = x.example.numel(), out_size = l.output.numel();
+  Batch y = make_batch(x.n, l.output, l.out);
+  const int64_t in_bytes = Geometry(l.input).bytes(), out_bytes = Geometry(l.output).bytes();
+  const int64_t k = l.output.numel();
   if (l.float_output) {
     TCNN_CHECK(logits != nullptr, "int8: ", l.name, ": a float output where none is expected");
-    *logits = tensor::Tensor::empty(Shape{x.n, out_size});
-  } else {
-    y.values.resize(static_cast<size_t>(x.n * out_size));
+    *logits = tensor::Tensor::empty(Shape{x.n, k});
   }
   kernels::parallel_region([&] {
     const kernels::Block images = kernels::thread_block(x.n);
-    std::vector<uint8_t> col;
-    std::vector<int32_t> acc;
+    Scratch s;
     for (int64_t i = images.begin; i < images.end; ++i) {
-      conv_image(l, x.values.data() + i * in_size,
-                 l.float_output ? nullptr : y.values.data() + i * out_size,
-                 l.float_output ? logits->data() + i * out_size : nullptr, col, acc);
+      const uint8_t* in = x.values.data() + i * in_bytes;
+      uint8_t* out = y.values.data() + i * out_bytes;
+      if (l.groups > 1) {
+        grouped_image(l, in, out);
+      } else {
+        weighted_image(l, in, out, l.float_output ? logits->data() + i * k : nullptr, s);
+      }
     }
   });
   return y;
 }
+
+// Max / average pooling per channel, channels-last; the window's padding is -inf for max
+// pooling and the zero point (a real 0) for average pooling (count_include_pad).
+Batch run_pool(const QLayer& l, const Batch& x) {
+  const Geometry in(l.input), out(l.output);
+  Batch y = make_batch(x.n, l.output, x.q);
+  const bool max = l.op == QLayer::Op::MaxPool, global = l.op == QLayer::Op::GlobalAvgPool;
+  const int64_t kh = global ? in.h : l.kh, kw = global ? in.w : l.kw;
+  const int64_t sh = global ? in.h : l.sh, sw = global ? in.w : l.sw;
+  const int64_t ph = global ? 0 : l.ph, pw = global ? 0 : l.pw;
+  const auto area = static_cast<float>(kh * kw);
+  std::vector<int32_t> acc(static_cast<size_t>(in.cp()));
+  for (int64_t n = 0; n < x.n; ++n) {
+    const uint8_t* src = x.values.data() + n * in.bytes();
+    uint8_t* dst = y.values.data() + n * out.bytes();
+    for (int64_t i = 0; i < out.h; ++i) {
+      for (int64_t j = 0; j < out.w; ++j) {
+        std::fill(acc.begin(), acc.end(), 0);  // u8 values: 0 is below every max
+        for (int64_t a = 0; a < kh; ++a) {
+          for (int64_t b = 0; b < kw; ++b) {
+            const int64_t ih = i * sh - ph + a, iw = j * sw - pw + b;
+            const bool inside = ih >= 0 && ih < in.h && iw >= 0 && iw < in.w;
+            if (max && !inside) continue;
+            const uint8_t* px = src + (ih * in.w + iw) * in.cp();
+            for (int64_t c = 0; c < in.cp(); ++c) {
+              const int32_t v = inside ? px[c] : x.q.zero;
+              acc[static_cast<size_t>(c)] =
+                  max ? std::max(acc[static_cast<size_t>(c)], v) : acc[static_cast<size_t>(c)] + v;
+            }
+          }
+        }
+        uint8_t* o = dst + (i * out.w + j) * out.cp();
+        for (int64_t c = 0; c < in.cp(); ++c) {
+          const int32_t v = acc[static_cast<size_t>(c)];
+          o[c] = max ? static_cast<uint8_t>(v) : clamp_u8(static_cast<float>(v) / area, 0);
+        }
+      }
+    }
+  }
+  return y;
+}
+
+// [C, H, W] channels-last to the float model's flat [C * H * W] order (c, h, w).
+Batch run_flatten(const QLayer& l, const Batch& x) {
+  const Geometry in(l.input), out(l.output);
+  Batch y = make_batch(x.n, l.output, x.q);
+  for (int64_t n = 0; n < x.n; ++n) {
+    for (int64_t c = 0; c < in.c; ++c) {
+      for (int64_t p = 0; p < in.pixels(); ++p) {
+        y.values[static_cast<size_t>(n * out.bytes() + c * in.pixels() + p)] =
+            x.values[static_cast<size_t>(n * in.bytes() + p * in.cp() + c)];
+      }
+    }
+  }
+  return y;
+}
+
+Batch run_layers(const std::vector<QLayer>& layers, Batch x, tensor::Tensor* logits,
+                 const LayerObserver& observe);
 
 Batch run_layer(const QLayer& l, Batch x, tensor::Tensor* logits, const LayerObserver& observe) {
   switch (l.op) {
@@ -151,24 +239,10 @@ Batch run_layer(const QLayer& l, Batch x, tensor::Tensor* logits, const LayerObs
       return run_weighted(l, x, logits);
     case QLayer::Op::MaxPool:
     case QLayer::Op::AvgPool:
-    case QLayer::Op::GlobalAvgPool: {
-      Batch y{x.n, l.output, std::vector<uint8_t>(static_cast<size_t>(x.n * l.output.numel())),
-              x.q};
-      QLayer window = l;
-      if (l.op == QLayer::Op::GlobalAvgPool) {
-        window.kh = window.sh = l.input[1];
-        window.kw = window.sw = l.input[2];
-      }
-      window.in = x.q;
-      for (int64_t i = 0; i < x.n; ++i) {
-        pool_image(window, x.values.data() + i * l.input.numel(),
-                   y.values.data() + i * l.output.numel());
-      }
-      return y;
-    }
+    case QLayer::Op::GlobalAvgPool:
+      return run_pool(l, x);
     case QLayer::Op::Flatten:
-      x.example = l.output;
-      return x;
+      return run_flatten(l, x);
     case QLayer::Op::Relu:
       for (uint8_t& v : x.values) v = static_cast<uint8_t>(std::max<int32_t>(v, x.q.zero));
       return x;
@@ -198,6 +272,22 @@ Batch run_layers(const std::vector<QLayer>& layers, Batch x, tensor::Tensor* log
   }
   return x;
 }
+
+// W[f][c][a][b] as [a * kw + b][c / 4][f (of n, a multiple of 16)][c % 4], zeros elsewhere.
+void pack_taps(QLayer& l) {
+  const Geometry in(l.input), out(l.output);
+  const int64_t taps = l.kh * l.kw, c4 = in.cp() / 4, n = round_up(out.c, 16);
+  l.weight_taps.assign(static_cast<size_t>(taps * c4 * n * 4), 0);
+  if (l.groups > 1) return;  // grouped layers read l.weight directly
+  for (int64_t f = 0; f < out.c; ++f) {
+    for (int64_t c = 0; c < in.c; ++c) {
+      for (int64_t t = 0; t < taps; ++t) {
+        l.weight_taps[static_cast<size_t>(((t * c4 + c / 4) * n + f) * 4 + c % 4)] =
+            l.weight[static_cast<size_t>((f * in.c + c) * taps + t)];
+      }
+    }
+  }
+}
 }  // namespace
 
 Quant quant_of_range(double lo, double hi) {
@@ -214,16 +304,16 @@ void compute_weight_sums(std::vector<QLayer>& layers) {
     compute_weight_sums(l.shortcut);
     if (!l.has_weights()) continue;
     const auto oc = static_cast<size_t>(l.out_channels());
-    const size_t per = l.weight.size() / oc,
-                 padded = static_cast<size_t>(k4_of(static_cast<int64_t>(per))) * 4;
+    const size_t per = l.weight.size() / oc;
     l.weight_sums.assign(oc, 0);
-    l.weight_k4.assign(oc * padded, 0);
+    l.offset.assign(oc, 0);
+    l.multiplier.assign(oc, 0.0f);
     for (size_t f = 0; f < oc; ++f) {
-      for (size_t k = 0; k < per; ++k) {
-        l.weight_sums[f] += l.weight[f * per + k];
-        l.weight_k4[f * padded + k] = l.weight[f * per + k];
-      }
+      for (size_t k = 0; k < per; ++k) l.weight_sums[f] += l.weight[f * per + k];
+      l.offset[f] = l.bias[f] - l.in.zero * l.weight_sums[f];
+      l.multiplier[f] = l.in.scale * l.weight_scale[f] / l.out.scale;
     }
+    pack_taps(l);
   }
 }
 
@@ -235,12 +325,17 @@ tensor::Tensor run(const QNet& net, const tensor::Tensor& images, const LayerObs
   TCNN_CHECK(s.rank() == 4 && s[1] == net.input[0] && s[2] == net.input[1] && s[3] == net.input[2],
              "int8: expected images [N, ", net.input[0], ", ", net.input[1], ", ", net.input[2],
              "], got ", s.to_string());
-  Batch x{s[0], net.input, std::vector<uint8_t>(static_cast<size_t>(images.numel())),
-          net.input_quant};
+  const Geometry g(net.input);
+  Batch x = make_batch(s[0], net.input, net.input_quant);
   const float inv = 1.0f / net.input_quant.scale;
-  for (int64_t i = 0; i < images.numel(); ++i) {
-    x.values[static_cast<size_t>(i)] =
-        clamp_u8(images[i] * inv + static_cast<float>(net.input_quant.zero), 0);
+  const auto zero = static_cast<float>(net.input_quant.zero);
+  for (int64_t n = 0; n < s[0]; ++n) {
+    for (int64_t c = 0; c < g.c; ++c) {
+      for (int64_t p = 0; p < g.pixels(); ++p) {
+        x.values[static_cast<size_t>(n * g.bytes() + p * g.cp() + c)] =
+            clamp_u8(images[(n * g.c + c) * g.pixels() + p] * inv + zero, 0);
+      }
+    }
   }
   tensor::Tensor logits;
   run_layers(net.layers, std::move(x), &logits, observe);

@@ -1,4 +1,5 @@
-// An int8 network: the float model's layers as integer operations on u8 activations (each
+// An int8 network: the float model's layers as integer operations on u8 activations (held
+// channels-last, NHWC, each pixel's channels padded to a multiple of 4; each
 // tensor with a scale and zero point: real = scale * (q - zero)) and int8 weights (one scale
 // per output channel, symmetric), accumulated in int32 and requantized to u8 in each layer's
 // epilogue, where a following ReLU is a clamp. Batch norm is folded into the convolution or
@@ -30,11 +31,15 @@ struct QLayer {
   tensor::Shape input, output;     // per example
   // Conv: the window; pools too. Linear: a 1x1 conv over [F, 1, 1].
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, groups = 1;
-  std::vector<int8_t> weight;          // [out, in / groups, kh, kw]
-  std::vector<float> weight_scale;     // per output channel
-  std::vector<int32_t> bias;           // per output channel, in units of in.scale * weight_scale
-  std::vector<int32_t> weight_sums;    // per output channel (computed: the zero point's share)
-  std::vector<int8_t> weight_k4;       // (computed) each row padded to a multiple of 4 with 0
+  std::vector<int8_t> weight;        // [out, in / groups, kh, kw]
+  std::vector<float> weight_scale;   // per output channel
+  std::vector<int32_t> bias;         // per output channel, in units of in.scale * weight_scale
+  std::vector<int32_t> weight_sums;  // per output channel (computed: the zero point's share)
+  // (computed) channels-last forms: weights [kh * kw][c4][out rounded up to 16][4], 0-padded;
+  // per output channel the zero point's and bias's offset and the requantizing multiplier
+  std::vector<int8_t> weight_taps;
+  std::vector<int32_t> offset;
+  std::vector<float> multiplier;
   bool relu = false;                   // clamp at the output's zero
   bool float_output = false;           // the network's last layer: float logits
   std::vector<QLayer> main, shortcut;  // Residual
@@ -57,7 +62,8 @@ using LayerObserver = std::function<void(const QLayer& layer, const tensor::Tens
 tensor::Tensor run(const QNet& net, const tensor::Tensor& images,
                    const LayerObserver& observe = {});
 
-// Each weighted layer's weight_sums and weight_k4 from its weights (after building or loading).
+// Each weighted layer's computed fields from its weights and quantizations (after building or
+// loading, once the quantizations are set).
 void compute_weight_sums(std::vector<QLayer>& layers);
 
 // Whether run() uses the portable integer loops even where the CPU has AVX512-VNNI (the same
