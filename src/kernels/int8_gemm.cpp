@@ -124,12 +124,4 @@ void requantize_u8(int64_t n, const int32_t* acc, const int32_t* offset, const f
   }
 }
 
-bool int8_vnni_available() {
-#if defined(TINYCNN_VNNI)
-  return true;
-#else
-  return false;
-#endif
-}
-
 }  // namespace tinycnn::kernels

@@ -9,9 +9,6 @@
 
 namespace tinycnn::kernels {
 
-// Whether this build's int8 sums can use vpdpbusd.
-bool int8_vnni_available();
-
 // A convolution's int8 sums over channels-last (NHWC) activations, output channels in the
 // vector lanes: C[p][f] = sum over taps t, channel groups q < c4 and u < 4 of
 // (base[p] + tap[t])[4q + u] * W[t][q][f][u]: base[p] points at output pixel p's window in a

@@ -318,7 +318,6 @@ void compute_weight_sums(std::vector<QLayer>& layers) {
 }
 
 void set_portable(bool portable) { g_portable.store(portable); }
-bool portable() { return g_portable.load(); }
 
 tensor::Tensor run(const QNet& net, const tensor::Tensor& images, const LayerObserver& observe) {
   const Shape& s = images.shape();

@@ -69,7 +69,6 @@ void compute_weight_sums(std::vector<QLayer>& layers);
 // Whether run() uses the portable integer loops even where the CPU has AVX512-VNNI (the same
 // integers either way; for tests and comparisons). Process-wide.
 void set_portable(bool portable);
-bool portable();
 
 // The quantization of real values in [lo, hi] (widened to hold 0) onto 0..255.
 Quant quant_of_range(double lo, double hi);
