@@ -19,10 +19,13 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "export/onnx_export.hpp"
+#include "export/onnx_int8_export.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "nn/module.hpp"
 #include "nn/simple_layers.hpp"
+#include "quant/quantize.hpp"
+#include "quant_models.hpp"
 
 namespace tinycnn::exporter {
 namespace {
@@ -321,6 +324,57 @@ INSTANTIATE_TEST_SUITE_P(
                       RuntimeCase{"lenet5_gn", "lenet5_gn.json"},  // groupnorm, layernorm [F]
                       RuntimeCase{"norms", kNorms}),
     [](const auto& test) { return test.param.name; });
+
+// The int8 export (ONNX's quantized operators) run by OpenCV against tinycnn's own int8 forward
+// of the same quantized model: inside, both compute the same integers (the same scales, zero
+// points and round-half-to-even requantization), so every image's arg-max is the same and each
+// logit differs by float rounding only — bounded here by 1e-3 of one output step, the logit a
+// single input level of the last layer moves by (input scale × the channel's largest weight).
+class OpenCvInt8Runtime : public ::testing::TestWithParam<RuntimeCase> {};
+
+TEST_P(OpenCvInt8Runtime, GivesTinycnnsInt8Logits) {
+  const RuntimeCase& c = GetParam();
+  const model::ModelSpec spec = c.config.ends_with(".json")
+                                    ? model::load_config(kConfigs + "/" + c.config)
+                                    : model::parse_config(nlohmann::json::parse(c.config));
+  auto net = quant::trained_like(spec);
+  const Shape example = model::input_shape(spec);
+  const data::Dataset calibration = quant::byte_images(64, example[0], example[1], example[2], 5);
+  const quant::QuantizeResult r = quant::quantize(*net, example, calibration, quant::kNorm, 64);
+  Scratch dir;
+  const std::string path = dir.file(c.name + ".int8.onnx");
+  std::ofstream(path, std::ios::binary)
+      << export_int8_onnx(r.net, OnnxMetadata{spec.name, {}, {}, {}}).bytes;
+  // normal values: bytes normalised by kNorm would sit on the input's half steps, ties any
+  // two float evaluations of x / scale may round apart
+  const Tensor x = random_batch(example, 40, 6);
+  const Tensor want = quant::run(r.net, x);
+  const std::vector<float> got = opencv_logits(dir, path, x);
+  ASSERT_EQ(got.size(), static_cast<size_t>(want.numel()));
+  const quant::QLayer& last = r.net.layers.back();
+  const int64_t k = want.dim(1);
+  float worst = 0;
+  for (int64_t i = 0; i < 40; ++i) {
+    int64_t a = 0, b = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      const float step = last.in.scale * last.weight_scale[static_cast<size_t>(j)] * 127.0f;
+      const float diff = std::abs(got[static_cast<size_t>(i * k + j)] - want[i * k + j]);
+      worst = std::max(worst, diff / step);
+      if (want[i * k + j] > want[i * k + a]) a = j;
+      if (got[static_cast<size_t>(i * k + j)] > got[static_cast<size_t>(i * k + b)]) b = j;
+    }
+    EXPECT_EQ(a, b) << "example " << i;
+  }
+  EXPECT_LT(worst, 1e-3f) << "the largest logit difference, in output steps";
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, OpenCvInt8Runtime,
+                         ::testing::Values(RuntimeCase{"lenet5", "lenet5.json"},
+                                           RuntimeCase{"mobile_cnn",
+                                                       "mobile_cnn.json"},  // depthwise
+                                           RuntimeCase{"resnet_fashion", "resnet_fashion.json"},
+                                           RuntimeCase{"every_kind", quant::kEveryKind}),
+                         [](const auto& test) { return test.param.name; });
 
 }  // namespace
 }  // namespace tinycnn::exporter

@@ -467,15 +467,15 @@ TEST(Int8Kernels, ConvTapsMatchPlainSumsAndTheEpilogueRoundsHalfToEven) {
   std::vector<float> scale(20, 0.5f);
   for (int i = 0; i < 20; ++i) acc[static_cast<size_t>(i)] = (i % 4) + 600 * (i / 10) - 4;
   std::vector<uint8_t> y(20);
-  requantize_u8(20, acc.data(), offset.data(), scale.data(), 3.0f, 1, y.data());
+  requantize_u8(20, acc.data(), offset.data(), scale.data(), 3, 1, y.data());
   for (int i = 0; i < 20; ++i) {
-    const float v = static_cast<float>(acc[static_cast<size_t>(i)]) * 0.5f + 3.0f;
-    const auto want = std::clamp(static_cast<int32_t>(std::nearbyint(v)), 1, 255);
+    const float v = static_cast<float>(acc[static_cast<size_t>(i)]) * 0.5f;
+    const auto want = std::clamp(static_cast<int32_t>(std::nearbyint(v)) + 3, 1, 255);
     EXPECT_EQ(y[static_cast<size_t>(i)], want) << i;
   }
-  EXPECT_EQ(y[2], 2);  // -2 * 0.5 + 3 = 2
-  EXPECT_EQ(y[1], 2);  // -1.5 + 3 = 1.5 -> 2 (half to even)
-  EXPECT_EQ(y[3], 2);  // -0.5 + 3 = 2.5 -> 2 (half to even)
+  EXPECT_EQ(y[2], 2);  // -2 * 0.5 = -1, + 3 = 2
+  EXPECT_EQ(y[1], 1);  // -1.5 -> -2 (half to even), + 3 = 1
+  EXPECT_EQ(y[3], 3);  // -0.5 -> 0 (half to even), + 3 = 3
   EXPECT_EQ(y[0], 1);  // 1 clamped up to lo
   EXPECT_EQ(y[19], 255);
 }

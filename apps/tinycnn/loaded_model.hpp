@@ -9,6 +9,7 @@
 
 #include "model/spec.hpp"
 #include "nn/sequential.hpp"
+#include "quant/int8_file.hpp"
 
 namespace tinycnn::cli {
 
@@ -21,5 +22,8 @@ struct LoadedModel {
 // An int8 file must have been quantized from a config with the same input and layers as
 // `spec` (else a Runtime error naming the file).
 LoadedModel load_for_inference(const model::ModelSpec& spec, const std::string& checkpoint);
+
+// The int8 model in `checkpoint`, checked to be of `spec` as above.
+quant::Int8Model load_int8_of(const model::ModelSpec& spec, const std::string& checkpoint);
 
 }  // namespace tinycnn::cli

@@ -1,14 +1,8 @@
 // The ONNX exporter; see onnx_export.hpp.
 #include "export/onnx_export.hpp"
 
-#include <onnx/checker.h>
-#include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
-
-#include <cstring>
-#include <nlohmann/json.hpp>
-
 #include "core/error.hpp"
+#include "export/onnx_proto.hpp"
 #include "nn/batchnorm.hpp"
 #include "nn/conv2d.hpp"
 #include "nn/groupnorm.hpp"
@@ -22,26 +16,9 @@ namespace tinycnn::exporter {
 namespace {
 using tensor::Shape;
 
-onnx::AttributeProto* attribute(onnx::NodeProto& node, const std::string& name,
-                                onnx::AttributeProto::AttributeType type) {
-  onnx::AttributeProto* a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(type);
-  return a;
-}
-
-void ints(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& values) {
-  onnx::AttributeProto* a = attribute(node, name, onnx::AttributeProto::INTS);
-  for (const int64_t v : values) a->add_ints(v);
-}
-
-void one_int(onnx::NodeProto& node, const std::string& name, int64_t value) {
-  attribute(node, name, onnx::AttributeProto::INT)->set_i(value);
-}
-
-void one_float(onnx::NodeProto& node, const std::string& name, float value) {
-  attribute(node, name, onnx::AttributeProto::FLOAT)->set_f(value);
-}
+using proto::ints;
+using proto::one_float;
+using proto::one_int;
 
 // Builds the graph layer by layer; each layer's output value is named after the layer.
 class GraphBuilder {
@@ -64,30 +41,16 @@ class GraphBuilder {
  private:
   onnx::NodeProto& node(const std::string& op, const std::string& name,
                         const std::vector<std::string>& inputs) {
-    onnx::NodeProto* n = graph_.add_node();
-    n->set_op_type(op);
-    n->set_name(name);
-    for (const auto& in : inputs) n->add_input(in);
-    n->add_output(name);
-    return *n;
+    return proto::node(graph_, op, name, inputs);
   }
 
   void initializer(const std::string& name, const tensor::Tensor& t) {
-    onnx::TensorProto* p = graph_.add_initializer();
-    p->set_name(name);
-    p->set_data_type(onnx::TensorProto::FLOAT);
-    for (const int64_t d : t.shape().dims()) p->add_dims(d);
-    std::string raw(static_cast<size_t>(t.numel()) * sizeof(float), '\0');
-    std::memcpy(raw.data(), t.data(), raw.size());  // little-endian, as ONNX's raw_data is
-    p->set_raw_data(std::move(raw));
+    proto::raw_initializer(graph_, name, onnx::TensorProto::FLOAT, t.shape().dims(), t.data(),
+                           static_cast<size_t>(t.numel()) * sizeof(float));
   }
 
   void initializer(const std::string& name, const std::vector<int64_t>& values) {
-    onnx::TensorProto* p = graph_.add_initializer();
-    p->set_name(name);
-    p->set_data_type(onnx::TensorProto::INT64);
-    p->add_dims(static_cast<int64_t>(values.size()));
-    for (const int64_t v : values) p->add_int64_data(v);
+    proto::int64_initializer(graph_, name, values);
   }
 
   const tensor::Tensor& parameter(nn::Module& m, const std::string& name) {
@@ -253,20 +216,6 @@ class GraphBuilder {
   onnx::GraphProto& graph_;
 };
 
-void tensor_value(onnx::ValueInfoProto& v, const std::string& name,
-                  const std::vector<int64_t>& dims) {
-  v.set_name(name);
-  onnx::TypeProto_Tensor* t = v.mutable_type()->mutable_tensor_type();
-  t->set_elem_type(onnx::TensorProto::FLOAT);
-  t->mutable_shape()->add_dim()->set_dim_param("N");  // any batch size
-  for (const int64_t d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
-}
-
-void metadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
-  onnx::StringStringEntryProto* e = model.add_metadata_props();
-  e->set_key(key);
-  e->set_value(value);
-}
 }  // namespace
 
 void check_exportable_size(const nn::Sequential& net) {
@@ -279,22 +228,9 @@ void check_exportable_size(const nn::Sequential& net) {
 OnnxModel export_onnx(nn::Sequential& net, const tensor::Shape& input, const OnnxMetadata& meta) {
   TCNN_CHECK(input.rank() == 3, "export: expected an input [C, H, W], got ", input.to_string());
   check_exportable_size(net);
-  onnx::ModelProto model;
-  model.set_ir_version(7);  // the first with opset 13
-  model.set_producer_name("tinycnn");
-  model.set_producer_version(TINYCNN_VERSION);
-  onnx::OperatorSetIdProto* opset = model.add_opset_import();
-  opset->set_domain("");
-  opset->set_version(kOnnxOpset);
-  metadata(model, "name", meta.model_name);
-  metadata(model, "classes", nlohmann::json(meta.classes).dump());
-  metadata(model, "normalize_mean", nlohmann::json(meta.mean).dump());
-  metadata(model, "normalize_std", nlohmann::json(meta.std).dump());
-  metadata(model, "tinycnn_version", TINYCNN_VERSION);
-
+  onnx::ModelProto model = proto::begin_model(meta);
   onnx::GraphProto& graph = *model.mutable_graph();
-  graph.set_name(meta.model_name.empty() ? "tinycnn" : meta.model_name);
-  tensor_value(*graph.add_input(), "input", input.dims());
+  proto::tensor_value(*graph.add_input(), "input", input.dims());
   GraphBuilder builder(graph);
   Shape shape = input;
   const std::string last = builder.sequence(net, "", "input", shape);
@@ -317,20 +253,9 @@ OnnxModel export_onnx(nn::Sequential& net, const tensor::Shape& input, const Onn
       }
     }
   }
-  tensor_value(*graph.add_output(), "logits", {shape[0]});
+  proto::tensor_value(*graph.add_output(), "logits", {shape[0]});
 
-  try {
-    onnx::checker::check_model(model);
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(true, 1, false));
-  } catch (const std::exception& e) {
-    TCNN_CHECK_RUNTIME(false, "export: ONNX rejects the model: ", e.what());
-  }
-  OnnxModel out;
-  out.nodes = graph.node_size();
-  out.initializers = graph.initializer_size();
-  TCNN_CHECK_RUNTIME(model.SerializeToString(&out.bytes), "export: could not serialise the model");
-  return out;
+  return proto::finish(model);
 }
 
 }  // namespace tinycnn::exporter

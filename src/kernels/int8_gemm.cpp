@@ -105,22 +105,23 @@ void conv_taps_s8u8(int64_t pixels, int64_t taps, int64_t c4, int64_t n, const u
 }
 
 void requantize_u8(int64_t n, const int32_t* acc, const int32_t* offset, const float* scale,
-                   float zero, int32_t lo, uint8_t* y) {
+                   int32_t zero, int32_t lo, uint8_t* y) {
   int64_t f = 0;
 #if defined(__AVX512F__)
-  const __m512 zv = _mm512_set1_ps(zero);
+  const __m512i zv = _mm512_set1_epi32(zero);
   const __m512i lov = _mm512_set1_epi32(lo), hiv = _mm512_set1_epi32(255);
   for (; f + 16 <= n; f += 16) {
     const __m512i a = _mm512_add_epi32(_mm512_loadu_si512(acc + f), _mm512_loadu_si512(offset + f));
-    const __m512 v =
-        _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_loadu_ps(scale + f)), zv);
-    const __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(v), lov), hiv);
+    const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_loadu_ps(scale + f));
+    const __m512i q =
+        _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(v), zv), lov), hiv);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(y + f), _mm512_cvtepi32_epi8(q));
   }
 #endif
   for (; f < n; ++f) {
-    const float v = static_cast<float>(acc[f] + offset[f]) * scale[f] + zero;
-    y[f] = static_cast<uint8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(v)), lo, 255));
+    const float v = static_cast<float>(acc[f] + offset[f]) * scale[f];
+    y[f] =
+        static_cast<uint8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(v)) + zero, lo, 255));
   }
 }
 

@@ -18,9 +18,10 @@ namespace tinycnn::kernels {
 void conv_taps_s8u8(int64_t pixels, int64_t taps, int64_t c4, int64_t n, const uint8_t* const* base,
                     const int64_t* tap, const int8_t* w, int32_t* c, bool portable = false);
 
-// y[f] = clamp(round_half_even(float(acc[f] + offset[f]) * scale[f] + zero), lo, 255) for f < n:
-// the requantizing epilogue, vectorised where the build can (the same bytes either way).
+// y[f] = clamp(round_half_even(float(acc[f] + offset[f]) * scale[f]) + zero, lo, 255) for f < n:
+// the requantizing epilogue, vectorised where the build can (the same bytes either way). The
+// zero point is added after rounding, as an integer: exact, and what ONNX runtimes do.
 void requantize_u8(int64_t n, const int32_t* acc, const int32_t* offset, const float* scale,
-                   float zero, int32_t lo, uint8_t* y);
+                   int32_t zero, int32_t lo, uint8_t* y);
 
 }  // namespace tinycnn::kernels

@@ -19,9 +19,18 @@ using tensor::Shape;
 
 std::atomic<bool> g_portable{false};
 
-uint8_t clamp_u8(float v, int32_t lo) {
-  const auto q = static_cast<int32_t>(std::nearbyint(v));
+// The byte of real value v / scale on a tensor with `zero`: rounded half to even, then the zero
+// point added as an integer (exact; the order ONNX runtimes use), clamped to [lo, 255].
+uint8_t to_u8(float v, int32_t zero, int32_t lo) {
+  const auto q = static_cast<int32_t>(std::nearbyint(v)) + zero;
   return static_cast<uint8_t>(std::clamp(q, lo, 255));
+}
+
+// The average of `area` bytes summing to `sum`: the mean distance from the zero point rounded
+// half away from zero (symmetric about the real 0, as OpenCV's int8 pooling rounds), clamped.
+uint8_t average(int32_t sum, int32_t area, int32_t zero) {
+  const float mean = static_cast<float>(sum - area * zero) / static_cast<float>(area);
+  return static_cast<uint8_t>(std::clamp(static_cast<int32_t>(std::round(mean)) + zero, 0, 255));
 }
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
@@ -114,9 +123,8 @@ void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits
       }
       continue;
     }
-    kernels::requantize_u8(out.c, a, l.offset.data(), l.multiplier.data(),
-                           static_cast<float>(l.out.zero), l.relu ? l.out.zero : 0,
-                           y + p * out.cp());
+    kernels::requantize_u8(out.c, a, l.offset.data(), l.multiplier.data(), l.out.zero,
+                           l.relu ? l.out.zero : 0, y + p * out.cp());
   }
 }
 
@@ -141,9 +149,8 @@ void grouped_image(const QLayer& l, const uint8_t* x, uint8_t* y) {
         }
         const auto fi = static_cast<size_t>(f);
         y[(i * out.w + j) * out.cp() + f] =
-            clamp_u8(static_cast<float>(acc + l.offset[fi]) * l.multiplier[fi] +
-                         static_cast<float>(l.out.zero),
-                     l.relu ? l.out.zero : 0);
+            to_u8(static_cast<float>(acc + l.offset[fi]) * l.multiplier[fi], l.out.zero,
+                  l.relu ? l.out.zero : 0);
       }
     }
   }
@@ -182,7 +189,7 @@ Batch run_pool(const QLayer& l, const Batch& x) {
   const int64_t kh = global ? in.h : l.kh, kw = global ? in.w : l.kw;
   const int64_t sh = global ? in.h : l.sh, sw = global ? in.w : l.sw;
   const int64_t ph = global ? 0 : l.ph, pw = global ? 0 : l.pw;
-  const auto area = static_cast<float>(kh * kw);
+  const auto area = static_cast<int32_t>(kh * kw);
   std::vector<int32_t> acc(static_cast<size_t>(in.cp()));
   for (int64_t n = 0; n < x.n; ++n) {
     const uint8_t* src = x.values.data() + n * in.bytes();
@@ -206,7 +213,7 @@ Batch run_pool(const QLayer& l, const Batch& x) {
         uint8_t* o = dst + (i * out.w + j) * out.cp();
         for (int64_t c = 0; c < in.cp(); ++c) {
           const int32_t v = acc[static_cast<size_t>(c)];
-          o[c] = max ? static_cast<uint8_t>(v) : clamp_u8(static_cast<float>(v) / area, 0);
+          o[c] = max ? static_cast<uint8_t>(v) : average(v, area, x.q.zero);
         }
       }
     }
@@ -255,7 +262,7 @@ Batch run_layer(const QLayer& l, Batch x, tensor::Tensor* logits, const LayerObs
       for (size_t i = 0; i < a.values.size(); ++i) {
         const float v = ka * static_cast<float>(a.values[i] - a.q.zero) +
                         kb * static_cast<float>(b.values[i] - b.q.zero);
-        y.values[i] = clamp_u8(v + static_cast<float>(l.out.zero), lo);
+        y.values[i] = to_u8(v, l.out.zero, lo);
       }
       return y;
     }
@@ -327,12 +334,12 @@ tensor::Tensor run(const QNet& net, const tensor::Tensor& images, const LayerObs
   const Geometry g(net.input);
   Batch x = make_batch(s[0], net.input, net.input_quant);
   const float inv = 1.0f / net.input_quant.scale;
-  const auto zero = static_cast<float>(net.input_quant.zero);
+  const int32_t zero = net.input_quant.zero;
   for (int64_t n = 0; n < s[0]; ++n) {
     for (int64_t c = 0; c < g.c; ++c) {
       for (int64_t p = 0; p < g.pixels(); ++p) {
         x.values[static_cast<size_t>(n * g.bytes() + p * g.cp() + c)] =
-            clamp_u8(images[(n * g.c + c) * g.pixels() + p] * inv + zero, 0);
+            to_u8(images[(n * g.c + c) * g.pixels() + p] * inv, zero, 0);
       }
     }
   }

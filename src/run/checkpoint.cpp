@@ -178,7 +178,7 @@ void refuse_int8(const io::SafetensorsFile& file, const std::string& path) {
   TCNN_CHECK_RUNTIME(kind == file.metadata.end() || kind->second.rfind("tinycnn-int8", 0) != 0,
                      path,
                      ": an int8 model (written by tinycnn quantize); this needs a float "
-                     "checkpoint (eval and predict take int8 models)");
+                     "checkpoint (eval, predict and export take int8 models)");
 }
 }  // namespace
 

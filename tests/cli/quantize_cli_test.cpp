@@ -80,6 +80,11 @@ TEST_F(QuantizeCli, AnInt8FileThatEvalAndPredictTake) {
     return p.exit_code == 0 ? json::parse(p.out)["predictions"][0]["top"][0]["class"] : json();
   };
   EXPECT_EQ(top(int8), top(checkpoint_));
+  // export: ONNX's quantized operators (OpenCV runs them in export_test)
+  r = run_tinycnn({"export", config_, "--checkpoint", int8, "--onnx", path("m.onnx"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["precision"], "int8");
+  EXPECT_GT(fs::file_size(path("m.onnx")), 1000u);
   // The text report: one row per int8 layer and the file's size.
   r = quantize(path("again.safetensors"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -87,8 +92,8 @@ TEST_F(QuantizeCli, AnInt8FileThatEvalAndPredictTake) {
   EXPECT_NE(r.out.find("wrote " + path("again.safetensors")), std::string::npos) << r.out;
 }
 
-// An int8 file where a float checkpoint is needed, a float model of another config, no
-// calibration images, a layer int8 cannot run: one error line each, nothing written.
+// An int8 file where a float checkpoint is needed (or of another config), a float model of another
+// config, no calibration images, a layer int8 cannot run: one error line each, nothing written.
 TEST_F(QuantizeCli, RefusesWhatItCannotUse) {
   const std::string int8 = path("net.int8.safetensors");
   ASSERT_EQ(quantize(int8).exit_code, 0);
@@ -104,13 +109,14 @@ TEST_F(QuantizeCli, RefusesWhatItCannotUse) {
           needs_float);
   refused({"train", config_, "--data", learnable_, "--out", path("b"), "--resume", int8}, 1,
           needs_float);
-  refused({"export", config_, "--checkpoint", int8, "--onnx", path("m.onnx")}, 1, needs_float);
   refused({"quantize", config_, "--checkpoint", int8, "--out", path("c.safetensors"), "--data",
            learnable_},
           1, "already an int8 model");
   json other = tiny_config();
   const std::string other_config = dir_.write("other.json", other.dump());
   refused({"eval", other_config, "--checkpoint", int8, "--data", learnable_}, 1,
+          "an int8 model of another config");
+  refused({"export", other_config, "--checkpoint", int8, "--onnx", path("m.onnx")}, 1,
           "an int8 model of another config");
   refused({"quantize", config_, "--checkpoint", checkpoint_, "--out", path("d.safetensors"),
            "--data", learnable_, "--calibration", "0"},
