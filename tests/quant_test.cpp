@@ -16,6 +16,7 @@
 #include "io/safetensors.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
+#include "quant/calibration.hpp"
 #include "quant/int8_file.hpp"
 #include "quant/int8_module.hpp"
 #include "quant/quantize.hpp"
@@ -78,6 +79,66 @@ TEST(Quant, EveryKindFollowsTheFloatModel) {
   }
   EXPECT_LT(worst, 0.05f * largest) << worst << " of " << largest;
   EXPECT_GE(agree, 190);
+}
+
+// The three calibration methods on known distributions.
+TEST(Calibration, MinMaxPercentileAndEntropyRanges) {
+  core::Rng rng(21);
+  // after a ReLU: half zeros, the rest exponential (mean 1), and 5 outliers at 100
+  std::vector<float> relu(200000);
+  for (auto& v : relu)
+    v = rng.uniform() < 0.5 ? 0.0f : static_cast<float>(-std::log(rng.uniform() + 1e-12));
+  for (int i = 0; i < 5; ++i) relu[static_cast<size_t>(i)] = 100.0f;
+  const tensor::Tensor t = tensor::Tensor::from_vector(tensor::Shape{200000}, relu);
+  Observed o;
+  o.add_range(t);
+  EXPECT_EQ(o.range(Method::MinMax), (std::pair<double, double>{0.0, 100.0}));
+  o.add_histogram(t);
+  const auto [plo, phi] = o.range(Method::Percentile);
+  EXPECT_EQ(plo, 0.0);
+  EXPECT_GT(phi, 6.0);   // the 99.99th percentile of the nonzero values: ln(10^4) = 9.2
+  EXPECT_LT(phi, 15.0);  // the outliers cut off
+  const auto [elo, ehi] = o.range(Method::Entropy);
+  EXPECT_EQ(elo, 0.0);
+  EXPECT_GT(ehi, 3.0);  // above the bulk of the values
+  EXPECT_LT(ehi, 20.0);
+  // a signed tensor: a range symmetric about 0, cut to what was seen
+  std::vector<float> signed_values(100000);
+  for (auto& v : signed_values) v = static_cast<float>(rng.normal(0.5, 1.0));
+  signed_values[0] = -50.0f;
+  const tensor::Tensor u = tensor::Tensor::from_vector(tensor::Shape{100000}, signed_values);
+  Observed s;
+  s.add_range(u);
+  s.add_histogram(u);
+  for (const Method m : {Method::Percentile, Method::Entropy}) {
+    const auto [lo, hi] = s.range(m);
+    EXPECT_GT(lo, -10.0) << method_name(m);
+    EXPECT_DOUBLE_EQ(lo, -std::min(-lo, s.hi())) << method_name(m);
+    EXPECT_LE(hi, s.hi()) << method_name(m);
+    EXPECT_GT(hi, 3.0) << method_name(m);
+  }
+  // nothing but zeros: the whole (empty) range
+  Observed z;
+  const tensor::Tensor zeros = tensor::Tensor::zeros(tensor::Shape{10});
+  z.add_range(zeros);
+  z.add_histogram(zeros);
+  EXPECT_EQ(z.range(Method::Entropy), (std::pair<double, double>{0.0, 0.0}));
+  EXPECT_EQ(parse_method("entropy"), Method::Entropy);
+  EXPECT_FALSE(parse_method("kl").has_value());
+}
+
+// Each method quantizes the every-kind model to logits that follow the float model's.
+TEST(Quant, EveryMethodFollowsTheFloatModel) {
+  const model::ModelSpec spec = model::parse_config(nlohmann::json::parse(kEveryKind));
+  auto net = trained_like(spec);
+  const data::Dataset calibration = byte_images(200, 2, 10, 10, 1);
+  for (const Method m : {Method::Percentile, Method::Entropy}) {
+    const QuantizeResult r = quantize(*net, model::input_shape(spec), calibration, kNorm, 200, m);
+    EXPECT_EQ(r.method, m);
+    for (const LayerError& e : r.errors) {
+      EXPECT_GT(e.sqnr_db, 12.0) << method_name(m) << " " << e.name << " " << e.covers;
+    }
+  }
 }
 
 TEST(Quant, TheIntegersAreTheSameAtAnyThreadCount) {

@@ -1,6 +1,7 @@
-// `tinycnn quantize CONFIG --checkpoint FILE --out FILE [--calibration N]`: post-training int8
-// quantization (quant/quantize.hpp) of a trained model, calibrated on the first N training
-// images, written as one int8 model file (quant/int8_file.hpp) with each layer's SQNR.
+// `tinycnn quantize CONFIG --checkpoint FILE --out FILE [--calibration N] [--method M]`:
+// post-training int8 quantization (quant/quantize.hpp) of a trained model, calibrated on the
+// first N training images by method M (quant/calibration.hpp), written as one int8 model file
+// (quant/int8_file.hpp) with each layer's SQNR.
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -29,6 +30,9 @@ CLI::App* setup_quantize(CLI::App& app, QuantizeOptions& o) {
   cmd->add_option("--calibration", o.calibration,
                   "Calibrate on the first N training images (default 1000)")
       ->check(kCount);
+  cmd->add_option("--method", o.method,
+                  "How a tensor's range is chosen: minmax (default), percentile, entropy")
+      ->check(CLI::IsMember({"minmax", "percentile", "entropy"}));
   cmd->add_option("--data", o.data, "Directory with the data set's files (training.data_dir)");
   cmd->add_option("--dataset", o.dataset, "Data set kind (training.dataset)")
       ->check(CLI::IsMember(model::dataset_names()));
@@ -51,7 +55,8 @@ int run_quantize(const QuantizeOptions& o) {
   const data::Dataset calibration =
       train::load_split(spec, spec.training.data_dir, train::Split::Train, k, o.calibration);
   const quant::QuantizeResult r =
-      quant::quantize(*net, input, calibration, train::normalization(spec.training), o.calibration);
+      quant::quantize(*net, input, calibration, train::normalization(spec.training), o.calibration,
+                      quant::parse_method(o.method).value_or(quant::Method::MinMax));
   const std::vector<std::string>& classes =
       spec.training.classes.empty() ? saved.classes : spec.training.classes;
   quant::save_int8(o.out, r, spec.source ? spec.source->dump() : "{}", classes);
@@ -68,7 +73,7 @@ int run_quantize(const QuantizeOptions& o) {
     std::cout << nlohmann::ordered_json{{"model", spec.name},
                                         {"out", o.out},
                                         {"calibration_images", r.calibration_images},
-                                        {"method", "minmax"},
+                                        {"method", quant::method_name(r.method)},
                                         {"layers", layers},
                                         {"checkpoint_bytes", float_bytes},
                                         {"int8_bytes", int8_bytes}}
@@ -76,8 +81,8 @@ int run_quantize(const QuantizeOptions& o) {
               << "\n";
     return kExitOk;
   }
-  std::cout << spec.name << ": int8, calibrated on " << r.calibration_images
-            << " training images (min / max)\n\n";
+  std::cout << spec.name << ": int8, calibrated on " << r.calibration_images << " training images ("
+            << quant::method_name(r.method) << ")\n\n";
   TextTable table({"layer", "int8 op", "SQNR dB"}, {false, false, true});
   for (const auto& e : r.errors) {
     table.add({e.name, e.covers, std::isfinite(e.sqnr_db) ? fmt("%.1f", e.sqnr_db) : "exact"});

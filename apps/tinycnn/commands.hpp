@@ -106,6 +106,7 @@ struct QuantizeOptions {
   std::string config, checkpoint, out;
   std::optional<std::string> dataset, data;
   int64_t calibration = 1000;
+  std::string method = "minmax";
   bool json = false;
 };
 CLI::App* setup_quantize(CLI::App& app, QuantizeOptions& options);

@@ -135,8 +135,9 @@ void save_int8(const std::string& path, const QuantizeResult& result,
   for (const LayerError& e : result.errors) {
     sqnr[e.name] = std::isfinite(e.sqnr_db) ? Json(e.sqnr_db) : Json(nullptr);
   }
-  const Json calibration{
-      {"images", result.calibration_images}, {"method", "minmax"}, {"sqnr_db", sqnr}};
+  const Json calibration{{"images", result.calibration_images},
+                         {"method", method_name(result.method)},
+                         {"sqnr_db", sqnr}};
   std::map<std::string, std::string> meta{{"format", kInt8Format},
                                           {"config", config_json},
                                           {"input_quant", quant_json(net.input_quant).dump()},

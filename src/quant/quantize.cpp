@@ -16,6 +16,7 @@
 #include "nn/observe.hpp"
 #include "nn/pooling.hpp"
 #include "nn/residual.hpp"
+#include "quant/calibration.hpp"
 
 namespace tinycnn::quant {
 
@@ -183,20 +184,9 @@ nn::Module& find_layer(nn::Sequential& model, const std::string& name) {
   return *found;
 }
 
-struct Range {
-  double lo = std::numeric_limits<double>::infinity();
-  double hi = -std::numeric_limits<double>::infinity();
-  void add(const tensor::Tensor& t) {
-    for (int64_t i = 0; i < t.numel(); ++i) {
-      lo = std::min(lo, static_cast<double>(t[i]));
-      hi = std::max(hi, static_cast<double>(t[i]));
-    }
-  }
-};
-
 // Quantizations from the ranges, weights from the float model, along the network.
 void fill(std::vector<QLayer>& layers, Quant in, nn::Sequential& model,
-          const std::map<std::string, Range>& ranges, Quant& out) {
+          const std::map<std::string, std::pair<double, double>>& ranges, Quant& out) {
   for (QLayer& l : layers) {
     l.in = in;
     const auto range = ranges.find(l.fused.back());
@@ -228,14 +218,14 @@ void fill(std::vector<QLayer>& layers, Quant in, nn::Sequential& model,
           const double b = std::nearbyint(f.bias[c] / (static_cast<double>(in.scale) * s));
           l.bias[c] = static_cast<int32_t>(std::clamp(b, -2147483647.0, 2147483647.0));
         }
-        l.out = quant_of_range(range->second.lo, range->second.hi);
+        l.out = quant_of_range(range->second.first, range->second.second);
         break;
       }
       case QLayer::Op::Residual: {
         Quant main_out = in, shortcut_out = in;
         fill(l.main, in, model, ranges, main_out);
         fill(l.shortcut, in, model, ranges, shortcut_out);
-        l.out = quant_of_range(range->second.lo, range->second.hi);
+        l.out = quant_of_range(range->second.first, range->second.second);
         break;
       }
       case QLayer::Op::MaxPool:
@@ -347,24 +337,35 @@ QNet plan(nn::Sequential& model, const tensor::Shape& input) {
 
 QuantizeResult quantize(nn::Sequential& model, const tensor::Shape& input,
                         const data::Dataset& calibration, const data::Normalization& norm,
-                        int64_t images) {
+                        int64_t images, Method method) {
   TCNN_CHECK(images >= 1, "quantize: expected at least 1 calibration image, got ", images);
   QuantizeResult result;
   result.net = plan(model, input);
+  result.method = method;
   const int64_t n = std::min(images, calibration.size());
   result.calibration_images = n;
   model.set_training(false);
   autograd::NoGradGuard no_grad;
   const Batches batches{calibration, norm, n};
-  // The ranges: every layer's output, and the input's.
-  std::map<std::string, Range> ranges;
-  Range input_range;
+  // Every layer's output as observed, and the input's (whose range is always its min / max).
+  std::map<std::string, Observed> observed;
+  Observed input_values;
   batches.each([&](const tensor::Tensor& x) {
-    input_range.add(x);
-    observe_float(model, x,
-                  [&](const std::string& name, const tensor::Tensor& y) { ranges[name].add(y); });
+    input_values.add_range(x);
+    observe_float(model, x, [&](const std::string& name, const tensor::Tensor& y) {
+      observed[name].add_range(y);
+    });
   });
-  result.net.input_quant = quant_of_range(input_range.lo, input_range.hi);
+  if (method != Method::MinMax) {
+    batches.each([&](const tensor::Tensor& x) {
+      observe_float(model, x, [&](const std::string& name, const tensor::Tensor& y) {
+        observed[name].add_histogram(y);
+      });
+    });
+  }
+  std::map<std::string, std::pair<double, double>> ranges;
+  for (const auto& [name, values] : observed) ranges[name] = values.range(method);
+  result.net.input_quant = quant_of_range(input_values.lo(), input_values.hi());
   Quant last;
   fill(result.net.layers, result.net.input_quant, model, ranges, last);
   compute_weight_sums(result.net.layers);

@@ -1,6 +1,6 @@
 // Post-training static quantization of a trained float model (docs/deploy.md): the int8
 // network's structure from the model's layers (plan), activation ranges from a calibration set
-// run through the float model (min / max of each quantized tensor), per-output-channel
+// run through the float model (by the calibration method, calibration.hpp), per-output-channel
 // symmetric int8 weights with batch norm folded in, int32 biases. Layer kinds without an int8
 // form (tanh, sigmoid, layernorm, groupnorm, a batch norm not after a conv or linear layer) are
 // refused by name.
@@ -12,6 +12,7 @@
 
 #include "data/dataset.hpp"
 #include "nn/sequential.hpp"
+#include "quant/calibration.hpp"
 #include "quant/qnet.hpp"
 
 namespace tinycnn::quant {
@@ -30,13 +31,14 @@ struct LayerError {
 struct QuantizeResult {
   QNet net;
   int64_t calibration_images = 0;
+  Method method = Method::MinMax;
   std::vector<LayerError> errors;  // in network order (blocks' branches inside)
 };
 
 // `model` (trained, float) quantized with the ranges it produces on `calibration`'s first
-// `images` examples (normalised by `norm`), in batches of 100.
+// `images` examples (normalised by `norm`), in batches of 100, chosen by `method`.
 QuantizeResult quantize(nn::Sequential& model, const tensor::Shape& input,
                         const data::Dataset& calibration, const data::Normalization& norm,
-                        int64_t images);
+                        int64_t images, Method method = Method::MinMax);
 
 }  // namespace tinycnn::quant

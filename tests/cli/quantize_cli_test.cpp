@@ -85,6 +85,12 @@ TEST_F(QuantizeCli, AnInt8FileThatEvalAndPredictTake) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["precision"], "int8");
   EXPECT_GT(fs::file_size(path("m.onnx")), 1000u);
+  // Another calibration method: named in the report and the file's metadata.
+  r = quantize(path("entropy.safetensors"), {"--method", "entropy", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["method"], "entropy");
+  EXPECT_NEAR(eval(path("entropy.safetensors"))["test_accuracy"].get<double>(),
+              f["test_accuracy"].get<double>(), 0.05);
   // The text report: one row per int8 layer and the file's size.
   r = quantize(path("again.safetensors"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -121,6 +127,9 @@ TEST_F(QuantizeCli, RefusesWhatItCannotUse) {
   refused({"quantize", config_, "--checkpoint", checkpoint_, "--out", path("d.safetensors"),
            "--data", learnable_, "--calibration", "0"},
           2, "--calibration: expected at least 1 image, got 0");
+  refused({"quantize", config_, "--checkpoint", checkpoint_, "--out", path("d.safetensors"),
+           "--data", learnable_, "--method", "kl"},
+          2, "--method: kl not in {minmax,percentile,entropy}");
   json tanh = json::parse(slurp(config_));
   tanh["layers"][2] = {{"type", "tanh"}};
   const std::string tanh_config = dir_.write("tanh.json", tanh.dump());
