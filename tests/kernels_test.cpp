@@ -414,15 +414,17 @@ TEST(ParallelRegion, AThreadsExceptionReachesTheCaller) {
   EXPECT_GE(ran, 1);
 }
 
-// The int8 sums against plain int32 sums on awkward sizes (pixel counts not a multiple of 4,
-// several 32-channel blocks, taps reading overlapping bytes), through vpdpbusd where the CPU has
-// it and the portable loops; and the epilogue's vector lanes against its scalar tail.
+// The int8 sums against plain int32 sums on awkward sizes (pixel counts that leave remainders
+// in every block shape, 64-, 32- and 16-channel blocks, more channel groups than a block's row
+// holds, taps reading overlapping unaligned bytes), through vpdpbusd where the CPU has it and
+// the portable loops; the fused epilogue's bytes against requantize_u8 of those sums, nothing
+// written past a pixel's real channels; and the epilogue's vector lanes against its scalar tail.
 TEST(Int8Kernels, ConvTapsMatchPlainSumsAndTheEpilogueRoundsHalfToEven) {
   core::Rng rng(77);
-  for (const int64_t pixels : {1, 3, 4, 9}) {
+  for (const int64_t pixels : {1, 3, 9, 31}) {
     for (const int64_t taps : {1, 3}) {
-      for (const int64_t c4 : {1, 3}) {
-        const int64_t n = 48, real = 37;  // a 32-channel block and a 16-channel one
+      for (const int64_t c4 : {1, 3, 70}) {
+        const int64_t n = 112, real = 101;  // blocks of 64, 32 and 16 channels
         std::vector<uint8_t> frame(static_cast<size_t>((pixels + taps) * 4 * c4 + 8));
         for (auto& v : frame) v = static_cast<uint8_t>(rng.uniform_int(256));
         std::vector<const uint8_t*> base;
@@ -440,24 +442,49 @@ TEST(Int8Kernels, ConvTapsMatchPlainSumsAndTheEpilogueRoundsHalfToEven) {
             }
           }
         }
-        for (const bool portable : {false, true}) {
-          std::vector<int32_t> c(static_cast<size_t>(pixels * n), -1);
-          conv_taps_s8u8(pixels, taps, c4, n, base.data(), tap.data(), w.data(), c.data(),
-                         portable);
-          for (int64_t p = 0; p < pixels; ++p) {
-            for (int64_t f = 0; f < n; ++f) {
-              int32_t want = 0;
-              for (int64_t t = 0; t < taps; ++t) {
-                for (int64_t k = 0; k < 4 * c4; ++k) {
-                  want += base[static_cast<size_t>(p)][tap[static_cast<size_t>(t)] + k] *
-                          w[static_cast<size_t>(((t * c4 + k / 4) * n + f) * 4 + k % 4)];
-                }
+        std::vector<int32_t> want(static_cast<size_t>(pixels * n), 0);
+        for (int64_t p = 0; p < pixels; ++p) {
+          for (int64_t f = 0; f < n; ++f) {
+            for (int64_t t = 0; t < taps; ++t) {
+              for (int64_t k = 0; k < 4 * c4; ++k) {
+                want[static_cast<size_t>(p * n + f)] +=
+                    base[static_cast<size_t>(p)][tap[static_cast<size_t>(t)] + k] *
+                    w[static_cast<size_t>(((t * c4 + k / 4) * n + f) * 4 + k % 4)];
               }
-              ASSERT_EQ(c[static_cast<size_t>(p * n + f)], want)
-                  << pixels << " pixels, " << taps << " taps, " << c4 << " groups, portable "
-                  << portable;
             }
           }
+        }
+        std::vector<int32_t> offset(static_cast<size_t>(n));
+        std::vector<float> scale(static_cast<size_t>(n));
+        for (int64_t f = 0; f < n; ++f) {
+          offset[static_cast<size_t>(f)] = static_cast<int32_t>(rng.uniform_int(2001)) - 1000;
+          scale[static_cast<size_t>(f)] = static_cast<float>(0.5 + rng.uniform()) / 4096.0f;
+        }
+        const int64_t stride = real + 3;  // a pixel's bytes: real channels, then 3 not ours
+        std::vector<uint8_t> bytes_want(static_cast<size_t>(pixels * stride), 7);
+        for (int64_t p = 0; p < pixels; ++p) {
+          requantize_u8(real, want.data() + p * n, offset.data(), scale.data(), 100, 20,
+                        bytes_want.data() + p * stride);
+        }
+        for (const bool portable : {false, true}) {
+          const std::string what = std::to_string(pixels) + " pixels, " + std::to_string(taps) +
+                                   " taps, " + std::to_string(c4) + " groups, portable " +
+                                   std::to_string(portable);
+          std::vector<int32_t> c(static_cast<size_t>(pixels * n), -1);
+          conv_taps_s8u8(pixels, taps, c4, n, base.data(), tap.data(), w.data(), c.data(), nullptr,
+                         portable);
+          ASSERT_EQ(c, want) << what;
+          std::vector<uint8_t> bytes(static_cast<size_t>(pixels * stride), 7);
+          const Requantize e{.offset = offset.data(),
+                             .scale = scale.data(),
+                             .zero = 100,
+                             .lo = 20,
+                             .channels = real,
+                             .y = bytes.data(),
+                             .y_stride = stride};
+          conv_taps_s8u8(pixels, taps, c4, n, base.data(), tap.data(), w.data(), c.data(), &e,
+                         portable);
+          ASSERT_EQ(bytes, bytes_want) << what;
         }
       }
     }

@@ -42,21 +42,40 @@ void conv_taps_portable(int64_t pixels, int64_t taps, int64_t c4, int64_t n,
 }
 
 #if defined(TINYCNN_VNNI)
-// kPixels output pixels by kVecs x 16 output channels from f0.
+// The requantizing epilogue on 16 lanes of sums, stored as up to 16 bytes (`lanes`).
+inline void requantize_lanes(__m512i acc, const Requantize& e, int64_t f, uint8_t* y,
+                             int64_t lanes) {
+  const __m512i a = _mm512_add_epi32(acc, _mm512_loadu_si512(e.offset + f));
+  const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(a), _mm512_loadu_ps(e.scale + f));
+  const __m512i q = _mm512_min_epi32(
+      _mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(e.zero)),
+                       _mm512_set1_epi32(e.lo)),
+      _mm512_set1_epi32(255));
+  const auto mask = static_cast<__mmask16>(lanes >= 16 ? 0xffff : (1u << lanes) - 1);
+  _mm_mask_storeu_epi8(y, mask, _mm512_cvtepi32_epi8(q));
+}
+
+// kPixels output pixels by kVecs x 16 output channels from f0: each channel group's weights
+// loaded once into registers, each pixel's four bytes broadcast once from memory, kPixels x
+// kVecs accumulators. The sums go to c, or through the epilogue to bytes.
 template <int kPixels, int kVecs>
 void taps_block_vnni(int64_t taps, int64_t c4, int64_t n, const uint8_t* const* base,
-                     const int64_t* tap, const int8_t* w, int32_t* c, int64_t f0) {
+                     const int64_t* tap, const int8_t* w, int32_t* c, const Requantize* e,
+                     int64_t p0, int64_t f0) {
   __m512i acc[kPixels][kVecs];
   for (int p = 0; p < kPixels; ++p) {
     for (int v = 0; v < kVecs; ++v) acc[p][v] = _mm512_setzero_si512();
   }
   for (int64_t t = 0; t < taps; ++t) {
     const uint8_t* xt[kPixels];
-    for (int p = 0; p < kPixels; ++p) xt[p] = base[p] + tap[t];
-    const int8_t* wt = w + t * c4 * n * 4 + f0 * 4;
+    for (int p = 0; p < kPixels; ++p) xt[p] = base[p0 + p] + tap[t];
+    const int8_t* wt = w + (t * c4 * n + f0) * 4;
     for (int64_t q = 0; q < c4; ++q) {
       __m512i wv[kVecs];
-      for (int v = 0; v < kVecs; ++v) wv[v] = _mm512_loadu_si512(wt + q * n * 4 + 64 * v);
+      for (int v = 0; v < kVecs; ++v) {
+        wv[v] = _mm512_loadu_si512(wt + q * n * 4 + 64 * v);
+        __asm__("" : "+v"(wv[v]));  // one load per group, not one per product
+      }
       for (int p = 0; p < kPixels; ++p) {
         int32_t x;
         std::memcpy(&x, xt[p] + 4 * q, 4);
@@ -66,42 +85,68 @@ void taps_block_vnni(int64_t taps, int64_t c4, int64_t n, const uint8_t* const* 
     }
   }
   for (int p = 0; p < kPixels; ++p) {
-    for (int v = 0; v < kVecs; ++v) _mm512_storeu_si512(c + p * n + f0 + 16 * v, acc[p][v]);
+    for (int v = 0; v < kVecs; ++v) {
+      const int64_t f = f0 + 16 * v;
+      if (e == nullptr) {
+        _mm512_storeu_si512(c + (p0 + p) * n + f, acc[p][v]);
+      } else {
+        requantize_lanes(acc[p][v], *e, f, e->y + (p0 + p) * e->y_stride + f,
+                         std::max<int64_t>(0, e->channels - f));
+      }
+    }
   }
 }
 
-// Blocks of 32 channels by 4 pixels; a last 16 channels by 8 pixels (a 16-channel layer fills
-// every lane).
+// Blocks of kPixels, then of 4, then single pixels, for the kVecs x 16 channels from f0.
 template <int kPixels, int kVecs>
 void taps_columns_vnni(int64_t pixels, int64_t taps, int64_t c4, int64_t n,
                        const uint8_t* const* base, const int64_t* tap, const int8_t* w, int32_t* c,
-                       int64_t f0) {
+                       const Requantize* e, int64_t f0) {
   int64_t p = 0;
   for (; p + kPixels <= pixels; p += kPixels) {
-    taps_block_vnni<kPixels, kVecs>(taps, c4, n, base + p, tap, w, c + p * n, f0);
+    taps_block_vnni<kPixels, kVecs>(taps, c4, n, base, tap, w, c, e, p, f0);
   }
-  for (; p < pixels; ++p) taps_block_vnni<1, kVecs>(taps, c4, n, base + p, tap, w, c + p * n, f0);
+  if (kPixels > 4) {
+    for (; p + 4 <= pixels; p += 4) {
+      taps_block_vnni<4, kVecs>(taps, c4, n, base, tap, w, c, e, p, f0);
+    }
+  }
+  for (; p < pixels; ++p) taps_block_vnni<1, kVecs>(taps, c4, n, base, tap, w, c, e, p, f0);
 }
 
+// 64 channels by 4 pixels, 32 by 8, 16 by 8: a pointer per pixel (general registers) and
+// 16 or 8 accumulators.
 void conv_taps_vnni(int64_t pixels, int64_t taps, int64_t c4, int64_t n, const uint8_t* const* base,
-                    const int64_t* tap, const int8_t* w, int32_t* c) {
+                    const int64_t* tap, const int8_t* w, int32_t* c, const Requantize* e) {
   int64_t f0 = 0;
-  for (; f0 + 32 <= n; f0 += 32) taps_columns_vnni<4, 2>(pixels, taps, c4, n, base, tap, w, c, f0);
-  if (f0 < n) taps_columns_vnni<8, 1>(pixels, taps, c4, n, base, tap, w, c, f0);
+  for (; f0 + 64 <= n; f0 += 64) {
+    taps_columns_vnni<4, 4>(pixels, taps, c4, n, base, tap, w, c, e, f0);
+  }
+  if (f0 + 32 <= n) {
+    taps_columns_vnni<8, 2>(pixels, taps, c4, n, base, tap, w, c, e, f0);
+    f0 += 32;
+  }
+  if (f0 < n) taps_columns_vnni<8, 1>(pixels, taps, c4, n, base, tap, w, c, e, f0);
 }
 #endif
 }  // namespace
 
 void conv_taps_s8u8(int64_t pixels, int64_t taps, int64_t c4, int64_t n, const uint8_t* const* base,
-                    const int64_t* tap, const int8_t* w, int32_t* c, bool portable) {
+                    const int64_t* tap, const int8_t* w, int32_t* c, const Requantize* epilogue,
+                    bool portable) {
 #if defined(TINYCNN_VNNI)
   if (!portable) {
-    conv_taps_vnni(pixels, taps, c4, n, base, tap, w, c);
+    conv_taps_vnni(pixels, taps, c4, n, base, tap, w, c, epilogue);
     return;
   }
 #endif
   (void)portable;
   conv_taps_portable(pixels, taps, c4, n, base, tap, w, c);
+  if (epilogue == nullptr) return;
+  for (int64_t p = 0; p < pixels; ++p) {
+    requantize_u8(epilogue->channels, c + p * n, epilogue->offset, epilogue->scale, epilogue->zero,
+                  epilogue->lo, epilogue->y + p * epilogue->y_stride);
+  }
 }
 
 void requantize_u8(int64_t n, const int32_t* acc, const int32_t* offset, const float* scale,

@@ -15,8 +15,20 @@ namespace tinycnn::kernels {
 // zero-point-padded input, tap[t] is kernel tap t's byte offset from it, and 4 * c4 channel bytes
 // follow; W is packed [taps][c4][n][4] with n a multiple of 16 (zero weights beyond the real
 // output channels); C is [pixels][n].
+// With `epilogue`, each pixel's sums are requantized to bytes instead (as requantize_u8 below,
+// the same bytes): y[p * y_stride + f] for f < channels; the VNNI blocks do it in registers,
+// without writing C (which must still hold pixels x n int32 for the portable loops).
+struct Requantize {
+  const int32_t* offset = nullptr;  // [n]
+  const float* scale = nullptr;     // [n]
+  int32_t zero = 0, lo = 0;
+  int64_t channels = 0;
+  uint8_t* y = nullptr;
+  int64_t y_stride = 0;
+};
 void conv_taps_s8u8(int64_t pixels, int64_t taps, int64_t c4, int64_t n, const uint8_t* const* base,
-                    const int64_t* tap, const int8_t* w, int32_t* c, bool portable = false);
+                    const int64_t* tap, const int8_t* w, int32_t* c,
+                    const Requantize* epilogue = nullptr, bool portable = false);
 
 // y[f] = clamp(round_half_even(float(acc[f] + offset[f]) * scale[f]) + zero, lo, 255) for f < n:
 // the requantizing epilogue, vectorised where the build can (the same bytes either way). The

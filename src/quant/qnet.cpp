@@ -111,20 +111,28 @@ void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits
     }
   }
   s.acc.resize(static_cast<size_t>(out.pixels() * n));
+  const bool portable = g_portable.load(std::memory_order_relaxed);
+  if (!l.float_output) {
+    const kernels::Requantize e{.offset = l.offset.data(),
+                                .scale = l.multiplier.data(),
+                                .zero = l.out.zero,
+                                .lo = l.relu ? l.out.zero : 0,
+                                .channels = out.c,
+                                .y = y,
+                                .y_stride = out.cp()};
+    kernels::conv_taps_s8u8(out.pixels(), taps, cp / 4, n, s.base.data(), s.tap.data(),
+                            l.weight_taps.data(), s.acc.data(), &e, portable);
+    return;
+  }
   kernels::conv_taps_s8u8(out.pixels(), taps, cp / 4, n, s.base.data(), s.tap.data(),
-                          l.weight_taps.data(), s.acc.data(),
-                          g_portable.load(std::memory_order_relaxed));
+                          l.weight_taps.data(), s.acc.data(), nullptr, portable);
   for (int64_t p = 0; p < out.pixels(); ++p) {
     const int32_t* a = s.acc.data() + p * n;
-    if (l.float_output) {
-      for (int64_t f = 0; f < out.c; ++f) {
-        const auto fi = static_cast<size_t>(f);
-        logits[f] = static_cast<float>(a[f] + l.offset[fi]) * l.in.scale * l.weight_scale[fi];
-      }
-      continue;
+    for (int64_t f = 0; f < out.c; ++f) {
+      const auto fi = static_cast<size_t>(f);
+      logits[p * out.c + f] =
+          static_cast<float>(a[f] + l.offset[fi]) * l.in.scale * l.weight_scale[fi];
     }
-    kernels::requantize_u8(out.c, a, l.offset.data(), l.multiplier.data(), l.out.zero,
-                           l.relu ? l.out.zero : 0, y + p * out.cp());
   }
 }
 
@@ -313,8 +321,9 @@ void compute_weight_sums(std::vector<QLayer>& layers) {
     const auto oc = static_cast<size_t>(l.out_channels());
     const size_t per = l.weight.size() / oc;
     l.weight_sums.assign(oc, 0);
-    l.offset.assign(oc, 0);
-    l.multiplier.assign(oc, 0.0f);
+    // offset and multiplier padded with zeros to whole vectors of 16 (the kernels' epilogue)
+    l.offset.assign(static_cast<size_t>(round_up(l.out_channels(), 16)), 0);
+    l.multiplier.assign(l.offset.size(), 0.0f);
     for (size_t f = 0; f < oc; ++f) {
       for (size_t k = 0; k < per; ++k) l.weight_sums[f] += l.weight[f * per + k];
       l.offset[f] = l.bias[f] - l.in.zero * l.weight_sums[f];
