@@ -26,6 +26,8 @@ CLI::App* setup_eval(CLI::App& app, EvalOptions& o) {
       ->check(CLI::IsMember(model::dataset_names()));
   cmd->add_option("--limit-test", o.limit_test, "Use only the first N test examples")
       ->check(kCount);
+  cmd->add_option("--batch-size", o.batch_size, "Images in flight at once (default 100)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   cmd->add_option("--min-accuracy", o.min_accuracy, "Exit 3 if the test accuracy is below A")
       ->check(kFraction);
   cmd->add_flag("--json", o.json, "Print one JSON document on stdout");
@@ -37,14 +39,15 @@ int run_eval(const EvalOptions& o) {
       resolve_config(o.config, [&](model::Json& t) { apply_data_flags(t, o.dataset, o.data); });
   const std::string& data_dir = spec.training.data_dir;
   train::check_memory(train::estimate_memory(
-                          spec, train::Purpose::Evaluation, 100,
+                          spec, train::Purpose::Evaluation, o.batch_size,
                           train::split_bytes(spec.training.dataset, data_dir, train::Split::Test)),
                       "evaluating " + spec.name);
   LoadedModel loaded = load_for_inference(spec, o.checkpoint);
   nn::Sequential& model = *loaded.net;
   const int64_t k = model.output_shape(model::input_shape(spec))[0];
   const data::Dataset test = train::load_split(spec, data_dir, train::Split::Test, k, o.limit_test);
-  const train::EvalResult r = train::evaluate(model, test, train::normalization(spec.training), k);
+  const train::EvalResult r =
+      train::evaluate(model, test, train::normalization(spec.training), k, o.batch_size);
   TCNN_CHECK_RUNTIME(std::isfinite(r.loss), o.checkpoint, ": the test loss is ", r.loss,
                      ": expected a finite loss (the weights overflow the model's outputs)");
 

@@ -328,6 +328,10 @@ CLI::App* setup_profile(CLI::App& app, ProfileOptions& o) {
   auto* model =
       cmd->add_option("--model", o.model, "Per-layer profile of one training step of CONFIG");
   conv->excludes(model);
+  cmd->add_option("--int8", o.int8,
+                  "With --model: time this int8 model (tinycnn quantize) for inference, layer by "
+                  "layer beside the float model")
+      ->needs(model);
   cmd->add_option("--config", o.config, "With --conv: profile this model's conv layers")
       ->needs(conv);
   cmd->add_option("--batch", o.batch, "Batch size")->check(CLI::Range(int64_t{1}, int64_t{4096}));
@@ -350,7 +354,8 @@ CLI::App* setup_profile(CLI::App& app, ProfileOptions& o) {
 
 int run_profile(const ProfileOptions& o) {
   TCNN_CHECK(o.conv || !o.model.empty(), "profile: expected --conv or --model CONFIG");
-  return o.conv ? run_conv(o) : run_profile_model(o);
+  if (o.conv) return run_conv(o);
+  return o.int8.empty() ? run_profile_model(o) : run_profile_int8(o);
 }
 
 }  // namespace tinycnn::cli

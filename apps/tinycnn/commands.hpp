@@ -55,6 +55,7 @@ struct EvalOptions {
   std::optional<std::string> dataset;
   std::optional<std::string> data;
   int64_t limit_test = 0;
+  int64_t batch_size = 100;
   std::optional<double> min_accuracy;
   bool json = false;
 };
@@ -64,6 +65,7 @@ int run_eval(const EvalOptions& options);
 struct ProfileOptions {
   bool conv = false;
   std::string model;   // --model CONFIG: per-layer training-step profile
+  std::string int8;    // --int8 FILE with --model: that int8 model's inference beside float
   std::string config;  // --config CONFIG with --conv: that model's conv layers
   int64_t batch = 0;   // 0: each mode's default
   int repeats = 5;
@@ -78,6 +80,7 @@ struct ProfileOptions {
 CLI::App* setup_profile(CLI::App& app, ProfileOptions& options);
 int run_profile(const ProfileOptions& options);
 int run_profile_model(const ProfileOptions& options);  // the --model mode (profile_model.cpp)
+int run_profile_int8(const ProfileOptions& options);   // --model with --int8 (profile_int8.cpp)
 
 struct PredictOptions {
   std::string config;

@@ -244,10 +244,16 @@ Batch run_flatten(const QLayer& l, const Batch& x) {
   return y;
 }
 
-Batch run_layers(const std::vector<QLayer>& layers, Batch x, tensor::Tensor* logits,
-                 const LayerObserver& observe);
+// What a run reports as it goes.
+struct Watchers {
+  const LayerObserver& observe;
+  const LayerClock& clock;
+};
 
-Batch run_layer(const QLayer& l, Batch x, tensor::Tensor* logits, const LayerObserver& observe) {
+Batch run_layers(const std::vector<QLayer>& layers, Batch x, tensor::Tensor* logits,
+                 const Watchers& w);
+
+Batch run_layer(const QLayer& l, Batch x, tensor::Tensor* logits, const Watchers& w) {
   switch (l.op) {
     case QLayer::Op::Conv:
     case QLayer::Op::Linear:
@@ -262,8 +268,8 @@ Batch run_layer(const QLayer& l, Batch x, tensor::Tensor* logits, const LayerObs
       for (uint8_t& v : x.values) v = static_cast<uint8_t>(std::max<int32_t>(v, x.q.zero));
       return x;
     case QLayer::Op::Residual: {
-      const Batch a = run_layers(l.main, x, nullptr, observe);
-      const Batch b = run_layers(l.shortcut, std::move(x), nullptr, observe);
+      const Batch a = run_layers(l.main, x, nullptr, w);
+      const Batch b = run_layers(l.shortcut, std::move(x), nullptr, w);
       Batch y{a.n, l.output, std::vector<uint8_t>(a.values.size()), l.out};
       const float ka = a.q.scale / l.out.scale, kb = b.q.scale / l.out.scale;
       const int32_t lo = l.relu ? l.out.zero : 0;
@@ -279,11 +285,13 @@ Batch run_layer(const QLayer& l, Batch x, tensor::Tensor* logits, const LayerObs
 }
 
 Batch run_layers(const std::vector<QLayer>& layers, Batch x, tensor::Tensor* logits,
-                 const LayerObserver& observe) {
+                 const Watchers& w) {
   for (const QLayer& l : layers) {
-    x = run_layer(l, std::move(x), logits, observe);
-    if (observe && !l.float_output) observe(l, dequantize(x));
-    if (observe && l.float_output) observe(l, *logits);
+    if (w.clock.start) w.clock.start(l);
+    x = run_layer(l, std::move(x), logits, w);
+    if (w.clock.end) w.clock.end(l);
+    if (w.observe && !l.float_output) w.observe(l, dequantize(x));
+    if (w.observe && l.float_output) w.observe(l, *logits);
   }
   return x;
 }
@@ -335,7 +343,8 @@ void compute_weight_sums(std::vector<QLayer>& layers) {
 
 void set_portable(bool portable) { g_portable.store(portable); }
 
-tensor::Tensor run(const QNet& net, const tensor::Tensor& images, const LayerObserver& observe) {
+tensor::Tensor run(const QNet& net, const tensor::Tensor& images, const LayerObserver& observe,
+                   const LayerClock& clock) {
   const Shape& s = images.shape();
   TCNN_CHECK(s.rank() == 4 && s[1] == net.input[0] && s[2] == net.input[1] && s[3] == net.input[2],
              "int8: expected images [N, ", net.input[0], ", ", net.input[1], ", ", net.input[2],
@@ -353,7 +362,7 @@ tensor::Tensor run(const QNet& net, const tensor::Tensor& images, const LayerObs
     }
   }
   tensor::Tensor logits;
-  run_layers(net.layers, std::move(x), &logits, observe);
+  run_layers(net.layers, std::move(x), &logits, Watchers{observe, clock});
   TCNN_CHECK(logits.defined(), "int8: the network ends without a float output");
   return logits;
 }

@@ -57,10 +57,15 @@ struct QNet {
 // Called after each layer (blocks' branches too) with its output dequantized, [N, ...] floats.
 using LayerObserver = std::function<void(const QLayer& layer, const tensor::Tensor& output)>;
 
+// Called as each layer (blocks' branches too) starts and as it ends: a clock for profiling.
+struct LayerClock {
+  std::function<void(const QLayer&layer)> start, end;
+};
+
 // The logits [N, K] of normalised images [N, C, H, W]; the integers are the same at any thread
 // count.
-tensor::Tensor run(const QNet& net, const tensor::Tensor& images,
-                   const LayerObserver& observe = {});
+tensor::Tensor run(const QNet& net, const tensor::Tensor& images, const LayerObserver& observe = {},
+                   const LayerClock& clock = {});
 
 // Each weighted layer's computed fields from its weights and quantizations (after building or
 // loading, once the quantizations are set).

@@ -85,6 +85,23 @@ TEST_F(QuantizeCli, AnInt8FileThatEvalAndPredictTake) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["precision"], "int8");
   EXPECT_GT(fs::file_size(path("m.onnx")), 1000u);
+  // profile: the int8 layers timed beside the float ones, and both whole forwards.
+  r = run_tinycnn({"profile", "--model", config_, "--int8", int8, "--batch", "2", "--repeats", "1",
+                   "--warmup", "0", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json prof = json::parse(r.out);
+  ASSERT_EQ(prof["layers"].size(), 6u);  // quantize's rows and the flatten
+  EXPECT_EQ(prof["layers"][2]["covers"], "residual + relu");
+  EXPECT_EQ(prof["layers"][3]["depth"], 1);  // the block's conv, inside it
+  EXPECT_EQ(prof["layers"][4]["covers"], "flatten");
+  for (const auto& l : prof["layers"]) {
+    EXPECT_GE(l["int8_ms"].get<double>(), 0.0) << l.dump();
+    EXPECT_GE(l["float32_ms"].get<double>(), 0.0) << l.dump();
+  }
+  EXPECT_GT(prof["layers"][0]["int8_ms"].get<double>(), 0.0);
+  EXPECT_GT(prof["layers"][0]["float32_ms"].get<double>(), 0.0);
+  EXPECT_GT(prof["int8_forward_ms"].get<double>(), 0.0);
+  EXPECT_GT(prof["float32_forward_ms"].get<double>(), 0.0);
   // Another calibration method: named in the report and the file's metadata.
   r = quantize(path("entropy.safetensors"), {"--method", "entropy", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -124,6 +141,9 @@ TEST_F(QuantizeCli, RefusesWhatItCannotUse) {
           "an int8 model of another config");
   refused({"export", other_config, "--checkpoint", int8, "--onnx", path("m.onnx")}, 1,
           "an int8 model of another config");
+  refused({"profile", "--model", config_, "--int8", checkpoint_}, 1,
+          "expected tinycnn-int8-1 (an int8 model)");
+  refused({"profile", "--int8", int8}, 2, "--int8 requires --model");
   refused({"quantize", config_, "--checkpoint", checkpoint_, "--out", path("d.safetensors"),
            "--data", learnable_, "--calibration", "0"},
           2, "--calibration: expected at least 1 image, got 0");
