@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <new>
@@ -505,6 +506,42 @@ TEST(Int8Kernels, ConvTapsMatchPlainSumsAndTheEpilogueRoundsHalfToEven) {
   EXPECT_EQ(y[3], 3);  // -0.5 -> 0 (half to even), + 3 = 3
   EXPECT_EQ(y[0], 1);  // 1 clamped up to lo
   EXPECT_EQ(y[19], 255);
+}
+
+// Max pooling on channels-last bytes against plain loops: channel counts below, at and above
+// a vector of 64, padding (left out of the max), strides, windows wider than the stride.
+TEST(Int8Kernels, MaxPoolMatchesPlainLoops) {
+  core::Rng rng(5);
+  for (const int64_t cp : {4, 64, 68, 132}) {
+    for (const auto& [k, s, p] :
+         std::vector<std::array<int64_t, 3>>{{2, 2, 0}, {3, 1, 1}, {3, 2, 1}}) {
+      PoolGeometry g{
+          .h = 7, .w = 6, .cp = cp, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p};
+      g.oh = (g.h + 2 * p - k) / s + 1;
+      g.ow = (g.w + 2 * p - k) / s + 1;
+      std::vector<uint8_t> x(static_cast<size_t>(g.h * g.w * cp));
+      for (auto& v : x) v = static_cast<uint8_t>(rng.uniform_int(256));
+      std::vector<uint8_t> y(static_cast<size_t>(g.oh * g.ow * cp), 9), want(y.size());
+      for (int64_t i = 0; i < g.oh; ++i) {
+        for (int64_t j = 0; j < g.ow; ++j) {
+          for (int64_t c = 0; c < cp; ++c) {
+            int v = 0;
+            for (int64_t a = 0; a < k; ++a) {
+              for (int64_t b = 0; b < k; ++b) {
+                const int64_t ih = i * s - p + a, iw = j * s - p + b;
+                if (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w) {
+                  v = std::max<int>(v, x[static_cast<size_t>((ih * g.w + iw) * cp + c)]);
+                }
+              }
+            }
+            want[static_cast<size_t>((i * g.ow + j) * cp + c)] = static_cast<uint8_t>(v);
+          }
+        }
+      }
+      max_pool_u8(g, x.data(), y.data());
+      EXPECT_EQ(y, want) << "cp " << cp << " kernel " << k << " stride " << s << " pad " << p;
+    }
+  }
 }
 
 }  // namespace

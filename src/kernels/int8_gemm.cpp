@@ -170,4 +170,39 @@ void requantize_u8(int64_t n, const int32_t* acc, const int32_t* offset, const f
   }
 }
 
+void max_pool_u8(const PoolGeometry& g, const uint8_t* x, uint8_t* y) {
+  for (int64_t i = 0; i < g.oh; ++i) {
+    const int64_t a0 = std::max<int64_t>(0, g.ph - i * g.sh);
+    const int64_t a1 = std::min(g.kh, g.h + g.ph - i * g.sh);
+    for (int64_t j = 0; j < g.ow; ++j) {
+      const int64_t b0 = std::max<int64_t>(0, g.pw - j * g.sw);
+      const int64_t b1 = std::min(g.kw, g.w + g.pw - j * g.sw);
+      uint8_t* o = y + (i * g.ow + j) * g.cp;
+      const uint8_t* corner = x + ((i * g.sh - g.ph) * g.w + (j * g.sw - g.pw)) * g.cp;
+      int64_t c = 0;
+#if defined(__AVX512BW__)
+      for (; c < g.cp; c += 64) {
+        const int64_t left = g.cp - c;
+        const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+        __m512i acc = _mm512_setzero_si512();
+        for (int64_t a = a0; a < a1; ++a) {
+          for (int64_t b = b0; b < b1; ++b) {
+            acc =
+                _mm512_max_epu8(acc, _mm512_maskz_loadu_epi8(m, corner + (a * g.w + b) * g.cp + c));
+          }
+        }
+        _mm512_mask_storeu_epi8(o + c, m, acc);
+      }
+#endif
+      for (; c < g.cp; ++c) {
+        uint8_t v = 0;
+        for (int64_t a = a0; a < a1; ++a) {
+          for (int64_t b = b0; b < b1; ++b) v = std::max(v, corner[(a * g.w + b) * g.cp + c]);
+        }
+        o[c] = v;
+      }
+    }
+  }
+}
+
 }  // namespace tinycnn::kernels

@@ -36,4 +36,12 @@ void conv_taps_s8u8(int64_t pixels, int64_t taps, int64_t c4, int64_t n, const u
 void requantize_u8(int64_t n, const int32_t* acc, const int32_t* offset, const float* scale,
                    int32_t zero, int32_t lo, uint8_t* y);
 
+// One image's max pooling on channels-last bytes: x [h][w][cp] into y [oh][ow][cp], windows kh x kw
+// at strides sh, sw, padding ph, pw left out of the max (0 where a window holds nothing).
+// Masked 64-byte vectors where the build has AVX-512 (a pixel's few channels included).
+struct PoolGeometry {
+  int64_t h = 0, w = 0, cp = 0, oh = 0, ow = 0, kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
+};
+void max_pool_u8(const PoolGeometry& g, const uint8_t* x, uint8_t* y);
+
 }  // namespace tinycnn::kernels

@@ -89,7 +89,7 @@ struct Scratch {
 
 void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits, Scratch& s) {
   const Geometry in(l.input), out(l.output);
-  const int64_t taps = l.kh * l.kw, n = round_up(out.c, 16), cp = in.cp();
+  const int64_t n = round_up(out.c, 16), cp = in.cp();
   const int64_t hp = in.h + 2 * l.ph, wp = in.w + 2 * l.pw;
   const uint8_t* frame = x;
   if (l.ph > 0 || l.pw > 0) {
@@ -100,10 +100,11 @@ void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits
     }
     frame = s.padded.data();
   }
-  s.tap.resize(static_cast<size_t>(taps));
-  for (int64_t a = 0; a < l.kh; ++a) {
-    for (int64_t b = 0; b < l.kw; ++b) s.tap[static_cast<size_t>(a * l.kw + b)] = (a * wp + b) * cp;
-  }
+  // A window row's kw pixels are contiguous in the frame, and the packed weights run
+  // [a][b][group] alike: each kernel row is one tap of kw x cp / 4 channel groups.
+  s.tap.resize(static_cast<size_t>(l.kh));
+  for (int64_t a = 0; a < l.kh; ++a) s.tap[static_cast<size_t>(a)] = a * wp * cp;
+  const int64_t row_groups = l.kw * cp / 4;
   s.base.resize(static_cast<size_t>(out.pixels()));
   for (int64_t i = 0; i < out.h; ++i) {
     for (int64_t j = 0; j < out.w; ++j) {
@@ -120,11 +121,11 @@ void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits
                                 .channels = out.c,
                                 .y = y,
                                 .y_stride = out.cp()};
-    kernels::conv_taps_s8u8(out.pixels(), taps, cp / 4, n, s.base.data(), s.tap.data(),
+    kernels::conv_taps_s8u8(out.pixels(), l.kh, row_groups, n, s.base.data(), s.tap.data(),
                             l.weight_taps.data(), s.acc.data(), &e, portable);
     return;
   }
-  kernels::conv_taps_s8u8(out.pixels(), taps, cp / 4, n, s.base.data(), s.tap.data(),
+  kernels::conv_taps_s8u8(out.pixels(), l.kh, row_groups, n, s.base.data(), s.tap.data(),
                           l.weight_taps.data(), s.acc.data(), nullptr, portable);
   for (int64_t p = 0; p < out.pixels(); ++p) {
     const int32_t* a = s.acc.data() + p * n;
@@ -188,44 +189,70 @@ Batch run_weighted(const QLayer& l, const Batch& x, tensor::Tensor* logits) {
   return y;
 }
 
-// Max / average pooling per channel, channels-last; the window's padding is -inf for max
-// pooling and the zero point (a real 0) for average pooling (count_include_pad).
-Batch run_pool(const QLayer& l, const Batch& x) {
-  const Geometry in(l.input), out(l.output);
-  Batch y = make_batch(x.n, l.output, x.q);
-  const bool max = l.op == QLayer::Op::MaxPool, global = l.op == QLayer::Op::GlobalAvgPool;
-  const int64_t kh = global ? in.h : l.kh, kw = global ? in.w : l.kw;
-  const int64_t sh = global ? in.h : l.sh, sw = global ? in.w : l.sw;
-  const int64_t ph = global ? 0 : l.ph, pw = global ? 0 : l.pw;
-  const auto area = static_cast<int32_t>(kh * kw);
-  std::vector<int32_t> acc(static_cast<size_t>(in.cp()));
-  for (int64_t n = 0; n < x.n; ++n) {
-    const uint8_t* src = x.values.data() + n * in.bytes();
-    uint8_t* dst = y.values.data() + n * out.bytes();
-    for (int64_t i = 0; i < out.h; ++i) {
-      for (int64_t j = 0; j < out.w; ++j) {
-        std::fill(acc.begin(), acc.end(), 0);  // u8 values: 0 is below every max
-        for (int64_t a = 0; a < kh; ++a) {
-          for (int64_t b = 0; b < kw; ++b) {
-            const int64_t ih = i * sh - ph + a, iw = j * sw - pw + b;
-            const bool inside = ih >= 0 && ih < in.h && iw >= 0 && iw < in.w;
-            if (max && !inside) continue;
-            const uint8_t* px = src + (ih * in.w + iw) * in.cp();
-            for (int64_t c = 0; c < in.cp(); ++c) {
-              const int32_t v = inside ? px[c] : x.q.zero;
-              acc[static_cast<size_t>(c)] =
-                  max ? std::max(acc[static_cast<size_t>(c)], v) : acc[static_cast<size_t>(c)] + v;
-            }
+// One image's max / average pooling per channel, channels-last; the window's padding is left
+// out of a max (u8: 0 is below every value) and is the zero point (a real 0) in an average
+// (count_include_pad).
+struct PoolWindow {
+  int64_t kh, kw, sh, sw, ph, pw;
+};
+
+void average_pool_image(const Geometry& in, const Geometry& out, const PoolWindow& w, int32_t zero,
+                        const uint8_t* src, uint8_t* dst, std::vector<int32_t>& acc) {
+  const auto area = static_cast<int32_t>(w.kh * w.kw);
+  acc.resize(static_cast<size_t>(in.cp()));
+  for (int64_t i = 0; i < out.h; ++i) {
+    for (int64_t j = 0; j < out.w; ++j) {
+      std::fill(acc.begin(), acc.end(), 0);
+      int32_t outside = 0;  // padded window positions, each the zero point
+      for (int64_t a = 0; a < w.kh; ++a) {
+        for (int64_t b = 0; b < w.kw; ++b) {
+          const int64_t ih = i * w.sh - w.ph + a, iw = j * w.sw - w.pw + b;
+          if (ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) {
+            ++outside;
+            continue;
           }
+          const uint8_t* px = src + (ih * in.w + iw) * in.cp();
+          for (int64_t c = 0; c < in.cp(); ++c) acc[static_cast<size_t>(c)] += px[c];
         }
-        uint8_t* o = dst + (i * out.w + j) * out.cp();
-        for (int64_t c = 0; c < in.cp(); ++c) {
-          const int32_t v = acc[static_cast<size_t>(c)];
-          o[c] = max ? static_cast<uint8_t>(v) : average(v, area, x.q.zero);
-        }
+      }
+      uint8_t* o = dst + (i * out.w + j) * out.cp();
+      for (int64_t c = 0; c < in.cp(); ++c) {
+        o[c] = average(acc[static_cast<size_t>(c)] + outside * zero, area, zero);
       }
     }
   }
+}
+
+Batch run_pool(const QLayer& l, const Batch& x) {
+  const Geometry in(l.input), out(l.output);
+  Batch y = make_batch(x.n, l.output, x.q);
+  const bool global = l.op == QLayer::Op::GlobalAvgPool;
+  const PoolWindow w = global ? PoolWindow{in.h, in.w, in.h, in.w, 0, 0}
+                              : PoolWindow{l.kh, l.kw, l.sh, l.sw, l.ph, l.pw};
+  kernels::parallel_region([&] {
+    const kernels::Block images = kernels::thread_block(x.n);
+    std::vector<int32_t> acc;
+    for (int64_t n = images.begin; n < images.end; ++n) {
+      const uint8_t* src = x.values.data() + n * in.bytes();
+      uint8_t* dst = y.values.data() + n * out.bytes();
+      if (l.op == QLayer::Op::MaxPool) {
+        kernels::max_pool_u8({.h = in.h,
+                              .w = in.w,
+                              .cp = in.cp(),
+                              .oh = out.h,
+                              .ow = out.w,
+                              .kh = w.kh,
+                              .kw = w.kw,
+                              .sh = w.sh,
+                              .sw = w.sw,
+                              .ph = w.ph,
+                              .pw = w.pw},
+                             src, dst);
+      } else {
+        average_pool_image(in, out, w, x.q.zero, src, dst, acc);
+      }
+    }
+  });
   return y;
 }
 

@@ -68,6 +68,13 @@ TEST_F(QuantizeCli, AnInt8FileThatEvalAndPredictTake) {
   EXPECT_EQ(q["precision"], "int8");
   EXPECT_GT(f["test_accuracy"].get<double>(), 0.9);
   EXPECT_NEAR(q["test_accuracy"].get<double>(), f["test_accuracy"].get<double>(), 0.03);
+  // --batch-size: the same numbers at another batch size, float and int8
+  for (const auto& [file, want] : {std::pair{checkpoint_, f}, std::pair{int8, q}}) {
+    const RunResult b = run_tinycnn({"eval", config_, "--data", learnable_, "--checkpoint", file,
+                                     "--batch-size", "7", "--json"});
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    EXPECT_EQ(json::parse(b.out)["confusion"], want["confusion"]) << file;
+  }
   // predict: the same top class as the float model on a test image.
   const std::string image = path("row3.pgm");
   std::string pgm = "P5\n8 8\n255\n";
@@ -144,6 +151,8 @@ TEST_F(QuantizeCli, RefusesWhatItCannotUse) {
   refused({"profile", "--model", config_, "--int8", checkpoint_}, 1,
           "expected tinycnn-int8-1 (an int8 model)");
   refused({"profile", "--int8", int8}, 2, "--int8 requires --model");
+  refused({"eval", config_, "--checkpoint", int8, "--data", learnable_, "--batch-size", "0"}, 2,
+          "--batch-size: Value 0 not in range");
   refused({"quantize", config_, "--checkpoint", checkpoint_, "--out", path("d.safetensors"),
            "--data", learnable_, "--calibration", "0"},
           2, "--calibration: expected at least 1 image, got 0");
