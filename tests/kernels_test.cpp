@@ -544,5 +544,56 @@ TEST(Int8Kernels, MaxPoolMatchesPlainLoops) {
   }
 }
 
+// The depthwise kernel against plain int32 sums requantized by requantize_u8: channel counts
+// below, at and above a vector of 16, the vector lanes and the portable loops alike.
+TEST(Int8Kernels, DepthwiseMatchesPlainSums) {
+  core::Rng rng(9);
+  for (const int64_t channels : {3, 16, 37}) {
+    const int64_t cp = (channels + 3) / 4 * 4, n = (channels + 15) / 16 * 16, taps = 9;
+    const int64_t pixels = 5;
+    std::vector<uint8_t> frame(static_cast<size_t>((pixels + taps) * cp));
+    for (auto& v : frame) v = static_cast<uint8_t>(rng.uniform_int(256));
+    std::vector<const uint8_t*> base;
+    for (int64_t p = 0; p < pixels; ++p) base.push_back(frame.data() + p * cp);
+    std::vector<int64_t> tap;
+    for (int64_t t = 0; t < taps; ++t) tap.push_back(t * cp);
+    std::vector<int8_t> w(static_cast<size_t>(taps * n), 0);
+    for (int64_t t = 0; t < taps; ++t) {
+      for (int64_t f = 0; f < channels; ++f) {
+        w[static_cast<size_t>(t * n + f)] =
+            static_cast<int8_t>(static_cast<int64_t>(rng.uniform_int(255)) - 127);
+      }
+    }
+    std::vector<int32_t> offset(static_cast<size_t>(n), -3000);
+    std::vector<float> scale(static_cast<size_t>(n), 1.0f / 300.0f);
+    const int64_t stride = cp + 4;
+    std::vector<uint8_t> want(static_cast<size_t>(pixels * stride), 7);
+    for (int64_t p = 0; p < pixels; ++p) {
+      std::vector<int32_t> acc(static_cast<size_t>(channels), 0);
+      for (int64_t t = 0; t < taps; ++t) {
+        for (int64_t f = 0; f < channels; ++f) {
+          acc[static_cast<size_t>(f)] +=
+              base[static_cast<size_t>(p)][tap[static_cast<size_t>(t)] + f] *
+              w[static_cast<size_t>(t * n + f)];
+        }
+      }
+      requantize_u8(channels, acc.data(), offset.data(), scale.data(), 50, 50,
+                    want.data() + p * stride);
+    }
+    for (const bool portable : {false, true}) {
+      std::vector<uint8_t> got(want.size(), 7);
+      const Requantize e{.offset = offset.data(),
+                         .scale = scale.data(),
+                         .zero = 50,
+                         .lo = 50,
+                         .channels = channels,
+                         .y = got.data(),
+                         .y_stride = stride};
+      depthwise_s8u8(pixels, taps, n, base.data(), tap.data(), w.data(), e, portable);
+      EXPECT_EQ(got, want) << channels << " channels, portable " << portable;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tinycnn::kernels

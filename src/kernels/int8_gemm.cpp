@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -41,7 +42,7 @@ void conv_taps_portable(int64_t pixels, int64_t taps, int64_t c4, int64_t n,
   }
 }
 
-#if defined(TINYCNN_VNNI)
+#if defined(__AVX512BW__)
 // The requantizing epilogue on 16 lanes of sums, stored as up to 16 bytes (`lanes`).
 inline void requantize_lanes(__m512i acc, const Requantize& e, int64_t f, uint8_t* y,
                              int64_t lanes) {
@@ -55,6 +56,9 @@ inline void requantize_lanes(__m512i acc, const Requantize& e, int64_t f, uint8_
   _mm_mask_storeu_epi8(y, mask, _mm512_cvtepi32_epi8(q));
 }
 
+#endif
+
+#if defined(TINYCNN_VNNI)
 // kPixels output pixels by kVecs x 16 output channels from f0: each channel group's weights
 // loaded once into registers, each pixel's four bytes broadcast once from memory, kPixels x
 // kVecs accumulators. The sums go to c, or through the epilogue to bytes.
@@ -167,6 +171,41 @@ void requantize_u8(int64_t n, const int32_t* acc, const int32_t* offset, const f
     const float v = static_cast<float>(acc[f] + offset[f]) * scale[f];
     y[f] =
         static_cast<uint8_t>(std::clamp(static_cast<int32_t>(std::nearbyint(v)) + zero, lo, 255));
+  }
+}
+
+void depthwise_s8u8(int64_t pixels, int64_t taps, int64_t n, const uint8_t* const* base,
+                    const int64_t* tap, const int8_t* w, const Requantize& e, bool portable) {
+#if defined(__AVX512BW__)
+  if (!portable) {
+    for (int64_t p = 0; p < pixels; ++p) {
+      for (int64_t f0 = 0; f0 < e.channels; f0 += 16) {
+        const int64_t lanes = std::min<int64_t>(16, e.channels - f0);
+        const auto mask = static_cast<__mmask16>(lanes >= 16 ? 0xffff : (1u << lanes) - 1);
+        __m512i acc = _mm512_setzero_si512();
+        for (int64_t t = 0; t < taps; ++t) {
+          const __m512i x = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, base[p] + tap[t] + f0));
+          const __m512i wv = _mm512_cvtepi8_epi32(
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + t * n + f0)));
+          acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(x, wv));
+        }
+        requantize_lanes(acc, e, f0, e.y + p * e.y_stride + f0, lanes);
+      }
+    }
+    return;
+  }
+#endif
+  (void)portable;
+  std::vector<int32_t> acc(static_cast<size_t>(e.channels));
+  for (int64_t p = 0; p < pixels; ++p) {
+    std::fill(acc.begin(), acc.end(), 0);
+    for (int64_t t = 0; t < taps; ++t) {
+      const uint8_t* x = base[p] + tap[t];
+      for (int64_t f = 0; f < e.channels; ++f) {
+        acc[static_cast<size_t>(f)] += x[f] * w[t * n + f];  // NOLINT(bugprone-signed-char-misuse)
+      }
+    }
+    requantize_u8(e.channels, acc.data(), e.offset, e.scale, e.zero, e.lo, e.y + p * e.y_stride);
   }
 }
 

@@ -36,6 +36,15 @@ void conv_taps_s8u8(int64_t pixels, int64_t taps, int64_t c4, int64_t n, const u
 void requantize_u8(int64_t n, const int32_t* acc, const int32_t* offset, const float* scale,
                    int32_t zero, int32_t lo, uint8_t* y);
 
+// A depthwise convolution's output bytes (each channel its own window): for pixel p and channel
+// f < e.channels, sum over taps t of (base[p] + tap[t])[f] * W[t][f], requantized by `e` as
+// above. W is [taps][n] int8, n = channels rounded up to 16 (zeros beyond). Channels in the
+// vector lanes (16 at a time, int32 products) where the build has AVX-512, else plain loops; the
+// same bytes either way (`portable` forces the loops).
+void depthwise_s8u8(int64_t pixels, int64_t taps, int64_t n, const uint8_t* const* base,
+                    const int64_t* tap, const int8_t* w, const Requantize& e,
+                    bool portable = false);
+
 // One image's max pooling on channels-last bytes: x [h][w][cp] into y [oh][ow][cp], windows kh x kw
 // at strides sh, sw, padding ph, pw left out of the max (0 where a window holds nothing).
 // Masked 64-byte vectors where the build has AVX-512 (a pixel's few channels included).

@@ -87,9 +87,16 @@ struct Scratch {
   std::vector<int32_t> acc;
 };
 
-void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits, Scratch& s) {
+// Whether a grouped layer is depthwise (each channel its own filter): the vector kernel.
+bool depthwise(const QLayer& l) {
+  return l.groups > 1 && l.groups == l.input[0] && l.out_channels() == l.input[0];
+}
+
+// The input in a frame of zero points (the padding) and each output pixel's window start in
+// it; returns the frame's row length in pixels.
+int64_t frame_windows(const QLayer& l, const uint8_t* x, Scratch& s) {
   const Geometry in(l.input), out(l.output);
-  const int64_t n = round_up(out.c, 16), cp = in.cp();
+  const int64_t cp = in.cp();
   const int64_t hp = in.h + 2 * l.ph, wp = in.w + 2 * l.pw;
   const uint8_t* frame = x;
   if (l.ph > 0 || l.pw > 0) {
@@ -100,17 +107,46 @@ void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits
     }
     frame = s.padded.data();
   }
-  // A window row's kw pixels are contiguous in the frame, and the packed weights run
-  // [a][b][group] alike: each kernel row is one tap of kw x cp / 4 channel groups.
-  s.tap.resize(static_cast<size_t>(l.kh));
-  for (int64_t a = 0; a < l.kh; ++a) s.tap[static_cast<size_t>(a)] = a * wp * cp;
-  const int64_t row_groups = l.kw * cp / 4;
   s.base.resize(static_cast<size_t>(out.pixels()));
   for (int64_t i = 0; i < out.h; ++i) {
     for (int64_t j = 0; j < out.w; ++j) {
       s.base[static_cast<size_t>(i * out.w + j)] = frame + (i * l.sh * wp + j * l.sw) * cp;
     }
   }
+  return wp;
+}
+
+// One image through a depthwise layer: channels in the vector lanes, a tap at a time.
+void depthwise_image(const QLayer& l, const uint8_t* x, uint8_t* y, Scratch& s) {
+  const Geometry in(l.input), out(l.output);
+  const int64_t wp = frame_windows(l, x, s);
+  s.tap.resize(static_cast<size_t>(l.kh * l.kw));
+  for (int64_t a = 0; a < l.kh; ++a) {
+    for (int64_t b = 0; b < l.kw; ++b) {
+      s.tap[static_cast<size_t>(a * l.kw + b)] = (a * wp + b) * in.cp();
+    }
+  }
+  const kernels::Requantize e{.offset = l.offset.data(),
+                              .scale = l.multiplier.data(),
+                              .zero = l.out.zero,
+                              .lo = l.relu ? l.out.zero : 0,
+                              .channels = out.c,
+                              .y = y,
+                              .y_stride = out.cp()};
+  kernels::depthwise_s8u8(out.pixels(), l.kh * l.kw, round_up(out.c, 16), s.base.data(),
+                          s.tap.data(), l.weight_taps.data(), e,
+                          g_portable.load(std::memory_order_relaxed));
+}
+
+void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits, Scratch& s) {
+  const Geometry in(l.input), out(l.output);
+  const int64_t n = round_up(out.c, 16), cp = in.cp();
+  const int64_t wp = frame_windows(l, x, s);
+  // A window row's kw pixels are contiguous in the frame, and the packed weights run
+  // [a][b][group] alike: each kernel row is one tap of kw x cp / 4 channel groups.
+  s.tap.resize(static_cast<size_t>(l.kh));
+  for (int64_t a = 0; a < l.kh; ++a) s.tap[static_cast<size_t>(a)] = a * wp * cp;
+  const int64_t row_groups = l.kw * cp / 4;
   s.acc.resize(static_cast<size_t>(out.pixels() * n));
   const bool portable = g_portable.load(std::memory_order_relaxed);
   if (!l.float_output) {
@@ -137,7 +173,7 @@ void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits
   }
 }
 
-// A grouped convolution (groups > 1: depthwise and the like), channels-last, plain loops.
+// A grouped convolution other than depthwise, channels-last, plain loops.
 void grouped_image(const QLayer& l, const uint8_t* x, uint8_t* y) {
   const Geometry in(l.input), out(l.output);
   const int64_t cg = in.c / l.groups, og = out.c / l.groups, per = cg * l.kh * l.kw;
@@ -179,7 +215,9 @@ Batch run_weighted(const QLayer& l, const Batch& x, tensor::Tensor* logits) {
     for (int64_t i = images.begin; i < images.end; ++i) {
       const uint8_t* in = x.values.data() + i * in_bytes;
       uint8_t* out = y.values.data() + i * out_bytes;
-      if (l.groups > 1) {
+      if (depthwise(l)) {
+        depthwise_image(l, in, out, s);
+      } else if (l.groups > 1) {
         grouped_image(l, in, out);
       } else {
         weighted_image(l, in, out, l.float_output ? logits->data() + i * k : nullptr, s);
@@ -328,7 +366,16 @@ void pack_taps(QLayer& l) {
   const Geometry in(l.input), out(l.output);
   const int64_t taps = l.kh * l.kw, c4 = in.cp() / 4, n = round_up(out.c, 16);
   l.weight_taps.assign(static_cast<size_t>(taps * c4 * n * 4), 0);
-  if (l.groups > 1) return;  // grouped layers read l.weight directly
+  if (depthwise(l)) {  // [taps][n]
+    l.weight_taps.assign(static_cast<size_t>(taps * n), 0);
+    for (int64_t f = 0; f < out.c; ++f) {
+      for (int64_t t = 0; t < taps; ++t) {
+        l.weight_taps[static_cast<size_t>(t * n + f)] = l.weight[static_cast<size_t>(f * taps + t)];
+      }
+    }
+    return;
+  }
+  if (l.groups > 1) return;  // other grouped layers read l.weight directly
   for (int64_t f = 0; f < out.c; ++f) {
     for (int64_t c = 0; c < in.c; ++c) {
       for (int64_t t = 0; t < taps; ++t) {
