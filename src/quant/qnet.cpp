@@ -116,6 +116,18 @@ int64_t frame_windows(const QLayer& l, const uint8_t* x, Scratch& s) {
   return wp;
 }
 
+// The layer's requantizing epilogue into one image's output bytes y.
+kernels::Requantize epilogue(const QLayer& l, uint8_t* y) {
+  const Geometry out(l.output);
+  return {.offset = l.offset.data(),
+          .scale = l.multiplier.data(),
+          .zero = l.out.zero,
+          .lo = l.relu ? l.out.zero : 0,
+          .channels = out.c,
+          .y = y,
+          .y_stride = out.cp()};
+}
+
 // One image through a depthwise layer: channels in the vector lanes, a tap at a time.
 void depthwise_image(const QLayer& l, const uint8_t* x, uint8_t* y, Scratch& s) {
   const Geometry in(l.input), out(l.output);
@@ -126,15 +138,8 @@ void depthwise_image(const QLayer& l, const uint8_t* x, uint8_t* y, Scratch& s) 
       s.tap[static_cast<size_t>(a * l.kw + b)] = (a * wp + b) * in.cp();
     }
   }
-  const kernels::Requantize e{.offset = l.offset.data(),
-                              .scale = l.multiplier.data(),
-                              .zero = l.out.zero,
-                              .lo = l.relu ? l.out.zero : 0,
-                              .channels = out.c,
-                              .y = y,
-                              .y_stride = out.cp()};
   kernels::depthwise_s8u8(out.pixels(), l.kh * l.kw, round_up(out.c, 16), s.base.data(),
-                          s.tap.data(), l.weight_taps.data(), e,
+                          s.tap.data(), l.weight_taps.data(), epilogue(l, y),
                           g_portable.load(std::memory_order_relaxed));
 }
 
@@ -150,13 +155,7 @@ void weighted_image(const QLayer& l, const uint8_t* x, uint8_t* y, float* logits
   s.acc.resize(static_cast<size_t>(out.pixels() * n));
   const bool portable = g_portable.load(std::memory_order_relaxed);
   if (!l.float_output) {
-    const kernels::Requantize e{.offset = l.offset.data(),
-                                .scale = l.multiplier.data(),
-                                .zero = l.out.zero,
-                                .lo = l.relu ? l.out.zero : 0,
-                                .channels = out.c,
-                                .y = y,
-                                .y_stride = out.cp()};
+    const kernels::Requantize e = epilogue(l, y);
     kernels::conv_taps_s8u8(out.pixels(), l.kh, row_groups, n, s.base.data(), s.tap.data(),
                             l.weight_taps.data(), s.acc.data(), &e, portable);
     return;
