@@ -25,7 +25,7 @@ std::optional<Method> parse_method(const std::string& name);
 inline constexpr const char* kMethodNames = "minmax, percentile, entropy";
 
 // One tensor's observed values: the range (first pass), then for percentile and entropy a
-// histogram over it (second pass, after finish_range()).
+// histogram over that range (second pass, once every add_range is done).
 class Observed {
  public:
   static constexpr int64_t kBins = 2048;
