@@ -15,13 +15,6 @@ namespace tinycnn::profile {
 namespace {
 using Samples = std::map<std::string, std::vector<double>>;  // by layer name, ms per repeat
 
-double middle(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 // One float forward, each layer's time by name (a block's includes its layers').
 void time_float_layers(nn::Sequential& model, const tensor::Tensor& x, Samples* record) {
   std::map<std::string, core::Stopwatch> started;
@@ -58,10 +51,10 @@ void add_rows(const std::vector<quant::QLayer>& layers, int depth,
       const auto kind = kinds.find(name);
       row.covers += kind == kinds.end() ? name : kind->second;
       const auto t = f.find(name);
-      if (t != f.end()) row.float_ms += middle(t->second);
+      if (t != f.end()) row.float_ms += median(t->second);
     }
     const auto t = q.find(l.name);
-    if (t != q.end()) row.int8_ms = middle(t->second);
+    if (t != q.end()) row.int8_ms = median(t->second);
     rows.push_back(row);
     add_rows(l.main, depth + 1, kinds, f, q, rows);
     add_rows(l.shortcut, depth + 1, kinds, f, q, rows);

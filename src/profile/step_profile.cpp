@@ -17,18 +17,10 @@
 #include "ops/conv2d.hpp"
 #include "ops/cross_entropy.hpp"
 #include "profile/conv_profile.hpp"
+#include "profile/timing.hpp"
 #include "train/data_parallel.hpp"
 
 namespace tinycnn::profile {
-
-namespace {
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-}  // namespace
 
 namespace {
 // Per-repeat timings of one step, in milliseconds, per row of the model's tree (pre-order: a

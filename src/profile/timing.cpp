@@ -12,6 +12,13 @@
 
 namespace tinycnn::profile {
 
+double median(std::vector<double> samples) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  return n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+}
+
 TimingStats time_it(const std::function<void()>& fn, int warmup, int repeats, int threads) {
   for (int i = 0; i < warmup; ++i) fn();
   const runtime::ContentionWatch watch(threads);
@@ -21,10 +28,8 @@ TimingStats time_it(const std::function<void()>& fn, int warmup, int repeats, in
     fn();
     ms.push_back(clock.seconds() * 1e3);
   }
-  std::sort(ms.begin(), ms.end());
-  const size_t n = ms.size();
-  const double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
-  return {median, ms.front(), static_cast<int>(n), watch.stop()};
+  return {median(ms), *std::min_element(ms.begin(), ms.end()), static_cast<int>(ms.size()),
+          watch.stop()};
 }
 
 namespace {

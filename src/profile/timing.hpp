@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "runtime/contention.hpp"
 
@@ -16,6 +17,9 @@ struct TimingStats {
   int repeats = 0;
   runtime::Contention contention;  // over the timed repeats (contention.hpp): busy when shared
 };
+
+// The median of samples (0 for none).
+double median(std::vector<double> samples);
 
 // `threads`: how many threads `fn` runs on (for the run-queue wait's share).
 TimingStats time_it(const std::function<void()>& fn, int warmup, int repeats, int threads = 1);

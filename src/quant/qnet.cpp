@@ -226,34 +226,29 @@ Batch run_weighted(const QLayer& l, const Batch& x, tensor::Tensor* logits) {
   return y;
 }
 
-// One image's max / average pooling per channel, channels-last; the window's padding is left
-// out of a max (u8: 0 is below every value) and is the zero point (a real 0) in an average
-// (count_include_pad).
-struct PoolWindow {
-  int64_t kh, kw, sh, sw, ph, pw;
-};
-
-void average_pool_image(const Geometry& in, const Geometry& out, const PoolWindow& w, int32_t zero,
-                        const uint8_t* src, uint8_t* dst, std::vector<int32_t>& acc) {
-  const auto area = static_cast<int32_t>(w.kh * w.kw);
-  acc.resize(static_cast<size_t>(in.cp()));
-  for (int64_t i = 0; i < out.h; ++i) {
-    for (int64_t j = 0; j < out.w; ++j) {
+// One image's average pooling per channel, channels-last; the window's padding is the zero
+// point, a real 0 (count_include_pad). (Max pooling: kernels::max_pool_u8.)
+void average_pool_image(const kernels::PoolGeometry& g, int32_t zero, const uint8_t* src,
+                        uint8_t* dst, std::vector<int32_t>& acc) {
+  const auto area = static_cast<int32_t>(g.kh * g.kw);
+  acc.resize(static_cast<size_t>(g.cp));
+  for (int64_t i = 0; i < g.oh; ++i) {
+    for (int64_t j = 0; j < g.ow; ++j) {
       std::fill(acc.begin(), acc.end(), 0);
       int32_t outside = 0;  // padded window positions, each the zero point
-      for (int64_t a = 0; a < w.kh; ++a) {
-        for (int64_t b = 0; b < w.kw; ++b) {
-          const int64_t ih = i * w.sh - w.ph + a, iw = j * w.sw - w.pw + b;
-          if (ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) {
+      for (int64_t a = 0; a < g.kh; ++a) {
+        for (int64_t b = 0; b < g.kw; ++b) {
+          const int64_t ih = i * g.sh - g.ph + a, iw = j * g.sw - g.pw + b;
+          if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) {
             ++outside;
             continue;
           }
-          const uint8_t* px = src + (ih * in.w + iw) * in.cp();
-          for (int64_t c = 0; c < in.cp(); ++c) acc[static_cast<size_t>(c)] += px[c];
+          const uint8_t* px = src + (ih * g.w + iw) * g.cp;
+          for (int64_t c = 0; c < g.cp; ++c) acc[static_cast<size_t>(c)] += px[c];
         }
       }
-      uint8_t* o = dst + (i * out.w + j) * out.cp();
-      for (int64_t c = 0; c < in.cp(); ++c) {
+      uint8_t* o = dst + (i * g.ow + j) * g.cp;
+      for (int64_t c = 0; c < g.cp; ++c) {
         o[c] = average(acc[static_cast<size_t>(c)] + outside * zero, area, zero);
       }
     }
@@ -264,8 +259,13 @@ Batch run_pool(const QLayer& l, const Batch& x) {
   const Geometry in(l.input), out(l.output);
   Batch y = make_batch(x.n, l.output, x.q);
   const bool global = l.op == QLayer::Op::GlobalAvgPool;
-  const PoolWindow w = global ? PoolWindow{in.h, in.w, in.h, in.w, 0, 0}
-                              : PoolWindow{l.kh, l.kw, l.sh, l.sw, l.ph, l.pw};
+  kernels::PoolGeometry g{.h = in.h, .w = in.w, .cp = in.cp(), .oh = out.h, .ow = out.w};
+  if (global) {
+    g.kh = g.sh = in.h;
+    g.kw = g.sw = in.w;
+  } else {
+    g.kh = l.kh, g.kw = l.kw, g.sh = l.sh, g.sw = l.sw, g.ph = l.ph, g.pw = l.pw;
+  }
   kernels::parallel_region([&] {
     const kernels::Block images = kernels::thread_block(x.n);
     std::vector<int32_t> acc;
@@ -273,20 +273,9 @@ Batch run_pool(const QLayer& l, const Batch& x) {
       const uint8_t* src = x.values.data() + n * in.bytes();
       uint8_t* dst = y.values.data() + n * out.bytes();
       if (l.op == QLayer::Op::MaxPool) {
-        kernels::max_pool_u8({.h = in.h,
-                              .w = in.w,
-                              .cp = in.cp(),
-                              .oh = out.h,
-                              .ow = out.w,
-                              .kh = w.kh,
-                              .kw = w.kw,
-                              .sh = w.sh,
-                              .sw = w.sw,
-                              .ph = w.ph,
-                              .pw = w.pw},
-                             src, dst);
+        kernels::max_pool_u8(g, src, dst);
       } else {
-        average_pool_image(in, out, w, x.q.zero, src, dst, acc);
+        average_pool_image(g, x.q.zero, src, dst, acc);
       }
     }
   });
