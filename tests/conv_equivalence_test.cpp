@@ -2,10 +2,12 @@
 // dbias, stride 1 and strided (implicit's phases).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "core/rng.hpp"
+#include "kernels/bf16.hpp"
 #include "kernels/conv/im2col_gemm.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/conv2d_reference.hpp"
@@ -200,6 +202,102 @@ TEST_P(ConvEquivalence, FusedReluPoolIsTheThreeKernelsInTurn) {
     EXPECT_TRUE(testing::all_close(dw_only, dw_p, 0, 0)) << "dweight alone";
     EXPECT_TRUE(testing::all_close(db_only, db_p, 0, 0)) << "dbias alone";
   }
+}
+
+// Restores the bf16 kernels' path when it goes out of scope.
+struct Bf16Path {
+  explicit Bf16Path(bool portable) { set_bf16_portable(portable); }
+  ~Bf16Path() { set_bf16_portable(false); }
+  Bf16Path(const Bf16Path&) = delete;
+  Bf16Path& operator=(const Bf16Path&) = delete;
+};
+
+struct Results {
+  Tensor out, dx, dw, db, relu_out, pooled, dx_pool, dw_pool;
+  std::vector<int32_t> argmax;
+};
+
+// Every direction of `plan` on the operands (doutput through a fused ReLU, the pooled form too).
+Results run_plan(const ConvPlan& plan, const Conv2dGeometry& g, const Operands& o,
+                 const Tensor& dpooled) {
+  Results r;
+  r.out = Tensor::full(o.out_shape, 9.0f);
+  conv2d_forward(plan, g, o.input.data(), o.weight.data(), o.bias.data(), r.out.data());
+  r.dx = Tensor::full(o.input.shape(), 9.0f);
+  r.dw = Tensor::full(o.weight.shape(), 9.0f);
+  r.db = Tensor::full(o.bias.shape(), 9.0f);
+  conv2d_backward(plan, g, o.input.data(), o.weight.data(), o.dout.data(), r.dx.data(), r.dw.data(),
+                  r.db.data());
+  r.relu_out = Tensor::full(o.out_shape, 9.0f);
+  conv2d_forward(plan, g, o.input.data(), o.weight.data(), o.bias.data(), r.relu_out.data(),
+                 nullptr, true);
+  if (g.out_h() >= 2 && g.out_w() >= 2) {
+    r.pooled = Tensor::full({g.batch, g.out_channels, g.out_h() / 2, g.out_w() / 2}, 9.0f);
+    r.argmax.assign(static_cast<size_t>(r.pooled.numel()), -1);
+    conv2d_relu_pool_forward(plan, g, o.input.data(), o.weight.data(), o.bias.data(),
+                             r.pooled.data(), r.argmax.data());
+    r.dx_pool = Tensor::full(o.input.shape(), 9.0f);
+    r.dw_pool = Tensor::full(o.weight.shape(), 9.0f);
+    conv2d_relu_pool_backward(plan, g, o.input.data(), o.weight.data(), r.pooled.data(),
+                              r.argmax.data(), dpooled.data(), r.dx_pool.data(), r.dw_pool.data(),
+                              nullptr);
+  }
+  return r;
+}
+
+TEST_P(ConvEquivalence, Bf16KernelsAgreeWithTheReferenceOnRoundedOperands) {
+  // The bf16 kernels (AVX512-BF16 where the build has it, and the portable path) against the
+  // naive float32 loops on bfloat16-rounded operands. Products of two bfloat16 are exact in
+  // float32, so the two differ only in summation order: bound |bf16 - ref| <= 1e-4 + 1e-4 |ref|,
+  // the direct algorithms' bound. The fused ReLU and pool forms agree with the plain ones
+  // through the reference too.
+  const Conv2dGeometry& g = GetParam().g;
+  const Operands o = random_operands(g, 31);
+  core::Rng rng(32);
+  const Tensor dpooled =
+      Tensor::randn({g.batch, g.out_channels, std::max<int64_t>(g.out_h() / 2, 1),
+                     std::max<int64_t>(g.out_w() / 2, 1)},
+                    rng);
+  const ConvPlan naive = plan_conv2d(ConvAlgo::Naive, g, Precision::Bf16);
+  EXPECT_EQ(naive.forward_kernel(), "naive bf16");
+  const Results ref = run_plan(naive, g, o, dpooled);
+  // The reference really is float32 arithmetic on rounded operands: not the float32 result.
+  Tensor rounded_in = o.input.clone(), rounded_w = o.weight.clone();
+  round_bf16(rounded_in.data(), rounded_in.numel(), rounded_in.data());
+  round_bf16(rounded_w.data(), rounded_w.numel(), rounded_w.data());
+  Tensor by_hand = Tensor::empty(o.out_shape);
+  conv2d_naive_forward(g, rounded_in.data(), rounded_w.data(), o.bias.data(), by_hand.data());
+  EXPECT_TRUE(testing::all_close(ref.out, by_hand, 0, 0));
+
+  std::vector<Results> paths;
+  for (bool portable : {false, true}) {
+    SCOPED_TRACE(portable ? "portable" : "native");
+    const Bf16Path path(portable);
+    for (ConvAlgo algo : {ConvAlgo::Implicit, ConvAlgo::Winograd, ConvAlgo::Auto}) {
+      const ConvPlan plan = plan_conv2d(algo, g, Precision::Bf16);
+      ASSERT_TRUE(plan.bf16) << to_string(algo);
+      EXPECT_EQ(plan.algo, ConvAlgo::Implicit);
+    }
+    const ConvPlan plan = plan_conv2d(ConvAlgo::Implicit, g, Precision::Bf16);
+    EXPECT_EQ(plan.forward_kernel(), "implicit wide bf16");
+    const Results r = run_plan(plan, g, o, dpooled);
+    const double tol = plan.error_bound();
+    EXPECT_TRUE(testing::all_close(r.out, ref.out, tol, tol)) << "forward";
+    EXPECT_TRUE(testing::all_close(r.dx, ref.dx, tol, tol)) << "dinput";
+    EXPECT_TRUE(testing::all_close(r.dw, ref.dw, tol, tol)) << "dweight";
+    EXPECT_TRUE(testing::all_close(r.db, ref.db, tol, tol)) << "dbias";
+    EXPECT_TRUE(testing::all_close(r.relu_out, ref.relu_out, tol, tol)) << "relu";
+    if (r.pooled.defined()) {
+      EXPECT_TRUE(testing::all_close(r.pooled, ref.pooled, tol, tol)) << "pooled";
+      EXPECT_TRUE(testing::all_close(r.dx_pool, ref.dx_pool, tol, tol)) << "pooled dinput";
+      EXPECT_TRUE(testing::all_close(r.dw_pool, ref.dw_pool, tol, tol)) << "pooled dweight";
+    }
+    paths.push_back(r);
+  }
+  // The two paths against each other: the same products, summed in the same order.
+  EXPECT_TRUE(testing::all_close(paths[0].out, paths[1].out, 1e-6, 1e-6)) << "forward";
+  EXPECT_TRUE(testing::all_close(paths[0].dx, paths[1].dx, 1e-6, 1e-6)) << "dinput";
+  EXPECT_TRUE(testing::all_close(paths[0].dw, paths[1].dw, 1e-6, 1e-6)) << "dweight";
 }
 
 ConvCase make(std::string name, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oc, int64_t kh,

@@ -3,12 +3,14 @@
 #include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "flags.hpp"
 #include "format.hpp"
 #include "json_out.hpp"
+#include "kernels/precision.hpp"
 #include "loaded_model.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
@@ -30,13 +32,16 @@ CLI::App* setup_eval(CLI::App& app, EvalOptions& o) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   cmd->add_option("--min-accuracy", o.min_accuracy, "Exit 3 if the test accuracy is below A")
       ->check(kFraction);
+  cmd->add_option("--precision", o.precision, "Products in float32 or bf16 (training.precision)");
   cmd->add_flag("--json", o.json, "Print one JSON document on stdout");
   return cmd;
 }
 
 int run_eval(const EvalOptions& o) {
-  const model::ModelSpec spec =
-      resolve_config(o.config, [&](model::Json& t) { apply_data_flags(t, o.dataset, o.data); });
+  const model::ModelSpec spec = resolve_config(o.config, [&](model::Json& t) {
+    apply_data_flags(t, o.dataset, o.data);
+    if (o.precision) t["precision"] = *o.precision;
+  });
   const std::string& data_dir = spec.training.data_dir;
   train::check_memory(train::estimate_memory(
                           spec, train::Purpose::Evaluation, o.batch_size,
@@ -54,8 +59,10 @@ int run_eval(const EvalOptions& o) {
   // The classes' names: the data set's (or the config's), else the checkpoint's.
   const std::vector<std::string>& names = test.classes().empty() ? loaded.classes : test.classes();
   const bool named = static_cast<int64_t>(names.size()) == k;
+  const std::string precision =
+      loaded.int8 ? "int8" : std::string(kernels::to_string(spec.training.precision));
   if (o.json) {
-    nlohmann::ordered_json doc = {{"precision", loaded.int8 ? "int8" : "float32"},
+    nlohmann::ordered_json doc = {{"precision", precision},
                                   {"test_loss", r.loss},
                                   {"test_accuracy", r.accuracy},
                                   {"per_class_accuracy", r.per_class_accuracy},
@@ -65,8 +72,10 @@ int run_eval(const EvalOptions& o) {
   } else {
     char line[128];
     std::snprintf(line, sizeof line, "%stest loss %.4f, accuracy %.2f%% on %lld images\n\n",
-                  loaded.int8 ? "int8 model: " : "", r.loss, 100 * r.accuracy,
-                  static_cast<long long>(r.examples));
+                  loaded.int8           ? "int8 model: "
+                  : precision == "bf16" ? "bf16 products: "
+                                        : "",
+                  r.loss, 100 * r.accuracy, static_cast<long long>(r.examples));
     std::cout << line;
     std::vector<std::string> header{"true \\ predicted"};
     for (int64_t j = 0; j < k; ++j) header.push_back(std::to_string(j));

@@ -332,6 +332,9 @@ CLI::App* setup_profile(CLI::App& app, ProfileOptions& o) {
                   "With --model: time this int8 model (tinycnn quantize) for inference, layer by "
                   "layer beside the float model")
       ->needs(model);
+  cmd->add_option("--precision", o.precision,
+                  "float32 or bf16: the products of --model's step (training.precision); "
+                  "bf16 adds bf16 rows to --conv");
   cmd->add_option("--config", o.config, "With --conv: profile this model's conv layers")
       ->needs(conv);
   cmd->add_option("--batch", o.batch, "Batch size")->check(CLI::Range(int64_t{1}, int64_t{4096}));

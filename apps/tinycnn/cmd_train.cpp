@@ -46,6 +46,7 @@ model::ModelSpec resolve(const TrainOptions& o) {
     if (o.batch_size) t["batch_size"] = number_flag("--batch-size", *o.batch_size);
     if (o.seed) t["seed"] = number_flag("--seed", *o.seed);
     if (o.conv_algo) t["conv_algo"] = *o.conv_algo;
+    if (o.precision) t["precision"] = *o.precision;
     if (o.early_stopping_patience) {
       if (!t.contains("early_stopping")) t["early_stopping"] = model::Json::object();
       t["early_stopping"]["patience"] =
@@ -160,6 +161,7 @@ CLI::App* setup_train(CLI::App& app, TrainOptions& o) {
       ->check(kNumber);
   cmd->add_option("--conv-algo", o.conv_algo, "Convolution algorithm (training.conv_algo)")
       ->check(CLI::IsMember(kernels::conv_algo_names()));
+  cmd->add_option("--precision", o.precision, "Products in float32 or bf16 (training.precision)");
   cmd->add_option("--out", o.out, "Output directory (default runs/<model name>)");
   auto* resume = cmd->add_option("--resume", o.resume, "Continue from a checkpoint (whole state)");
   cmd->add_option("--init", o.init, "Start from a checkpoint's weights (fresh run)")

@@ -35,6 +35,7 @@ struct TrainOptions {
   std::optional<std::string> lr;
   std::optional<std::string> seed;
   std::optional<std::string> conv_algo;
+  std::optional<std::string> precision;  // as text: the config's parser checks it
   std::optional<std::string> early_stopping_patience;
   std::string out;  // default runs/<model name>
   std::string resume;
@@ -53,6 +54,7 @@ struct EvalOptions {
   std::string config;
   std::string checkpoint;
   std::optional<std::string> dataset;
+  std::optional<std::string> precision;
   std::optional<std::string> data;
   int64_t limit_test = 0;
   int64_t batch_size = 100;
@@ -64,10 +66,11 @@ int run_eval(const EvalOptions& options);
 
 struct ProfileOptions {
   bool conv = false;
-  std::string model;   // --model CONFIG: per-layer training-step profile
-  std::string int8;    // --int8 FILE with --model: that int8 model's inference beside float
-  std::string config;  // --config CONFIG with --conv: that model's conv layers
-  int64_t batch = 0;   // 0: each mode's default
+  std::string model;  // --model CONFIG: per-layer training-step profile
+  std::string int8;   // --int8 FILE with --model: that int8 model's inference beside float
+  std::optional<std::string> precision;  // --precision: the products' (training.precision)
+  std::string config;                    // --config CONFIG with --conv: that model's conv layers
+  int64_t batch = 0;                     // 0: each mode's default
   int repeats = 5;
   int warmup = 1;
   std::string sweep;     // size | batch | kernel | channels

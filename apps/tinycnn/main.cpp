@@ -8,12 +8,14 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <functional>
 #include <iostream>
 #include <new>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "commands.hpp"
 #include "core/error.hpp"
 #include "core/sysinfo.hpp"
+#include "kernels/bf16.hpp"
 
 namespace {
 
@@ -129,6 +132,12 @@ int main(int argc, char** argv) {
 namespace {
 int run_main(int argc, char** argv) {
   tinycnn::core::keep_freed_memory();
+  // TINYCNN_BF16_PORTABLE=1: the bf16 products on the portable path even where the CPU has
+  // AVX512-BF16 (docs/cli.md; the tests compare the two).
+  if (const char* portable = std::getenv("TINYCNN_BF16_PORTABLE");
+      portable && std::string_view(portable) == "1") {
+    tinycnn::kernels::set_bf16_portable(true);
+  }
   CLI::App app{"tinycnn: train and profile small convolutional neural networks"};
   app.set_version_flag("--version", std::string("tinycnn ") + TINYCNN_VERSION);
   app.fallthrough();  // global options may also follow the subcommand

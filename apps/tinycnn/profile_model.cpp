@@ -8,6 +8,7 @@
 #include "busy.hpp"
 #include "commands.hpp"
 #include "core/error.hpp"
+#include "flags.hpp"
 #include "format.hpp"
 #include "io/atomic_file.hpp"
 #include "json_out.hpp"
@@ -134,7 +135,9 @@ void print_memory_table(const profile::StepProfile& p, int64_t batch) {
 }  // namespace
 
 int run_profile_model(const ProfileOptions& o) {
-  const model::ModelSpec spec = model::load_config(o.model);
+  const model::ModelSpec spec = resolve_config(o.model, [&](model::Json& t) {
+    if (o.precision) t["precision"] = *o.precision;
+  });
   const int64_t batch = o.batch > 0 ? o.batch : spec.training.batch_size;
   train::check_memory(train::estimate_memory(spec, train::Purpose::Training, batch, 0),
                       "profiling " + spec.name);

@@ -5,8 +5,10 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "kernels/bf16.hpp"
 #include "kernels/conv/im2col_gemm.hpp"
 #include "kernels/conv/implicit.hpp"
+#include "kernels/conv/implicit_bf16.hpp"
 #include "kernels/conv/winograd.hpp"
 #include "kernels/conv2d_reference.hpp"
 #include "kernels/elementwise.hpp"
@@ -48,10 +50,31 @@ ConvAlgo conv_algo_from_string(std::string_view name) {
   return ConvAlgo::Im2col;
 }
 
+namespace {
+// A bfloat16-rounded copy of n floats (the naive loops' operands in bf16).
+std::vector<float> rounded(const float* x, int64_t n) {
+  std::vector<float> r(static_cast<size_t>(n));
+  round_bf16(x, n, r.data());
+  return r;
+}
+}  // namespace
+
 void conv2d_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
                     const float* weight, const float* bias, float* output, float* columns,
                     bool relu) {
   TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+  if (plan.bf16) {
+    conv2d_implicit_bf16_forward(*plan.implicit, *plan.bf16, g, input, weight, bias,
+                                 {.output = output, .relu = relu});
+    return;
+  }
+  if (plan.precision == Precision::Bf16) {  // the naive loops on rounded operands
+    const std::vector<float> x = rounded(input, g.batch * g.in_channels * g.in_h * g.in_w);
+    const std::vector<float> w = rounded(weight, g.weight_numel());
+    conv2d_naive_forward(g, x.data(), w.data(), bias, output);
+    if (relu) relu_forward(g.output_numel(), output, output);
+    return;
+  }
   if (plan.winograd) {
     conv2d_winograd_forward(*plan.winograd, g, input, weight, bias, output, relu);
     return;
@@ -73,6 +96,12 @@ void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float*
                      const float* weight, const float* doutput, float* dinput, float* dweight,
                      float* dbias, const float* columns, const float* relu_output) {
   TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+  if (plan.bf16) {
+    conv2d_implicit_bf16_backward(*plan.implicit, *plan.bf16, g, input, weight,
+                                  {.doutput = doutput, .relu_output = relu_output}, dinput, dweight,
+                                  dbias);
+    return;
+  }
   if (plan.winograd) {
     // dweight and dbias (and dinput where the padding exceeds 2) from the implicit path.
     const bool winograd_dinput = dinput && plan.winograd->dinput;
@@ -98,7 +127,14 @@ void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float*
     relu_backward(g.output_numel(), relu_output, doutput, masked.data());
     doutput = masked.data();
   }
-  if (plan.algo == ConvAlgo::Naive) {
+  if (plan.precision == Precision::Bf16) {  // the naive loops on rounded operands
+    const std::vector<float> x = rounded(input, g.batch * g.in_channels * g.in_h * g.in_w);
+    const std::vector<float> w = rounded(weight, g.weight_numel());
+    const std::vector<float> d = rounded(doutput, g.output_numel());
+    conv2d_naive_backward(g, x.data(), w.data(), d.data(), dinput, dweight, nullptr);
+    // dbias multiplies nothing: the float32 gradient's sum.
+    if (dbias) conv2d_naive_backward(g, input, weight, doutput, nullptr, nullptr, dbias);
+  } else if (plan.algo == ConvAlgo::Naive) {
     conv2d_naive_backward(g, input, weight, doutput, dinput, dweight, dbias);
   } else {
     conv2d_im2col_backward(g, input, weight, doutput, dinput, dweight, dbias, columns);
@@ -121,6 +157,12 @@ Pool2dGeometry pool_after(const Conv2dGeometry& g) {
 void conv2d_relu_pool_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
                               const float* weight, const float* bias, float* pooled,
                               int32_t* argmax) {
+  if (plan.bf16) {
+    TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+    conv2d_implicit_bf16_forward(*plan.implicit, *plan.bf16, g, input, weight, bias,
+                                 {.pooled = pooled, .argmax = argmax});
+    return;
+  }
   if (plan.algo == ConvAlgo::Implicit) {
     TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
     conv2d_implicit_forward(*plan.implicit, g, input, weight, bias,
@@ -135,6 +177,13 @@ void conv2d_relu_pool_forward(const ConvPlan& plan, const Conv2dGeometry& g, con
 void conv2d_relu_pool_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
                                const float* weight, const float* pooled, const int32_t* argmax,
                                const float* dpooled, float* dinput, float* dweight, float* dbias) {
+  if (plan.bf16) {
+    TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+    conv2d_implicit_bf16_backward(*plan.implicit, *plan.bf16, g, input, weight,
+                                  {.dpooled = dpooled, .pooled = pooled, .argmax = argmax}, dinput,
+                                  dweight, dbias);
+    return;
+  }
   if (plan.algo == ConvAlgo::Implicit) {
     TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
     conv2d_implicit_backward(*plan.implicit, g, input, weight,

@@ -21,12 +21,21 @@ ConvAlgo auto_conv_algo(const Conv2dGeometry& g) {
   return winograd_unsupported(g).empty() && wide_enough ? ConvAlgo::Winograd : ConvAlgo::Implicit;
 }
 
-ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g) {
+ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g, Precision precision) {
   g.check();
   ConvPlan plan;
+  plan.precision = precision;
+  plan.asked = algo;
   plan.automatic = algo == ConvAlgo::Auto;
   plan.algo = plan.automatic ? auto_conv_algo(g) : algo;
   plan.geometry = with_batch(g, 1);
+  if (precision == Precision::Bf16 && plan.algo != ConvAlgo::Naive) {
+    if (!plan.automatic && plan.algo != ConvAlgo::Implicit) plan.declined = "no bf16 kernels";
+    plan.algo = ConvAlgo::Implicit;
+    plan.implicit = plan_implicit(plan.geometry);
+    plan.bf16 = plan_implicit_bf16(*plan.implicit);
+    return plan;
+  }
   if (plan.algo == ConvAlgo::Winograd) {
     plan.declined = winograd_unsupported(plan.geometry);
     if (plan.declined.empty()) {
@@ -59,33 +68,46 @@ std::string_view implicit_dinput(const ImplicitPlan& p) {
 }  // namespace
 
 std::string_view ConvPlan::forward_kernel() const {
+  if (precision == Precision::Bf16) return bf16 ? "implicit wide bf16" : "naive bf16";
   if (winograd) return winograd_name(*winograd);
   if (algo != ConvAlgo::Implicit) return to_string(algo);
   return implicit->pixel_major ? "implicit pixel-major" : "implicit wide";
 }
 
 std::string_view ConvPlan::dinput_kernel() const {
+  if (bf16) return implicit->transposed ? "implicit transposed bf16" : "implicit gather bf16";
   if (winograd && winograd->dinput) return winograd_name(*winograd);
   if (!implicit) return forward_kernel();
   return implicit_dinput(*implicit);
 }
 
 std::string_view ConvPlan::dweight_kernel() const {
-  if (!implicit) return forward_kernel();
+  if (!implicit || bf16) return forward_kernel();
   return implicit->pixel_dweight ? "implicit pixel-major" : "implicit wide";
 }
 
 std::string ConvPlan::summary() const {
+  std::string text = summary_float32();
+  if (precision == Precision::Bf16) text += " [bf16]";
+  return text;
+}
+
+std::string ConvPlan::summary_float32() const {
   const std::string by = automatic ? "auto: " : "";
   if (winograd) {
     return by + std::string(forward_kernel()) + " / " + std::string(dinput_kernel()) + " / " +
            std::string(dweight_kernel());
   }
   if (algo != ConvAlgo::Implicit) return by + std::string(forward_kernel());
-  const auto part = [](std::string_view k) { return std::string(k.substr(k.find(' ') + 1)); };
+  const auto part = [](std::string_view k) {
+    k = k.substr(k.find(' ') + 1);
+    return std::string(k.substr(0, k.find(' ')));
+  };
   std::string text = by + "implicit: " + part(forward_kernel()) + " / " + part(dinput_kernel()) +
                      " / " + part(dweight_kernel());
-  if (!declined.empty()) text += " (winograd: " + std::string(declined) + ")";
+  if (!declined.empty()) {
+    text += " (" + std::string(to_string(asked)) + ": " + std::string(declined) + ")";
+  }
   return text;
 }
 
@@ -114,6 +136,10 @@ ConvWorkspace ConvPlan::workspace(int64_t batch, int threads) const {
       return {conv2d_im2col_forward_workspace_bytes(g, threads),
               conv2d_im2col_backward_workspace_bytes(g, threads)};
     case ConvAlgo::Implicit:
+      if (bf16) {
+        return {conv2d_implicit_bf16_forward_workspace_bytes(*implicit, *bf16, g, threads),
+                conv2d_implicit_bf16_backward_workspace_bytes(*implicit, *bf16, g, threads)};
+      }
       return {conv2d_implicit_forward_workspace_bytes(*implicit, g, threads),
               conv2d_implicit_backward_workspace_bytes(*implicit, g, threads)};
     case ConvAlgo::Winograd: {

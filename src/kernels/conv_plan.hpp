@@ -12,8 +12,10 @@
 #include <string_view>
 
 #include "kernels/conv/implicit.hpp"
+#include "kernels/conv/implicit_bf16.hpp"
 #include "kernels/conv/winograd.hpp"
 #include "kernels/geometry.hpp"
+#include "kernels/precision.hpp"
 
 namespace tinycnn::kernels {
 
@@ -24,6 +26,10 @@ namespace tinycnn::kernels {
 // plan is the implicit path's and says why (ConvPlan::declined).
 // Auto: not an algorithm but the plan's choice per layer (auto_conv_algo), made from the shape
 // alone, so it is the same on every machine and run (a resumed run computes the same bits).
+// In bf16 (Precision::Bf16) the naive loops run on bfloat16-rounded operands (the reference
+// the bf16 kernels are tested against) and the implicit path on bf16 kernels
+// (conv/implicit_bf16.hpp); im2col and Winograd have no bf16 form, so asked for they decline to
+// the implicit path, and Auto picks it.
 enum class ConvAlgo { Naive, Im2col, Implicit, Winograd, Auto };
 // "naive" / "im2col" / "implicit" / "winograd" / "auto"
 std::string_view to_string(ConvAlgo algo);
@@ -52,12 +58,16 @@ inline constexpr int64_t kMaxSavedColumnFloats = int64_t{16} << 20;
 
 struct ConvPlan {
   ConvAlgo algo = ConvAlgo::Implicit;
+  Precision precision = Precision::Float32;
   Conv2dGeometry geometry;               // as planned; a call may differ only in its batch
   std::optional<ImplicitPlan> implicit;  // algo == Implicit or Winograd
   std::optional<WinogradPlan> winograd;  // algo == Winograd
-  // Winograd was asked for and cannot serve this geometry: why ("not a 3x3 kernel"); else empty.
+  std::optional<ImplicitBf16Plan> bf16;  // algo == Implicit in bf16
+  // Winograd (or im2col in bf16) was asked for and cannot serve this plan: why ("not a 3x3
+  // kernel", "no bf16 kernels"); else empty.
   std::string_view declined;
-  bool automatic = false;  // chosen by Auto (algo is what it chose)
+  ConvAlgo asked = ConvAlgo::Implicit;  // the algorithm asked for (Auto for an automatic plan)
+  bool automatic = false;               // chosen by Auto (algo is what it chose)
 
   // The kernel each direction runs: "naive", "im2col", the implicit path's "implicit wide",
   // "implicit pixel-major", "implicit transposed" (dinput as the transposed convolution),
@@ -68,8 +78,10 @@ struct ConvPlan {
   std::string_view dweight_kernel() const;
   // "im2col", or the implicit path's kernels: "implicit: wide / transposed / wide" (forward /
   // dinput / dweight), "winograd F(4x4,3x3) / winograd F(4x4,3x3) / implicit wide"; a declined
-  // Winograd adds "(winograd: not a 3x3 kernel)"; a plan Auto chose starts "auto: ".
+  // Winograd adds "(winograd: not a 3x3 kernel)"; a plan Auto chose starts "auto: "; a bf16
+  // plan ends " [bf16]".
   std::string summary() const;
+  std::string summary_float32() const;  // summary() without the precision
 
   // Whether `g` is the planned geometry but for its batch.
   bool fits(const Conv2dGeometry& g) const;
@@ -82,14 +94,15 @@ struct ConvPlan {
   // The forward's FLOPs as run: forward_cost's, or Winograd's GEMMs' (fewer; transforms not
   // counted).
   int64_t forward_flops_performed(int64_t batch) const;
-  // How far from the naive float32 results this plan's results may be, relative to their
-  // largest magnitude (Winograd's bound; 1e-4 for the direct algorithms, whose differences are
-  // summation order).
+  // How far from the naive results of the same precision this plan's results may be, relative
+  // to their largest magnitude (Winograd's bound; 1e-4 for the direct algorithms and for the
+  // bf16 kernels against the naive loops on bfloat16-rounded operands: summation order).
   double error_bound() const;
 };
 
 // Throws core::Error (Invalid) for an inconsistent geometry.
-ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g);
+ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g,
+                     Precision precision = Precision::Float32);
 // Winograd with its tile forced (2 or 4): tests and the profiler. g must be one it serves.
 ConvPlan plan_winograd_conv2d(const Conv2dGeometry& g, int tile);
 

@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <array>
 #include <utility>
+#include <vector>
 
+#include "kernels/bf16.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
@@ -84,8 +86,24 @@ void broadcast_gemm(int64_t rows, int64_t cols, int64_t depth, const float* a, i
 }
 }  // namespace
 
+namespace {
+// In bf16: bfloat16-rounded copies of the operands, else none (the callers' pointers serve).
+struct Rounded {
+  std::vector<float> values;
+  const float* of(const float* x, int64_t n, Precision p) {
+    if (p != Precision::Bf16 || !x) return x;
+    values.resize(static_cast<size_t>(n));
+    round_bf16(x, n, values.data());
+    return values.data();
+  }
+};
+}  // namespace
+
 void linear_forward(const LinearGeometry& g, const float* input, const float* weight,
                     const float* bias, float* output) {
+  Rounded ri, rw;
+  input = ri.of(input, g.batch * g.in_features, g.precision);
+  weight = rw.of(weight, g.out_features * g.in_features, g.precision);
   const bool parallel = g.batch * g.in_features * g.out_features >= kParallelMinElements * 8;
 #pragma omp parallel if (parallel)
   {
@@ -111,20 +129,24 @@ void linear_forward(const LinearGeometry& g, const float* input, const float* we
 
 void linear_backward(const LinearGeometry& g, const float* input, const float* weight,
                      const float* doutput, float* dinput, float* dweight, float* dbias) {
+  Rounded ri, rw, rd;
+  const float* dout_products = rd.of(doutput, g.batch * g.out_features, g.precision);
+  const float* in = dweight ? ri.of(input, g.batch * g.in_features, g.precision) : input;
+  const float* w = dinput ? rw.of(weight, g.out_features * g.in_features, g.precision) : weight;
   const bool parallel = g.batch * g.in_features * g.out_features >= kParallelMinElements * 8;
 #pragma omp parallel sections if (parallel)
   {
 #pragma omp section
     if (dinput) {
       // dinput[n][i] = sum_o doutput[n][o] weight[o][i]
-      broadcast_gemm(g.batch, g.in_features, g.out_features, doutput, g.out_features, 1, weight,
+      broadcast_gemm(g.batch, g.in_features, g.out_features, dout_products, g.out_features, 1, w,
                      g.in_features, dinput, g.in_features);
     }
 #pragma omp section
     {
       if (dweight) {
         // dweight[o][i] = sum_n doutput[n][o] input[n][i]
-        broadcast_gemm(g.out_features, g.in_features, g.batch, doutput, 1, g.out_features, input,
+        broadcast_gemm(g.out_features, g.in_features, g.batch, dout_products, 1, g.out_features, in,
                        g.in_features, dweight, g.in_features);
       }
       if (dbias) {

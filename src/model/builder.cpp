@@ -36,6 +36,7 @@ struct Builder {
           .input = shape,
           .rng = rng,
           .default_algo = spec.training.conv_algo,
+          .precision = spec.training.precision,
           .init = weights == Weights::None ? nn::WeightInit::None : spec.training.weight_init,
           .seed = seed,
           .build_branch = [&](const std::vector<LayerSpec>& branch, nn::Sequential& branch_into) {

@@ -57,6 +57,7 @@ std::unique_ptr<nn::Module> make_conv2d(const ObjectReader& r, const LayerContex
   TCNN_CHECK(params <= kMaxLayerParams, r.path("out_channels"), ": layer would have ", params,
              " weights, expected at most ", kMaxLayerParams);
   o.init = ctx.init;
+  o.precision = ctx.precision;
   return std::make_unique<nn::Conv2d>(o, ctx.rng);
 }
 
@@ -173,6 +174,7 @@ std::unique_ptr<nn::Module> make_linear(const ObjectReader& r, const LayerContex
              ": layer would have ", o.in_features, " x ", o.out_features,
              " weights, expected at most ", kMaxLayerParams);
   o.init = ctx.init;
+  o.precision = ctx.precision;
   return std::make_unique<nn::Linear>(o, ctx.rng);
 }
 

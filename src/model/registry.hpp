@@ -22,6 +22,7 @@ struct LayerContext {
   const tensor::Shape& input;      // per-example input shape of this layer
   core::Rng& rng;                  // weight initialisation
   kernels::ConvAlgo default_algo;  // training.conv_algo unless the layer says "algo"
+  kernels::Precision precision;    // training.precision: conv2d and linear
   nn::WeightInit init;             // training.weight_init
   uint64_t seed;                   // for layers with their own random stream (dropout)
   // Builds a block's branch from this layer's input into `into`; returns its output shape.

@@ -137,7 +137,7 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
       j, "training",
       {"dataset", "data_dir", "epochs", "batch_size", "seed", "optimizer", "conv_algo", "normalize",
        "shuffle", "lr_schedule", "weight_init", "augment", "classes", "resize", "diagnostics",
-       "drop_last", "label_smoothing", "early_stopping"});
+       "drop_last", "label_smoothing", "early_stopping", "precision"});
   TrainingSpec t;
   t.dataset = r.string("dataset", "mnist", dataset_names());
   const DatasetDefaults defaults = dataset_defaults(t.dataset);
@@ -148,6 +148,9 @@ TrainingSpec parse_training(const Json& j, int64_t channels) {
   if (r.has("optimizer")) t.optimizer = parse_optimizer(r.raw("optimizer"));
   t.conv_algo =
       kernels::conv_algo_from_string(r.string("conv_algo", "auto", kernels::conv_algo_names()));
+  t.precision = kernels::precision_from_string(r.string(
+      "precision", "float32",
+      std::vector<std::string>(kernels::kPrecisionNames.begin(), kernels::kPrecisionNames.end())));
   t.normalize_mean = defaults.mean;
   t.normalize_std = defaults.stddev;
   if (r.has("normalize")) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/conv2d.hpp"
+#include "kernels/precision.hpp"
 #include "nn/init.hpp"
 
 namespace tinycnn::model {
@@ -63,6 +64,8 @@ struct TrainingSpec {
   uint64_t seed = 42;
   OptimizerSpec optimizer;
   kernels::ConvAlgo conv_algo = kernels::ConvAlgo::Auto;
+  // The products of conv2d and linear layers: float32, or bf16 (mixed precision; docs/config.md).
+  kernels::Precision precision = kernels::Precision::Float32;
   // One per input channel, or one for all (the data set's defaults: docs/config.md).
   std::vector<double> normalize_mean{0.1307};
   std::vector<double> normalize_std{0.3081};

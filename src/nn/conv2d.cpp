@@ -106,7 +106,8 @@ kernels::Conv2dGeometry Conv2d::geometry(const Shape& example, int64_t batch) co
 std::shared_ptr<const kernels::ConvPlan> Conv2d::plan(const Shape& example) {
   const kernels::Conv2dGeometry g = geometry(example);
   if (!plan_ || !plan_->fits(g)) {
-    plan_ = std::make_shared<const kernels::ConvPlan>(kernels::plan_conv2d(options_.algo, g));
+    plan_ = std::make_shared<const kernels::ConvPlan>(
+        kernels::plan_conv2d(options_.algo, g, options_.precision));
   }
   return plan_;
 }
@@ -121,6 +122,7 @@ ops::Conv2dParams Conv2d::params(const Variable& input, bool relu) {
           .pad_w = options_.padding[1],
           .groups = options_.groups,
           .algo = options_.algo,
+          .precision = options_.precision,
           .plan = plan(Shape{in[1], in[2], in[3]}),
           .relu = relu};
 }

@@ -27,6 +27,7 @@ struct Conv2dOptions {
   int64_t groups = 1;  // == in_channels: depthwise
   bool bias = true;
   kernels::ConvAlgo algo = kernels::ConvAlgo::Im2col;
+  kernels::Precision precision = kernels::Precision::Float32;  // of the products
   WeightInit init = WeightInit::HeNormal;
 };
 

@@ -37,7 +37,7 @@ int64_t Linear::parameter_count() const {
 
 Variable Linear::apply(const Variable& input, const StepContext&) {
   TCNN_CHECK(weight_.defined(), "linear: built without weights (shape analysis only)");
-  return ops::linear(input, weight_, bias_);
+  return ops::linear(input, weight_, bias_, options_.precision);
 }
 
 std::vector<NamedVariable> Linear::parameters() {

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/rng.hpp"
+#include "kernels/precision.hpp"
 #include "nn/init.hpp"
 #include "nn/module.hpp"
 
@@ -14,6 +15,7 @@ struct LinearOptions {
   int64_t out_features = 0;  // required
   bool bias = true;
   WeightInit init = WeightInit::HeNormal;
+  kernels::Precision precision = kernels::Precision::Float32;  // of the products
 };
 
 class Linear : public Module {

@@ -103,7 +103,8 @@ kernels::Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight,
 std::shared_ptr<const kernels::ConvPlan> conv_plan(const kernels::Conv2dGeometry& g,
                                                    const Conv2dParams& params) {
   if (params.plan) return params.plan;
-  return std::make_shared<const kernels::ConvPlan>(kernels::plan_conv2d(params.algo, g));
+  return std::make_shared<const kernels::ConvPlan>(
+      kernels::plan_conv2d(params.algo, g, params.precision));
 }
 
 namespace {

@@ -19,13 +19,14 @@ struct Conv2dParams {
   int64_t pad_w = 0;
   int64_t groups = 1;
   kernels::ConvAlgo algo = kernels::ConvAlgo::Im2col;
+  kernels::Precision precision = kernels::Precision::Float32;
   // The plan made for these shapes (a layer's, made once); null: `algo` planned for this call.
   // The graph keeps it until the backward has run.
   std::shared_ptr<const kernels::ConvPlan> plan = nullptr;
   bool relu = false;  // a ReLU fused in: the output is max(0, convolution)
 };
 
-// The plan `params` carries, or `params.algo`'s for `g`.
+// The plan `params` carries, or `params.algo`'s in `params.precision` for `g`.
 std::shared_ptr<const kernels::ConvPlan> conv_plan(const kernels::Conv2dGeometry& g,
                                                    const Conv2dParams& params);
 

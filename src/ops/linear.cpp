@@ -33,7 +33,8 @@ class LinearNode : public autograd::Node {
 };
 }  // namespace
 
-Variable linear(const Variable& input, const Variable& weight, const Variable& bias) {
+Variable linear(const Variable& input, const Variable& weight, const Variable& bias,
+                kernels::Precision precision) {
   TCNN_CHECK(input.shape().rank() == 2, "linear: expected input [N, in_features], got ",
              input.shape().to_string());
   TCNN_CHECK(weight.shape().rank() == 2 && weight.shape()[1] == input.shape()[1],
@@ -41,7 +42,8 @@ Variable linear(const Variable& input, const Variable& weight, const Variable& b
              weight.shape().to_string());
   const kernels::LinearGeometry g{.batch = input.shape()[0],
                                   .in_features = input.shape()[1],
-                                  .out_features = weight.shape()[0]};
+                                  .out_features = weight.shape()[0],
+                                  .precision = precision};
   if (bias.defined()) {
     TCNN_CHECK(bias.shape() == Shape({g.out_features}), "linear: expected bias [", g.out_features,
                "], got ", bias.shape().to_string());

@@ -2,11 +2,14 @@
 #pragma once
 
 #include "autograd/variable.hpp"
+#include "kernels/precision.hpp"
 
 namespace tinycnn::ops {
 
 using autograd::Variable;
 
-Variable linear(const Variable& input, const Variable& weight, const Variable& bias);
+// precision: the products' (kernels/linear.hpp).
+Variable linear(const Variable& input, const Variable& weight, const Variable& bias,
+                kernels::Precision precision = kernels::Precision::Float32);
 
 }  // namespace tinycnn::ops

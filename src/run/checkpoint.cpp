@@ -162,6 +162,7 @@ void save_checkpoint(const std::string& path, nn::Sequential& model, optim::Opti
   if (!state.classes.empty()) metadata["classes"] = nlohmann::json(state.classes).dump();
   if (state.drop_last) metadata["drop_last"] = *state.drop_last ? "true" : "false";
   if (state.shuffle) metadata["shuffle"] = *state.shuffle ? "true" : "false";
+  if (!state.precision.empty()) metadata["precision"] = state.precision;
   if (state.best_epoch > 0) {
     metadata["best_epoch"] = std::to_string(state.best_epoch);
     metadata["best_monitor"] = state.best_monitor;
@@ -237,6 +238,11 @@ TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
   }
   state.drop_last = metadata_bool(file, "drop_last", path);
   state.shuffle = metadata_bool(file, "shuffle", path);
+  if (auto p = file.metadata.find("precision"); p != file.metadata.end()) {
+    TCNN_CHECK_RUNTIME(p->second == "float32" || p->second == "bf16", path,
+                       ": metadata precision: expected float32 or bf16, got \"", p->second, "\"");
+    state.precision = p->second;
+  }
   read_best(file, path, state);
   optimizer->set_step_count(state.step);
   return state;

@@ -22,7 +22,8 @@ struct TrainState {
   // Of the run that saved it (0: not recorded): a resume must see the same batches.
   int64_t batch_size = 0, train_examples = 0;
   std::optional<bool> drop_last, shuffle;  // the run's training.drop_last / shuffle
-  std::vector<std::string> classes;        // the outputs' names, where known (metadata "classes")
+  std::string precision;  // the run's training.precision ("float32" / "bf16"; empty: not recorded)
+  std::vector<std::string> classes;  // the outputs' names, where known (metadata "classes")
   // The best epoch so far by `best_monitor` ("test_accuracy" / "test_loss"; 0: none recorded),
   // its value of that metric and its test accuracy: what best.safetensors holds.
   int64_t best_epoch = 0;

@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/timer.hpp"
+#include "kernels/precision.hpp"
 #include "runtime/contention.hpp"
 #include "train/diagnostics.hpp"
 #include "train/log.hpp"
@@ -42,6 +43,7 @@ run::TrainState saved_state(const Loop& loop, const run::TrainState& run, int64_
           .train_examples = loop.train_set.size(),
           .drop_last = loop.t.drop_last,
           .shuffle = loop.t.shuffle,
+          .precision = std::string(kernels::to_string(loop.t.precision)),
           .classes = loop.train_set.classes(),
           .best_epoch = run.best_epoch,
           .best_monitor = run.best_monitor,
@@ -116,6 +118,12 @@ void check_resume_position(const std::string& path, const run::TrainState& s, co
                      ": saved by a run with training.shuffle ", yes_no(s.shuffle.value_or(false)),
                      "; resuming with ", yes_no(loop.t.shuffle),
                      " would not continue it (expected the same)");
+  const std::string_view precision = kernels::to_string(loop.t.precision);
+  TCNN_CHECK_RUNTIME(s.precision.empty() || s.precision == precision, path,
+                     ": saved by a run with training.precision ", s.precision, "; resuming with ",
+                     precision,
+                     " would not continue it (expected the same; --init starts a fresh run from "
+                     "its weights in any precision)");
   TCNN_CHECK_RUNTIME(s.batch_size == 0 || s.batch_size == loop.t.batch_size, path,
                      ": saved by a run with batch_size ", s.batch_size, "; resuming with ",
                      loop.t.batch_size, " would not continue it (expected the same batch size)");

@@ -13,6 +13,7 @@
 
 #include "cluster/group.hpp"
 #include "core/error.hpp"
+#include "kernels/bf16.hpp"
 #include "kernels/conv2d.hpp"
 #include "model/builder.hpp"
 #include "model/cost_table.hpp"
@@ -141,6 +142,10 @@ std::string convolutions_line(const model::ModelSpec& spec) {
   }
   std::string line =
       core::concat("convolutions (conv_algo ", kernels::to_string(spec.training.conv_algo), "):");
+  if (spec.training.precision == kernels::Precision::Bf16) {
+    line = core::concat("convolutions (conv_algo ", kernels::to_string(spec.training.conv_algo),
+                        ", precision bf16):");
+  }
   for (size_t i = 0; i < counts.size(); ++i) {
     line += core::concat(i ? ", " : " ", counts[i].second, " ", counts[i].first);
   }
@@ -191,6 +196,16 @@ std::unique_ptr<Setup> prepare(const model::ModelSpec& spec, const RunOptions& o
              smallest);
   if (const std::string line = convolutions_line(spec); group.rank() == 0 && !line.empty()) {
     log_info(line);
+  }
+  if (t.precision == kernels::Precision::Bf16 && group.rank() == 0) {
+    if (kernels::bf16_native()) {
+      log_info(core::concat("precision bf16: products on ", kernels::bf16_path_name()));
+    } else {
+      log_warn(
+          core::concat("precision bf16: this CPU (or build) has no AVX512-BF16; the "
+                       "products run on the ",
+                       kernels::bf16_path_name(), ", slower than float32"));
+    }
   }
   return s;
 }

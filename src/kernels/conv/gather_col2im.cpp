@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/conv/bf16_gemm.hpp"
 #include "kernels/conv/row_gemm.hpp"
 #include "kernels/simd.hpp"
 
@@ -88,15 +89,22 @@ int64_t phase_floats(const Wide& w) {
 // kDcolRows rows at a time, each channel gathered as soon as its rows are done: the rows are
 // read back while they are still in L1 (all of dcol, 200 KiB for LeNet's conv2, is not).
 // `phases`: the strided gather's scratch (unused at stride 1).
-void input_gradient(const Conv2dGeometry& g, const Wide& w, const float* weight, const float* d,
-                    float* dcol, float* phases, float* dimage) {
+void input_gradient(const Conv2dGeometry& g, const Wide& w, const DcolOperands& op, float* dcol,
+                    float* phases, float* dimage) {
   const int64_t taps_per_channel = w.taps / w.cin;
   const bool strided = w.sh != 1 || w.sw != 1;
   int64_t c = 0;  // the next channel to gather
   for (int64_t r0 = 0; r0 < w.taps; r0 += kDcolRows) {
     const int64_t rows = std::min(kDcolRows, w.taps - r0);
-    rows_gemm(rows, weight + r0, w.taps, d, w.cout_off.data(), w.cout, nullptr,
-              dcol + w.dcol_front + r0 * w.dcol_stride, w.dcol_stride, w.nq);
+    float* out = dcol + w.dcol_front + r0 * w.dcol_stride;
+    if (op.weight2) {
+      // Paired rows of D are nq pairs apart, as D's rows are nq floats apart: cout_off serves.
+      rows_gemm_bf16(rows, op.weight2 + r0, w.taps, op.d2, w.cout_off.data(), (w.cout + 1) / 2,
+                     nullptr, out, w.dcol_stride, w.nq);
+    } else {
+      rows_gemm(rows, op.weight + r0, w.taps, op.d, w.cout_off.data(), w.cout, nullptr, out,
+                w.dcol_stride, w.nq);
+    }
     for (; c < w.cin && (c + 1) * taps_per_channel <= r0 + rows; ++c) {
       const float* rows_c = dcol + c * taps_per_channel * w.dcol_stride + w.dcol_front;
       float* din_c = dimage + c * g.in_h * g.in_w;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "kernels/bf16.hpp"
 #include "kernels/conv/wide_layout.hpp"
 #include "kernels/geometry.hpp"
 
@@ -18,9 +19,19 @@ namespace tinycnn::kernels {
 // vector of slack; 0 at stride 1.
 int64_t phase_floats(const Wide& w);
 
-// dinput of one image and group from its wide D [cout][nq] and the group's weights [cout][taps]:
-// `dcol` holds w.taps * w.dcol_stride floats, `phases` phase_floats(w); overwrites `dimage`.
-void input_gradient(const Conv2dGeometry& g, const Wide& w, const float* weight, const float* d,
-                    float* dcol, float* phases, float* dimage);
+// dcol's operands for one image and group: its wide D [cout][nq] and the group's weights
+// [cout][taps] in float32; or in bf16 both paired over the output channels (pair_rows of
+// implicit_bf16.hpp: weight2 [ceil(cout/2)][taps], d2 [ceil(cout/2)][nq]).
+struct DcolOperands {
+  const float* weight = nullptr;
+  const float* d = nullptr;
+  const Bfloat16Pair* weight2 = nullptr;
+  const Bfloat16Pair* d2 = nullptr;
+};
+
+// dinput of one image and group: `dcol` holds w.taps * w.dcol_stride floats, `phases`
+// phase_floats(w); overwrites `dimage`.
+void input_gradient(const Conv2dGeometry& g, const Wide& w, const DcolOperands& op, float* dcol,
+                    float* phases, float* dimage);
 
 }  // namespace tinycnn::kernels

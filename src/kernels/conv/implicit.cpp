@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "kernels/conv/gather_col2im.hpp"
+#include "kernels/conv/implicit_parts.hpp"
 #include "kernels/conv/pixel_major.hpp"
 #include "kernels/conv/row_gemm.hpp"
 #include "kernels/conv/wide_layout.hpp"
@@ -25,9 +26,6 @@ namespace tinycnn::kernels {
 namespace {
 using simd::kLanes;
 using simd::Vec;
-
-// dweight: images whose padded input and wide doutput are kept side by side for rows_gemm_t.
-constexpr int64_t kChunk = 16;
 
 // One image and group of the forward, from its padded input p: the wide or the pixel-major
 // kernels (as the plan chose), then the epilogue's stores. `scratch`:
@@ -66,7 +64,8 @@ std::optional<Wide> transposed_wide(const Conv2dGeometry& g, const Wide& w) {
   return wt;
 }
 
-// The transposed convolution's A operand per group: [(m, ky, kx)][c] = W[m][c][K-1-ky][K-1-kx].
+}  // namespace
+
 std::vector<float> flipped_weights(const Conv2dGeometry& g, const float* weight) {
   const int64_t cin = g.in_per_group(), cout = g.out_per_group();
   const int64_t kk = g.kernel_h * g.kernel_w;
@@ -83,7 +82,6 @@ std::vector<float> flipped_weights(const Conv2dGeometry& g, const float* weight)
   return a;
 }
 
-// The wide D [cout][nq] of `w` into the transposed convolution's padded input (zero elsewhere).
 void pad_wide_gradient(const Wide& w, const float* d, const Conv2dGeometry& gt, const Wide& wt,
                        float* p) {
   for (int64_t m = 0; m < w.cout; ++m) {
@@ -94,7 +92,13 @@ void pad_wide_gradient(const Wide& w, const float* d, const Conv2dGeometry& gt, 
   }
 }
 
-}  // namespace
+void add_dbias_wide(const Wide& w, const float* d, Vec* bsums) {
+  for (int64_t m = 0; m < w.cout; ++m) {
+    Vec acc{};
+    for (int64_t q = 0; q < w.nq; q += kLanes) acc += simd::load(d + m * w.nq + q);
+    bsums[m] += acc;
+  }
+}
 
 ImplicitPlan plan_implicit(const Conv2dGeometry& g) {
   Wide wide = make_wide(g);
@@ -183,7 +187,7 @@ struct BackwardScratch {
   std::vector<float> pt, ot;  // with a TransposedDinput: its padded input and its forward scratch
   BackwardScratch(const Wide& w, int64_t images, bool dweight, bool dinput, bool pixel_dw,
                   const TransposedDinput* t)
-      : chunk(std::min(kChunk, images)),
+      : chunk(std::min(kImplicitChunk, images)),
         d_floats(w.cout * w.nq),
         pixels(w.oh * w.ow),
         wide_d(dinput || !pixel_dw),
@@ -203,15 +207,6 @@ void add_dbias_pixel_major(const Wide& w, int64_t pixels, const float* dt, Vec* 
     Vec acc = bsums[v];
     for (int64_t q = 0; q < pixels; ++q) acc += simd::load(dt + q * w.cout + v * kLanes);
     bsums[v] = acc;
-  }
-}
-
-// dbias sums of one image's wide gradient d [cout][nq], a vector of lane partials per channel.
-void add_dbias_wide(const Wide& w, const float* d, Vec* bsums) {
-  for (int64_t m = 0; m < w.cout; ++m) {
-    Vec acc{};
-    for (int64_t q = 0; q < w.nq; q += kLanes) acc += simd::load(d + m * w.nq + q);
-    bsums[m] += acc;
   }
 }
 
@@ -287,8 +282,9 @@ void conv2d_implicit_backward(const ImplicitPlan& plan, const Conv2dGeometry& g,
                             td->a.data() + grp * td->w.taps * td->w.cout, nullptr,
                             {.output = dinput}, n * g.in_channels + grp * w.cin, s.ot.data());
             } else if (dinput) {
-              input_gradient(g, w, weight + grp * w.cout * w.taps, d, s.dcol.data(),
-                             s.phases.data(), dinput + n * image_size + grp * group_in);
+              input_gradient(g, w, {.weight = weight + grp * w.cout * w.taps, .d = d},
+                             s.dcol.data(), s.phases.data(),
+                             dinput + n * image_size + grp * group_in);
             }
           }
           if (pixel_dw) {

@@ -1,0 +1,165 @@
+// The bfloat16 register-blocked kernels of bf16_gemm.hpp: the blocks of row_gemm.cpp, with each
+// fused multiply-add of a float32 pair replaced by one dot of a bfloat16 pair.
+// Built with -ffp-contract=fast (src/CMakeLists.txt): a*b + c is one fused multiply-add.
+#include "kernels/conv/bf16_gemm.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+#if defined(__AVX512BF16__) && defined(__AVX512F__)
+#include <immintrin.h>
+#define TINYCNN_AVX512_BF16 1
+#endif
+
+namespace tinycnn::kernels {
+
+namespace {
+using simd::IVec;
+using simd::kLanes;
+using simd::Vec;
+
+constexpr int kRowsM = simd::kRegisters >= 32 ? 8 : 4;
+constexpr int kRowsV = kRowBlock / kLanes;
+constexpr int kTM = simd::kRegisters >= 32 ? 4 : 2;
+constexpr int kTT = 5;
+
+inline IVec load_pairs(const void* p) {
+  IVec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// acc + a.hi*b.hi + a.lo*b.lo per lane, on AVX512-BF16 (Native) or as two float32 FMAs.
+template <bool Native>
+inline Vec dot(Vec acc, IVec a, IVec b) {
+#if defined(TINYCNN_AVX512_BF16)
+  if constexpr (Native) return (Vec)_mm512_dpbf16_ps((__m512)acc, (__m512bh)a, (__m512bh)b);
+#endif
+  const IVec high = simd::splat_int(static_cast<int32_t>(0xffff0000u));
+  acc += (Vec)(a & high) * (Vec)(b & high);
+  return acc + (Vec)(a << 16) * (Vec)(b << 16);
+}
+
+template <bool Native, int M>
+void rows_block(int64_t m0, const Bfloat16Pair* a, int64_t lda, const Bfloat16Pair* b,
+                const int64_t* off, int64_t pairs, const float* init, float* c, int64_t ldc,
+                int64_t nq) {
+  for (int64_t q0 = 0; q0 < nq; q0 += kRowBlock) {
+    Vec acc[M][kRowsV];
+    for (int i = 0; i < M; ++i) {
+      const Vec start = simd::splat(init ? init[m0 + i] : 0.0f);
+      for (int v = 0; v < kRowsV; ++v) acc[i][v] = start;
+    }
+    for (int64_t t = 0; t < pairs; ++t) {
+      const Bfloat16Pair* row = b + off[t] + q0;
+      IVec x[kRowsV];
+      for (int v = 0; v < kRowsV; ++v) x[v] = load_pairs(row + v * kLanes);
+      const Bfloat16Pair* at = a + t * lda + m0;
+      for (int i = 0; i < M; ++i) {
+        const IVec wi = simd::splat_int(static_cast<int32_t>(at[i]));
+        for (int v = 0; v < kRowsV; ++v) acc[i][v] = dot<Native>(acc[i][v], wi, x[v]);
+      }
+    }
+    for (int i = 0; i < M; ++i) {
+      for (int v = 0; v < kRowsV; ++v) simd::store(c + (m0 + i) * ldc + q0 + v * kLanes, acc[i][v]);
+    }
+  }
+}
+
+template <bool Native, int M, int T>
+void t_block(int64_t m0, int64_t t0, const Bfloat16* d, int64_t ldd, const Bfloat16* b,
+             const int64_t* off, int64_t taps, int64_t nq, Vec* s, ImageBatch batch) {
+  Vec acc[M][T];
+  for (int i = 0; i < M; ++i) {
+    for (int j = 0; j < T; ++j) acc[i][j] = s[(m0 + i) * taps + t0 + j];
+  }
+  for (int64_t image = 0; image < batch.count; ++image) {
+    const Bfloat16* di = d + image * batch.d_stride;
+    const Bfloat16* row[T];
+    for (int j = 0; j < T; ++j) row[j] = b + image * batch.b_stride + off[t0 + j];
+    for (int64_t q = 0; q < nq; q += kBf16Block) {
+      IVec dv[M];
+      for (int i = 0; i < M; ++i) dv[i] = load_pairs(di + (m0 + i) * ldd + q);
+      for (int j = 0; j < T; ++j) {
+        IVec x = load_pairs(row[j] + q);
+        asm("" : "+v"(x));  // in a register, not folded into each dot as a memory operand
+        for (int i = 0; i < M; ++i) acc[i][j] = dot<Native>(acc[i][j], dv[i], x);
+      }
+    }
+  }
+  for (int i = 0; i < M; ++i) {
+    for (int j = 0; j < T; ++j) s[(m0 + i) * taps + t0 + j] = acc[i][j];
+  }
+}
+
+using RowsBlock = void (*)(int64_t, const Bfloat16Pair*, int64_t, const Bfloat16Pair*,
+                           const int64_t*, int64_t, const float*, float*, int64_t, int64_t);
+template <bool Native, int... Ms>
+constexpr std::array<RowsBlock, sizeof...(Ms)> rows_table(std::integer_sequence<int, Ms...>) {
+  return {&rows_block<Native, Ms + 1>...};
+}
+
+using TBlock = void (*)(int64_t, int64_t, const Bfloat16*, int64_t, const Bfloat16*, const int64_t*,
+                        int64_t, int64_t, Vec*, ImageBatch);
+template <bool Native, int M, int... Ts>
+constexpr std::array<TBlock, sizeof...(Ts)> t_row(std::integer_sequence<int, Ts...>) {
+  return {&t_block<Native, M, Ts + 1>...};
+}
+template <bool Native, int... Ms>
+constexpr std::array<std::array<TBlock, kTT>, sizeof...(Ms)> t_table(
+    std::integer_sequence<int, Ms...>) {
+  return {t_row<Native, Ms + 1>(std::make_integer_sequence<int, kTT>{})...};
+}
+
+template <bool Native>
+void rows_gemm_with(int64_t rows, const Bfloat16Pair* a, int64_t lda, const Bfloat16Pair* b,
+                    const int64_t* off, int64_t pairs, const float* init, float* c, int64_t ldc,
+                    int64_t nq) {
+  static constexpr auto kBlocks = rows_table<Native>(std::make_integer_sequence<int, kRowsM>{});
+  for (int64_t m0 = 0; m0 < rows; m0 += kRowsM) {
+    const int64_t m = std::min<int64_t>(kRowsM, rows - m0);
+    kBlocks[static_cast<size_t>(m - 1)](m0, a, lda, b, off, pairs, init, c, ldc, nq);
+  }
+}
+
+template <bool Native>
+void rows_gemm_t_with(int64_t rows, const Bfloat16* d, int64_t ldd, const Bfloat16* b,
+                      const int64_t* off, int64_t taps, int64_t nq, Vec* s, ImageBatch batch) {
+  static constexpr auto kBlocks = t_table<Native>(std::make_integer_sequence<int, kTM>{});
+  for (int64_t m0 = 0; m0 < rows; m0 += kTM) {
+    const int64_t m = std::min<int64_t>(kTM, rows - m0);
+    for (int64_t t0 = 0; t0 < taps; t0 += kTT) {
+      const int64_t t = std::min<int64_t>(kTT, taps - t0);
+      kBlocks[static_cast<size_t>(m - 1)][static_cast<size_t>(t - 1)](m0, t0, d, ldd, b, off, taps,
+                                                                      nq, s, batch);
+    }
+  }
+}
+}  // namespace
+
+void rows_gemm_bf16(int64_t rows, const Bfloat16Pair* a, int64_t lda, const Bfloat16Pair* b,
+                    const int64_t* off, int64_t pairs, const float* init, float* c, int64_t ldc,
+                    int64_t nq) {
+#if defined(TINYCNN_AVX512_BF16)
+  if (bf16_native()) {
+    rows_gemm_with<true>(rows, a, lda, b, off, pairs, init, c, ldc, nq);
+    return;
+  }
+#endif
+  rows_gemm_with<false>(rows, a, lda, b, off, pairs, init, c, ldc, nq);
+}
+
+void rows_gemm_t_bf16(int64_t rows, const Bfloat16* d, int64_t ldd, const Bfloat16* b,
+                      const int64_t* off, int64_t taps, int64_t nq, Vec* s, ImageBatch batch) {
+#if defined(TINYCNN_AVX512_BF16)
+  if (bf16_native()) {
+    rows_gemm_t_with<true>(rows, d, ldd, b, off, taps, nq, s, batch);
+    return;
+  }
+#endif
+  rows_gemm_t_with<false>(rows, d, ldd, b, off, taps, nq, s, batch);
+}
+
+}  // namespace tinycnn::kernels

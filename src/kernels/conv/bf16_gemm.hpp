@@ -1,0 +1,35 @@
+// The bfloat16 forms of row_gemm.hpp's two kernels (mixed precision: bfloat16 operands, float32
+// sums), the inner loops of the implicit convolution in bf16 (implicit_bf16.hpp):
+//   rows_gemm_bf16:   C[m][q] = init[m] + sum_{t < pairs} dot(A[t*lda + m], B[off[t] + q])
+//   rows_gemm_t_bf16: S[m][t] += sum_q D[m*ldd + q] * B[off[t] + q]
+// In rows_gemm_bf16 every operand is a Bfloat16Pair (bf16.hpp) and dot(a, b) = a.lo*b.lo +
+// a.hi*b.hi: a row of B pairs two reduction rows of the float32 kernel (two input channels at one
+// tap), so `pairs` is half the float kernel's taps (rounded up; a missing partner is zero). Rows of
+// rows_gemm_t_bf16 are plain bfloat16, the pairs two neighbouring q: its q runs over whole
+// vectors of 2 * kLanes values, so D must be zero and B readable up to nq rounded up to that.
+// On AVX512-BF16 each dot is one lane of vdpbf16ps; the portable path computes the same two
+// products with float32 fused multiply-adds (the high product first, as the instruction is
+// specified), so the two agree up to the instruction's flushing of subnormals.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/bf16.hpp"
+#include "kernels/conv/row_gemm.hpp"
+#include "kernels/simd.hpp"
+
+namespace tinycnn::kernels {
+
+// q per step of rows_gemm_t_bf16: one vector of bfloat16.
+inline constexpr int64_t kBf16Block = 2 * simd::kLanes;
+
+// nq a multiple of kRowBlock, as rows_gemm's.
+void rows_gemm_bf16(int64_t rows, const Bfloat16Pair* a, int64_t lda, const Bfloat16Pair* b,
+                    const int64_t* off, int64_t pairs, const float* init, float* c, int64_t ldc,
+                    int64_t nq);
+
+void rows_gemm_t_bf16(int64_t rows, const Bfloat16* d, int64_t ldd, const Bfloat16* b,
+                      const int64_t* off, int64_t taps, int64_t nq, simd::Vec* s,
+                      ImageBatch batch = {});
+
+}  // namespace tinycnn::kernels
