@@ -5,7 +5,7 @@ norm included): the same architecture (scripts/tinycnn_torch.py), initial scale
 (random crop with zero padding, horizontal flip), on the config's data set read into memory
 and batched by index (no DataLoader, one process). Per epoch it times the training pass alone
 and the test pass (batches of 1000). Prints one line per epoch and, last, one line "JSON {...}"
-(per_epoch: train_s, eval_s, train_loss, test_acc; peak_rss_kib; final_test_acc).
+(per_epoch: images, train_s, eval_s, train_loss, test_acc; peak_rss_kib; final_test_acc).
 
 Usage (Debian's python3-torch):
   /usr/bin/python3 bench/pytorch_train.py --config configs/resnet_fashion.json --epochs 1
@@ -131,7 +131,8 @@ def main():
                 correct += (model(x_test[i:i + 1000]).argmax(1) == y_test[i:i + 1000]).sum().item()
         eval_s = time.perf_counter() - start
         test_acc = correct / x_test.shape[0]
-        per_epoch.append({"epoch": epoch, "train_s": train_s, "eval_s": eval_s,
+        per_epoch.append({"epoch": epoch, "images": x_train.shape[0], "train_s": train_s,
+                          "eval_s": eval_s,
                           "train_loss": loss_sum / x_train.shape[0], "test_acc": test_acc})
         print(f"epoch {epoch}: train {train_s:.3f} s ({x_train.shape[0] / train_s:.0f} img/s), "
               f"loss {per_epoch[-1]['train_loss']:.4f}, eval {eval_s:.3f} s, "

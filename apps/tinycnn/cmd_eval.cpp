@@ -37,11 +37,18 @@ CLI::App* setup_eval(CLI::App& app, EvalOptions& o) {
   return cmd;
 }
 
-int run_eval(const EvalOptions& o) {
-  const model::ModelSpec spec = resolve_config(o.config, [&](model::Json& t) {
+namespace {
+// The config with the command line's data and precision overrides.
+model::ModelSpec resolve(const EvalOptions& o) {
+  return resolve_config(o.config, [&](model::Json& t) {
     apply_data_flags(t, o.dataset, o.data);
     if (o.precision) t["precision"] = *o.precision;
   });
+}
+}  // namespace
+
+int run_eval(const EvalOptions& o) {
+  const model::ModelSpec spec = resolve(o);
   const std::string& data_dir = spec.training.data_dir;
   train::check_memory(train::estimate_memory(
                           spec, train::Purpose::Evaluation, o.batch_size,

@@ -17,8 +17,10 @@
 #include "io/atomic_file.hpp"
 #include "io/svg_chart.hpp"
 #include "json_out.hpp"
+#include "kernels/bf16.hpp"
 #include "kernels/conv2d.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/precision.hpp"
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "profile/conv_profile.hpp"
@@ -93,7 +95,7 @@ ordered_json case_json(const ConvResult& r) {
     ordered_json j = algo_json(a, r.costs);
     j["kernels"] = {
         {"forward", a.forward_kernel}, {"dinput", a.dinput_kernel}, {"dweight", a.dweight_kernel}};
-    results[std::string(kernels::to_string(a.algo))] = std::move(j);
+    results[a.label()] = std::move(j);
   }
   // The case-level speedups compare im2col with naive (docs/cli.md); each result has its own.
   const AlgoResult* im2col = r.find(kernels::ConvAlgo::Im2col);
@@ -119,13 +121,17 @@ std::string shape_text(const kernels::Conv2dGeometry& g) {
 
 // One row per case and algorithm; the case's columns on its first row only.
 void print_conv_table(const std::vector<ConvResult>& results, const profile::Peak& measured,
-                      const ProfileOptions& o) {
+                      double bf16_peak, const ProfileOptions& o) {
   const double peak = measured.gflops;
   TextTable t({"case", "input", "OC", "k/s/p", "MFLOP", "algo", "MFLOP done", "fwd ms", "bwd ms",
                "fwd speedup", "bwd speedup", "GFLOP/s", "% peak", "ws (textbook)", "allocated",
                "max rel diff", "plan (fwd / dinput / dweight)"},
               {false, false, true, false, true, false, true, true, true, true, true, true, true,
                true, true, true, false});
+  // A bf16 row's % is of the bf16 products' peak.
+  const auto row_peak = [&](const AlgoResult& a) {
+    return a.precision == kernels::Precision::Bf16 ? bf16_peak : peak;
+  };
   for (const auto& r : results) {
     const auto& g = r.c.g;
     bool first = true;
@@ -136,14 +142,13 @@ void print_conv_table(const std::vector<ConvResult>& results, const profile::Pea
              first ? std::to_string(g.kernel_h) + "/" + std::to_string(g.stride_h) + "/" +
                          std::to_string(g.pad_h)
                    : "",
-             first ? fmt("%.1f", static_cast<double>(r.costs.flops_forward) / 1e6) : "",
-             std::string(kernels::to_string(a.algo)),
+             first ? fmt("%.1f", static_cast<double>(r.costs.flops_forward) / 1e6) : "", a.label(),
              fmt("%.1f", static_cast<double>(a.flops_forward_performed) / 1e6),
              fmt("%.3f", a.forward_ms_median) + (a.contention.busy() ? "*" : ""),
              fmt("%.3f", a.backward_ms_median) + (a.contention.busy() ? "*" : ""),
              ref ? "" : fmt("%.1fx", a.speedup_forward),
              ref ? "" : fmt("%.1fx", a.speedup_backward), fmt("%.1f", a.gflops_forward),
-             fmt("%.0f%%", peak > 0 ? 100 * a.gflops_forward / peak : 0),
+             fmt("%.0f%%", row_peak(a) > 0 ? 100 * a.gflops_forward / row_peak(a) : 0),
              human_bytes(a.workspace_bytes), human_bytes(a.workspace_bytes_allocated),
              ref ? "" : fmt("%.1e", a.max_rel_diff) + fmt(" (<=%.0e)", a.error_bound),
              a.plan_summary});
@@ -157,7 +162,12 @@ void print_conv_table(const std::vector<ConvResult>& results, const profile::Pea
                "peak = "
             << fmt("%.0f", peak) << " GFLOP/s measured (FMA loop, " << omp_get_max_threads()
             << " threads" << (measured.contention.busy() ? ", while the machine was busy" : "")
-            << "); GFLOP/s and % peak = the direct convolution's FLOPs (MFLOP) / time: Winograd "
+            << ")"
+            << (bf16_peak > 0
+                    ? "; bf16 rows: % of the bf16 peak = " + fmt("%.0f", bf16_peak) +
+                          " GFLOP/s measured (" + std::string(kernels::bf16_path_name()) + " loop)"
+                    : "")
+            << "; GFLOP/s and % peak = the direct convolution's FLOPs (MFLOP) / time: Winograd "
                "does fewer (MFLOP done), so its effective rate may pass 100% of peak; ws "
                "(textbook) = the whole batch's im2col matrix; allocated = measured peak extra heap "
                "during one call; max rel diff = against naive, with the bound it is held to\n";
@@ -174,12 +184,12 @@ void print_conv_csv(const std::vector<ConvResult>& results) {
   for (const auto& r : results) {
     const auto& g = r.c.g;
     for (const auto& a : r.results) {
-      std::cout << r.c.name << "," << kernels::to_string(a.algo) << "," << g.batch << ","
-                << g.in_channels << "," << g.in_h << "," << g.in_w << "," << g.out_channels << ","
-                << g.kernel_h << "," << g.kernel_w << "," << g.stride_h << "," << g.pad_h << ","
-                << g.groups << "," << r.costs.flops_forward << "," << a.forward_ms_median << ","
-                << a.forward_ms_min << "," << a.backward_ms_median << "," << a.backward_ms_min
-                << "," << a.repeats << "," << a.gflops_forward << "," << a.workspace_bytes << ","
+      std::cout << r.c.name << "," << a.label() << "," << g.batch << "," << g.in_channels << ","
+                << g.in_h << "," << g.in_w << "," << g.out_channels << "," << g.kernel_h << ","
+                << g.kernel_w << "," << g.stride_h << "," << g.pad_h << "," << g.groups << ","
+                << r.costs.flops_forward << "," << a.forward_ms_median << "," << a.forward_ms_min
+                << "," << a.backward_ms_median << "," << a.backward_ms_min << "," << a.repeats
+                << "," << a.gflops_forward << "," << a.workspace_bytes << ","
                 << a.workspace_bytes_allocated << "," << r.costs.weight_bytes << ","
                 << r.costs.activation_bytes << "," << a.speedup_forward << "," << a.speedup_backward
                 << "," << a.max_abs_diff << "," << a.max_rel_diff << ","
@@ -251,8 +261,8 @@ std::vector<profile::ConvCase> conv_cases(const ProfileOptions& o) {
   return cases;
 }
 
-void print_conv_json(const std::vector<ConvResult>& results, const profile::Peak& peak, int threads,
-                     const ordered_json& roofline) {
+void print_conv_json(const std::vector<ConvResult>& results, const profile::Peak& peak,
+                     double bf16_peak, int threads, const ordered_json& roofline) {
   ordered_json doc = {{"machine",
                        {{"cpu", core::cpu_model()},
                         {"threads", threads},
@@ -262,9 +272,15 @@ void print_conv_json(const std::vector<ConvResult>& results, const profile::Peak
                         {"load_average", peak.contention.load_average}}},
                       {"busy", !busy_summary(results, peak).empty()},
                       {"cases", ordered_json::array()}};
+  if (bf16_peak > 0) doc["machine"]["bf16_peak_gflops"] = bf16_peak;
   for (const auto& r : results) doc["cases"].push_back(case_json(r));
   if (!roofline.is_null()) doc["roofline"] = roofline;
   std::cout << doc.dump(-1, ' ', false, kReplaceInvalidUtf8) << "\n";
+}
+
+// --precision with --conv: bf16 adds the bf16 rows; float32 (the default) changes nothing.
+bool bf16_rows(const ProfileOptions& o) {
+  return o.precision && kernels::precision_from_string(*o.precision) == kernels::Precision::Bf16;
 }
 
 int run_conv(const ProfileOptions& o) {
@@ -283,7 +299,8 @@ int run_conv(const ProfileOptions& o) {
                                                 .repeats = o.repeats,
                                                 .threads = threads,
                                                 .probe = &probe,
-                                                .directions = !o.roofline.empty()}));
+                                                .directions = !o.roofline.empty(),
+                                                .bf16 = bf16_rows(o)}));
   }
   peak = better_peak(peak, profile::measure_peak_gflops(threads));
   profile::Ceilings ceilings;
@@ -305,15 +322,16 @@ int run_conv(const ProfileOptions& o) {
                             std::to_string(threads) + " threads (" + core::cpu_model() + ")",
                         ceilings, points, "algorithm"));
   }
+  const double bf16_peak = bf16_rows(o) ? profile::measure_bf16_peak_gflops(threads).gflops : 0.0;
   if (o.json) {
-    print_conv_json(results, peak, threads,
+    print_conv_json(results, peak, bf16_peak, threads,
                     o.roofline.empty() ? ordered_json() : roofline_json(ceilings, points));
   } else if (o.csv) {
     print_conv_csv(results);
   } else {
     std::cout << "machine: " << core::cpu_model() << ", " << threads << " threads, OpenBLAS core "
               << kernels::blas_core_name() << "\n\n";
-    print_conv_table(results, peak, o);
+    print_conv_table(results, peak, bf16_peak, o);
     if (!o.roofline.empty()) print_roofline_summary(ceilings, points, "algorithm", o.roofline);
   }
   return kExitOk;

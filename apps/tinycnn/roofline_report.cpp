@@ -41,6 +41,7 @@ ordered_json roofline_json(const profile::Ceilings& c,
                     {"memory_bound", profile::memory_bound(c, p.intensity())}});
   }
   return {{"peak_gflops", c.fma.gflops},
+          {"bf16_peak_gflops", c.bf16.gflops},
           {"dram_gbps", c.dram.gbps},
           {"l2_gbps", c.l2.gbps},
           {"ridge_intensity", c.dram.gbps > 0 ? c.fma.gflops / c.dram.gbps : 0.0},
@@ -79,6 +80,7 @@ void print_roofline_summary(const profile::Ceilings& c,
            profile::memory_bound(c, intensity) ? "memory" : "compute"});
   }
   std::cout << "\nroofline (" << file << "): FMA peak " << fmt("%.0f", c.fma.gflops)
+            << " GFLOP/s, bf16 peak " << fmt("%.0f", c.bf16.gflops)
             << " GFLOP/s; triad bandwidth DRAM " << fmt("%.1f", c.dram.gbps) << " GB/s, L2 "
             << fmt("%.1f", c.l2.gbps) << " GB/s; ridge at "
             << fmt("%.1f", c.dram.gbps > 0 ? c.fma.gflops / c.dram.gbps : 0) << " FLOP/byte"

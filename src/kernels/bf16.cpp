@@ -5,7 +5,9 @@
 #include <immintrin.h>
 #define TINYCNN_AVX512_BF16 1
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized in the set-zero / widening intrinsics.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #endif
 
 namespace tinycnn::kernels {
@@ -46,6 +48,43 @@ void pair_bf16(const float* lo, const float* hi, int64_t n, Bfloat16Pair* y) {
   }
 #endif
   for (; i < n; ++i) y[i] = pair_bf16(lo[i], hi ? hi[i] : 0.0f);
+}
+
+namespace {
+using Lanes = float __attribute__((vector_size(64)));
+using Pairs = uint32_t __attribute__((vector_size(64)));
+
+template <bool Native>
+double dot_loop(int64_t iterations, float seed) {
+  Lanes acc[kBf16DotChains];
+  for (int i = 0; i < kBf16DotChains; ++i) acc[i] = Lanes{} + (seed + static_cast<float>(i));
+  Pairs a = Pairs{} + pair_bf16(0.999f, -0.999f), b = Pairs{} + pair_bf16(1e-3f, 1e-3f);
+  asm("" : "+v"(a), "+v"(b));
+  for (int64_t it = 0; it < iterations; ++it) {
+    for (auto& c : acc) {
+#if defined(TINYCNN_AVX512_BF16)
+      if constexpr (Native) {
+        c = (Lanes)_mm512_dpbf16_ps((__m512)c, (__m512bh)a, (__m512bh)b);
+        continue;
+      }
+#endif
+      const Pairs high = Pairs{} + 0xffff0000u;
+      c += (Lanes)(a & high) * (Lanes)(b & high);
+      c += (Lanes)(a << 16) * (Lanes)(b << 16);
+    }
+  }
+  double sum = 0;
+  for (const auto& c : acc) {
+    for (int l = 0; l < 16; ++l) sum += c[l];
+  }
+  return sum;
+}
+}  // namespace
+
+const int64_t kBf16DotFlops = int64_t{kBf16DotChains} * 16 * 4;
+
+double bf16_dot_loop(int64_t iterations, float seed) {
+  return bf16_native() ? dot_loop<true>(iterations, seed) : dot_loop<false>(iterations, seed);
 }
 
 bool bf16_native_build() {

@@ -57,4 +57,11 @@ void set_bf16_portable(bool portable);
 // "AVX512-BF16 (vdpbf16ps)" or "portable (float32 FMA on bfloat16-rounded operands)".
 std::string_view bf16_path_name();
 
+// The bf16 products' peak probe (profile's ceilings): `iterations` rounds of
+// kBf16DotChains independent dot-product chains of one vector each, on the path bf16_native()
+// says; returns a sum that keeps the loop alive. FLOPs per round: kBf16DotFlops.
+inline constexpr int kBf16DotChains = 12;
+extern const int64_t kBf16DotFlops;
+double bf16_dot_loop(int64_t iterations, float seed);
+
 }  // namespace tinycnn::kernels

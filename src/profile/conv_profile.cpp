@@ -80,12 +80,13 @@ void compare(const Tensor& fast, const Tensor& ref, double& max_abs, double& max
   }
 }
 
-AlgoResult measure(ConvAlgo algo, const ConvCase& c, const Operands& op, Gradients& out,
-                   const ConvProfileOptions& o) {
+AlgoResult measure(ConvAlgo algo, kernels::Precision precision, const ConvCase& c,
+                   const Operands& op, Gradients& out, const ConvProfileOptions& o) {
   const Conv2dGeometry& g = c.g;
-  const kernels::ConvPlan plan = kernels::plan_conv2d(algo, g);  // once, as a layer does
+  const kernels::ConvPlan plan = kernels::plan_conv2d(algo, g, precision);  // once, as a layer
   AlgoResult r;
   r.algo = algo;  // as asked: the plan summary says what ran when Winograd declined
+  r.precision = precision;
   r.forward_kernel = plan.forward_kernel();
   r.dinput_kernel = plan.dinput_kernel();
   r.dweight_kernel = plan.dweight_kernel();
@@ -142,7 +143,7 @@ struct Agreement {
 
 // The largest difference between a fast algorithm's results and the reference's, relative to
 // the reference's largest magnitude; an error above the plan's bound.
-Agreement check_agreement(const kernels::ConvPlan& plan, ConvAlgo algo, const ConvCase& c,
+Agreement check_agreement(const kernels::ConvPlan& plan, std::string_view algo, const ConvCase& c,
                           const Gradients& fast, const Gradients& naive) {
   double max_abs = 0, max_ref = 0;
   compare(fast.output, naive.output, max_abs, max_ref);
@@ -150,16 +151,22 @@ Agreement check_agreement(const kernels::ConvPlan& plan, ConvAlgo algo, const Co
   compare(fast.dweight, naive.dweight, max_abs, max_ref);
   compare(fast.dbias, naive.dbias, max_abs, max_ref);
   const double rel = max_ref > 0 ? max_abs / max_ref : max_abs;
-  TCNN_CHECK_RUNTIME(rel <= plan.error_bound(), c.name, ": naive and ", kernels::to_string(algo),
+  TCNN_CHECK_RUNTIME(rel <= plan.error_bound(), c.name, ": naive and ", algo,
                      " disagree: max relative difference ", rel, " (absolute ", max_abs,
                      "), expected <= ", plan.error_bound());
   return {max_abs, rel};
 }
 }  // namespace
 
+std::string AlgoResult::label() const {
+  std::string name(kernels::to_string(algo));
+  if (precision == kernels::Precision::Bf16) name += " bf16";
+  return name;
+}
+
 const AlgoResult* ConvResult::find(ConvAlgo algo) const {
   for (const auto& r : results) {
-    if (r.algo == algo) return &r;
+    if (r.algo == algo && r.precision == kernels::Precision::Float32) return &r;
   }
   return nullptr;
 }
@@ -183,7 +190,7 @@ ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& o) {
       const kernels::ConvPlan plan = kernels::plan_conv2d(algo, c.g);
       fast.forward(plan, c.g, op);
       fast.backward(plan, c.g, op);
-      agreement = check_agreement(plan, algo, c, fast, naive);
+      agreement = check_agreement(plan, kernels::to_string(algo), c, fast, naive);
     }
     algos.emplace_back(algo, agreement);
     result.max_abs_diff = std::max(result.max_abs_diff, agreement.max_abs);
@@ -191,7 +198,23 @@ ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& o) {
   }
 
   for (const auto& [algo, agreement] : algos) {
-    AlgoResult r = measure(algo, c, op, algo == ConvAlgo::Naive ? naive : fast, o);
+    AlgoResult r = measure(algo, kernels::Precision::Float32, c, op,
+                           algo == ConvAlgo::Naive ? naive : fast, o);
+    r.max_abs_diff = agreement.max_abs;
+    r.max_rel_diff = agreement.max_rel;
+    result.results.push_back(r);
+  }
+  if (o.bf16) {
+    // Against its own reference: the naive loops on bfloat16-rounded operands (not timed).
+    const kernels::Precision bf16 = kernels::Precision::Bf16;
+    const kernels::ConvPlan bf16_reference = kernels::plan_conv2d(ConvAlgo::Naive, c.g, bf16);
+    naive.forward(bf16_reference, c.g, op);
+    naive.backward(bf16_reference, c.g, op);
+    const kernels::ConvPlan plan = kernels::plan_conv2d(ConvAlgo::Implicit, c.g, bf16);
+    fast.forward(plan, c.g, op);
+    fast.backward(plan, c.g, op);
+    const Agreement agreement = check_agreement(plan, "implicit bf16", c, fast, naive);
+    AlgoResult r = measure(ConvAlgo::Implicit, bf16, c, op, fast, o);
     r.max_abs_diff = agreement.max_abs;
     r.max_rel_diff = agreement.max_rel;
     result.results.push_back(r);

@@ -33,6 +33,9 @@ ConvCosts conv_costs(const kernels::Conv2dGeometry& g);
 
 struct AlgoResult {
   kernels::ConvAlgo algo = kernels::ConvAlgo::Naive;
+  kernels::Precision precision = kernels::Precision::Float32;
+  // "naive", "im2col", ... as the algorithm; a bf16 row's "implicit bf16".
+  std::string label() const;
   // The kernel each direction ran, from the plan (kernels/conv_plan.hpp).
   std::string_view forward_kernel, dinput_kernel, dweight_kernel;
   std::string plan_summary;  // kernels::ConvPlan::summary()
@@ -56,7 +59,9 @@ struct AlgoResult {
 struct ConvResult {
   ConvCase c;
   ConvCosts costs;
-  std::vector<AlgoResult> results;  // kernels::kConvAlgos order, naive first; those that apply
+  // kernels::kConvAlgos order, naive first; then, asked for, the bf16 row ("implicit bf16",
+  // held against the naive loops on bfloat16-rounded operands).
+  std::vector<AlgoResult> results;
   double max_abs_diff = 0, max_rel_diff = 0;             // over output, dinput, dweight, dbias
                                                          // (the worst fast algorithm vs naive)
   const AlgoResult* find(kernels::ConvAlgo algo) const;  // null when it was not measured
@@ -76,6 +81,7 @@ struct ConvProfileOptions {
   int threads = 1;
   const HeapProbe* probe = nullptr;
   bool directions = false;  // also time dinput and dweight apart (the roofline's points)
+  bool bf16 = false;        // add the bf16 row (training.precision bf16's kernels)
 };
 
 ConvResult profile_conv(const ConvCase& c, const ConvProfileOptions& options);

@@ -42,7 +42,7 @@ std::vector<RooflinePoint> conv_roofline_points(const std::vector<ConvResult>& r
         continue;  // declined: the implicit path's, already a point
       TCNN_CHECK(a.dinput_ms_median > 0 && a.dweight_ms_median > 0, "roofline: ", r.c.name,
                  " was profiled without its directions apart");
-      const std::string algo(kernels::to_string(a.algo));
+      const std::string algo = a.label();
       auto add = [&](const char* direction, const kernels::ConvCost& cost, double ms) {
         points.push_back({r.c.name, "conv2d", direction, algo, cost.flops, cost.bytes, ms});
       };
@@ -160,6 +160,10 @@ std::string render_roofline_svg(const std::string& title, const Ceilings& ceilin
                               ceilings.fma.gflops, ceilings.dram.gbps, lo, hi, false));
   panel.series.push_back(roof("L2 " + fixed("%.0f", ceilings.l2.gbps) + " GB/s",
                               ceilings.fma.gflops, ceilings.l2.gbps, lo, hi, true));
+  if (ceilings.bf16.gflops > 0) {  // the bf16 products' ceiling over the same DRAM slope
+    panel.series.push_back(roof("bf16 " + fixed("%.0f", ceilings.bf16.gflops) + " GFLOP/s",
+                                ceilings.bf16.gflops, ceilings.dram.gbps, lo, hi, true));
+  }
   // One series per (colour key, direction), in the order they first appear.
   std::map<std::string, int> colours;
   std::vector<std::pair<std::string, size_t>> index;  // "key direction" -> series

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/timer.hpp"
+#include "kernels/bf16.hpp"
 
 namespace tinycnn::profile {
 
@@ -49,12 +50,12 @@ double fma_loop(int64_t iterations, float seed) {
   for (float v : acc) sum += v;
   return sum;
 }
-}  // namespace
 
-Peak measure_peak_gflops(int threads) {
-  // Chunks of FMAs until each trial has run >= 50 ms, so optimised builds get a steady figure
-  // and unoptimised (sanitizer) builds still finish quickly.
-  const int64_t chunk = 250'000;
+// The best of three trials of `loop` (chunks of it until each trial has run >= 50 ms, so
+// optimised builds get a steady figure and unoptimised, sanitizer, builds still finish
+// quickly) on `threads` threads; flops_per_chunk counts one thread's chunk.
+Peak best_of_trials(int threads, double (*loop)(int64_t, float), int64_t chunk,
+                    double flops_per_chunk) {
   Peak best, best_busy;
   for (int trial = 0; trial < 3; ++trial) {
     double sink = 0;
@@ -63,17 +64,29 @@ Peak measure_peak_gflops(int threads) {
     core::Stopwatch clock;
     do {
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
-      sink += fma_loop(chunk, static_cast<float>(omp_get_thread_num()));
+      sink += loop(chunk, static_cast<float>(omp_get_thread_num()));
       ++chunks;
     } while (clock.seconds() < 0.05);
     const double seconds = clock.seconds();
     const runtime::Contention contention = watch.stop();
-    const double flops = 2.0 * kChains * static_cast<double>(chunk * chunks) * threads;
+    const double flops = flops_per_chunk * static_cast<double>(chunks) * threads;
     if (sink == 0.0) continue;  // (never: sink keeps the loop alive)
     Peak& slot = contention.busy() ? best_busy : best;
     if (flops / seconds / 1e9 > slot.gflops) slot = {flops / seconds / 1e9, contention};
   }
   return best.gflops > 0 ? best : best_busy;
+}
+}  // namespace
+
+Peak measure_peak_gflops(int threads) {
+  const int64_t chunk = 250'000;
+  return best_of_trials(threads, fma_loop, chunk, 2.0 * kChains * static_cast<double>(chunk));
+}
+
+Peak measure_bf16_peak_gflops(int threads) {
+  const int64_t chunk = 100'000;
+  return best_of_trials(threads, kernels::bf16_dot_loop, chunk,
+                        static_cast<double>(kernels::kBf16DotFlops) * static_cast<double>(chunk));
 }
 
 namespace {
@@ -134,12 +147,14 @@ Bandwidth measure_triad_gbps(int threads, int64_t bytes_per_thread) {
 }
 
 bool Ceilings::busy() const {
-  return fma.contention.busy() || dram.contention.busy() || l2.contention.busy();
+  return fma.contention.busy() || bf16.contention.busy() || dram.contention.busy() ||
+         l2.contention.busy();
 }
 
 Ceilings measure_ceilings(int threads) {
   Ceilings c;
   c.fma = measure_peak_gflops(threads);
+  c.bf16 = measure_bf16_peak_gflops(threads);
   c.dram = measure_triad_gbps(threads, kTriadDramBytesPerThread);
   c.l2 = measure_triad_gbps(threads, kTriadL2BytesPerThread);
   return c;

@@ -34,6 +34,9 @@ struct Peak {
 // that had the cores to themselves, or, when every trial was shared, the best of those with
 // its contention (busy). About 0.2 s.
 Peak measure_peak_gflops(int threads);
+// The same for the bf16 products (kernels/bf16.hpp's probe: vdpbf16ps where the CPU has
+// AVX512-BF16, else the portable path's two FMAs per pair), counted as 4 FLOPs per pair.
+Peak measure_bf16_peak_gflops(int threads);
 
 struct Bandwidth {
   double gbps = 0;  // 1e9 bytes per second
@@ -53,6 +56,7 @@ inline constexpr int64_t kTriadL2BytesPerThread = int64_t{384} << 10;
 // The three ceilings, measured one after the other on `threads` threads (about 0.5 s).
 struct Ceilings {
   Peak fma;
+  Peak bf16;  // the bf16 products' peak (the roofline's second ceiling)
   Bandwidth dram, l2;
   bool busy() const;
 };

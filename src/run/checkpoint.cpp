@@ -98,6 +98,22 @@ void read_best(const io::SafetensorsFile& f, const std::string& path, TrainState
   state.best_test_accuracy = metadata_number(f, "best_test_accuracy", path);
 }
 
+// What a resume must match: the run's batch size, training set size, drop_last, shuffle and
+// precision, where recorded.
+void read_run_settings(const io::SafetensorsFile& f, const std::string& path, TrainState& state) {
+  if (f.metadata.count("batch_size")) state.batch_size = metadata_int(f, "batch_size", path);
+  if (f.metadata.count("train_examples")) {
+    state.train_examples = metadata_int(f, "train_examples", path);
+  }
+  state.drop_last = metadata_bool(f, "drop_last", path);
+  state.shuffle = metadata_bool(f, "shuffle", path);
+  if (auto p = f.metadata.find("precision"); p != f.metadata.end()) {
+    TCNN_CHECK_RUNTIME(p->second == "float32" || p->second == "bf16", path,
+                       ": metadata precision: expected float32 or bf16, got \"", p->second, "\"");
+    state.precision = p->second;
+  }
+}
+
 std::vector<std::string> metadata_classes(const io::SafetensorsFile& f, const std::string& path) {
   auto it = f.metadata.find("classes");
   if (it == f.metadata.end()) return {};
@@ -232,17 +248,7 @@ TrainState load_checkpoint(const std::string& path, nn::Sequential& model,
   state.rng = rng_from_string(rng->second, path);
   TCNN_CHECK_RUNTIME(state.rng[0] | state.rng[1] | state.rng[2] | state.rng[3], path,
                      ": metadata rng: the all-zero state is invalid");
-  if (file.metadata.count("batch_size")) state.batch_size = metadata_int(file, "batch_size", path);
-  if (file.metadata.count("train_examples")) {
-    state.train_examples = metadata_int(file, "train_examples", path);
-  }
-  state.drop_last = metadata_bool(file, "drop_last", path);
-  state.shuffle = metadata_bool(file, "shuffle", path);
-  if (auto p = file.metadata.find("precision"); p != file.metadata.end()) {
-    TCNN_CHECK_RUNTIME(p->second == "float32" || p->second == "bf16", path,
-                       ": metadata precision: expected float32 or bf16, got \"", p->second, "\"");
-    state.precision = p->second;
-  }
+  read_run_settings(file, path, state);
   read_best(file, path, state);
   optimizer->set_step_count(state.step);
   return state;

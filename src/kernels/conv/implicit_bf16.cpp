@@ -46,6 +46,44 @@ void pair_image(const Wide& w, const float* p, Bfloat16Pair* p2) {
   pair_rows(p, w.cin, 1, channel_floats(w), p2);
 }
 
+// One group of an image padded and paired over channels into p2 (zero elsewhere: zero it once).
+// At stride 1 each row pair goes there directly; strided, through the float padded image p
+// (w.p_floats, zero elsewhere), whose phases pad_image lays out.
+void pad_image_paired(const Conv2dGeometry& g, const Wide& w, const float* image, float* p,
+                      Bfloat16Pair* p2) {
+  if (w.sh != 1 || w.sw != 1) {
+    pad_image(g, w, image, p);
+    pair_image(w, p, p2);
+    return;
+  }
+  const int64_t plane_in = g.in_h * g.in_w;
+  for (int64_t cp = 0; cp < (w.cin + 1) / 2; ++cp) {
+    const float* lo = image + 2 * cp * plane_in;
+    const float* hi = 2 * cp + 1 < w.cin ? lo + plane_in : nullptr;
+    for (int64_t y = 0; y < g.in_h; ++y) {
+      pair_bf16(lo + y * g.in_w, hi ? hi + y * g.in_w : nullptr, g.in_w,
+                p2 + cp * w.plane + (y + g.pad_h) * w.wp + g.pad_w);
+    }
+  }
+}
+
+// One group of an image padded as bfloat16 (w's layout) into pb (zero elsewhere: zero it
+// once); directly at stride 1, through the float padded image p when strided.
+void pad_image_bf16(const Conv2dGeometry& g, const Wide& w, const float* image, float* p,
+                    Bfloat16* pb) {
+  if (w.sh != 1 || w.sw != 1) {
+    pad_image(g, w, image, p);
+    to_bf16(p, w.p_floats, pb);
+    return;
+  }
+  for (int64_t c = 0; c < w.cin; ++c) {
+    for (int64_t y = 0; y < g.in_h; ++y) {
+      to_bf16(image + (c * g.in_h + y) * g.in_w, g.in_w,
+              pb + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w);
+    }
+  }
+}
+
 // Weights [groups][cout][taps] as the forward's A per group: [(c/2, k)][cout] pairs.
 std::vector<Bfloat16Pair> forward_weights(const Conv2dGeometry& g, const Wide& w,
                                           const float* weight) {
@@ -133,8 +171,7 @@ void conv2d_implicit_bf16_forward(const ImplicitPlan& plan, const ImplicitBf16Pl
       std::vector<float> scratch(static_cast<size_t>(w.wide_floats), 0.0f);
       for (int64_t n = block.begin; n < block.end; ++n) {
         for (int64_t grp = 0; grp < g.groups; ++grp) {
-          pad_image(g, w, input + n * image_size + grp * group_in, p.data());
-          pair_image(w, p.data(), p2.data());
+          pad_image_paired(g, w, input + n * image_size + grp * group_in, p.data(), p2.data());
           forward_group(w, bf.forward, p2.data(), a2.data() + grp * a_group,
                         bias ? bias + grp * w.cout : nullptr, out,
                         n * g.out_channels + grp * w.cout, scratch.data());
@@ -209,8 +246,7 @@ struct Bf16Scratch {
 // The image's padded input and wide gradient d as bfloat16 rows for rows_gemm_t_bf16.
 void convert_for_dweight(const Conv2dGeometry& g, const Wide& w, const ImplicitBf16Plan& bf,
                          const float* image, const float* d, Bf16Scratch& s, int64_t i) {
-  pad_image(g, w, image, s.p.data());
-  to_bf16(s.p.data(), w.p_floats, s.pcb.data() + i * bf.p_bf16);
+  pad_image_bf16(g, w, image, s.p.data(), s.pcb.data() + i * bf.p_bf16);
   Bfloat16* db = s.dcb.data() + i * w.cout * bf.nq2;
   for (int64_t m = 0; m < w.cout; ++m) to_bf16(d + m * w.nq, w.nq, db + m * bf.nq2);
 }
