@@ -121,6 +121,35 @@ TEST_F(PrecisionCli, AnUnknownPrecisionIsAConfigErrorNamingTheValues) {
       << r.err;
 }
 
+// profile --conv --precision bf16: an "implicit bf16" row per case, held to its bound against
+// its own reference, and the bf16 peak beside the FMA peak; the step of --model in bf16 names
+// the bf16 kernels in its conv rows.
+TEST_F(PrecisionCli, ProfileHasBf16RowsAndTheBf16Peak) {
+  RunResult r = run_tinycnn({"profile", "--conv", "--config", config_, "--batch", "2", "--repeats",
+                             "1", "--warmup", "0", "--precision", "bf16", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_GT(doc["machine"]["bf16_peak_gflops"].get<double>(), 0.0);
+  ASSERT_FALSE(doc["cases"].empty());
+  for (const auto& c : doc["cases"]) {
+    ASSERT_TRUE(c["results"].contains("implicit bf16")) << c.dump();
+    const json& row = c["results"]["implicit bf16"];
+    EXPECT_EQ(row["kernels"]["forward"], "implicit wide bf16");
+    EXPECT_LE(row["max_rel_diff"].get<double>(), row["error_bound"].get<double>());
+    EXPECT_GT(row["forward_ms_median"].get<double>(), 0.0);
+  }
+  r = run_tinycnn({"profile", "--conv", "--config", config_, "--precision", "fp16"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("precision: expected one of float32, bf16, got 'fp16'"), std::string::npos)
+      << r.err;
+  r = run_tinycnn({"profile", "--model", config_, "--batch", "4", "--repeats", "1", "--warmup", "0",
+                   "--precision", "bf16", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(json::parse(r.out)["layers"][0]["algorithm"].get<std::string>().find("[bf16]"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(PrecisionCli, ThePortablePathSaysSoOnceAndComputesTheSame) {
   const std::vector<std::string> args =
       train_args(out("native"), {"--precision", "bf16", "--threads", "1", "--epochs", "2"});
