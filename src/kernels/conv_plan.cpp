@@ -33,7 +33,7 @@ ConvPlan plan_conv2d(ConvAlgo algo, const Conv2dGeometry& g, Precision precision
     if (!plan.automatic && plan.algo != ConvAlgo::Implicit) plan.declined = "no bf16 kernels";
     plan.algo = ConvAlgo::Implicit;
     plan.implicit = plan_implicit(plan.geometry);
-    plan.bf16 = plan_implicit_bf16(*plan.implicit);
+    plan.bf16 = plan_implicit_bf16(plan.geometry, *plan.implicit);
     return plan;
   }
   if (plan.algo == ConvAlgo::Winograd) {
@@ -82,7 +82,8 @@ std::string_view ConvPlan::dinput_kernel() const {
 }
 
 std::string_view ConvPlan::dweight_kernel() const {
-  if (!implicit || bf16) return forward_kernel();
+  if (bf16) return bf16->pixel_dweight ? "implicit pixel-major bf16" : "implicit wide bf16";
+  if (!implicit) return forward_kernel();
   return implicit->pixel_dweight ? "implicit pixel-major" : "implicit wide";
 }
 

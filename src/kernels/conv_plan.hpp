@@ -72,7 +72,8 @@ struct ConvPlan {
   // The kernel each direction runs: "naive", "im2col", the implicit path's "implicit wide",
   // "implicit pixel-major", "implicit transposed" (dinput as the transposed convolution),
   // "implicit gather" (dinput as dcol and a gathering col2im), or "winograd F(2x2,3x3)" /
-  // "winograd F(4x4,3x3)".
+  // "winograd F(4x4,3x3)"; in bf16 "naive bf16", "implicit wide bf16", "implicit transposed
+  // bf16", "implicit gather bf16" and "implicit pixel-major bf16" (dweight).
   std::string_view forward_kernel() const;
   std::string_view dinput_kernel() const;
   std::string_view dweight_kernel() const;

@@ -137,7 +137,57 @@ void rows_gemm_t_with(int64_t rows, const Bfloat16* d, int64_t ldd, const Bfloat
     }
   }
 }
+template <bool Native, int KH, int KW>
+void pixel_dweight(const Wide& w, const Bfloat16* pc, int64_t pc_stride, int64_t count,
+                   const Bfloat16Pair* dt2, Vec* tsums) {
+  const int64_t owp = (w.ow + 1) / 2, pairs = w.oh * owp, vectors = w.cout / kLanes;
+  for (int64_t v = 0; v < vectors; ++v) {
+    for (int64_t c = 0; c < w.cin; ++c) {
+      Vec acc[KH * KW];
+      for (int j = 0; j < KH * KW; ++j) acc[j] = tsums[(c * KH * KW + j) * vectors + v];
+      for (int64_t i = 0; i < count; ++i) {
+        const Bfloat16* p = pc + i * pc_stride + c * w.plane;
+        const Bfloat16Pair* dt = dt2 + i * pairs * w.cout + v * kLanes;
+        for (int64_t y = 0; y < w.oh; ++y) {
+          for (int64_t xp = 0; xp < owp; ++xp) {
+            IVec dv = load_pairs(dt + (y * owp + xp) * w.cout);
+            asm("" : "+v"(dv));
+            for (int ky = 0; ky < KH; ++ky) {
+              const Bfloat16* src = simd::opaque(p + (y + ky) * w.wp + 2 * xp);
+              for (int kx = 0; kx < KW; ++kx) {
+                uint32_t two = 0;  // pixels 2xp and 2xp + 1 at this tap
+                std::memcpy(&two, src + kx, sizeof two);
+                acc[ky * KW + kx] =
+                    dot<Native>(acc[ky * KW + kx], simd::splat_int(static_cast<int32_t>(two)), dv);
+              }
+            }
+          }
+        }
+      }
+      for (int j = 0; j < KH * KW; ++j) tsums[(c * KH * KW + j) * vectors + v] = acc[j];
+    }
+  }
+}
+
+template <int KH, int KW>
+void pixel_dweight_any(const Wide& w, const Bfloat16* pc, int64_t pc_stride, int64_t count,
+                       const Bfloat16Pair* dt2, Vec* tsums) {
+#if defined(TINYCNN_AVX512_BF16)
+  if (bf16_native()) {
+    pixel_dweight<true, KH, KW>(w, pc, pc_stride, count, dt2, tsums);
+    return;
+  }
+#endif
+  pixel_dweight<false, KH, KW>(w, pc, pc_stride, count, dt2, tsums);
+}
 }  // namespace
+
+PixelDweightBf16 select_pixel_dweight_bf16(const Conv2dGeometry& g, const Wide& w) {
+  if (!select_pixel_dweight(g, w)) return nullptr;
+  if (g.kernel_h == 5 && g.kernel_w == 5) return &pixel_dweight_any<5, 5>;
+  if (g.kernel_h == 3 && g.kernel_w == 3) return &pixel_dweight_any<3, 3>;
+  return nullptr;
+}
 
 void rows_gemm_bf16(int64_t rows, const Bfloat16Pair* a, int64_t lda, const Bfloat16Pair* b,
                     const int64_t* off, int64_t pairs, const float* init, float* c, int64_t ldc,

@@ -15,13 +15,16 @@
 #include <cstdint>
 
 #include "kernels/bf16.hpp"
+#include "kernels/conv/pixel_major.hpp"
 #include "kernels/conv/row_gemm.hpp"
+#include "kernels/conv/wide_layout.hpp"
+#include "kernels/geometry.hpp"
 #include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {
 
 // q per step of rows_gemm_t_bf16: one vector of bfloat16.
-inline constexpr int64_t kBf16Block = 2 * simd::kLanes;
+inline constexpr int64_t kBf16Block = int64_t{2} * simd::kLanes;
 
 // nq a multiple of kRowBlock, as rows_gemm's.
 void rows_gemm_bf16(int64_t rows, const Bfloat16Pair* a, int64_t lda, const Bfloat16Pair* b,
@@ -31,5 +34,17 @@ void rows_gemm_bf16(int64_t rows, const Bfloat16Pair* a, int64_t lda, const Bflo
 void rows_gemm_t_bf16(int64_t rows, const Bfloat16* d, int64_t ldd, const Bfloat16* b,
                       const int64_t* off, int64_t taps, int64_t nq, simd::Vec* s,
                       ImageBatch batch = {});
+
+// Pixel-major dweight in bf16 (pixel_major.hpp's, for the layers it serves: stride 1, output
+// channels in whole vectors, 3x3 and 5x5 kernels, narrow rows): for a vector of output channels
+// and an input channel all taps' sums stay in registers while the real pixels stream through,
+// two neighbouring pixels of a row per dot: the padded image as plain bfloat16 rows (pc, one
+// image every pc_stride), the gradient transposed and paired over those pixels, dt2
+// [oh][ceil(ow/2)][cout] pairs per image (a missing partner zero). Sums as pixel_major's:
+// [taps][cout / kLanes] vectors of channels.
+using PixelDweightBf16 = void (*)(const Wide& w, const Bfloat16* pc, int64_t pc_stride,
+                                  int64_t count, const Bfloat16Pair* dt2, simd::Vec* tsums);
+// Null where pixel_major's dweight does not serve the layer.
+PixelDweightBf16 select_pixel_dweight_bf16(const Conv2dGeometry& g, const Wide& w);
 
 }  // namespace tinycnn::kernels

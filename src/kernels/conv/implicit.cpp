@@ -100,6 +100,33 @@ void add_dbias_wide(const Wide& w, const float* d, Vec* bsums) {
   }
 }
 
+void add_dbias_pixel_major(const Wide& w, int64_t pixels, const float* dt, Vec* bsums) {
+  for (int64_t v = 0; v < w.cout / kLanes; ++v) {
+    Vec acc = bsums[v];
+    for (int64_t q = 0; q < pixels; ++q) acc += simd::load(dt + q * w.cout + v * kLanes);
+    bsums[v] = acc;
+  }
+}
+
+void reduce_pixel_major(const Conv2dGeometry& g, const Wide& w, const ThreadSums& sums,
+                        float* dweight, float* dbias) {
+  auto f = [&](int th, int64_t i) { return sums.at(th, i / kLanes)[i % kLanes]; };
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    for (int64_t t = 0; t <= w.taps; ++t) {
+      for (int64_t m = 0; m < w.cout; ++m) {
+        float total = 0.0f;
+        for (int th = 0; th < sums.threads(); ++th) {
+          total += f(th, (grp * (w.taps + 1) + t) * w.cout + m);
+        }
+        if (t < w.taps) {
+          dweight[(grp * w.cout + m) * w.taps + t] = total;
+        } else if (dbias) {
+          dbias[grp * w.cout + m] = total;
+        }
+      }
+    }
+  }
+}
 ImplicitPlan plan_implicit(const Conv2dGeometry& g) {
   Wide wide = make_wide(g);
   std::optional<Wide> transposed = transposed_wide(g, wide);
@@ -200,37 +227,6 @@ struct BackwardScratch {
         ot(t ? static_cast<size_t>(forward_scratch_floats(t->w, t->pixel_major)) : 0, 0.0f) {}
 };
 
-// dbias sums of one image's transposed gradient dt [pixels][cout], one vector of channels each,
-// in a register (adding into memory made one chain of store-to-load round trips).
-void add_dbias_pixel_major(const Wide& w, int64_t pixels, const float* dt, Vec* bsums) {
-  for (int64_t v = 0; v < w.cout / kLanes; ++v) {
-    Vec acc = bsums[v];
-    for (int64_t q = 0; q < pixels; ++q) acc += simd::load(dt + q * w.cout + v * kLanes);
-    bsums[v] = acc;
-  }
-}
-
-// Pixel-major sums [groups][taps + 1][cout] of every thread, in thread order, into dweight
-// [OC][taps] and dbias [OC]. Float i of a thread's slice: lane i % kLanes of its vector i / kLanes.
-void reduce_pixel_major(const Conv2dGeometry& g, const Wide& w, const ThreadSums& sums,
-                        float* dweight, float* dbias) {
-  auto f = [&](int th, int64_t i) { return sums.at(th, i / kLanes)[i % kLanes]; };
-  for (int64_t grp = 0; grp < g.groups; ++grp) {
-    for (int64_t t = 0; t <= w.taps; ++t) {
-      for (int64_t m = 0; m < w.cout; ++m) {
-        float total = 0.0f;
-        for (int th = 0; th < sums.threads(); ++th) {
-          total += f(th, (grp * (w.taps + 1) + t) * w.cout + m);
-        }
-        if (t < w.taps) {
-          dweight[(grp * w.cout + m) * w.taps + t] = total;
-        } else if (dbias) {
-          dbias[grp * w.cout + m] = total;
-        }
-      }
-    }
-  }
-}
 }  // namespace
 
 void conv2d_implicit_backward(const ImplicitPlan& plan, const Conv2dGeometry& g, const float* input,

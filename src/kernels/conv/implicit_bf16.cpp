@@ -115,8 +115,9 @@ void pair_rows(const float* a, int64_t channels, int64_t kk, int64_t cols, Bfloa
   }
 }
 
-ImplicitBf16Plan plan_implicit_bf16(const ImplicitPlan& plan) {
+ImplicitBf16Plan plan_implicit_bf16(const Conv2dGeometry& g, const ImplicitPlan& plan) {
   ImplicitBf16Plan bf;
+  bf.pixel_dweight = select_pixel_dweight_bf16(g, plan.wide);
   bf.forward = paired(plan.wide);
   if (plan.transposed) bf.transposed = paired(*plan.transposed);
   bf.nq2 = round_up(plan.wide.nq, kBf16Block);
@@ -221,15 +222,22 @@ struct Bf16Scratch {
   std::vector<Bfloat16> dcb, pcb;
   std::vector<float> pt, ot, dcol, phases;
   std::vector<Bfloat16Pair> pt2, d2;
+  std::vector<float> dt;          // pixel-major dweight: one image's gradient [pixels][cout]
+  std::vector<Bfloat16Pair> dt2;  // ... and the chunk's, paired over neighbouring pixels
   Bf16Scratch(const ImplicitPlan& plan, const ImplicitBf16Plan& bf, int64_t images, bool dweight,
               bool dinput)
       : chunk(std::min(kImplicitChunk, images)) {
     const Wide& w = plan.wide;
-    dc.assign(static_cast<size_t>(chunk * w.cout * w.nq), 0.0f);
+    const bool pixel = dweight && bf.pixel_dweight;
+    if (dinput || !pixel) dc.assign(static_cast<size_t>(chunk * w.cout * w.nq), 0.0f);
     if (dweight) {
       p.assign(static_cast<size_t>(w.p_floats), 0.0f);
-      dcb.assign(static_cast<size_t>(chunk * w.cout * bf.nq2), 0);
       pcb.assign(static_cast<size_t>(chunk * bf.p_bf16), 0);
+    }
+    if (dweight && !pixel) dcb.assign(static_cast<size_t>(chunk * w.cout * bf.nq2), 0);
+    if (pixel) {
+      dt.resize(static_cast<size_t>(w.oh * w.ow * w.cout));
+      dt2.assign(static_cast<size_t>(chunk * w.oh * ((w.ow + 1) / 2) * w.cout), 0);
     }
     if (dinput && plan.transposed) {
       pt.assign(static_cast<size_t>(plan.transposed->p_floats), 0.0f);
@@ -243,10 +251,24 @@ struct Bf16Scratch {
   }
 };
 
-// The image's padded input and wide gradient d as bfloat16 rows for rows_gemm_t_bf16.
+// The image's padded input as bfloat16 rows, and its gradient as the dweight kernel reads it:
+// the wide d as bfloat16 rows for rows_gemm_t_bf16, or (pixel-major, from s.dt) transposed
+// and paired over neighbouring pixels.
 void convert_for_dweight(const Conv2dGeometry& g, const Wide& w, const ImplicitBf16Plan& bf,
                          const float* image, const float* d, Bf16Scratch& s, int64_t i) {
   pad_image_bf16(g, w, image, s.p.data(), s.pcb.data() + i * bf.p_bf16);
+  if (bf.pixel_dweight) {
+    const int64_t owp = (w.ow + 1) / 2;
+    Bfloat16Pair* dt2 = s.dt2.data() + i * w.oh * owp * w.cout;
+    for (int64_t y = 0; y < w.oh; ++y) {
+      for (int64_t xp = 0; xp < owp; ++xp) {
+        const float* lo = s.dt.data() + (y * w.ow + 2 * xp) * w.cout;
+        pair_bf16(lo, 2 * xp + 1 < w.ow ? lo + w.cout : nullptr, w.cout,
+                  dt2 + (y * owp + xp) * w.cout);
+      }
+    }
+    return;
+  }
   Bfloat16* db = s.dcb.data() + i * w.cout * bf.nq2;
   for (int64_t m = 0; m < w.cout; ++m) to_bf16(d + m * w.nq, w.nq, db + m * bf.nq2);
 }
@@ -278,8 +300,12 @@ void conv2d_implicit_bf16_backward(const ImplicitPlan& plan, const ImplicitBf16P
   const Wide& w = plan.wide;
   const int64_t image_size = g.in_channels * g.in_h * g.in_w;
   const int64_t group_in = w.cin * g.in_h * g.in_w;
-  // Per thread: dweight sums [OC][taps] then dbias sums [OC], each a vector of lane partials.
-  ThreadSums sums(g.groups * w.cout * (w.taps + 1));
+  // Per thread, as vectors: wide dweight, sums [OC][taps] then dbias sums [OC], each a vector
+  // of lane partials; pixel-major, [groups][taps + 1][cout] (the last row dbias), each vector
+  // kLanes channels.
+  const PixelDweightBf16 pixel_dw = dweight ? bf.pixel_dweight : nullptr;
+  const int64_t group_sums = pixel_dw ? (w.taps + 1) * (w.cout / simd::kLanes) : w.cout * w.taps;
+  ThreadSums sums(pixel_dw ? g.groups * group_sums : g.groups * w.cout * (w.taps + 1));
   std::optional<Bf16Dinput> dd;
   if (dinput) dd.emplace(g, plan, bf, weight);
   const int64_t d_floats = w.cout * w.nq;
@@ -292,17 +318,28 @@ void conv2d_implicit_bf16_backward(const ImplicitPlan& plan, const ImplicitBf16P
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       for (int64_t n0 = block.begin; n0 < block.end; n0 += s.chunk) {
         const int64_t count = std::min(s.chunk, block.end - n0);
+        Vec* gsums = my_sums + grp * group_sums;
         for (int64_t i = 0; i < count; ++i) {
           const int64_t n = n0 + i;
-          float* d = s.dc.data() + i * d_floats;
-          wide_gradient(w, grad, n * g.out_channels + grp * w.cout, d);
-          if (dbias) add_dbias_wide(w, d, my_sums + g.out_channels * w.taps + grp * w.cout);
+          float* d = s.dc.empty() ? nullptr : s.dc.data() + i * d_floats;
+          const int64_t plane0 = n * g.out_channels + grp * w.cout;
+          if (d) wide_gradient(w, grad, plane0, d);
+          if (pixel_dw) {
+            pixel_gradient(w, grad, plane0, s.dt.data());
+            if (dbias)
+              add_dbias_pixel_major(w, w.oh * w.ow, s.dt.data(),
+                                    gsums + w.taps * (w.cout / simd::kLanes));
+          } else if (dbias) {
+            add_dbias_wide(w, d, my_sums + g.out_channels * w.taps + grp * w.cout);
+          }
           if (dweight) {
             convert_for_dweight(g, w, bf, input + n * image_size + grp * group_in, d, s, i);
           }
           if (dinput) image_dinput(plan, bf, *dd, g, grp, d, s, dinput, n);
         }
-        if (dweight) {
+        if (pixel_dw) {
+          pixel_dw(w, s.pcb.data(), bf.p_bf16, count, s.dt2.data(), gsums);
+        } else if (dweight) {
           rows_gemm_t_bf16(w.cout, s.dcb.data(), bf.nq2, s.pcb.data(), w.off.data(), w.taps, bf.nq2,
                            my_sums + grp * w.cout * w.taps,
                            {.count = count, .d_stride = w.cout * bf.nq2, .b_stride = bf.p_bf16});
@@ -311,6 +348,10 @@ void conv2d_implicit_bf16_backward(const ImplicitPlan& plan, const ImplicitBf16P
     }
   });
 
+  if (pixel_dw) {
+    reduce_pixel_major(g, w, sums, dweight, dbias);
+    return;
+  }
   std::vector<float> totals(static_cast<size_t>(g.groups * w.cout * (w.taps + 1)));
   sums.sum_lanes(totals.data());
   const int64_t dweight_size = g.out_channels * w.taps;

@@ -5,7 +5,7 @@
 // the transposed convolution's padded gradient, and dcol's gradient) with neighbouring channels
 // paired, the weights paired once per call, the dweight operands as plain bfloat16 rows. The
 // wide result, the gradient before conversion, bias and every sum stay float32. The pixel-major
-// kernels are not used in bf16.
+// forward kernels are not used in bf16; the pixel-major dweight has a bf16 form.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/bf16.hpp"
+#include "kernels/conv/bf16_gemm.hpp"
 #include "kernels/conv/epilogue.hpp"
 #include "kernels/conv/implicit.hpp"
 #include "kernels/geometry.hpp"
@@ -33,8 +34,10 @@ struct ImplicitBf16Plan {
   std::optional<PairedRows> transposed;  // of the transposed convolution's, where dinput takes it
   int64_t nq2 = 0;                       // the wide rows rounded up to kBf16Block (dweight)
   int64_t p_bf16 = 0;                    // bfloat16 of a padded image for dweight, with room
+  // dweight pixel-major (where the float32 plan's is; bf16_gemm.hpp); null: the wide rows.
+  PixelDweightBf16 pixel_dweight = nullptr;
 };
-ImplicitBf16Plan plan_implicit_bf16(const ImplicitPlan& plan);
+ImplicitBf16Plan plan_implicit_bf16(const Conv2dGeometry& g, const ImplicitPlan& plan);
 
 // As conv2d_implicit_forward / _backward (implicit.hpp), in bf16.
 void conv2d_implicit_bf16_forward(const ImplicitPlan& plan, const ImplicitBf16Plan& bf,

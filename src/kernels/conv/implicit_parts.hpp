@@ -7,6 +7,7 @@
 
 #include "kernels/conv/wide_layout.hpp"
 #include "kernels/geometry.hpp"
+#include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
 
 namespace tinycnn::kernels {
@@ -21,5 +22,12 @@ void pad_wide_gradient(const Wide& w, const float* d, const Conv2dGeometry& gt, 
                        float* p);
 // dbias sums of one image's wide gradient d [cout][nq], a vector of lane partials per channel.
 void add_dbias_wide(const Wide& w, const float* d, simd::Vec* bsums);
+// dbias sums of one image's transposed gradient dt [pixels][cout], one vector of channels each,
+// in a register (adding into memory made one chain of store-to-load round trips).
+void add_dbias_pixel_major(const Wide& w, int64_t pixels, const float* dt, simd::Vec* bsums);
+// Pixel-major sums [groups][taps + 1][cout] of every thread, in thread order, into dweight
+// [OC][taps] and dbias [OC]. Float i of a thread's slice: lane i % kLanes of its vector i / kLanes.
+void reduce_pixel_major(const Conv2dGeometry& g, const Wide& w, const ThreadSums& sums,
+                        float* dweight, float* dbias);
 
 }  // namespace tinycnn::kernels

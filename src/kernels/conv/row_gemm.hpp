@@ -15,7 +15,7 @@
 
 namespace tinycnn::kernels {
 
-inline constexpr int64_t kRowBlock = 3 * simd::kLanes;
+inline constexpr int64_t kRowBlock = int64_t{3} * simd::kLanes;
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
