@@ -33,6 +33,12 @@ void round_bf16(const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = round_bf16(x[i]);
 }
 
+std::vector<float> rounded_bf16(const float* x, int64_t n) {
+  std::vector<float> r(static_cast<size_t>(n));
+  round_bf16(x, n, r.data());
+  return r;
+}
+
 void pair_bf16(const float* lo, const float* hi, int64_t n, Bfloat16Pair* y) {
   int64_t i = 0;
 #if defined(TINYCNN_AVX512_BF16)

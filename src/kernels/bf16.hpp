@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 namespace tinycnn::kernels {
 
@@ -44,6 +45,9 @@ inline Bfloat16Pair pair_bf16(float lo, float hi) {
 void to_bf16(const float* x, int64_t n, Bfloat16* y);
 // y[i] = round_bf16(x[i]), i < n (y may be x).
 void round_bf16(const float* x, int64_t n, float* y);
+// A rounded copy of n floats: the operands of the float32 kernels run as bf16's reference (the
+// naive convolution) or as its portable form (the linear layers).
+std::vector<float> rounded_bf16(const float* x, int64_t n);
 // y[i] = pair_bf16(lo[i], hi[i]), i < n; a null hi gives zeros in the upper halves.
 void pair_bf16(const float* lo, const float* hi, int64_t n, Bfloat16Pair* y);
 

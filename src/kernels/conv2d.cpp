@@ -50,15 +50,6 @@ ConvAlgo conv_algo_from_string(std::string_view name) {
   return ConvAlgo::Im2col;
 }
 
-namespace {
-// A bfloat16-rounded copy of n floats (the naive loops' operands in bf16).
-std::vector<float> rounded(const float* x, int64_t n) {
-  std::vector<float> r(static_cast<size_t>(n));
-  round_bf16(x, n, r.data());
-  return r;
-}
-}  // namespace
-
 void conv2d_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
                     const float* weight, const float* bias, float* output, float* columns,
                     bool relu) {
@@ -69,8 +60,8 @@ void conv2d_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* 
     return;
   }
   if (plan.precision == Precision::Bf16) {  // the naive loops on rounded operands
-    const std::vector<float> x = rounded(input, g.batch * g.in_channels * g.in_h * g.in_w);
-    const std::vector<float> w = rounded(weight, g.weight_numel());
+    const std::vector<float> x = rounded_bf16(input, g.batch * g.in_channels * g.in_h * g.in_w);
+    const std::vector<float> w = rounded_bf16(weight, g.weight_numel());
     conv2d_naive_forward(g, x.data(), w.data(), bias, output);
     if (relu) relu_forward(g.output_numel(), output, output);
     return;
@@ -128,9 +119,9 @@ void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float*
     doutput = masked.data();
   }
   if (plan.precision == Precision::Bf16) {  // the naive loops on rounded operands
-    const std::vector<float> x = rounded(input, g.batch * g.in_channels * g.in_h * g.in_w);
-    const std::vector<float> w = rounded(weight, g.weight_numel());
-    const std::vector<float> d = rounded(doutput, g.output_numel());
+    const std::vector<float> x = rounded_bf16(input, g.batch * g.in_channels * g.in_h * g.in_w);
+    const std::vector<float> w = rounded_bf16(weight, g.weight_numel());
+    const std::vector<float> d = rounded_bf16(doutput, g.output_numel());
     conv2d_naive_backward(g, x.data(), w.data(), d.data(), dinput, dweight, nullptr);
     // dbias multiplies nothing: the float32 gradient's sum.
     if (dbias) conv2d_naive_backward(g, input, weight, doutput, nullptr, nullptr, dbias);

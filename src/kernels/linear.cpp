@@ -92,8 +92,7 @@ struct Rounded {
   std::vector<float> values;
   const float* of(const float* x, int64_t n, Precision p) {
     if (p != Precision::Bf16 || !x) return x;
-    values.resize(static_cast<size_t>(n));
-    round_bf16(x, n, values.data());
+    values = rounded_bf16(x, n);
     return values.data();
   }
 };

@@ -140,12 +140,10 @@ std::string convolutions_line(const model::ModelSpec& spec) {
       ++it->second;
     }
   }
+  const bool bf16 = spec.training.precision == kernels::Precision::Bf16;
   std::string line =
-      core::concat("convolutions (conv_algo ", kernels::to_string(spec.training.conv_algo), "):");
-  if (spec.training.precision == kernels::Precision::Bf16) {
-    line = core::concat("convolutions (conv_algo ", kernels::to_string(spec.training.conv_algo),
-                        ", precision bf16):");
-  }
+      core::concat("convolutions (conv_algo ", kernels::to_string(spec.training.conv_algo),
+                   bf16 ? ", precision bf16" : "", "):");
   for (size_t i = 0; i < counts.size(); ++i) {
     line += core::concat(i ? ", " : " ", counts[i].second, " ", counts[i].first);
   }

@@ -19,6 +19,9 @@ namespace tinycnn::kernels {
 namespace {
 using simd::Vec;
 
+// Whether the padded image goes through the float layout first (pad_image's phases).
+bool strided(const Wide& w) { return w.sh != 1 || w.sw != 1; }
+
 // One channel of a padded image: its kept phases.
 int64_t channel_floats(const Wide& w) { return w.phases_h * w.phases_w * w.plane; }
 
@@ -51,7 +54,7 @@ void pair_image(const Wide& w, const float* p, Bfloat16Pair* p2) {
 // (w.p_floats, zero elsewhere), whose phases pad_image lays out.
 void pad_image_paired(const Conv2dGeometry& g, const Wide& w, const float* image, float* p,
                       Bfloat16Pair* p2) {
-  if (w.sh != 1 || w.sw != 1) {
+  if (strided(w)) {
     pad_image(g, w, image, p);
     pair_image(w, p, p2);
     return;
@@ -71,7 +74,7 @@ void pad_image_paired(const Conv2dGeometry& g, const Wide& w, const float* image
 // once); directly at stride 1, through the float padded image p when strided.
 void pad_image_bf16(const Conv2dGeometry& g, const Wide& w, const float* image, float* p,
                     Bfloat16* pb) {
-  if (w.sh != 1 || w.sw != 1) {
+  if (strided(w)) {
     pad_image(g, w, image, p);
     to_bf16(p, w.p_floats, pb);
     return;
@@ -167,7 +170,7 @@ void conv2d_implicit_bf16_forward(const ImplicitPlan& plan, const ImplicitBf16Pl
   parallel_region([&] {
     const Block block = thread_block(g.batch);
     if (block.begin < block.end) {
-      std::vector<float> p(static_cast<size_t>(w.p_floats), 0.0f);  // pad_image: zero once
+      std::vector<float> p(strided(w) ? static_cast<size_t>(w.p_floats) : 0, 0.0f);  // zero once
       std::vector<Bfloat16Pair> p2(static_cast<size_t>(bf.forward.p_pairs), 0);
       std::vector<float> scratch(static_cast<size_t>(w.wide_floats), 0.0f);
       for (int64_t n = block.begin; n < block.end; ++n) {
@@ -231,7 +234,7 @@ struct Bf16Scratch {
     const bool pixel = dweight && bf.pixel_dweight;
     if (dinput || !pixel) dc.assign(static_cast<size_t>(chunk * w.cout * w.nq), 0.0f);
     if (dweight) {
-      p.assign(static_cast<size_t>(w.p_floats), 0.0f);
+      if (strided(w)) p.assign(static_cast<size_t>(w.p_floats), 0.0f);
       pcb.assign(static_cast<size_t>(chunk * bf.p_bf16), 0);
     }
     if (dweight && !pixel) dcb.assign(static_cast<size_t>(chunk * w.cout * bf.nq2), 0);
