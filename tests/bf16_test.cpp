@@ -21,6 +21,7 @@
 #include "model/builder.hpp"
 #include "model/spec.hpp"
 #include "ops/cross_entropy.hpp"
+#include "ops/saved_operand.hpp"
 #include "optim/sgd.hpp"
 #include "support/allclose.hpp"
 #include "tensor/tensor.hpp"
@@ -93,6 +94,20 @@ TEST(Bf16, VectorAndScalarConversionsGiveTheSameBits) {
       if (std::isnan(x[i]) || std::isnan(x[i + half])) continue;
       ASSERT_EQ(p[i], kernels::pair_bf16(x[i], x[i + half])) << i;
     }
+  }
+}
+
+TEST(Bf16, ASavedOperandKeepsTheTensorInFloat32AndItsRoundingInBf16) {
+  core::Rng rng(5);
+  const tensor::Tensor x = tensor::Tensor::randn({2, 3, 5}, rng);
+  EXPECT_EQ(ops::SavedOperand(x, kernels::Precision::Float32).values().data(),
+            x.data());  // not copied
+  const tensor::Tensor widened = ops::SavedOperand(x, kernels::Precision::Bf16).values();
+  ASSERT_EQ(widened.shape(), x.shape());
+  EXPECT_NE(widened.data(), x.data());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    ASSERT_EQ(widened[i], kernels::round_bf16(x[i])) << i;
+    ASSERT_NE(widened[i], x[i]) << i;  // randn's values need more than 8 significant bits
   }
 }
 

@@ -1,4 +1,5 @@
-// Iterative depth-first topological sort (no recursion: deep graphs must not overflow the stack).
+// Iterative depth-first topological sort (no recursion: deep graphs must not overflow the stack),
+// then the reverse walk, which frees each node once it is past it.
 #include "autograd/engine.hpp"
 
 #include <unordered_map>
@@ -13,29 +14,45 @@ namespace {
 // Grad mode is per thread, like PyTorch's: a scoped switch, not process-wide state.
 thread_local bool g_grad_enabled = true;
 
-std::vector<Variable> topological_order(const Variable& root) {
-  std::vector<Variable> order;
+std::vector<Edge> topological_order(const Edge& root) {
+  std::vector<Edge> order;
   std::unordered_set<const void*> visited;
   struct Frame {
-    Variable var;
+    Edge edge;
     size_t next_input;
   };
   std::vector<Frame> stack{{root, 0}};
   visited.insert(root.id());
   while (!stack.empty()) {
     Frame& top = stack.back();
-    const auto& node = top.var.grad_fn();
+    const auto& node = top.edge.node();
     if (node && top.next_input < node->inputs().size()) {
-      const Variable& input = node->inputs()[top.next_input++];
+      const Edge& input = node->inputs()[top.next_input++];
       if (input.defined() && input.requires_grad() && visited.insert(input.id()).second) {
         stack.push_back({input, 0});
       }
       continue;
     }
-    order.push_back(top.var);
+    order.push_back(top.edge);
     stack.pop_back();
   }
   return order;  // inputs before the values computed from them
+}
+
+// Adds one input's gradient to what is pending for it, after checking its shape.
+void gather(std::unordered_map<const void*, Tensor>& pending, const Node& node, size_t i,
+            const Tensor& grad) {
+  const Edge& input = node.inputs()[i];
+  if (!input.defined() || !input.requires_grad() || !grad.defined()) return;
+  TCNN_CHECK(grad.shape() == input.shape(), node.name(), " backward: gradient ", i, " has shape ",
+             grad.shape().to_string(), ", expected ", input.shape().to_string());
+  auto [slot, inserted] = pending.try_emplace(input.id(), grad);
+  if (!inserted) {
+    // The same Tensor may be handed to two inputs; never add into a shared buffer.
+    Tensor sum = slot->second.clone();
+    sum.add_(grad);
+    slot->second = std::move(sum);
+  }
 }
 }  // namespace
 
@@ -45,40 +62,32 @@ void backward(const Variable& loss, const NodeTimer& on_node, float seed) {
              loss.defined() ? loss.shape().to_string() : "undefined");
   TCNN_CHECK(loss.requires_grad(), "backward: the loss does not require grad (no parameters?)");
 
+  const Edge root(loss);
   std::unordered_map<const void*, Tensor> pending;
-  pending[loss.id()] = Tensor::full(loss.shape(), seed);
+  pending[root.id()] = Tensor::full(loss.shape(), seed);
 
-  const std::vector<Variable> order = topological_order(loss);
+  std::vector<Edge> order = topological_order(root);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Variable var = *it;
-    auto found = pending.find(var.id());
+    Edge& edge = *it;
+    auto found = pending.find(edge.id());
     if (found == pending.end()) continue;
     Tensor grad = std::move(found->second);
     pending.erase(found);
-    if (var.is_leaf()) {
-      var.accumulate_grad(grad);
+    if (!edge.node()) {
+      edge.leaf().accumulate_grad(grad);
       continue;
     }
-    const auto& node = var.grad_fn();
+    Node& node = *edge.node();
+    TCNN_CHECK(!node.released(), "backward: ", node.name(),
+               " was differentiated already (a graph is walked once; run its forward again)");
     core::Stopwatch clock;
-    std::vector<Tensor> input_grads = node->backward(grad);
-    if (on_node) on_node(*node, clock.seconds());
-    TCNN_CHECK(input_grads.size() == node->inputs().size(), node->name(), " backward returned ",
-               input_grads.size(), " gradients for ", node->inputs().size(), " inputs");
-    for (size_t i = 0; i < input_grads.size(); ++i) {
-      const Variable& input = node->inputs()[i];
-      if (!input.defined() || !input.requires_grad() || !input_grads[i].defined()) continue;
-      TCNN_CHECK(input_grads[i].shape() == input.shape(), node->name(), " backward: gradient ", i,
-                 " has shape ", input_grads[i].shape().to_string(), ", expected ",
-                 input.shape().to_string());
-      auto [slot, inserted] = pending.try_emplace(input.id(), input_grads[i]);
-      if (!inserted) {
-        // The same Tensor may be handed to two inputs; never add into a shared buffer.
-        Tensor sum = slot->second.clone();
-        sum.add_(input_grads[i]);
-        slot->second = std::move(sum);
-      }
-    }
+    std::vector<Tensor> input_grads = edge.node()->backward(grad);
+    if (on_node) on_node(node, clock.seconds());
+    TCNN_CHECK(input_grads.size() == node.inputs().size(), node.name(), " backward returned ",
+               input_grads.size(), " gradients for ", node.inputs().size(), " inputs");
+    for (size_t i = 0; i < input_grads.size(); ++i) gather(pending, node, i, input_grads[i]);
+    node.release_inputs();
+    edge = Edge();  // the node is freed here unless a value outside the graph holds it
   }
 }
 

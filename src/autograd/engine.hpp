@@ -2,6 +2,8 @@
 // backward(loss): topological order of the graph below `loss`, then a reverse walk that calls each
 // Node once with the sum of its output's incoming gradients (so a value used twice gets both),
 // checking every gradient's shape. Leaves that require grad accumulate into Variable::grad().
+// The walk frees each node (and what it saved) once past it, so a graph is walked once: a second
+// backward() of the same loss is an error.
 // NoGradGuard: while alive on this thread, ops record no graph (evaluation, optimizer steps).
 #pragma once
 

@@ -20,18 +20,33 @@ void Variable::accumulate_grad(const Tensor& g) {
   }
 }
 
-std::shared_ptr<Node> Variable::release_grad_fn_if_unique() {
-  if (!impl_ || impl_.use_count() != 1 || !impl_->grad_fn || impl_->grad_fn.use_count() != 1) {
-    return nullptr;
+const void* Variable::id() const {
+  if (impl_ && impl_->grad_fn) return impl_->grad_fn.get();
+  return impl_.get();
+}
+
+Edge::Edge(const Variable& v) : defined_(v.defined()) {
+  if (!defined_) return;
+  shape_ = v.shape();
+  requires_grad_ = v.requires_grad();
+  if (!requires_grad_) return;
+  if (v.is_leaf()) {
+    leaf_ = v;
+  } else {
+    node_ = v.grad_fn();
   }
-  return std::move(impl_->grad_fn);
+}
+
+Node::Node(const std::vector<Variable>& inputs) {
+  inputs_.reserve(inputs.size());
+  for (const Variable& v : inputs) inputs_.emplace_back(v);
 }
 
 Node::~Node() {
   std::vector<std::shared_ptr<Node>> pending;
-  auto detach = [&pending](std::vector<Variable>& inputs) {
+  auto detach = [&pending](std::vector<Edge>& inputs) {
     for (auto& input : inputs) {
-      if (auto node = input.release_grad_fn_if_unique()) pending.push_back(std::move(node));
+      if (input.node_ && input.node_.use_count() == 1) pending.push_back(std::move(input.node_));
     }
     inputs.clear();
   };

@@ -1,7 +1,9 @@
 // Variable: a Tensor plus what reverse-mode differentiation needs (grad, requires_grad, and the
 // Node that produced it). A Variable is a shared handle; copies refer to the same value.
 // Node: one per op application; backward() maps the output's gradient to one gradient per input
-// (an undefined Tensor for inputs that need none).
+// (an undefined Tensor for inputs that need none). A node reaches its inputs through Edges, which
+// do not hold their values: what a backward reads, the node saves in its own fields, so a value
+// no node saved is freed as soon as the forward is done with it.
 #pragma once
 
 #include <memory>
@@ -37,9 +39,8 @@ class Variable {
   void accumulate_grad(const Tensor& g);
   void zero_grad();
 
-  const void* id() const { return impl_.get(); }
-  // Hands over grad_fn when nothing else holds this value or its node (graph teardown).
-  std::shared_ptr<Node> release_grad_fn_if_unique();
+  // Where this value's gradient is gathered: its node, or (a leaf) the value itself.
+  const void* id() const;
 
  private:
   struct Impl {
@@ -51,9 +52,35 @@ class Variable {
   std::shared_ptr<Impl> impl_;
 };
 
+// One input of a node: the node that computed it or, for a leaf that requires grad, the leaf
+// (whose gradient accumulates there); its shape, to check the gradient against. Never the
+// values of a computed input.
+class Edge {
+ public:
+  Edge() = default;  // an undefined input ("no bias")
+  explicit Edge(const Variable& v);
+
+  bool defined() const { return defined_; }
+  bool requires_grad() const { return requires_grad_; }
+  const Shape& shape() const { return shape_; }
+  const std::shared_ptr<Node>& node() const { return node_; }
+  // The leaf whose gradient this edge accumulates; undefined where node() is set.
+  const Variable& leaf() const { return leaf_; }
+  Variable& leaf() { return leaf_; }
+  const void* id() const { return node_ ? static_cast<const void*>(node_.get()) : leaf_.id(); }
+
+ private:
+  friend class Node;
+  std::shared_ptr<Node> node_;
+  Variable leaf_;
+  Shape shape_;
+  bool defined_ = false;
+  bool requires_grad_ = false;
+};
+
 class Node {
  public:
-  explicit Node(std::vector<Variable> inputs) : inputs_(std::move(inputs)) {}
+  explicit Node(const std::vector<Variable>& inputs);
   // Tears the graph below down iteratively: a chain of 10^5 ops must not overflow the stack.
   virtual ~Node();
   Node(const Node&) = delete;
@@ -62,10 +89,18 @@ class Node {
   virtual const char* name() const = 0;
   // One entry per input, in order; undefined Tensors where an input needs no gradient.
   virtual std::vector<Tensor> backward(const Tensor& grad_output) = 0;
-  const std::vector<Variable>& inputs() const { return inputs_; }
+  const std::vector<Edge>& inputs() const { return inputs_; }
+  // Once backward has passed a node it lets go of its inputs, so that each node (and what it
+  // saved) is freed as soon as the walk is past it: a graph is differentiated once.
+  void release_inputs() {
+    inputs_.clear();
+    released_ = true;
+  }
+  bool released() const { return released_; }
 
  private:
-  std::vector<Variable> inputs_;
+  std::vector<Edge> inputs_;
+  bool released_ = false;
 };
 
 struct NamedVariable {

@@ -57,7 +57,7 @@ void batchnorm_square_sums(const BatchNormShape& s, const float* x, const std::v
 
 void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vector<double>& mean,
                          const std::vector<double>& invstd, const float* gamma, const float* beta,
-                         float* y, bool relu) {
+                         float* y, bool relu, ReluMask* mask) {
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t c = 0; c < s.channels; ++c) {
       const auto ci = static_cast<size_t>(c);
@@ -75,13 +75,14 @@ void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vec
         const float v = x[offset + i] * a + b;
         y[offset + i] = relu && !(v > 0.0f) ? 0.0f : v;
       }
+      if (mask) relu_mask_row(y + offset, s.spatial, mask->row(n * s.channels + c));
     }
   }
 }
 
 void batchnorm_backward_sums(const BatchNormShape& s, const float* x, const float* dy,
                              const std::vector<double>& mean, const std::vector<double>& invstd,
-                             const float* relu_output, std::vector<double>& sums) {
+                             const ReluMask* relu, std::vector<double>& sums) {
   const auto channels = static_cast<size_t>(s.channels);
   sums.assign(2 * channels, 0.0);
   for (int64_t n = 0; n < s.batch; ++n) {
@@ -89,14 +90,14 @@ void batchnorm_backward_sums(const BatchNormShape& s, const float* x, const floa
       const auto ci = static_cast<size_t>(c);
       const int64_t offset = (n * s.channels + c) * s.spatial;
       const float* g = dy + offset;
-      const float* key = relu_output ? relu_output + offset : nullptr;
+      const uint64_t* key = relu ? relu->row(n * s.channels + c) : nullptr;
       const float* xr = x + offset;
       const double m = mean[ci];
       const DVec mv = splat_d(m);
       const auto [sdy, sdyx] = row_sums<2>(
           s.spatial,
           [&](int64_t i) {
-            const DVec gv = load_masked_d(g + i, key ? key + i : nullptr);
+            const DVec gv = load_masked_d(g, key, i);
             return std::array{gv, gv * (load_d(xr + i) - mv)};
           },
           [&](int64_t i) {
@@ -112,7 +113,7 @@ void batchnorm_backward_sums(const BatchNormShape& s, const float* x, const floa
 void batchnorm_backward_dx(const BatchNormShape& s, const float* x, const float* dy,
                            const std::vector<double>& mean, const std::vector<double>& invstd,
                            const float* gamma, bool batch_statistics, int64_t count,
-                           const std::vector<double>& sums, const float* relu_output, float* dx) {
+                           const std::vector<double>& sums, const ReluMask* relu, float* dx) {
   const auto channels = static_cast<size_t>(s.channels);
   const auto total = static_cast<double>(count);
   for (int64_t n = 0; n < s.batch; ++n) {
@@ -121,13 +122,12 @@ void batchnorm_backward_dx(const BatchNormShape& s, const float* x, const float*
       const double k = invstd[ci] * (gamma ? gamma[c] : 1.0f);
       const int64_t offset = (n * s.channels + c) * s.spatial;
       const float* g = dy + offset;
-      const float* key = relu_output ? relu_output + offset : nullptr;
-      auto key_at = [&](int64_t i) { return key ? key + i : nullptr; };
+      const uint64_t* key = relu ? relu->row(n * s.channels + c) : nullptr;
       float* out = dx + offset;
       int64_t i = 0;
       if (!batch_statistics) {
         const DVec kv = splat_d(k);
-        for (; i + kD <= s.spatial; i += kD) store_d(out + i, kv * load_masked_d(g + i, key_at(i)));
+        for (; i + kD <= s.spatial; i += kD) store_d(out + i, kv * load_masked_d(g, key, i));
         for (; i < s.spatial; ++i) out[i] = static_cast<float>(k * masked(g, key, i));
         continue;
       }
@@ -140,7 +140,7 @@ void batchnorm_backward_dx(const BatchNormShape& s, const float* x, const float*
       const float* xr = x + offset;
       for (; i + kD <= s.spatial; i += kD) {
         const DVec xhat = (load_d(xr + i) - mv) * isv;
-        store_d(out + i, kv * (load_masked_d(g + i, key_at(i)) - mdy - xhat * mdyx));
+        store_d(out + i, kv * (load_masked_d(g, key, i) - mdy - xhat * mdyx));
       }
       for (; i < s.spatial; ++i) {
         const double xhat = (xr[i] - m) * is;

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/relu_mask.hpp"
+
 namespace tinycnn::kernels {
 
 struct BatchNormShape {
@@ -21,25 +23,26 @@ void batchnorm_square_sums(const BatchNormShape& s, const float* x, const std::v
                            double* squares);
 
 // y = (x - mean) * invstd * gamma + beta per channel; gamma / beta may be null (1 / 0).
-// `relu`: max(0, y) instead (a ReLU fused in; NaN -> 0 as kernels::relu_forward).
+// `relu`: max(0, y) instead (a ReLU fused in; NaN -> 0 as kernels::relu_forward); `mask` (or
+// null, with relu only): the ReLU's mask, one row per [n][c] plane, for the backward.
 void batchnorm_normalize(const BatchNormShape& s, const float* x, const std::vector<double>& mean,
                          const std::vector<double>& invstd, const float* gamma, const float* beta,
-                         float* y, bool relu = false);
+                         float* y, bool relu = false, ReluMask* mask = nullptr);
 
 // The backward's sums (2C entries; overwritten): sums[c] = sum of dy (dbeta), sums[C + c] = sum
-// of dy * xhat (dgamma), xhat = (x - mean) * invstd. `relu_output` (or null): the fused ReLU's
-// output; dy counts only where it is positive (the values of relu_backward, then this).
+// of dy * xhat (dgamma), xhat = (x - mean) * invstd. `relu` (or null): the fused ReLU's mask;
+// dy counts only where it is set (the values of relu_backward, then this).
 void batchnorm_backward_sums(const BatchNormShape& s, const float* x, const float* dy,
                              const std::vector<double>& mean, const std::vector<double>& invstd,
-                             const float* relu_output, std::vector<double>& sums);
+                             const ReluMask* relu, std::vector<double>& sums);
 
 // dx (overwritten) of batchnorm_normalize given dy. `batch_statistics`: mean and invstd were the
 // batch's own (training), so dx includes their dependence on x through `sums` (the whole
 // batch's backward sums over its `count` values per channel); otherwise they were constants
-// (eval) and `sums` is not read. gamma and relu_output as above.
+// (eval) and `sums` is not read. gamma and relu as above.
 void batchnorm_backward_dx(const BatchNormShape& s, const float* x, const float* dy,
                            const std::vector<double>& mean, const std::vector<double>& invstd,
                            const float* gamma, bool batch_statistics, int64_t count,
-                           const std::vector<double>& sums, const float* relu_output, float* dx);
+                           const std::vector<double>& sums, const ReluMask* relu, float* dx);
 
 }  // namespace tinycnn::kernels

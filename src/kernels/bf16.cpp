@@ -29,6 +29,10 @@ void to_bf16(const float* x, int64_t n, Bfloat16* y) {
   for (; i < n; ++i) y[i] = to_bf16(x[i]);
 }
 
+void from_bf16(const Bfloat16* x, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = from_bf16(x[i]);
+}
+
 void round_bf16(const float* x, int64_t n, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = round_bf16(x[i]);
 }

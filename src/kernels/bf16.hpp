@@ -43,6 +43,8 @@ inline Bfloat16Pair pair_bf16(float lo, float hi) {
 
 // y[i] = to_bf16(x[i]), i < n (vcvtneps2bf16 where the build has it).
 void to_bf16(const float* x, int64_t n, Bfloat16* y);
+// y[i] = from_bf16(x[i]), i < n: exact.
+void from_bf16(const Bfloat16* x, int64_t n, float* y);
 // y[i] = round_bf16(x[i]), i < n (y may be x).
 void round_bf16(const float* x, int64_t n, float* y);
 // A rounded copy of n floats: the operands of the float32 kernels run as bf16's reference (the

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/relu_mask.hpp"
 #include "kernels/simd.hpp"
 
 namespace tinycnn::kernels::dsum {
@@ -23,19 +24,21 @@ inline DVec load_d(const float* p) {
   std::memcpy(&h, p, sizeof h);
   return __builtin_convertvector(h, DVec);
 }
-// dy at p, zero where key (a fused ReLU's output, or null) is not positive.
-inline DVec load_masked_d(const float* p, const float* key) {
+// dy at p + i, zero where bit i.. of key (a fused ReLU's mask row, or null) is clear; i is a
+// multiple of kD.
+inline DVec load_masked_d(const float* p, const uint64_t* key, int64_t i) {
   Half h;
-  std::memcpy(&h, p, sizeof h);
+  std::memcpy(&h, p + i, sizeof h);
   if (key) {
-    Half k;
-    std::memcpy(&k, key, sizeof k);
-    h = (Half)((HalfMask)h & (HalfMask)(k > Half{}));
+    const auto bits = static_cast<int32_t>(mask_bits(key, i, kD));
+    HalfMask lane{};
+    for (int l = 0; l < kD; ++l) lane[l] = l;
+    h = (Half)((HalfMask)h & -((bits - HalfMask{}) >> lane & 1));
   }
   return __builtin_convertvector(h, DVec);
 }
-inline double masked(const float* p, const float* key, int64_t i) {
-  return key && !(key[i] > 0.0f) ? 0.0 : static_cast<double>(p[i]);
+inline double masked(const float* p, const uint64_t* key, int64_t i) {
+  return key && !mask_bit(key, i) ? 0.0 : static_cast<double>(p[i]);
 }
 inline void store_d(float* p, DVec v) {
   const Half h = __builtin_convertvector(v, Half);

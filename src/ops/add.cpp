@@ -3,6 +3,7 @@
 
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
+#include "kernels/relu_mask.hpp"
 
 namespace tinycnn::ops {
 
@@ -12,24 +13,20 @@ using tensor::Tensor;
 namespace {
 class AddNode : public autograd::Node {
  public:
-  AddNode(const Variable& a, const Variable& b, Tensor output, bool relu)
-      : Node({a, b}), output_(std::move(output)), relu_(relu) {}
-  const char* name() const override { return relu_ ? "add_relu" : "add"; }
+  AddNode(const Variable& a, const Variable& b, kernels::ReluMask relu)
+      : Node({a, b}), relu_(std::move(relu)) {}
+  const char* name() const override { return relu_.defined() ? "add_relu" : "add"; }
   std::vector<Tensor> backward(const Tensor& doutput) override {
     Tensor d = doutput;
-    if (relu_) {
+    if (relu_.defined()) {
       d = Tensor::empty(doutput.shape());
-      const float* y = output_.data();
-      const float* g = doutput.data();
-      float* out = d.data();
-      for (int64_t i = 0; i < d.numel(); ++i) out[i] = y[i] > 0.0f ? g[i] : 0.0f;
+      kernels::relu_mask_backward(relu_.row(0), d.numel(), doutput.data(), d.data());
     }
     return {d, d};
   }
 
  private:
-  Tensor output_;  // for the ReLU's mask
-  bool relu_;
+  kernels::ReluMask relu_;  // with the ReLU: its mask, the whole output as one row
 };
 }  // namespace
 
@@ -51,7 +48,12 @@ Variable add(const Variable& a, const Variable& b, bool relu) {
   }
   std::shared_ptr<autograd::Node> node;
   if (autograd::should_record({&a, &b})) {
-    node = std::make_shared<AddNode>(a, b, relu ? output : Tensor(), relu);
+    kernels::ReluMask mask;
+    if (relu) {
+      mask = kernels::ReluMask(1, n);
+      kernels::relu_mask_row(out, n, mask.row(0));
+    }
+    node = std::make_shared<AddNode>(a, b, std::move(mask));
   }
   return autograd::make_result(std::move(output), std::move(node));
 }

@@ -1,6 +1,6 @@
-// Batch-norm op. Saves the input (already held by the graph) and the per-channel mean and
-// inverse standard deviation; the normalised values are recomputed in backward. With a fused
-// ReLU it also keeps its output, for the mask.
+// Batch-norm op. Saves the input and the per-channel mean and inverse standard deviation; the
+// normalised values are recomputed in backward. With a fused ReLU it also keeps the ReLU's mask
+// (a bit per value), not its output.
 #include "ops/batchnorm.hpp"
 
 #include <cmath>
@@ -9,6 +9,7 @@
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
 #include "kernels/batchnorm.hpp"
+#include "ops/gradient_buffers.hpp"
 
 namespace tinycnn::ops {
 
@@ -20,26 +21,25 @@ class BatchNormNode : public autograd::Node {
   BatchNormNode(const Variable& input, const Variable& weight, const Variable& bias,
                 const kernels::BatchNormShape& shape, std::vector<double> mean,
                 std::vector<double> invstd, const BatchNormParams& params,
-                const runtime::StepContext& ctx, int64_t count, Tensor relu_output)
+                const runtime::StepContext& ctx, int64_t count, kernels::ReluMask relu)
       : Node({input, weight, bias}),
+        input_(input.data()),
+        weight_(weight.defined() ? weight.data() : Tensor()),
         shape_(shape),
         mean_(std::move(mean)),
         invstd_(std::move(invstd)),
         params_(params),
         ctx_(ctx),
         count_(count),
-        relu_output_(std::move(relu_output)) {}
+        relu_(std::move(relu)) {}
   const char* name() const override { return params_.relu ? "batchnorm_relu" : "batchnorm"; }
   std::vector<Tensor> backward(const Tensor& doutput) override {
-    const Variable& input = inputs()[0];
-    const Variable& weight = inputs()[1];
-    const Variable& bias = inputs()[2];
-    Tensor dinput, dweight, dbias;
-    if (input.requires_grad()) dinput = Tensor::empty(input.shape());
-    if (weight.requires_grad()) dweight = Tensor::empty(weight.shape());
-    if (bias.requires_grad()) dbias = Tensor::empty(bias.shape());
-    const float* x = input.data().data();
-    const float* relu = relu_output_.defined() ? relu_output_.data() : nullptr;
+    std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
+    Tensor& dinput = grads[0];
+    Tensor& dweight = grads[1];
+    Tensor& dbias = grads[2];
+    const float* x = input_.data();
+    const kernels::ReluMask* relu = relu_.defined() ? &relu_ : nullptr;
     std::vector<double> sums;  // this slice's: sum dy per channel, then sum dy * xhat
     kernels::batchnorm_backward_sums(shape_, x, doutput.data(), mean_, invstd_, relu, sums);
     const auto channels = static_cast<int64_t>(mean_.size());
@@ -48,21 +48,21 @@ class BatchNormNode : public autograd::Node {
       if (dweight.defined())
         dweight[c] = static_cast<float>(sums[static_cast<size_t>(channels + c)]);
     }
-    if (!dinput.defined()) return {dinput, dweight, dbias};
+    if (!dinput.defined()) return grads;
     if (params_.training) ctx_.sum(sums);  // the whole batch's, for the statistics' share of dx
-    kernels::batchnorm_backward_dx(shape_, x, doutput.data(), mean_, invstd_,
-                                   weight.defined() ? weight.data().data() : nullptr,
+    kernels::batchnorm_backward_dx(shape_, x, doutput.data(), mean_, invstd_, data_or_null(weight_),
                                    params_.training, count_, sums, relu, dinput.data());
-    return {dinput, dweight, dbias};
+    return grads;
   }
 
  private:
+  Tensor input_, weight_;
   kernels::BatchNormShape shape_;
   std::vector<double> mean_, invstd_;
   BatchNormParams params_;
   runtime::StepContext ctx_;  // the step's collective: the graph lives no longer than the step
   int64_t count_;
-  Tensor relu_output_;
+  kernels::ReluMask relu_;  // with a fused ReLU: its mask
 };
 // The whole batch's per-channel mean and biased variance: the kernels' sums over this slice,
 // summed with the other slices' through the step's collective. Returns the values per channel.
@@ -128,14 +128,17 @@ Variable batch_norm(const Variable& input, const Variable& weight, const Variabl
   std::vector<double> invstd(channels);
   for (size_t c = 0; c < channels; ++c) invstd[c] = 1.0 / std::sqrt(var[c] + params.eps);
   Tensor output = Tensor::empty(in);
-  kernels::batchnorm_normalize(
-      shape, input.data().data(), mean, invstd, weight.defined() ? weight.data().data() : nullptr,
-      bias.defined() ? bias.data().data() : nullptr, output.data(), params.relu);
+  const bool record = autograd::should_record({&input, &weight, &bias});
+  kernels::ReluMask mask;
+  if (record && params.relu) mask = kernels::ReluMask(shape.batch * shape.channels, shape.spatial);
+  kernels::batchnorm_normalize(shape, input.data().data(), mean, invstd,
+                               weight.defined() ? weight.data().data() : nullptr,
+                               bias.defined() ? bias.data().data() : nullptr, output.data(),
+                               params.relu, mask.defined() ? &mask : nullptr);
   std::shared_ptr<autograd::Node> node;
-  if (autograd::should_record({&input, &weight, &bias})) {
+  if (record) {
     node = std::make_shared<BatchNormNode>(input, weight, bias, shape, std::move(mean),
-                                           std::move(invstd), params, ctx, count,
-                                           params.relu ? output : Tensor());
+                                           std::move(invstd), params, ctx, count, std::move(mask));
   }
   return autograd::make_result(std::move(output), std::move(node));
 }

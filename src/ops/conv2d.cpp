@@ -1,5 +1,6 @@
-// conv2d forward and backward side by side. Saved state: the input and weight tensors (both
-// needed for dweight / dinput), the geometry and the plan; with a fused ReLU its output.
+// conv2d forward and backward side by side. Saved state: the input (a SavedOperand: bfloat16 in
+// bf16) and the weight (both needed for dweight / dinput), the geometry and the plan; with a
+// fused ReLU its output.
 #include "ops/conv2d.hpp"
 
 #include <vector>
@@ -8,6 +9,7 @@
 #include "core/error.hpp"
 #include "kernels/conv2d.hpp"
 #include "ops/gradient_buffers.hpp"
+#include "ops/saved_operand.hpp"
 
 namespace tinycnn::ops {
 
@@ -21,6 +23,8 @@ class Conv2dNode : public autograd::Node {
              const kernels::Conv2dGeometry& geometry, std::shared_ptr<const kernels::ConvPlan> plan,
              Tensor columns, Tensor relu_output)
       : Node({input, weight, bias}),
+        input_(input.data(), plan->precision),
+        weight_(weight.data()),
         geometry_(geometry),
         plan_(std::move(plan)),
         columns_(std::move(columns)),
@@ -30,14 +34,16 @@ class Conv2dNode : public autograd::Node {
 
   std::vector<Tensor> backward(const Tensor& doutput) override {
     std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
-    kernels::conv2d_backward(*plan_, geometry_, inputs()[0].data().data(),
-                             inputs()[1].data().data(), doutput.data(), data_or_null(grads[0]),
-                             data_or_null(grads[1]), data_or_null(grads[2]), data_or_null(columns_),
-                             data_or_null(relu_output_));
+    const Tensor input = input_.values();
+    kernels::conv2d_backward(*plan_, geometry_, input.data(), weight_.data(), doutput.data(),
+                             data_or_null(grads[0]), data_or_null(grads[1]), data_or_null(grads[2]),
+                             data_or_null(columns_), data_or_null(relu_output_));
     return grads;
   }
 
  private:
+  SavedOperand input_;
+  Tensor weight_;
   kernels::Conv2dGeometry geometry_;
   std::shared_ptr<const kernels::ConvPlan> plan_;
   Tensor columns_;      // im2col only: the forward's column matrices, reused by dweight
@@ -52,6 +58,8 @@ class Conv2dReluPoolNode : public autograd::Node {
                      std::shared_ptr<const kernels::ConvPlan> plan, Tensor pooled,
                      std::vector<int32_t> argmax)
       : Node({input, weight, bias}),
+        input_(input.data(), plan->precision),
+        weight_(weight.data()),
         geometry_(geometry),
         plan_(std::move(plan)),
         pooled_(std::move(pooled)),
@@ -61,14 +69,16 @@ class Conv2dReluPoolNode : public autograd::Node {
 
   std::vector<Tensor> backward(const Tensor& dpooled) override {
     std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
-    kernels::conv2d_relu_pool_backward(*plan_, geometry_, inputs()[0].data().data(),
-                                       inputs()[1].data().data(), pooled_.data(), argmax_.data(),
-                                       dpooled.data(), data_or_null(grads[0]),
-                                       data_or_null(grads[1]), data_or_null(grads[2]));
+    const Tensor input = input_.values();
+    kernels::conv2d_relu_pool_backward(
+        *plan_, geometry_, input.data(), weight_.data(), pooled_.data(), argmax_.data(),
+        dpooled.data(), data_or_null(grads[0]), data_or_null(grads[1]), data_or_null(grads[2]));
     return grads;
   }
 
  private:
+  SavedOperand input_;
+  Tensor weight_;
   kernels::Conv2dGeometry geometry_;
   std::shared_ptr<const kernels::ConvPlan> plan_;
   Tensor pooled_;

@@ -9,7 +9,7 @@
 
 namespace tinycnn::ops {
 
-inline std::vector<tensor::Tensor> gradient_buffers(const std::vector<autograd::Variable>& inputs) {
+inline std::vector<tensor::Tensor> gradient_buffers(const std::vector<autograd::Edge>& inputs) {
   std::vector<tensor::Tensor> buffers;
   buffers.reserve(inputs.size());
   for (const auto& in : inputs) {

@@ -7,6 +7,7 @@
 #include "autograd/engine.hpp"
 #include "core/error.hpp"
 #include "kernels/groupnorm.hpp"
+#include "ops/gradient_buffers.hpp"
 
 namespace tinycnn::ops {
 
@@ -19,26 +20,25 @@ class GroupNormNode : public autograd::Node {
                 const kernels::GroupNormShape& shape, std::vector<double> mean,
                 std::vector<double> invstd)
       : Node({input, weight, bias}),
+        input_(input.data()),
+        weight_(weight.defined() ? weight.data() : Tensor()),
         shape_(shape),
         mean_(std::move(mean)),
         invstd_(std::move(invstd)) {}
   const char* name() const override { return "groupnorm"; }
   std::vector<Tensor> backward(const Tensor& doutput) override {
-    const Variable& input = inputs()[0];
-    const Variable& weight = inputs()[1];
-    const Variable& bias = inputs()[2];
-    Tensor dinput, dweight, dbias;
-    if (input.requires_grad()) dinput = Tensor::empty(input.shape());
-    if (weight.requires_grad()) dweight = Tensor::empty(weight.shape());
-    if (bias.requires_grad()) dbias = Tensor::empty(bias.shape());
-    const auto data_or_null = [](Tensor& t) { return t.defined() ? t.data() : nullptr; };
-    kernels::groupnorm_backward(shape_, input.data().data(), doutput.data(), mean_.data(),
-                                invstd_.data(), weight.defined() ? weight.data().data() : nullptr,
-                                data_or_null(dinput), data_or_null(dweight), data_or_null(dbias));
-    return {dinput, dweight, dbias};
+    std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
+    Tensor& dinput = grads[0];
+    Tensor& dweight = grads[1];
+    Tensor& dbias = grads[2];
+    kernels::groupnorm_backward(shape_, input_.data(), doutput.data(), mean_.data(), invstd_.data(),
+                                data_or_null(weight_), data_or_null(dinput), data_or_null(dweight),
+                                data_or_null(dbias));
+    return grads;
   }
 
  private:
+  Tensor input_, weight_;
   kernels::GroupNormShape shape_;
   std::vector<double> mean_, invstd_;
 };

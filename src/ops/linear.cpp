@@ -1,4 +1,5 @@
-// linear forward and backward; saved state is the input and weight (through the node's inputs).
+// linear forward and backward; saved state is the input (a SavedOperand: bfloat16 in bf16) and the
+// weight.
 #include "ops/linear.hpp"
 
 #include <vector>
@@ -7,6 +8,7 @@
 #include "core/error.hpp"
 #include "kernels/linear.hpp"
 #include "ops/gradient_buffers.hpp"
+#include "ops/saved_operand.hpp"
 
 namespace tinycnn::ops {
 
@@ -18,17 +20,23 @@ class LinearNode : public autograd::Node {
  public:
   LinearNode(const Variable& input, const Variable& weight, const Variable& bias,
              const kernels::LinearGeometry& g)
-      : Node({input, weight, bias}), geometry_(g) {}
+      : Node({input, weight, bias}),
+        input_(input.data(), g.precision),
+        weight_(weight.data()),
+        geometry_(g) {}
   const char* name() const override { return "linear"; }
   std::vector<Tensor> backward(const Tensor& doutput) override {
     std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
-    kernels::linear_backward(geometry_, inputs()[0].data().data(), inputs()[1].data().data(),
-                             doutput.data(), data_or_null(grads[0]), data_or_null(grads[1]),
+    const Tensor input = input_.values();
+    kernels::linear_backward(geometry_, input.data(), weight_.data(), doutput.data(),
+                             data_or_null(grads[0]), data_or_null(grads[1]),
                              data_or_null(grads[2]));
     return grads;
   }
 
  private:
+  SavedOperand input_;  // bfloat16 in bf16
+  Tensor weight_;
   kernels::LinearGeometry geometry_;
 };
 }  // namespace
