@@ -117,31 +117,6 @@ TEST(Autograd, DeepChainDoesNotOverflowTheStack) {
   EXPECT_EQ(x.grad()[0], 1.0f);
 }
 
-TEST(Autograd, BackwardFreesEachNodeOnceItIsPastIt) {
-  Variable x(Tensor::from_vector({3}, {1, -2, 3}), true);
-  Variable y = ops::relu(x);
-  const std::weak_ptr<Node> relu_node = y.grad_fn();
-  Variable loss = sum(y);
-  y = Variable();  // the graph alone holds the ReLU's node now
-  EXPECT_FALSE(relu_node.expired());
-  backward(loss);
-  EXPECT_TRUE(relu_node.expired());
-  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{1, 0, 1}));
-}
-
-TEST(Autograd, ASecondBackwardOfTheSameGraphIsAnError) {
-  Variable x(Tensor::from_vector({2}, {1, 2}), true);
-  Variable loss = sum(ops::relu(x));
-  backward(loss);
-  try {
-    backward(loss);
-    FAIL() << "expected an error";
-  } catch (const core::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("differentiated already"), std::string::npos) << e.what();
-  }
-  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{1, 1}));
-}
-
 TEST(Autograd, ANodeKeepsNoValueItDidNotSave) {
   // add saves nothing: once the forward is done its inputs' values belong to the caller only.
   Variable x(Tensor::from_vector({2}, {1, 2}), true);

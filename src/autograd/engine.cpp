@@ -1,5 +1,5 @@
 // Iterative depth-first topological sort (no recursion: deep graphs must not overflow the stack),
-// then the reverse walk, which frees each node once it is past it.
+// then the reverse walk.
 #include "autograd/engine.hpp"
 
 #include <unordered_map>
@@ -77,17 +77,13 @@ void backward(const Variable& loss, const NodeTimer& on_node, float seed) {
       edge.leaf().accumulate_grad(grad);
       continue;
     }
-    Node& node = *edge.node();
-    TCNN_CHECK(!node.released(), "backward: ", node.name(),
-               " was differentiated already (a graph is walked once; run its forward again)");
+    const Node& node = *edge.node();
     core::Stopwatch clock;
     std::vector<Tensor> input_grads = edge.node()->backward(grad);
     if (on_node) on_node(node, clock.seconds());
     TCNN_CHECK(input_grads.size() == node.inputs().size(), node.name(), " backward returned ",
                input_grads.size(), " gradients for ", node.inputs().size(), " inputs");
     for (size_t i = 0; i < input_grads.size(); ++i) gather(pending, node, i, input_grads[i]);
-    node.release_inputs();
-    edge = Edge();  // the node is freed here unless a value outside the graph holds it
   }
 }
 

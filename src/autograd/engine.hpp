@@ -2,8 +2,8 @@
 // backward(loss): topological order of the graph below `loss`, then a reverse walk that calls each
 // Node once with the sum of its output's incoming gradients (so a value used twice gets both),
 // checking every gradient's shape. Leaves that require grad accumulate into Variable::grad().
-// The walk frees each node (and what it saved) once past it, so a graph is walked once: a second
-// backward() of the same loss is an error.
+// The graph (and what its nodes saved) lives until the loss is dropped; freeing each node as the
+// walk passed it was measured slower (docs/performance.md, "bf16 mixed-precision training").
 // NoGradGuard: while alive on this thread, ops record no graph (evaluation, optimizer steps).
 #pragma once
 

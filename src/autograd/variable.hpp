@@ -90,17 +90,9 @@ class Node {
   // One entry per input, in order; undefined Tensors where an input needs no gradient.
   virtual std::vector<Tensor> backward(const Tensor& grad_output) = 0;
   const std::vector<Edge>& inputs() const { return inputs_; }
-  // Once backward has passed a node it lets go of its inputs, so that each node (and what it
-  // saved) is freed as soon as the walk is past it: a graph is differentiated once.
-  void release_inputs() {
-    inputs_.clear();
-    released_ = true;
-  }
-  bool released() const { return released_; }
 
  private:
   std::vector<Edge> inputs_;
-  bool released_ = false;
 };
 
 struct NamedVariable {
