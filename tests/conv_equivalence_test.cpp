@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/rng.hpp"
 #include "kernels/bf16.hpp"
 #include "kernels/conv/im2col_gemm.hpp"
@@ -279,7 +280,8 @@ TEST_P(ConvEquivalence, Bf16KernelsAgreeWithTheReferenceOnRoundedOperands) {
       EXPECT_EQ(plan.algo, ConvAlgo::Implicit);
     }
     const ConvPlan plan = plan_conv2d(ConvAlgo::Implicit, g, Precision::Bf16);
-    EXPECT_EQ(plan.forward_kernel(), "implicit wide bf16");
+    EXPECT_EQ(plan.forward_kernel(),
+              plan.implicit->pixel_major ? "implicit pixel-major bf16" : "implicit wide bf16");
     const Results r = run_plan(plan, g, o, dpooled);
     const double tol = plan.error_bound();
     EXPECT_TRUE(testing::all_close(r.out, ref.out, tol, tol)) << "forward";
@@ -298,6 +300,32 @@ TEST_P(ConvEquivalence, Bf16KernelsAgreeWithTheReferenceOnRoundedOperands) {
   EXPECT_TRUE(testing::all_close(paths[0].out, paths[1].out, 1e-6, 1e-6)) << "forward";
   EXPECT_TRUE(testing::all_close(paths[0].dx, paths[1].dx, 1e-6, 1e-6)) << "dinput";
   EXPECT_TRUE(testing::all_close(paths[0].dw, paths[1].dw, 1e-6, 1e-6)) << "dweight";
+}
+
+TEST_P(ConvEquivalence, Bf16BackwardTakesTheInputAsItsBfloat16Rounding) {
+  // What a bf16 node saves: the input's bfloat16 values. Every bf16 plan rounds its input to
+  // those anyway, so the backward given them computes the same bits; a float32 plan refuses them.
+  const Conv2dGeometry& g = GetParam().g;
+  const Operands o = random_operands(g, 41);
+  std::vector<Bfloat16> kept(static_cast<size_t>(o.input.numel()));
+  to_bf16(o.input.data(), o.input.numel(), kept.data());
+  for (ConvAlgo algo : {ConvAlgo::Naive, ConvAlgo::Implicit}) {
+    SCOPED_TRACE(to_string(algo));
+    const ConvPlan plan = plan_conv2d(algo, g, Precision::Bf16);
+    Tensor dx = Tensor::full(o.input.shape(), 9.0f), dw = Tensor::full(o.weight.shape(), 9.0f);
+    Tensor dx_kept = dx.clone(), dw_kept = dw.clone();
+    conv2d_backward(plan, g, o.input.data(), o.weight.data(), o.dout.data(), dx.data(), dw.data(),
+                    nullptr);
+    conv2d_backward(plan, g, kept.data(), o.weight.data(), o.dout.data(), dx_kept.data(),
+                    dw_kept.data(), nullptr);
+    EXPECT_TRUE(testing::all_close(dx_kept, dx, 0, 0)) << "dinput";
+    EXPECT_TRUE(testing::all_close(dw_kept, dw, 0, 0)) << "dweight";
+  }
+  const ConvPlan f32 = plan_conv2d(ConvAlgo::Implicit, g);
+  Tensor dw = Tensor::empty(o.weight.shape());
+  EXPECT_THROW(conv2d_backward(f32, g, kept.data(), o.weight.data(), o.dout.data(), nullptr,
+                               dw.data(), nullptr),
+               core::Error);
 }
 
 ConvCase make(std::string name, int64_t n, int64_t c, int64_t h, int64_t w, int64_t oc, int64_t kh,

@@ -41,6 +41,17 @@ inline Bfloat16Pair pair_bf16(float lo, float hi) {
   return static_cast<Bfloat16Pair>(to_bf16(lo)) | (static_cast<Bfloat16Pair>(to_bf16(hi)) << 16);
 }
 
+// A multiplicand's values as a backward is handed them: float32, or (in bf16) the bfloat16
+// rounding a node saved. Exactly one pointer is set.
+struct InputValues {
+  const float* f32 = nullptr;
+  const Bfloat16* bf16 = nullptr;
+  InputValues(const float* values) : f32(values) {}      // NOLINT(google-explicit-constructor)
+  InputValues(const Bfloat16* values) : bf16(values) {}  // NOLINT(google-explicit-constructor)
+  // The values from index i on.
+  InputValues at(int64_t i) const { return f32 ? InputValues(f32 + i) : InputValues(bf16 + i); }
+};
+
 // y[i] = to_bf16(x[i]), i < n (vcvtneps2bf16 where the build has it).
 void to_bf16(const float* x, int64_t n, Bfloat16* y);
 // y[i] = from_bf16(x[i]), i < n: exact.

@@ -83,16 +83,30 @@ void conv2d_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* 
   if (relu) relu_forward(g.output_numel(), output, output);
 }
 
-void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
+namespace {
+// The input as float32: empty where it is float32 already, else its bfloat16 values widened.
+std::vector<float> widened_input(const Conv2dGeometry& g, InputValues values) {
+  if (values.f32) return {};
+  std::vector<float> x(static_cast<size_t>(g.batch * g.in_channels * g.in_h * g.in_w));
+  from_bf16(values.bf16, static_cast<int64_t>(x.size()), x.data());
+  return x;
+}
+}  // namespace
+
+void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, InputValues values,
                      const float* weight, const float* doutput, float* dinput, float* dweight,
                      float* dbias, const float* columns, const float* relu_output) {
   TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
+  TCNN_CHECK(values.f32 || plan.precision == Precision::Bf16,
+             "conv2d: a bfloat16 input for a float32 plan");
   if (plan.bf16) {
-    conv2d_implicit_bf16_backward(*plan.implicit, *plan.bf16, g, input, weight,
+    conv2d_implicit_bf16_backward(*plan.implicit, *plan.bf16, g, values, weight,
                                   {.doutput = doutput, .relu_output = relu_output}, dinput, dweight,
                                   dbias);
     return;
   }
+  const std::vector<float> widened = widened_input(g, values);
+  const float* input = values.f32 ? values.f32 : widened.data();
   if (plan.winograd) {
     // dweight and dbias (and dinput where the padding exceeds 2) from the implicit path.
     const bool winograd_dinput = dinput && plan.winograd->dinput;
@@ -165,9 +179,11 @@ void conv2d_relu_pool_forward(const ConvPlan& plan, const Conv2dGeometry& g, con
   maxpool2d_forward(pool_after(g), output.data(), pooled, argmax);
 }
 
-void conv2d_relu_pool_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
+void conv2d_relu_pool_backward(const ConvPlan& plan, const Conv2dGeometry& g, InputValues input,
                                const float* weight, const float* pooled, const int32_t* argmax,
                                const float* dpooled, float* dinput, float* dweight, float* dbias) {
+  TCNN_CHECK(input.f32 || plan.precision == Precision::Bf16,
+             "conv2d: a bfloat16 input for a float32 plan");
   if (plan.bf16) {
     TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
     conv2d_implicit_bf16_backward(*plan.implicit, *plan.bf16, g, input, weight,
@@ -177,7 +193,7 @@ void conv2d_relu_pool_backward(const ConvPlan& plan, const Conv2dGeometry& g, co
   }
   if (plan.algo == ConvAlgo::Implicit) {
     TCNN_CHECK(plan.fits(g), "conv2d: a plan used for another geometry");
-    conv2d_implicit_backward(*plan.implicit, g, input, weight,
+    conv2d_implicit_backward(*plan.implicit, g, input.f32, weight,
                              {.dpooled = dpooled, .pooled = pooled, .argmax = argmax}, dinput,
                              dweight, dbias);
     return;

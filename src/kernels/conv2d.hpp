@@ -34,7 +34,9 @@ void conv2d_forward(const ConvPlan& plan, const Conv2dGeometry& g, const float* 
                     const float* weight, const float* bias, float* output, float* columns = nullptr,
                     bool relu = false);
 // Overwrites dinput, dweight, dbias; null ones are skipped.
-void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
+// `input` may be given as bfloat16 (bf16.hpp's InputValues) to a bf16 plan: the values its
+// kernels round the input to, so the results are the same bits.
+void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, InputValues input,
                      const float* weight, const float* doutput, float* dinput, float* dweight,
                      float* dbias, const float* columns = nullptr,
                      const float* relu_output = nullptr);
@@ -48,7 +50,7 @@ void conv2d_relu_pool_forward(const ConvPlan& plan, const Conv2dGeometry& g, con
                               int32_t* argmax);
 // Its backward from dpooled: the gradients of maxpool2d_backward, relu_backward and
 // conv2d_backward in turn.
-void conv2d_relu_pool_backward(const ConvPlan& plan, const Conv2dGeometry& g, const float* input,
+void conv2d_relu_pool_backward(const ConvPlan& plan, const Conv2dGeometry& g, InputValues input,
                                const float* weight, const float* pooled, const int32_t* argmax,
                                const float* dpooled, float* dinput, float* dweight, float* dbias);
 

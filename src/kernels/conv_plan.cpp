@@ -68,7 +68,10 @@ std::string_view implicit_dinput(const ImplicitPlan& p) {
 }  // namespace
 
 std::string_view ConvPlan::forward_kernel() const {
-  if (precision == Precision::Bf16) return bf16 ? "implicit wide bf16" : "naive bf16";
+  if (precision == Precision::Bf16) {
+    if (!bf16) return "naive bf16";
+    return implicit->pixel_major ? "implicit pixel-major bf16" : "implicit wide bf16";
+  }
   if (winograd) return winograd_name(*winograd);
   if (algo != ConvAlgo::Implicit) return to_string(algo);
   return implicit->pixel_major ? "implicit pixel-major" : "implicit wide";

@@ -34,8 +34,7 @@ class Conv2dNode : public autograd::Node {
 
   std::vector<Tensor> backward(const Tensor& doutput) override {
     std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
-    const Tensor input = input_.values();
-    kernels::conv2d_backward(*plan_, geometry_, input.data(), weight_.data(), doutput.data(),
+    kernels::conv2d_backward(*plan_, geometry_, input_.kept(), weight_.data(), doutput.data(),
                              data_or_null(grads[0]), data_or_null(grads[1]), data_or_null(grads[2]),
                              data_or_null(columns_), data_or_null(relu_output_));
     return grads;
@@ -69,9 +68,8 @@ class Conv2dReluPoolNode : public autograd::Node {
 
   std::vector<Tensor> backward(const Tensor& dpooled) override {
     std::vector<Tensor> grads = gradient_buffers(inputs());  // input, weight, bias
-    const Tensor input = input_.values();
     kernels::conv2d_relu_pool_backward(
-        *plan_, geometry_, input.data(), weight_.data(), pooled_.data(), argmax_.data(),
+        *plan_, geometry_, input_.kept(), weight_.data(), pooled_.data(), argmax_.data(),
         dpooled.data(), data_or_null(grads[0]), data_or_null(grads[1]), data_or_null(grads[2]));
     return grads;
   }

@@ -169,6 +169,63 @@ void pixel_dweight(const Wide& w, const Bfloat16* pc, int64_t pc_stride, int64_t
   }
 }
 
+// Pixel-major forward in bf16 (pixel_major.cpp's pixel_block): R x C output pixels, each a vector
+// of output channels; per row pair (a channel pair at one tap) one load of the weights' pairs and
+// one broadcast pair of the image per pixel.
+constexpr int kPixelRows = 2;
+constexpr int kPixelCols = simd::kRegisters >= 32 ? 12 : 6;
+
+template <bool Native, int R, int C>
+void pixel_block(const Bfloat16Pair* p2, int64_t wp, const int64_t* off, int64_t pairs,
+                 const Bfloat16Pair* a2, int64_t lda, const float* bias, int64_t y0, int64_t x0,
+                 int64_t ow, float* out_t) {
+  Vec acc[R][C];
+  const Vec start = bias ? simd::load(bias) : Vec{};
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) acc[r][c] = start;
+  }
+  const Bfloat16Pair* row[R];
+  for (int r = 0; r < R; ++r) row[r] = p2 + (y0 + r) * wp + x0;
+  for (int64_t t = 0; t < pairs; ++t) {
+    IVec wv = load_pairs(a2 + t * lda);
+    asm("" : "+v"(wv));
+    for (int r = 0; r < R; ++r) {
+      const Bfloat16Pair* src = row[r] + off[t];
+      for (int c = 0; c < C; ++c) {
+        acc[r][c] = dot<Native>(acc[r][c], wv, simd::splat_int(static_cast<int32_t>(src[c])));
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) simd::store(out_t + ((y0 + r) * ow + x0 + c) * kLanes, acc[r][c]);
+  }
+}
+
+using PixelBlock = void (*)(const Bfloat16Pair*, int64_t, const int64_t*, int64_t,
+                            const Bfloat16Pair*, int64_t, const float*, int64_t, int64_t, int64_t,
+                            float*);
+template <bool Native, int R, int... Cs>
+constexpr std::array<PixelBlock, sizeof...(Cs)> pixel_row(std::integer_sequence<int, Cs...>) {
+  return {&pixel_block<Native, R, Cs + 1>...};
+}
+template <bool Native>
+constexpr std::array<std::array<PixelBlock, kPixelCols>, kPixelRows> kPixelBlocks = {
+    pixel_row<Native, 1>(std::make_integer_sequence<int, kPixelCols>{}),
+    pixel_row<Native, 2>(std::make_integer_sequence<int, kPixelCols>{})};
+
+template <bool Native>
+void pixel_forward(const Wide& w, const int64_t* off, int64_t pairs, const Bfloat16Pair* p2,
+                   const Bfloat16Pair* a2, const float* bias, int64_t m0, float* out_t) {
+  for (int64_t y0 = 0; y0 < w.oh; y0 += kPixelRows) {
+    const int64_t r = std::min<int64_t>(kPixelRows, w.oh - y0);
+    for (int64_t x0 = 0; x0 < w.ow; x0 += kPixelCols) {
+      const int64_t c = std::min<int64_t>(kPixelCols, w.ow - x0);
+      kPixelBlocks<Native>[static_cast<size_t>(r - 1)][static_cast<size_t>(c - 1)](
+          p2, w.wp, off, pairs, a2 + m0, w.cout, bias ? bias + m0 : nullptr, y0, x0, w.ow, out_t);
+    }
+  }
+}
+
 template <int KH, int KW>
 void pixel_dweight_any(const Wide& w, const Bfloat16* pc, int64_t pc_stride, int64_t count,
                        const Bfloat16Pair* dt2, Vec* tsums) {
@@ -187,6 +244,18 @@ PixelDweightBf16 select_pixel_dweight_bf16(const Conv2dGeometry& g, const Wide& 
   if (g.kernel_h == 5 && g.kernel_w == 5) return &pixel_dweight_any<5, 5>;
   if (g.kernel_h == 3 && g.kernel_w == 3) return &pixel_dweight_any<3, 3>;
   return nullptr;
+}
+
+void pixel_major_forward_bf16(const Wide& w, const int64_t* off, int64_t pairs,
+                              const Bfloat16Pair* p2, const Bfloat16Pair* a2, const float* bias,
+                              int64_t m0, float* out_t) {
+#if defined(TINYCNN_AVX512_BF16)
+  if (bf16_native()) {
+    pixel_forward<true>(w, off, pairs, p2, a2, bias, m0, out_t);
+    return;
+  }
+#endif
+  pixel_forward<false>(w, off, pairs, p2, a2, bias, m0, out_t);
 }
 
 void rows_gemm_bf16(int64_t rows, const Bfloat16Pair* a, int64_t lda, const Bfloat16Pair* b,

@@ -35,6 +35,14 @@ void rows_gemm_t_bf16(int64_t rows, const Bfloat16* d, int64_t ldd, const Bfloat
                       const int64_t* off, int64_t taps, int64_t nq, simd::Vec* s,
                       ImageBatch batch = {});
 
+// pixel_major_forward (pixel_major.hpp) in bf16, where the float32 plan's forward is pixel-major:
+// the paired padded image p2 (rows at off, `pairs` of them, as rows_gemm_bf16's B) times the
+// group's paired weights a2 ([pairs][cout]), output channels [m0, m0 + kLanes): out_t[pixel][lane]
+// for the OH x OW pixels. Per output element the same dots in the same order as rows_gemm_bf16.
+void pixel_major_forward_bf16(const Wide& w, const int64_t* off, int64_t pairs,
+                              const Bfloat16Pair* p2, const Bfloat16Pair* a2, const float* bias,
+                              int64_t m0, float* out_t);
+
 // Pixel-major dweight in bf16 (pixel_major.hpp's, for the layers it serves: stride 1, output
 // channels in whole vectors, 3x3 and 5x5 kernels, narrow rows): for a vector of output channels
 // and an input channel all taps' sums stay in registers while the real pixels stream through,

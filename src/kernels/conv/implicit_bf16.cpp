@@ -5,6 +5,7 @@
 #include "kernels/conv/implicit_bf16.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "core/error.hpp"
@@ -87,6 +88,17 @@ void pad_image_bf16(const Conv2dGeometry& g, const Wide& w, const float* image, 
   }
 }
 
+// One group of a bfloat16 image padded (stride 1) into pb (zero elsewhere: zero it once).
+void copy_padded_bf16(const Conv2dGeometry& g, const Wide& w, const Bfloat16* image, Bfloat16* pb) {
+  for (int64_t c = 0; c < w.cin; ++c) {
+    for (int64_t y = 0; y < g.in_h; ++y) {
+      std::memcpy(pb + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w,
+                  image + (c * g.in_h + y) * g.in_w,
+                  static_cast<size_t>(g.in_w) * sizeof(Bfloat16));
+    }
+  }
+}
+
 // Weights [groups][cout][taps] as the forward's A per group: [(c/2, k)][cout] pairs.
 std::vector<Bfloat16Pair> forward_weights(const Conv2dGeometry& g, const Wide& w,
                                           const float* weight) {
@@ -99,10 +111,18 @@ std::vector<Bfloat16Pair> forward_weights(const Conv2dGeometry& g, const Wide& w
   return a;
 }
 
-// One image and group: A2 times the paired image into the wide scratch, then the epilogue.
-void forward_group(const Wide& w, const PairedRows& r, const Bfloat16Pair* p2,
+// One image and group: A2 times the paired image into the wide scratch (or pixel-major, a
+// vector of output channels at a time, as the float32 plan chose), then the epilogue.
+void forward_group(const Wide& w, bool pixel_major, const PairedRows& r, const Bfloat16Pair* p2,
                    const Bfloat16Pair* a2, const float* bias, const ConvOutput& out, int64_t plane0,
                    float* scratch) {
+  if (pixel_major) {
+    for (int64_t m0 = 0; m0 < w.cout; m0 += simd::kLanes) {
+      pixel_major_forward_bf16(w, r.off.data(), r.pairs, p2, a2, bias, m0, scratch);
+      store_pixel_major(w, out, plane0, m0, scratch);
+    }
+    return;
+  }
   rows_gemm_bf16(w.cout, a2, w.cout, p2, r.off.data(), r.pairs, bias, scratch, w.nq, w.nq);
   store_wide(w, out, plane0, scratch);
 }
@@ -176,7 +196,7 @@ void conv2d_implicit_bf16_forward(const ImplicitPlan& plan, const ImplicitBf16Pl
       for (int64_t n = block.begin; n < block.end; ++n) {
         for (int64_t grp = 0; grp < g.groups; ++grp) {
           pad_image_paired(g, w, input + n * image_size + grp * group_in, p.data(), p2.data());
-          forward_group(w, bf.forward, p2.data(), a2.data() + grp * a_group,
+          forward_group(w, plan.pixel_major, bf.forward, p2.data(), a2.data() + grp * a_group,
                         bias ? bias + grp * w.cout : nullptr, out,
                         n * g.out_channels + grp * w.cout, scratch.data());
         }
@@ -222,19 +242,21 @@ struct Bf16Dinput {
 struct Bf16Scratch {
   int64_t chunk;
   std::vector<float> dc, p;
+  std::vector<float> image;  // strided, from a bfloat16 input: one group of an image widened
   std::vector<Bfloat16> dcb, pcb;
   std::vector<float> pt, ot, dcol, phases;
   std::vector<Bfloat16Pair> pt2, d2;
   std::vector<float> dt;          // pixel-major dweight: one image's gradient [pixels][cout]
   std::vector<Bfloat16Pair> dt2;  // ... and the chunk's, paired over neighbouring pixels
-  Bf16Scratch(const ImplicitPlan& plan, const ImplicitBf16Plan& bf, int64_t images, bool dweight,
-              bool dinput)
+  Bf16Scratch(const Conv2dGeometry& g, const ImplicitPlan& plan, const ImplicitBf16Plan& bf,
+              int64_t images, bool dweight, bool dinput, bool bf16_input)
       : chunk(std::min(kImplicitChunk, images)) {
     const Wide& w = plan.wide;
     const bool pixel = dweight && bf.pixel_dweight;
     if (dinput || !pixel) dc.assign(static_cast<size_t>(chunk * w.cout * w.nq), 0.0f);
     if (dweight) {
       if (strided(w)) p.assign(static_cast<size_t>(w.p_floats), 0.0f);
+      if (strided(w) && bf16_input) image.resize(static_cast<size_t>(w.cin * g.in_h * g.in_w));
       pcb.assign(static_cast<size_t>(chunk * bf.p_bf16), 0);
     }
     if (dweight && !pixel) dcb.assign(static_cast<size_t>(chunk * w.cout * bf.nq2), 0);
@@ -258,8 +280,16 @@ struct Bf16Scratch {
 // the wide d as bfloat16 rows for rows_gemm_t_bf16, or (pixel-major, from s.dt) transposed
 // and paired over neighbouring pixels.
 void convert_for_dweight(const Conv2dGeometry& g, const Wide& w, const ImplicitBf16Plan& bf,
-                         const float* image, const float* d, Bf16Scratch& s, int64_t i) {
-  pad_image_bf16(g, w, image, s.p.data(), s.pcb.data() + i * bf.p_bf16);
+                         InputValues image, const float* d, Bf16Scratch& s, int64_t i) {
+  Bfloat16* pb = s.pcb.data() + i * bf.p_bf16;
+  if (image.f32) {
+    pad_image_bf16(g, w, image.f32, s.p.data(), pb);
+  } else if (strided(w)) {  // the phases are laid out from float32: widen the group first
+    from_bf16(image.bf16, static_cast<int64_t>(s.image.size()), s.image.data());
+    pad_image_bf16(g, w, s.image.data(), s.p.data(), pb);
+  } else {
+    copy_padded_bf16(g, w, image.bf16, pb);
+  }
   if (bf.pixel_dweight) {
     const int64_t owp = (w.ow + 1) / 2;
     Bfloat16Pair* dt2 = s.dt2.data() + i * w.oh * owp * w.cout;
@@ -284,8 +314,9 @@ void image_dinput(const ImplicitPlan& plan, const ImplicitBf16Plan& bf, const Bf
     const Wide& t = *plan.transposed;
     pad_wide_gradient(w, d, dd.gt, t, s.pt.data());
     pair_image(t, s.pt.data(), s.pt2.data());
-    forward_group(t, *bf.transposed, s.pt2.data(), dd.a2.data() + grp * dd.a_group, nullptr,
-                  {.output = dinput}, n * g.in_channels + grp * w.cin, s.ot.data());
+    forward_group(t, plan.transposed_pixel_major, *bf.transposed, s.pt2.data(),
+                  dd.a2.data() + grp * dd.a_group, nullptr, {.output = dinput},
+                  n * g.in_channels + grp * w.cin, s.ot.data());
     return;
   }
   pair_rows(d, w.cout, 1, w.nq, s.d2.data());
@@ -297,7 +328,7 @@ void image_dinput(const ImplicitPlan& plan, const ImplicitBf16Plan& bf, const Bf
 }  // namespace
 
 void conv2d_implicit_bf16_backward(const ImplicitPlan& plan, const ImplicitBf16Plan& bf,
-                                   const Conv2dGeometry& g, const float* input, const float* weight,
+                                   const Conv2dGeometry& g, InputValues input, const float* weight,
                                    const ConvGradient& grad, float* dinput, float* dweight,
                                    float* dbias) {
   const Wide& w = plan.wide;
@@ -317,7 +348,7 @@ void conv2d_implicit_bf16_backward(const ImplicitPlan& plan, const ImplicitBf16P
     const Block block = thread_block(g.batch);
     if (block.begin >= block.end) return;
     Vec* my_sums = sums.mine();
-    Bf16Scratch s(plan, bf, block.end - block.begin, dweight, dinput);
+    Bf16Scratch s(g, plan, bf, block.end - block.begin, dweight, dinput, input.bf16 != nullptr);
     for (int64_t grp = 0; grp < g.groups; ++grp) {
       for (int64_t n0 = block.begin; n0 < block.end; n0 += s.chunk) {
         const int64_t count = std::min(s.chunk, block.end - n0);
@@ -336,7 +367,7 @@ void conv2d_implicit_bf16_backward(const ImplicitPlan& plan, const ImplicitBf16P
             add_dbias_wide(w, d, my_sums + g.out_channels * w.taps + grp * w.cout);
           }
           if (dweight) {
-            convert_for_dweight(g, w, bf, input + n * image_size + grp * group_in, d, s, i);
+            convert_for_dweight(g, w, bf, input.at(n * image_size + grp * group_in), d, s, i);
           }
           if (dinput) image_dinput(plan, bf, *dd, g, grp, d, s, dinput, n);
         }

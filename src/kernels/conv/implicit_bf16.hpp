@@ -43,8 +43,9 @@ ImplicitBf16Plan plan_implicit_bf16(const Conv2dGeometry& g, const ImplicitPlan&
 void conv2d_implicit_bf16_forward(const ImplicitPlan& plan, const ImplicitBf16Plan& bf,
                                   const Conv2dGeometry& g, const float* input, const float* weight,
                                   const float* bias, const ConvOutput& out);
+// The backward's input may be given as bfloat16 (InputValues).
 void conv2d_implicit_bf16_backward(const ImplicitPlan& plan, const ImplicitBf16Plan& bf,
-                                   const Conv2dGeometry& g, const float* input, const float* weight,
+                                   const Conv2dGeometry& g, InputValues input, const float* weight,
                                    const ConvGradient& grad, float* dinput, float* dweight,
                                    float* dbias);
 
