@@ -77,9 +77,9 @@ void backward(const Variable& loss, const NodeTimer& on_node, float seed) {
       edge.leaf().accumulate_grad(grad);
       continue;
     }
-    const Node& node = *edge.node();
+    Node& node = *edge.node();
     core::Stopwatch clock;
-    std::vector<Tensor> input_grads = edge.node()->backward(grad);
+    std::vector<Tensor> input_grads = node.backward(grad);
     if (on_node) on_node(node, clock.seconds());
     TCNN_CHECK(input_grads.size() == node.inputs().size(), node.name(), " backward returned ",
                input_grads.size(), " gradients for ", node.inputs().size(), " inputs");

@@ -133,10 +133,14 @@ void conv2d_backward(const ConvPlan& plan, const Conv2dGeometry& g, InputValues 
     doutput = masked.data();
   }
   if (plan.precision == Precision::Bf16) {  // the naive loops on rounded operands
-    const std::vector<float> x = rounded_bf16(input, g.batch * g.in_channels * g.in_h * g.in_w);
+    // Kept bfloat16 values (widened) are rounded already.
+    const std::vector<float> x =
+        values.f32 ? rounded_bf16(input, g.batch * g.in_channels * g.in_h * g.in_w)
+                   : std::vector<float>();
     const std::vector<float> w = rounded_bf16(weight, g.weight_numel());
     const std::vector<float> d = rounded_bf16(doutput, g.output_numel());
-    conv2d_naive_backward(g, x.data(), w.data(), d.data(), dinput, dweight, nullptr);
+    conv2d_naive_backward(g, values.f32 ? x.data() : input, w.data(), d.data(), dinput, dweight,
+                          nullptr);
     // dbias multiplies nothing: the float32 gradient's sum.
     if (dbias) conv2d_naive_backward(g, input, weight, doutput, nullptr, nullptr, dbias);
   } else if (plan.algo == ConvAlgo::Naive) {

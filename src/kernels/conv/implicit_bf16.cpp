@@ -71,30 +71,31 @@ void pad_image_paired(const Conv2dGeometry& g, const Wide& w, const float* image
   }
 }
 
-// One group of an image padded as bfloat16 (w's layout) into pb (zero elsewhere: zero it
-// once); directly at stride 1, through the float padded image p when strided.
-void pad_image_bf16(const Conv2dGeometry& g, const Wide& w, const float* image, float* p,
-                    Bfloat16* pb) {
+// One group of an image (float32, or the bfloat16 values a node kept) padded as bfloat16 (w's
+// layout) into pb (zero elsewhere: zero it once). Directly at stride 1 (bfloat16 rows copied as
+// they are); strided, through the float padded image p, whose phases pad_image lays out from
+// float32 (a bfloat16 image widened into `widened` first: w.cin planes).
+void pad_image_bf16(const Conv2dGeometry& g, const Wide& w, InputValues image, float* p,
+                    float* widened, Bfloat16* pb) {
   if (strided(w)) {
-    pad_image(g, w, image, p);
+    const float* src = image.f32;
+    if (!src) {
+      from_bf16(image.bf16, w.cin * g.in_h * g.in_w, widened);
+      src = widened;
+    }
+    pad_image(g, w, src, p);
     to_bf16(p, w.p_floats, pb);
     return;
   }
   for (int64_t c = 0; c < w.cin; ++c) {
     for (int64_t y = 0; y < g.in_h; ++y) {
-      to_bf16(image + (c * g.in_h + y) * g.in_w, g.in_w,
-              pb + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w);
-    }
-  }
-}
-
-// One group of a bfloat16 image padded (stride 1) into pb (zero elsewhere: zero it once).
-void copy_padded_bf16(const Conv2dGeometry& g, const Wide& w, const Bfloat16* image, Bfloat16* pb) {
-  for (int64_t c = 0; c < w.cin; ++c) {
-    for (int64_t y = 0; y < g.in_h; ++y) {
-      std::memcpy(pb + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w,
-                  image + (c * g.in_h + y) * g.in_w,
-                  static_cast<size_t>(g.in_w) * sizeof(Bfloat16));
+      const int64_t from = (c * g.in_h + y) * g.in_w;
+      Bfloat16* to = pb + c * w.plane + (y + g.pad_h) * w.wp + g.pad_w;
+      if (image.f32) {
+        to_bf16(image.f32 + from, g.in_w, to);
+      } else {
+        std::memcpy(to, image.bf16 + from, static_cast<size_t>(g.in_w) * sizeof(Bfloat16));
+      }
     }
   }
 }
@@ -281,15 +282,7 @@ struct Bf16Scratch {
 // and paired over neighbouring pixels.
 void convert_for_dweight(const Conv2dGeometry& g, const Wide& w, const ImplicitBf16Plan& bf,
                          InputValues image, const float* d, Bf16Scratch& s, int64_t i) {
-  Bfloat16* pb = s.pcb.data() + i * bf.p_bf16;
-  if (image.f32) {
-    pad_image_bf16(g, w, image.f32, s.p.data(), pb);
-  } else if (strided(w)) {  // the phases are laid out from float32: widen the group first
-    from_bf16(image.bf16, static_cast<int64_t>(s.image.size()), s.image.data());
-    pad_image_bf16(g, w, s.image.data(), s.p.data(), pb);
-  } else {
-    copy_padded_bf16(g, w, image.bf16, pb);
-  }
+  pad_image_bf16(g, w, image, s.p.data(), s.image.data(), s.pcb.data() + i * bf.p_bf16);
   if (bf.pixel_dweight) {
     const int64_t owp = (w.ow + 1) / 2;
     Bfloat16Pair* dt2 = s.dt2.data() + i * w.oh * owp * w.cout;
